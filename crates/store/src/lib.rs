@@ -1,0 +1,137 @@
+//! Sprout's storage: one [`Store`] trait, two real implementations on sqlx.
+//!
+//! * [`SqliteStore`] — one embedded file in WAL mode; the default, so a single machine
+//!   needs nothing else. All writes go through one connection (SQLite has one writer
+//!   at a time; queueing them in the pool is cheaper than retrying on `SQLITE_BUSY`),
+//!   reads through a small pool of their own.
+//! * [`PgStore`] — PostgreSQL for many nodes; `wellness_metrics` becomes a TimescaleDB
+//!   hypertable when the extension is available.
+//!
+//! Both share their queries (see `sql.rs`): only the schema, the encoding of instants
+//! and the bulk sample insert differ. Migrations are embedded in the binary and applied
+//! by [`Store::migrate`]. Every query is parameterised.
+
+mod error;
+mod migrate;
+mod postgres;
+mod sql;
+mod sqlite;
+pub mod testing;
+mod types;
+
+pub use error::StoreError;
+pub use postgres::PgStore;
+pub use sqlite::SqliteStore;
+pub use types::{
+    Backend, InsertOutcome, NewToken, RecordCursor, TimeRange, TokenOwner, TokenRecord, UserRecord,
+};
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sprout_domain::{
+    Child, ChildId, DeviceId, Email, FamilyId, Intervention, NewChild, NewIntervention, NewSchoolEvent,
+    NewSleepEpisode, Sample, SampleBatch, SchoolEvent, SleepEpisode, UserId,
+};
+use std::sync::Arc;
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Everything Sprout keeps. Implementations are interchangeable: the same test suite
+/// runs against each.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    fn backend(&self) -> Backend;
+
+    /// Applies the embedded migrations that are not applied yet.
+    async fn migrate(&self) -> Result<()>;
+
+    /// Cheap round trip, for readiness checks.
+    async fn ping(&self) -> Result<()>;
+
+    /// Creates a family with its first parent. A taken e-mail is [`StoreError::Conflict`].
+    async fn create_family(&self, name: &str, email: &Email, password_hash: &str) -> Result<(FamilyId, UserId)>;
+
+    async fn find_user_by_email(&self, email: &Email) -> Result<Option<UserRecord>>;
+
+    async fn insert_token(&self, token: &NewToken) -> Result<()>;
+
+    /// The token with this digest, whatever its state; the caller checks expiry.
+    async fn find_token(&self, token_hash: &[u8; 32]) -> Result<Option<TokenRecord>>;
+
+    async fn create_child(&self, family: FamilyId, child: &NewChild) -> Result<Child>;
+
+    async fn list_children(&self, family: FamilyId) -> Result<Vec<Child>>;
+
+    async fn get_child(&self, child: ChildId) -> Result<Option<Child>>;
+
+    /// Registers a device for a child together with its token, atomically.
+    async fn create_device(&self, child: ChildId, name: &str, token_hash: &[u8; 32]) -> Result<DeviceId>;
+
+    /// Writes a whole batch in one transaction: all of it or none. Samples whose
+    /// (child, time) is already stored are left as they are and counted as duplicates.
+    async fn insert_samples(&self, child: ChildId, batch: &SampleBatch) -> Result<InsertOutcome>;
+
+    /// The store's own speed limit, for the ingest benchmark: one prepared single-row
+    /// insert per sample, all in one transaction.
+    async fn insert_samples_row_by_row(&self, child: ChildId, samples: &[Sample]) -> Result<u64>;
+
+    /// Samples in `range`, oldest first, strictly after `after` when given.
+    async fn samples(
+        &self,
+        child: ChildId,
+        range: TimeRange,
+        after: Option<DateTime<Utc>>,
+        limit: usize,
+    ) -> Result<Vec<Sample>>;
+
+    /// Stores an event; an identical one (same type and start) is returned as it is,
+    /// with `false` for "not newly created".
+    async fn insert_event(&self, child: ChildId, event: &NewSchoolEvent) -> Result<(SchoolEvent, bool)>;
+
+    async fn events(
+        &self,
+        child: ChildId,
+        range: TimeRange,
+        after: Option<RecordCursor>,
+        limit: usize,
+    ) -> Result<Vec<SchoolEvent>>;
+
+    async fn insert_intervention(
+        &self,
+        child: ChildId,
+        intervention: &NewIntervention,
+    ) -> Result<(Intervention, bool)>;
+
+    async fn interventions(
+        &self,
+        child: ChildId,
+        range: TimeRange,
+        after: Option<RecordCursor>,
+        limit: usize,
+    ) -> Result<Vec<Intervention>>;
+
+    async fn insert_sleep_episode(
+        &self,
+        child: ChildId,
+        episode: &NewSleepEpisode,
+    ) -> Result<(SleepEpisode, bool)>;
+
+    async fn sleep_episodes(
+        &self,
+        child: ChildId,
+        range: TimeRange,
+        after: Option<RecordCursor>,
+        limit: usize,
+    ) -> Result<Vec<SleepEpisode>>;
+}
+
+/// Opens the store a URL names: `postgres://…` is PostgreSQL, `sqlite:PATH` or a plain
+/// file path is SQLite. Does not migrate.
+pub async fn connect(url: &str) -> Result<Arc<dyn Store>> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Arc::new(PgStore::connect(url).await?))
+    } else {
+        let path = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).unwrap_or(url);
+        Ok(Arc::new(SqliteStore::open(std::path::Path::new(path)).await?))
+    }
+}

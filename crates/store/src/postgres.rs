@@ -1,0 +1,138 @@
+//! The PostgreSQL store, for many nodes; TimescaleDB is used when it is available.
+
+use crate::migrate::{migrator, EmbeddedMigration};
+use crate::sql::{impl_store, HasDb};
+use crate::{Backend, InsertOutcome, StoreError};
+use chrono::{DateTime, Utc};
+use sprout_domain::{ChildId, SampleBatch};
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use std::time::Duration;
+
+const MIGRATIONS: &[EmbeddedMigration] =
+    &[(1, "foundation", include_str!("../migrations/postgres/0001_foundation.sql"))];
+
+/// Enough connections for a node's request concurrency without exhausting the server's
+/// default of 100 when a few nodes share it.
+const MAX_CONNECTIONS: u32 = 16;
+/// A node that cannot get a connection this long reports itself not ready.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
+
+type DbTime = DateTime<Utc>;
+
+fn to_db(time: DateTime<Utc>) -> DbTime {
+    time
+}
+
+fn from_db(time: DbTime) -> Result<DateTime<Utc>, StoreError> {
+    Ok(time)
+}
+
+/// Sprout on PostgreSQL. `read` and `write` are the same pool; the names let both
+/// backends share their queries.
+#[derive(Debug, Clone)]
+pub struct PgStore {
+    read: PgPool,
+    write: PgPool,
+}
+
+impl HasDb for PgStore {
+    type Db = sqlx::Postgres;
+}
+
+impl PgStore {
+    /// Connects to `url` (`postgres://user@host:port/db`; a `?options=-c search_path=…`
+    /// parameter selects a schema).
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        let pool = PgPoolOptions::new()
+            .max_connections(MAX_CONNECTIONS)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect(url)
+            .await?;
+        Ok(Self { read: pool.clone(), write: pool })
+    }
+
+    /// Whether `wellness_metrics` is a TimescaleDB hypertable.
+    pub async fn is_hypertable(&self) -> Result<bool, StoreError> {
+        let extension: Option<String> =
+            sqlx::query_scalar("SELECT extname::text FROM pg_extension WHERE extname = 'timescaledb'")
+                .fetch_optional(&self.read)
+                .await?;
+        if extension.is_none() {
+            return Ok(false);
+        }
+        let count: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM timescaledb_information.hypertables WHERE hypertable_name = 'wellness_metrics'",
+        )
+        .fetch_one(&self.read)
+        .await?;
+        Ok(count > 0)
+    }
+
+    /// Turns `wellness_metrics` into a hypertable when TimescaleDB can be loaded here;
+    /// a plain table with its (child_id, time) key otherwise.
+    async fn use_timescale_if_available(&self) -> Result<(), StoreError> {
+        let available: Option<String> =
+            sqlx::query_scalar("SELECT name::text FROM pg_available_extensions WHERE name = 'timescaledb'")
+                .fetch_optional(&self.write)
+                .await?;
+        if available.is_none() {
+            return Ok(());
+        }
+        sqlx::query("CREATE EXTENSION IF NOT EXISTS timescaledb").execute(&self.write).await?;
+        sqlx::query(
+            "SELECT create_hypertable('wellness_metrics', 'time', if_not_exists => TRUE, migrate_data => TRUE)",
+        )
+        .execute(&self.write)
+        .await?;
+        tracing::info!("wellness_metrics is a TimescaleDB hypertable");
+        Ok(())
+    }
+}
+
+impl_store! {
+    store = PgStore,
+    backend = Backend::Postgres,
+    specific = {
+        async fn migrate(&self) -> crate::Result<()> {
+            migrator(MIGRATIONS).await?.run(&self.write).await?;
+            self.use_timescale_if_available().await
+        }
+
+        /// One statement per batch: the columns travel as arrays and UNNEST turns them
+        /// back into rows, so a 1,000-sample batch is one round trip.
+        async fn insert_samples(&self, child: ChildId, batch: &SampleBatch) -> crate::Result<InsertOutcome> {
+            let samples = batch.samples();
+            let times: Vec<DateTime<Utc>> = samples.iter().map(|s| s.time).collect();
+            let stress: Vec<Option<f64>> = samples.iter().map(|s| s.stress_level).collect();
+            let heart: Vec<Option<f64>> = samples.iter().map(|s| s.heart_rate).collect();
+            let hrv: Vec<Option<f64>> = samples.iter().map(|s| s.hrv_ms).collect();
+            let sleep: Vec<Option<&str>> = samples.iter().map(|s| s.sleep_state.map(|st| st.as_str())).collect();
+            let steps: Vec<Option<i64>> = samples.iter().map(|s| s.steps).collect();
+            let accepted = sqlx::query(
+                "INSERT INTO wellness_metrics (child_id, time, stress_level, heart_rate, hrv_ms, sleep_state, steps) \
+                 SELECT $1, * FROM UNNEST($2::timestamptz[], $3::float8[], $4::float8[], $5::float8[], \
+                                          $6::text[], $7::int8[]) \
+                 ON CONFLICT DO NOTHING",
+            )
+            .bind(child.0)
+            .bind(times)
+            .bind(stress)
+            .bind(heart)
+            .bind(hrv)
+            .bind(sleep)
+            .bind(steps)
+            .execute(&self.write)
+            .await?
+            .rows_affected();
+            Ok(InsertOutcome { accepted, duplicates: samples.len() as u64 - accepted })
+        }
+    }
+}
+
+impl PgStore {
+    /// Runs one statement built by Sprout itself (never from input), for test set-up.
+    pub async fn execute_admin(&self, statement: &str) -> Result<(), StoreError> {
+        sqlx::raw_sql(statement).execute(&self.write).await?;
+        Ok(())
+    }
+}

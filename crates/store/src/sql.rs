@@ -1,0 +1,572 @@
+//! The queries both backends share, written once.
+//!
+//! SQLite and PostgreSQL accept the same SQL for everything here (`$N` parameters,
+//! `ON CONFLICT`, `RETURNING`); what differs is how an instant is encoded. Each backend
+//! module therefore defines `DbTime`, `to_db` and `from_db` and expands
+//! [`impl_store!`] with its own pool type and its backend-specific methods (migrations,
+//! the bulk sample insert). A macro rather than generics over `sqlx::Database`, whose
+//! trait bounds would bury every query under where-clauses.
+
+use crate::{RecordCursor, StoreError, TimeRange};
+use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use sprout_domain::{DisplayName, InterventionKind, RecordId, Timezone};
+use std::str::FromStr;
+
+/// Lower bound standing in for "no lower bound"; nothing stored predates 2000.
+pub(crate) fn range_start(range: &TimeRange) -> DateTime<Utc> {
+    range.from.unwrap_or_else(|| Utc.timestamp_opt(0, 0).single().unwrap_or_default())
+}
+
+/// Upper bound standing in for "no upper bound" (the year 3000, within every backend's range).
+pub(crate) fn range_end(range: &TimeRange) -> DateTime<Utc> {
+    const YEAR_3000: i64 = 32_503_680_000;
+    range.to.unwrap_or_else(|| Utc.timestamp_opt(YEAR_3000, 0).single().unwrap_or_default())
+}
+
+/// A keyset cursor, or one that sorts before every record in `range`.
+pub(crate) fn cursor_or_start(after: Option<RecordCursor>, range: &TimeRange) -> (DateTime<Utc>, uuid::Uuid) {
+    match after {
+        Some(c) => (c.time, c.id.0),
+        None => (range_start(range) - chrono::Duration::microseconds(1), uuid::Uuid::nil()),
+    }
+}
+
+pub(crate) fn limit(n: usize) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+pub(crate) fn display_name(text: String) -> Result<DisplayName, StoreError> {
+    DisplayName::parse(&text).map_err(|e| StoreError::corrupt("child name", e))
+}
+
+pub(crate) fn timezone(text: String) -> Result<Timezone, StoreError> {
+    Timezone::parse(&text).map_err(|e| StoreError::corrupt("child timezone", e))
+}
+
+pub(crate) fn preferred(json: String) -> Result<Vec<InterventionKind>, StoreError> {
+    serde_json::from_str(&json).map_err(|e| StoreError::corrupt("preferred interventions", e))
+}
+
+pub(crate) fn intervention_kind(text: String) -> Result<InterventionKind, StoreError> {
+    InterventionKind::from_str(&text).map_err(|e| StoreError::corrupt("intervention kind", e))
+}
+
+pub(crate) fn event_type(text: String) -> Result<sprout_domain::EventType, StoreError> {
+    sprout_domain::EventType::parse(&text).map_err(|e| StoreError::corrupt("event type", e))
+}
+
+pub(crate) fn sleep_state(text: Option<String>) -> Result<Option<sprout_domain::SleepState>, StoreError> {
+    text.map(|t| sprout_domain::SleepState::from_str(&t).map_err(|e| StoreError::corrupt("sleep state", e)))
+        .transpose()
+}
+
+pub(crate) fn record_id(id: uuid::Uuid) -> RecordId {
+    RecordId(id)
+}
+
+pub(crate) fn birth_date(date: NaiveDate) -> NaiveDate {
+    date
+}
+
+pub(crate) const SAMPLE_COLUMNS: &str = "child_id, time, stress_level, heart_rate, hrv_ms, sleep_state, steps";
+
+/// Expands to `impl Store for $store`, with the backend's own methods spliced in.
+macro_rules! impl_store {
+    (store = $store:ty, backend = $backend:expr, specific = { $($specific:tt)* }) => {
+        #[async_trait::async_trait]
+        impl $crate::Store for $store {
+            $($specific)*
+
+            fn backend(&self) -> $crate::Backend {
+                $backend
+            }
+
+            async fn ping(&self) -> $crate::Result<()> {
+                sqlx::query("SELECT 1").execute(&self.read).await?;
+                Ok(())
+            }
+
+            async fn create_family(
+                &self,
+                name: &str,
+                email: &sprout_domain::Email,
+                password_hash: &str,
+            ) -> $crate::Result<(sprout_domain::FamilyId, sprout_domain::UserId)> {
+                let family = sprout_domain::FamilyId::new();
+                let user = sprout_domain::UserId::new();
+                let now = to_db(chrono::Utc::now());
+                let mut tx = self.write.begin().await?;
+                sqlx::query("INSERT INTO families (id, name, created_at) VALUES ($1, $2, $3)")
+                    .bind(family.0)
+                    .bind(name)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query(
+                    "INSERT INTO users (id, family_id, email, password_hash, role, created_at) \
+                     VALUES ($1, $2, $3, $4, 'parent', $5)",
+                )
+                .bind(user.0)
+                .bind(family.0)
+                .bind(email.as_str())
+                .bind(password_hash)
+                .bind(now)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| $crate::StoreError::from_insert(e, "email"))?;
+                tx.commit().await?;
+                Ok((family, user))
+            }
+
+            async fn find_user_by_email(
+                &self,
+                email: &sprout_domain::Email,
+            ) -> $crate::Result<Option<$crate::UserRecord>> {
+                use sqlx::Row;
+                let row = sqlx::query("SELECT id, family_id, password_hash FROM users WHERE email = $1")
+                    .bind(email.as_str())
+                    .fetch_optional(&self.read)
+                    .await?;
+                row.map(|r| {
+                    Ok($crate::UserRecord {
+                        id: sprout_domain::UserId(r.try_get("id")?),
+                        family_id: sprout_domain::FamilyId(r.try_get("family_id")?),
+                        password_hash: r.try_get("password_hash")?,
+                    })
+                })
+                .transpose()
+            }
+
+            async fn insert_token(&self, token: &$crate::NewToken) -> $crate::Result<()> {
+                let (kind, user_id, device_id) = match token.owner {
+                    $crate::TokenOwner::Parent { user_id, .. } => ("parent", Some(user_id.0), None),
+                    $crate::TokenOwner::Device { device_id, .. } => ("device", None, Some(device_id.0)),
+                };
+                sqlx::query(
+                    "INSERT INTO tokens (token_hash, kind, user_id, device_id, created_at, expires_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(&token.hash[..])
+                .bind(kind)
+                .bind(user_id)
+                .bind(device_id)
+                .bind(to_db(chrono::Utc::now()))
+                .bind(token.expires_at.map(to_db))
+                .execute(&self.write)
+                .await
+                .map_err(|e| $crate::StoreError::from_insert(e, "token"))?;
+                Ok(())
+            }
+
+            async fn find_token(&self, token_hash: &[u8; 32]) -> $crate::Result<Option<$crate::TokenRecord>> {
+                use sqlx::Row;
+                let row = sqlx::query(
+                    "SELECT t.kind, t.user_id, u.family_id, t.device_id, d.child_id, t.expires_at, \
+                            t.revoked_at, d.revoked_at AS device_revoked_at \
+                     FROM tokens t \
+                     LEFT JOIN users u ON u.id = t.user_id \
+                     LEFT JOIN devices d ON d.id = t.device_id \
+                     WHERE t.token_hash = $1",
+                )
+                .bind(&token_hash[..])
+                .fetch_optional(&self.read)
+                .await?;
+                let Some(r) = row else { return Ok(None) };
+                let kind: String = r.try_get("kind")?;
+                let owner = match kind.as_str() {
+                    "parent" => $crate::TokenOwner::Parent {
+                        user_id: sprout_domain::UserId(r.try_get("user_id")?),
+                        family_id: sprout_domain::FamilyId(r.try_get("family_id")?),
+                    },
+                    "device" => $crate::TokenOwner::Device {
+                        device_id: sprout_domain::DeviceId(r.try_get("device_id")?),
+                        child_id: sprout_domain::ChildId(r.try_get("child_id")?),
+                    },
+                    other => return Err($crate::StoreError::corrupt("token kind", other)),
+                };
+                let revoked = r.try_get::<Option<DbTime>, _>("revoked_at")?.is_some()
+                    || r.try_get::<Option<DbTime>, _>("device_revoked_at")?.is_some();
+                let expires_at = r.try_get::<Option<DbTime>, _>("expires_at")?.map(from_db).transpose()?;
+                Ok(Some($crate::TokenRecord { owner, expires_at, revoked }))
+            }
+
+            async fn create_child(
+                &self,
+                family: sprout_domain::FamilyId,
+                child: &sprout_domain::NewChild,
+            ) -> $crate::Result<sprout_domain::Child> {
+                let id = sprout_domain::ChildId::new();
+                let created_at = chrono::Utc::now();
+                sqlx::query(
+                    "INSERT INTO children (id, family_id, display_name, birth_date, timezone, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(id.0)
+                .bind(family.0)
+                .bind(child.display_name.as_str())
+                .bind(child.birth_date)
+                .bind(child.timezone.name())
+                .bind(to_db(created_at))
+                .execute(&self.write)
+                .await
+                .map_err(|e| $crate::StoreError::from_insert(e, "child"))?;
+                Ok(sprout_domain::Child {
+                    id,
+                    family_id: family,
+                    display_name: child.display_name.clone(),
+                    birth_date: child.birth_date,
+                    timezone: child.timezone,
+                    chronotype: None,
+                    preferred_interventions: Vec::new(),
+                    created_at: from_db(to_db(created_at))?,
+                })
+            }
+
+            async fn list_children(
+                &self,
+                family: sprout_domain::FamilyId,
+            ) -> $crate::Result<Vec<sprout_domain::Child>> {
+                let rows = sqlx::query(concat!(
+                    "SELECT id, family_id, display_name, birth_date, timezone, chronotype, ",
+                    "preferred_interventions, created_at FROM children WHERE family_id = $1 ",
+                    "ORDER BY created_at, id"
+                ))
+                .bind(family.0)
+                .fetch_all(&self.read)
+                .await?;
+                rows.iter().map(child_from_row).collect()
+            }
+
+            async fn get_child(
+                &self,
+                child: sprout_domain::ChildId,
+            ) -> $crate::Result<Option<sprout_domain::Child>> {
+                let row = sqlx::query(concat!(
+                    "SELECT id, family_id, display_name, birth_date, timezone, chronotype, ",
+                    "preferred_interventions, created_at FROM children WHERE id = $1"
+                ))
+                .bind(child.0)
+                .fetch_optional(&self.read)
+                .await?;
+                row.as_ref().map(child_from_row).transpose()
+            }
+
+            async fn create_device(
+                &self,
+                child: sprout_domain::ChildId,
+                name: &str,
+                token_hash: &[u8; 32],
+            ) -> $crate::Result<sprout_domain::DeviceId> {
+                let device = sprout_domain::DeviceId::new();
+                let now = to_db(chrono::Utc::now());
+                let mut tx = self.write.begin().await?;
+                sqlx::query("INSERT INTO devices (id, child_id, name, created_at) VALUES ($1, $2, $3, $4)")
+                    .bind(device.0)
+                    .bind(child.0)
+                    .bind(name)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query(
+                    "INSERT INTO tokens (token_hash, kind, device_id, created_at) VALUES ($1, 'device', $2, $3)",
+                )
+                .bind(&token_hash[..])
+                .bind(device.0)
+                .bind(now)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| $crate::StoreError::from_insert(e, "token"))?;
+                tx.commit().await?;
+                Ok(device)
+            }
+
+            async fn insert_samples_row_by_row(
+                &self,
+                child: sprout_domain::ChildId,
+                samples: &[sprout_domain::Sample],
+            ) -> $crate::Result<u64> {
+                let mut tx = self.write.begin().await?;
+                let mut inserted = 0;
+                for s in samples {
+                    inserted += sqlx::query(
+                        "INSERT INTO wellness_metrics (child_id, time, stress_level, heart_rate, hrv_ms, \
+                         sleep_state, steps) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
+                    )
+                    .bind(child.0)
+                    .bind(to_db(s.time))
+                    .bind(s.stress_level)
+                    .bind(s.heart_rate)
+                    .bind(s.hrv_ms)
+                    .bind(s.sleep_state.map(|st| st.as_str()))
+                    .bind(s.steps)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                }
+                tx.commit().await?;
+                Ok(inserted)
+            }
+
+            async fn samples(
+                &self,
+                child: sprout_domain::ChildId,
+                range: $crate::TimeRange,
+                after: Option<chrono::DateTime<chrono::Utc>>,
+                limit: usize,
+            ) -> $crate::Result<Vec<sprout_domain::Sample>> {
+                use sqlx::Row;
+                let lower = match after {
+                    Some(a) => a.max($crate::sql::range_start(&range) - chrono::Duration::microseconds(1)),
+                    None => $crate::sql::range_start(&range) - chrono::Duration::microseconds(1),
+                };
+                let rows = sqlx::query(
+                    "SELECT time, stress_level, heart_rate, hrv_ms, sleep_state, steps FROM wellness_metrics \
+                     WHERE child_id = $1 AND time > $2 AND time < $3 ORDER BY time LIMIT $4",
+                )
+                .bind(child.0)
+                .bind(to_db(lower))
+                .bind(to_db($crate::sql::range_end(&range)))
+                .bind($crate::sql::limit(limit))
+                .fetch_all(&self.read)
+                .await?;
+                rows.iter()
+                    .map(|r| {
+                        Ok(sprout_domain::Sample {
+                            time: from_db(r.try_get("time")?)?,
+                            stress_level: r.try_get("stress_level")?,
+                            heart_rate: r.try_get("heart_rate")?,
+                            hrv_ms: r.try_get("hrv_ms")?,
+                            sleep_state: $crate::sql::sleep_state(r.try_get("sleep_state")?)?,
+                            steps: r.try_get("steps")?,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn insert_event(
+                &self,
+                child: sprout_domain::ChildId,
+                event: &sprout_domain::NewSchoolEvent,
+            ) -> $crate::Result<(sprout_domain::SchoolEvent, bool)> {
+                let created = sqlx::query(
+                    "INSERT INTO school_events (id, child_id, event_type, start_time, end_time, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (child_id, start_time, event_type) DO NOTHING",
+                )
+                .bind(uuid::Uuid::new_v4())
+                .bind(child.0)
+                .bind(event.event_type.as_str())
+                .bind(to_db(event.start))
+                .bind(event.end.map(to_db))
+                .bind(to_db(chrono::Utc::now()))
+                .execute(&self.write)
+                .await?
+                .rows_affected()
+                    == 1;
+                let row = sqlx::query(
+                    "SELECT id, child_id, event_type, start_time, end_time FROM school_events \
+                     WHERE child_id = $1 AND start_time = $2 AND event_type = $3",
+                )
+                .bind(child.0)
+                .bind(to_db(event.start))
+                .bind(event.event_type.as_str())
+                .fetch_one(&self.write)
+                .await?;
+                Ok((event_from_row(&row)?, created))
+            }
+
+            async fn events(
+                &self,
+                child: sprout_domain::ChildId,
+                range: $crate::TimeRange,
+                after: Option<$crate::RecordCursor>,
+                limit: usize,
+            ) -> $crate::Result<Vec<sprout_domain::SchoolEvent>> {
+                let (cursor_time, cursor_id) = $crate::sql::cursor_or_start(after, &range);
+                let rows = sqlx::query(
+                    "SELECT id, child_id, event_type, start_time, end_time FROM school_events \
+                     WHERE child_id = $1 AND start_time >= $2 AND start_time < $3 \
+                       AND (start_time > $4 OR (start_time = $4 AND id > $5)) \
+                     ORDER BY start_time, id LIMIT $6",
+                )
+                .bind(child.0)
+                .bind(to_db($crate::sql::range_start(&range)))
+                .bind(to_db($crate::sql::range_end(&range)))
+                .bind(to_db(cursor_time))
+                .bind(cursor_id)
+                .bind($crate::sql::limit(limit))
+                .fetch_all(&self.read)
+                .await?;
+                rows.iter().map(event_from_row).collect()
+            }
+
+            async fn insert_intervention(
+                &self,
+                child: sprout_domain::ChildId,
+                intervention: &sprout_domain::NewIntervention,
+            ) -> $crate::Result<(sprout_domain::Intervention, bool)> {
+                let created = sqlx::query(
+                    "INSERT INTO interventions (id, child_id, kind, time, duration_min, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (child_id, time, kind) DO NOTHING",
+                )
+                .bind(uuid::Uuid::new_v4())
+                .bind(child.0)
+                .bind(intervention.kind.as_str())
+                .bind(to_db(intervention.time))
+                .bind(intervention.duration_min)
+                .bind(to_db(chrono::Utc::now()))
+                .execute(&self.write)
+                .await?
+                .rows_affected()
+                    == 1;
+                let row = sqlx::query(
+                    "SELECT id, child_id, kind, time, duration_min FROM interventions \
+                     WHERE child_id = $1 AND time = $2 AND kind = $3",
+                )
+                .bind(child.0)
+                .bind(to_db(intervention.time))
+                .bind(intervention.kind.as_str())
+                .fetch_one(&self.write)
+                .await?;
+                Ok((intervention_from_row(&row)?, created))
+            }
+
+            async fn interventions(
+                &self,
+                child: sprout_domain::ChildId,
+                range: $crate::TimeRange,
+                after: Option<$crate::RecordCursor>,
+                limit: usize,
+            ) -> $crate::Result<Vec<sprout_domain::Intervention>> {
+                let (cursor_time, cursor_id) = $crate::sql::cursor_or_start(after, &range);
+                let rows = sqlx::query(
+                    "SELECT id, child_id, kind, time, duration_min FROM interventions \
+                     WHERE child_id = $1 AND time >= $2 AND time < $3 \
+                       AND (time > $4 OR (time = $4 AND id > $5)) \
+                     ORDER BY time, id LIMIT $6",
+                )
+                .bind(child.0)
+                .bind(to_db($crate::sql::range_start(&range)))
+                .bind(to_db($crate::sql::range_end(&range)))
+                .bind(to_db(cursor_time))
+                .bind(cursor_id)
+                .bind($crate::sql::limit(limit))
+                .fetch_all(&self.read)
+                .await?;
+                rows.iter().map(intervention_from_row).collect()
+            }
+
+            async fn insert_sleep_episode(
+                &self,
+                child: sprout_domain::ChildId,
+                episode: &sprout_domain::NewSleepEpisode,
+            ) -> $crate::Result<(sprout_domain::SleepEpisode, bool)> {
+                let created = sqlx::query(
+                    "INSERT INTO sleep_episodes (id, child_id, onset, offset_time, utc_offset_min, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (child_id, onset) DO NOTHING",
+                )
+                .bind(uuid::Uuid::new_v4())
+                .bind(child.0)
+                .bind(to_db(episode.onset))
+                .bind(to_db(episode.offset))
+                .bind(episode.utc_offset_min)
+                .bind(to_db(chrono::Utc::now()))
+                .execute(&self.write)
+                .await?
+                .rows_affected()
+                    == 1;
+                let row = sqlx::query(
+                    "SELECT id, child_id, onset, offset_time, utc_offset_min FROM sleep_episodes \
+                     WHERE child_id = $1 AND onset = $2",
+                )
+                .bind(child.0)
+                .bind(to_db(episode.onset))
+                .fetch_one(&self.write)
+                .await?;
+                Ok((sleep_from_row(&row)?, created))
+            }
+
+            async fn sleep_episodes(
+                &self,
+                child: sprout_domain::ChildId,
+                range: $crate::TimeRange,
+                after: Option<$crate::RecordCursor>,
+                limit: usize,
+            ) -> $crate::Result<Vec<sprout_domain::SleepEpisode>> {
+                let (cursor_time, cursor_id) = $crate::sql::cursor_or_start(after, &range);
+                let rows = sqlx::query(
+                    "SELECT id, child_id, onset, offset_time, utc_offset_min FROM sleep_episodes \
+                     WHERE child_id = $1 AND onset >= $2 AND onset < $3 \
+                       AND (onset > $4 OR (onset = $4 AND id > $5)) \
+                     ORDER BY onset, id LIMIT $6",
+                )
+                .bind(child.0)
+                .bind(to_db($crate::sql::range_start(&range)))
+                .bind(to_db($crate::sql::range_end(&range)))
+                .bind(to_db(cursor_time))
+                .bind(cursor_id)
+                .bind($crate::sql::limit(limit))
+                .fetch_all(&self.read)
+                .await?;
+                rows.iter().map(sleep_from_row).collect()
+            }
+        }
+
+        fn child_from_row(r: &<$crate::sql::DbOf<$store> as sqlx::Database>::Row) -> $crate::Result<sprout_domain::Child> {
+            use sqlx::Row;
+            Ok(sprout_domain::Child {
+                id: sprout_domain::ChildId(r.try_get("id")?),
+                family_id: sprout_domain::FamilyId(r.try_get("family_id")?),
+                display_name: $crate::sql::display_name(r.try_get("display_name")?)?,
+                birth_date: $crate::sql::birth_date(r.try_get("birth_date")?),
+                timezone: $crate::sql::timezone(r.try_get("timezone")?)?,
+                chronotype: r.try_get("chronotype")?,
+                preferred_interventions: $crate::sql::preferred(r.try_get("preferred_interventions")?)?,
+                created_at: from_db(r.try_get("created_at")?)?,
+            })
+        }
+
+        fn event_from_row(r: &<$crate::sql::DbOf<$store> as sqlx::Database>::Row) -> $crate::Result<sprout_domain::SchoolEvent> {
+            use sqlx::Row;
+            Ok(sprout_domain::SchoolEvent {
+                id: $crate::sql::record_id(r.try_get("id")?),
+                child_id: sprout_domain::ChildId(r.try_get("child_id")?),
+                event_type: $crate::sql::event_type(r.try_get("event_type")?)?,
+                start: from_db(r.try_get("start_time")?)?,
+                end: r.try_get::<Option<DbTime>, _>("end_time")?.map(from_db).transpose()?,
+            })
+        }
+
+        fn intervention_from_row(
+            r: &<$crate::sql::DbOf<$store> as sqlx::Database>::Row,
+        ) -> $crate::Result<sprout_domain::Intervention> {
+            use sqlx::Row;
+            Ok(sprout_domain::Intervention {
+                id: $crate::sql::record_id(r.try_get("id")?),
+                child_id: sprout_domain::ChildId(r.try_get("child_id")?),
+                kind: $crate::sql::intervention_kind(r.try_get("kind")?)?,
+                time: from_db(r.try_get("time")?)?,
+                duration_min: r.try_get("duration_min")?,
+            })
+        }
+
+        fn sleep_from_row(r: &<$crate::sql::DbOf<$store> as sqlx::Database>::Row) -> $crate::Result<sprout_domain::SleepEpisode> {
+            use sqlx::Row;
+            Ok(sprout_domain::SleepEpisode {
+                id: $crate::sql::record_id(r.try_get("id")?),
+                child_id: sprout_domain::ChildId(r.try_get("child_id")?),
+                onset: from_db(r.try_get("onset")?)?,
+                offset: from_db(r.try_get("offset_time")?)?,
+                utc_offset_min: r.try_get("utc_offset_min")?,
+            })
+        }
+    };
+}
+
+pub(crate) use impl_store;
+
+/// The sqlx database a store type runs on, so the macro can name its row type.
+pub(crate) trait HasDb {
+    type Db: sqlx::Database;
+}
+
+pub(crate) type DbOf<S> = <S as HasDb>::Db;

@@ -1,0 +1,74 @@
+//! Records the store hands back and takes in, beyond the domain's own types.
+
+use chrono::{DateTime, Utc};
+use sprout_domain::{ChildId, DeviceId, FamilyId, RecordId, UserId};
+
+/// Which database is behind a store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Sqlite => "sqlite",
+            Self::Postgres => "postgres",
+        }
+    }
+}
+
+/// A half-open time range `[from, to)`; either end may be open.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TimeRange {
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+}
+
+/// Where a page of time-ordered records left off: the last record's time and id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecordCursor {
+    pub time: DateTime<Utc>,
+    pub id: RecordId,
+}
+
+/// How a batch of samples landed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct InsertOutcome {
+    /// Newly stored samples.
+    pub accepted: u64,
+    /// Samples whose (child, time) was already stored, or repeated within the batch.
+    pub duplicates: u64,
+}
+
+/// A parent's login record.
+#[derive(Debug, Clone)]
+pub struct UserRecord {
+    pub id: UserId,
+    pub family_id: FamilyId,
+    pub password_hash: String,
+}
+
+/// Whom a bearer token speaks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenOwner {
+    Parent { user_id: UserId, family_id: FamilyId },
+    Device { device_id: DeviceId, child_id: ChildId },
+}
+
+/// A token to store: only its SHA-256 digest is kept.
+#[derive(Debug, Clone)]
+pub struct NewToken {
+    pub hash: [u8; 32],
+    pub owner: TokenOwner,
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// A stored token with what the caller needs to decide whether it still holds.
+#[derive(Debug, Clone)]
+pub struct TokenRecord {
+    pub owner: TokenOwner,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub revoked: bool,
+}
