@@ -22,7 +22,10 @@ pub struct Timezone(chrono_tz::Tz);
 impl Timezone {
     pub fn parse(name: &str) -> Result<Self, ValidationError> {
         chrono_tz::Tz::from_str(name).map(Self).map_err(|_| {
-            ValidationError::new("timezone", format!("'{}' is not an IANA time zone (e.g. Europe/Berlin)", clip(name)))
+            ValidationError::new(
+                "timezone",
+                format!("'{}' is not an IANA time zone (e.g. Europe/Berlin)", clip(name)),
+            )
         })
     }
 
@@ -66,10 +69,16 @@ impl DisplayName {
             return Err(ValidationError::new("display_name", "is empty"));
         }
         if trimmed.chars().count() > MAX_NAME_CHARS {
-            return Err(ValidationError::new("display_name", format!("is longer than {MAX_NAME_CHARS} characters")));
+            return Err(ValidationError::new(
+                "display_name",
+                format!("is longer than {MAX_NAME_CHARS} characters"),
+            ));
         }
         if trimmed.chars().any(char::is_control) {
-            return Err(ValidationError::new("display_name", "contains control characters"));
+            return Err(ValidationError::new(
+                "display_name",
+                "contains control characters",
+            ));
         }
         Ok(Self(trimmed.to_owned()))
     }
@@ -123,10 +132,16 @@ impl Password {
     pub fn parse(text: &str) -> Result<Self, ValidationError> {
         let chars = text.chars().count();
         if chars < MIN_PASSWORD_CHARS {
-            return Err(ValidationError::new("password", format!("must be at least {MIN_PASSWORD_CHARS} characters")));
+            return Err(ValidationError::new(
+                "password",
+                format!("must be at least {MIN_PASSWORD_CHARS} characters"),
+            ));
         }
         if chars > MAX_PASSWORD_CHARS {
-            return Err(ValidationError::new("password", format!("must be at most {MAX_PASSWORD_CHARS} characters")));
+            return Err(ValidationError::new(
+                "password",
+                format!("must be at most {MAX_PASSWORD_CHARS} characters"),
+            ));
         }
         Ok(Self(text.to_owned()))
     }
@@ -159,20 +174,30 @@ impl NewChild {
     ) -> Result<Self, ValidationError> {
         let display_name = DisplayName::parse(display_name)?;
         let birth_date = NaiveDate::parse_from_str(birth_date.trim(), "%Y-%m-%d").map_err(|_| {
-            ValidationError::new("birth_date", format!("'{}' is not a date YYYY-MM-DD", clip(birth_date)))
+            ValidationError::new(
+                "birth_date",
+                format!("'{}' is not a date YYYY-MM-DD", clip(birth_date)),
+            )
         })?;
         let today = now.date_naive();
         if birth_date > today {
             return Err(ValidationError::new("birth_date", "is in the future"));
         }
-        if today.years_since(birth_date).is_some_and(|age| age > MAX_CHILD_AGE_YEARS as u32) {
+        if today
+            .years_since(birth_date)
+            .is_some_and(|age| age > MAX_CHILD_AGE_YEARS as u32)
+        {
             return Err(ValidationError::new(
                 "birth_date",
                 format!("makes the child older than {MAX_CHILD_AGE_YEARS}"),
             ));
         }
         let timezone = Timezone::parse(timezone)?;
-        Ok(Self { display_name, birth_date, timezone })
+        Ok(Self {
+            display_name,
+            birth_date,
+            timezone,
+        })
     }
 }
 
@@ -202,17 +227,44 @@ mod tests {
     use super::*;
 
     fn now() -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339("2026-03-01T12:00:00Z").map(|t| t.with_timezone(&Utc)).expect("fixed time")
+        DateTime::parse_from_rfc3339("2026-03-01T12:00:00Z")
+            .map(|t| t.with_timezone(&Utc))
+            .expect("fixed time")
     }
 
     #[test]
     fn child_fields_are_validated() {
         assert!(NewChild::parse("Mia", "2017-05-02", "Europe/Berlin", now()).is_ok());
-        assert_eq!(NewChild::parse(" ", "2017-05-02", "Europe/Berlin", now()).unwrap_err().field, "display_name");
-        assert_eq!(NewChild::parse("Mia", "2027-05-02", "Europe/Berlin", now()).unwrap_err().field, "birth_date");
-        assert_eq!(NewChild::parse("Mia", "1990-05-02", "Europe/Berlin", now()).unwrap_err().field, "birth_date");
-        assert_eq!(NewChild::parse("Mia", "02/05/2017", "Europe/Berlin", now()).unwrap_err().field, "birth_date");
-        assert_eq!(NewChild::parse("Mia", "2017-05-02", "Mars/Olympus", now()).unwrap_err().field, "timezone");
+        assert_eq!(
+            NewChild::parse(" ", "2017-05-02", "Europe/Berlin", now())
+                .expect_err("invalid")
+                .field,
+            "display_name"
+        );
+        assert_eq!(
+            NewChild::parse("Mia", "2027-05-02", "Europe/Berlin", now())
+                .expect_err("invalid")
+                .field,
+            "birth_date"
+        );
+        assert_eq!(
+            NewChild::parse("Mia", "1990-05-02", "Europe/Berlin", now())
+                .expect_err("invalid")
+                .field,
+            "birth_date"
+        );
+        assert_eq!(
+            NewChild::parse("Mia", "02/05/2017", "Europe/Berlin", now())
+                .expect_err("invalid")
+                .field,
+            "birth_date"
+        );
+        assert_eq!(
+            NewChild::parse("Mia", "2017-05-02", "Mars/Olympus", now())
+                .expect_err("invalid")
+                .field,
+            "timezone"
+        );
     }
 
     #[test]
@@ -225,7 +277,10 @@ mod tests {
 
     #[test]
     fn emails_are_normalised() {
-        assert_eq!(Email::parse(" Parent@Example.ORG ").expect("valid").as_str(), "parent@example.org");
+        assert_eq!(
+            Email::parse(" Parent@Example.ORG ").expect("valid").as_str(),
+            "parent@example.org"
+        );
         assert!(Email::parse("no-at-sign").is_err());
         assert!(Email::parse("a@b").is_err());
         assert!(Email::parse("a b@c.de").is_err());

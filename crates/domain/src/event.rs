@@ -22,7 +22,9 @@ impl EventType {
     pub fn parse(text: &str) -> Result<Self, ValidationError> {
         let valid = !text.is_empty()
             && text.len() <= MAX_EVENT_TYPE_LEN
-            && text.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+            && text
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
         if valid {
             Ok(Self(text.to_owned()))
         } else {
@@ -76,7 +78,11 @@ impl NewSchoolEvent {
         let event_type = EventType::parse(&input.event_type)?;
         // Calendars are planned ahead, so the future bound is a year, not a day.
         let start = parse_calendar_instant("start", &input.start, now)?;
-        let end = input.end.as_deref().map(|e| parse_calendar_instant("end", e, now)).transpose()?;
+        let end = input
+            .end
+            .as_deref()
+            .map(|e| parse_calendar_instant("end", e, now))
+            .transpose()?;
         if let Some(end) = end {
             if end <= start {
                 return Err(ValidationError::new("end", "must be after start"));
@@ -85,7 +91,11 @@ impl NewSchoolEvent {
                 return Err(ValidationError::new("end", "is more than 120 days after start"));
             }
         }
-        Ok(Self { event_type, start, end })
+        Ok(Self {
+            event_type,
+            start,
+            end,
+        })
     }
 }
 

@@ -95,7 +95,11 @@ impl NewIntervention {
                 format!("{} is outside [1, {MAX_DURATION_MIN}]", input.duration_min),
             ));
         }
-        Ok(Self { kind, time, duration_min: input.duration_min })
+        Ok(Self {
+            kind,
+            time,
+            duration_min: input.duration_min,
+        })
     }
 }
 

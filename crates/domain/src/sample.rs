@@ -29,7 +29,10 @@ impl StressLevel {
         if value.is_finite() && (0.0..=1.0).contains(&value) {
             Ok(Self(value))
         } else {
-            Err(ValidationError::new("stress_level", format!("{value} is outside [0, 1]")))
+            Err(ValidationError::new(
+                "stress_level",
+                format!("{value} is outside [0, 1]"),
+            ))
         }
     }
 
@@ -78,12 +81,15 @@ impl fmt::Display for SleepState {
 impl FromStr for SleepState {
     type Err = ValidationError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::ALL.into_iter().find(|state| state.as_str() == s).ok_or_else(|| {
-            ValidationError::new(
-                "sleep_state",
-                format!("'{}' is not one of awake, light, deep, rem, asleep", clip(s)),
-            )
-        })
+        Self::ALL
+            .into_iter()
+            .find(|state| state.as_str() == s)
+            .ok_or_else(|| {
+                ValidationError::new(
+                    "sleep_state",
+                    format!("'{}' is not one of awake, light, deep, rem, asleep", clip(s)),
+                )
+            })
     }
 }
 
@@ -117,17 +123,38 @@ impl Sample {
     /// Validates one client row against the bounds above, with `now` for the clock check.
     pub fn parse(input: &SampleInput, now: DateTime<Utc>) -> Result<Self, ValidationError> {
         let time = parse_instant("time", &input.time, now)?.with_timezone(&Utc);
-        let stress_level = input.stress_level.map(StressLevel::parse).transpose()?.map(StressLevel::value);
-        let heart_rate = input.heart_rate.map(|v| in_range("heart_rate", v, HEART_RATE_BPM)).transpose()?;
+        let stress_level = input
+            .stress_level
+            .map(StressLevel::parse)
+            .transpose()?
+            .map(StressLevel::value);
+        let heart_rate = input
+            .heart_rate
+            .map(|v| in_range("heart_rate", v, HEART_RATE_BPM))
+            .transpose()?;
         let hrv_ms = input.hrv_ms.map(|v| in_range("hrv_ms", v, HRV_MS)).transpose()?;
-        let sleep_state = input.sleep_state.as_deref().map(SleepState::from_str).transpose()?;
+        let sleep_state = input
+            .sleep_state
+            .as_deref()
+            .map(SleepState::from_str)
+            .transpose()?;
         let steps = match input.steps {
             Some(s) if !(0..=MAX_STEPS_PER_SAMPLE).contains(&s) => {
-                return Err(ValidationError::new("steps", format!("{s} is outside [0, {MAX_STEPS_PER_SAMPLE}]")))
+                return Err(ValidationError::new(
+                    "steps",
+                    format!("{s} is outside [0, {MAX_STEPS_PER_SAMPLE}]"),
+                ))
             }
             other => other,
         };
-        let sample = Sample { time, stress_level, heart_rate, hrv_ms, sleep_state, steps };
+        let sample = Sample {
+            time,
+            stress_level,
+            heart_rate,
+            hrv_ms,
+            sleep_state,
+            steps,
+        };
         if sample.is_empty() {
             return Err(ValidationError::new(
                 "sample",
@@ -150,7 +177,10 @@ fn in_range(field: &'static str, value: f64, (lo, hi): (f64, f64)) -> Result<f64
     if value.is_finite() && (lo..=hi).contains(&value) {
         Ok(value)
     } else {
-        Err(ValidationError::new(field, format!("{value} is outside [{lo}, {hi}]")))
+        Err(ValidationError::new(
+            field,
+            format!("{value} is outside [{lo}, {hi}]"),
+        ))
     }
 }
 
@@ -242,7 +272,9 @@ mod tests {
     use super::*;
 
     fn now() -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339("2026-03-01T12:00:00Z").map(|t| t.with_timezone(&Utc)).expect("fixed time")
+        DateTime::parse_from_rfc3339("2026-03-01T12:00:00Z")
+            .map(|t| t.with_timezone(&Utc))
+            .expect("fixed time")
     }
 
     #[test]
@@ -263,7 +295,8 @@ mod tests {
             r#"{"time":"2026-03-01T08:04:00Z","stress_level":"high"}"#,
             r#"{"time":"2026-03-01T08:05:00Z","sleep_state":"dozing"}"#,
         ];
-        let Err(BatchRejection::InvalidRows { rows: bad, bad_count }) = SampleBatch::parse_raw(rows.into_iter(), now())
+        let Err(BatchRejection::InvalidRows { rows: bad, bad_count }) =
+            SampleBatch::parse_raw(rows.into_iter(), now())
         else {
             panic!("expected a rejection")
         };
@@ -279,7 +312,10 @@ mod tests {
 
     #[test]
     fn size_bounds_are_enforced() {
-        assert_eq!(SampleBatch::parse_raw(std::iter::empty::<&str>(), now()), Err(BatchRejection::Empty));
+        assert_eq!(
+            SampleBatch::parse_raw(std::iter::empty::<&str>(), now()),
+            Err(BatchRejection::Empty)
+        );
         let row = r#"{"time":"2026-03-01T08:00:00Z","steps":3}"#;
         let many = vec![row; MAX_BATCH_SAMPLES + 1];
         assert!(matches!(
@@ -290,9 +326,17 @@ mod tests {
 
     #[test]
     fn clock_faults_are_refused() {
-        let future = SampleInput { time: "2026-03-03T12:00:00Z".into(), steps: Some(1), ..Default::default() };
+        let future = SampleInput {
+            time: "2026-03-03T12:00:00Z".into(),
+            steps: Some(1),
+            ..Default::default()
+        };
         assert!(Sample::parse(&future, now()).is_err());
-        let ancient = SampleInput { time: "1999-12-31T23:59:59Z".into(), steps: Some(1), ..Default::default() };
+        let ancient = SampleInput {
+            time: "1999-12-31T23:59:59Z".into(),
+            steps: Some(1),
+            ..Default::default()
+        };
         assert!(Sample::parse(&ancient, now()).is_err());
     }
 }

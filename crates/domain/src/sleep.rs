@@ -40,12 +40,19 @@ impl NewSleepEpisode {
         }
         let length = offset - onset;
         if length < MIN_EPISODE {
-            return Err(ValidationError::new("offset", "episode is shorter than 5 minutes"));
+            return Err(ValidationError::new(
+                "offset",
+                "episode is shorter than 5 minutes",
+            ));
         }
         if length > MAX_EPISODE {
             return Err(ValidationError::new("offset", "episode is longer than 20 hours"));
         }
-        Ok(Self { onset, offset, utc_offset_min: onset_local.offset().local_minus_utc() / 60 })
+        Ok(Self {
+            onset,
+            offset,
+            utc_offset_min: onset_local.offset().local_minus_utc() / 60,
+        })
     }
 }
 

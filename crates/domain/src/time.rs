@@ -22,7 +22,10 @@ pub fn parse_instant(
     let parsed = DateTime::parse_from_rfc3339(text.trim()).map_err(|_| {
         ValidationError::new(
             field,
-            format!("'{}' is not an RFC 3339 time with an offset (e.g. 2026-03-01T07:30:00+01:00)", clip(text)),
+            format!(
+                "'{}' is not an RFC 3339 time with an offset (e.g. 2026-03-01T07:30:00+01:00)",
+                clip(text)
+            ),
         )
     })?;
     let utc = parsed.with_timezone(&Utc);

@@ -1,1 +1,102 @@
-//! placeholder
+//! Sprout's HTTP API: the only crate that speaks HTTP.
+//!
+//! [`Application::build`] binds the listener (port 0 in tests) and wires the routes to
+//! a [`Store`]; [`Application::run_until_stopped`] serves until the shutdown future
+//! resolves, then lets in-flight requests finish. Every input is validated at the edge
+//! by the domain's parsers, and every error leaves as `{"error":{"code","message"}}`.
+
+pub mod auth;
+pub mod config;
+pub mod error;
+mod extract;
+mod openapi;
+mod paging;
+mod rollup;
+mod routes;
+pub mod telemetry;
+
+pub use config::{Config, Secret};
+pub use openapi::openapi_json;
+
+use sprout_store::Store;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use telemetry::Telemetry;
+use tokio::net::TcpListener;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub config: Arc<Config>,
+    pub telemetry: Arc<Telemetry>,
+}
+
+/// A bound, ready-to-serve Sprout server.
+pub struct Application {
+    listener: TcpListener,
+    router: axum::Router,
+    addr: SocketAddr,
+}
+
+impl Application {
+    pub async fn build(config: Config, store: Arc<dyn Store>) -> std::io::Result<Self> {
+        let listener = TcpListener::bind(config.addr).await?;
+        let addr = listener.local_addr()?;
+        let state = AppState {
+            store,
+            config: Arc::new(config),
+            telemetry: Arc::new(Telemetry::new()),
+        };
+        Ok(Self {
+            listener,
+            router: routes::router(state),
+            addr,
+        })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub fn port(&self) -> u16 {
+        self.addr.port()
+    }
+
+    /// Serves until `shutdown` resolves; requests already running are completed, so
+    /// nothing the server acknowledged is lost.
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(shutdown)
+            .await
+    }
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}

@@ -21,8 +21,19 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// The database could not be reached or was saturated: worth retrying, not a bug.
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            Self::Database(sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_))
+        )
+    }
+
     pub(crate) fn corrupt(what: &'static str, reason: impl std::fmt::Display) -> Self {
-        Self::Corrupt { what, reason: reason.to_string() }
+        Self::Corrupt {
+            what,
+            reason: reason.to_string(),
+        }
     }
 
     /// Maps a unique-constraint violation to a [`StoreError::Conflict`] naming `what`.

@@ -49,7 +49,12 @@ pub trait Store: Send + Sync + 'static {
     async fn ping(&self) -> Result<()>;
 
     /// Creates a family with its first parent. A taken e-mail is [`StoreError::Conflict`].
-    async fn create_family(&self, name: &str, email: &Email, password_hash: &str) -> Result<(FamilyId, UserId)>;
+    async fn create_family(
+        &self,
+        name: &str,
+        email: &Email,
+        password_hash: &str,
+    ) -> Result<(FamilyId, UserId)>;
 
     async fn find_user_by_email(&self, email: &Email) -> Result<Option<UserRecord>>;
 
@@ -131,7 +136,10 @@ pub async fn connect(url: &str) -> Result<Arc<dyn Store>> {
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         Ok(Arc::new(PgStore::connect(url).await?))
     } else {
-        let path = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).unwrap_or(url);
+        let path = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+            .unwrap_or(url);
         Ok(Arc::new(SqliteStore::open(std::path::Path::new(path)).await?))
     }
 }

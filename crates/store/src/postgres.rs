@@ -8,8 +8,11 @@ use sprout_domain::{ChildId, SampleBatch};
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use std::time::Duration;
 
-const MIGRATIONS: &[EmbeddedMigration] =
-    &[(1, "foundation", include_str!("../migrations/postgres/0001_foundation.sql"))];
+const MIGRATIONS: &[EmbeddedMigration] = &[(
+    1,
+    "foundation",
+    include_str!("../migrations/postgres/0001_foundation.sql"),
+)];
 
 /// Enough connections for a node's request concurrency without exhausting the server's
 /// default of 100 when a few nodes share it.
@@ -48,7 +51,10 @@ impl PgStore {
             .acquire_timeout(ACQUIRE_TIMEOUT)
             .connect(url)
             .await?;
-        Ok(Self { read: pool.clone(), write: pool })
+        Ok(Self {
+            read: pool.clone(),
+            write: pool,
+        })
     }
 
     /// Whether `wellness_metrics` is a TimescaleDB hypertable.
@@ -78,7 +84,9 @@ impl PgStore {
         if available.is_none() {
             return Ok(());
         }
-        sqlx::query("CREATE EXTENSION IF NOT EXISTS timescaledb").execute(&self.write).await?;
+        sqlx::query("CREATE EXTENSION IF NOT EXISTS timescaledb")
+            .execute(&self.write)
+            .await?;
         sqlx::query(
             "SELECT create_hypertable('wellness_metrics', 'time', if_not_exists => TRUE, migrate_data => TRUE)",
         )

@@ -14,20 +14,27 @@ use std::str::FromStr;
 
 /// Lower bound standing in for "no lower bound"; nothing stored predates 2000.
 pub(crate) fn range_start(range: &TimeRange) -> DateTime<Utc> {
-    range.from.unwrap_or_else(|| Utc.timestamp_opt(0, 0).single().unwrap_or_default())
+    range
+        .from
+        .unwrap_or_else(|| Utc.timestamp_opt(0, 0).single().unwrap_or_default())
 }
 
 /// Upper bound standing in for "no upper bound" (the year 3000, within every backend's range).
 pub(crate) fn range_end(range: &TimeRange) -> DateTime<Utc> {
     const YEAR_3000: i64 = 32_503_680_000;
-    range.to.unwrap_or_else(|| Utc.timestamp_opt(YEAR_3000, 0).single().unwrap_or_default())
+    range
+        .to
+        .unwrap_or_else(|| Utc.timestamp_opt(YEAR_3000, 0).single().unwrap_or_default())
 }
 
 /// A keyset cursor, or one that sorts before every record in `range`.
 pub(crate) fn cursor_or_start(after: Option<RecordCursor>, range: &TimeRange) -> (DateTime<Utc>, uuid::Uuid) {
     match after {
         Some(c) => (c.time, c.id.0),
-        None => (range_start(range) - chrono::Duration::microseconds(1), uuid::Uuid::nil()),
+        None => (
+            range_start(range) - chrono::Duration::microseconds(1),
+            uuid::Uuid::nil(),
+        ),
     }
 }
 
@@ -68,7 +75,8 @@ pub(crate) fn birth_date(date: NaiveDate) -> NaiveDate {
     date
 }
 
-pub(crate) const SAMPLE_COLUMNS: &str = "child_id, time, stress_level, heart_rate, hrv_ms, sleep_state, steps";
+pub(crate) const SAMPLE_COLUMNS: &str =
+    "child_id, time, stress_level, heart_rate, hrv_ms, sleep_state, steps";
 
 /// Expands to `impl Store for $store`, with the backend's own methods spliced in.
 macro_rules! impl_store {

@@ -5,13 +5,18 @@ use crate::sql::{impl_store, HasDb, SAMPLE_COLUMNS};
 use crate::{Backend, InsertOutcome, StoreError};
 use chrono::{DateTime, Utc};
 use sprout_domain::{ChildId, SampleBatch};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
 use std::path::Path;
 use std::sync::OnceLock;
 use std::time::Duration;
 
-const MIGRATIONS: &[EmbeddedMigration] =
-    &[(1, "foundation", include_str!("../migrations/sqlite/0001_foundation.sql"))];
+const MIGRATIONS: &[EmbeddedMigration] = &[(
+    1,
+    "foundation",
+    include_str!("../migrations/sqlite/0001_foundation.sql"),
+)];
 
 /// Readers in WAL mode do not block the writer or each other; a few cover a small server.
 const READ_CONNECTIONS: u32 = 4;
@@ -59,9 +64,15 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(BUSY_TIMEOUT);
-        let write = SqlitePoolOptions::new().max_connections(1).connect_with(options.clone()).await?;
+        let write = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options.clone())
+            .await?;
         restrict_permissions(path)?;
-        let read = SqlitePoolOptions::new().max_connections(READ_CONNECTIONS).connect_with(options).await?;
+        let read = SqlitePoolOptions::new()
+            .max_connections(READ_CONNECTIONS)
+            .connect_with(options)
+            .await?;
         Ok(Self { read, write })
     }
 }

@@ -51,12 +51,19 @@ impl TestDb {
                 let admin = PgStore::connect(&admin_url)
                     .await
                     .unwrap_or_else(|e| panic!("PostgreSQL at {admin_url} is not reachable: {e}"));
-                admin.execute_admin(&format!("CREATE SCHEMA {schema}")).await.expect("create test schema");
+                admin
+                    .execute_admin(&format!("CREATE SCHEMA {schema}"))
+                    .await
+                    .expect("create test schema");
                 let separator = if admin_url.contains('?') { '&' } else { '?' };
                 let url = format!("{admin_url}{separator}options=-c%20search_path%3D{schema}");
                 let store = PgStore::connect(&url).await.expect("connect to test schema");
                 store_migrated(&store).await;
-                Self { store: Arc::new(store), url, cleanup: Cleanup::Schema { admin_url, schema } }
+                Self {
+                    store: Arc::new(store),
+                    url,
+                    cleanup: Cleanup::Schema { admin_url, schema },
+                }
             }
         }
     }
@@ -81,12 +88,15 @@ impl Drop for TestDb {
                 // thread with a runtime of its own.
                 let (admin_url, schema) = (admin_url.clone(), schema.clone());
                 let _ = std::thread::spawn(move || {
-                    let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
+                    let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build()
+                    else {
                         return;
                     };
                     runtime.block_on(async move {
                         if let Ok(admin) = PgStore::connect(&admin_url).await {
-                            let _ = admin.execute_admin(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE")).await;
+                            let _ = admin
+                                .execute_admin(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
+                                .await;
                         }
                     });
                 })

@@ -2,8 +2,8 @@
 
 use chrono::{DateTime, Duration, Utc};
 use sprout_domain::{
-    ChildId, Email, FamilyId, NewChild, NewIntervention, NewSchoolEvent, NewSleepEpisode, Sample, SampleBatch,
-    SleepState,
+    ChildId, Email, FamilyId, NewChild, NewIntervention, NewSchoolEvent, NewSleepEpisode, Sample,
+    SampleBatch, SleepState,
 };
 use sprout_store::testing::TestDb;
 use sprout_store::{Backend, NewToken, RecordCursor, Store, StoreError, TimeRange, TokenOwner};
@@ -36,7 +36,9 @@ on_both_backends!(
 );
 
 fn t(text: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(text).expect("test time").with_timezone(&Utc)
+    DateTime::parse_from_rfc3339(text)
+        .expect("test time")
+        .with_timezone(&Utc)
 }
 
 fn email(text: &str) -> Email {
@@ -44,7 +46,10 @@ fn email(text: &str) -> Email {
 }
 
 async fn family_with_child(store: &dyn Store, mail: &str) -> (FamilyId, ChildId) {
-    let (family, _) = store.create_family("Test family", &email(mail), "hash").await.expect("family");
+    let (family, _) = store
+        .create_family("Test family", &email(mail), "hash")
+        .await
+        .expect("family");
     let child = NewChild::parse("Mia", "2016-04-01", "Europe/Berlin", Utc::now()).expect("child");
     let child = store.create_child(family, &child).await.expect("create child");
     (family, child.id)
@@ -65,13 +70,29 @@ fn minute_samples(start: DateTime<Utc>, count: i64) -> Vec<Sample> {
 
 async fn families_and_logins(db: &TestDb) {
     let store = db.store.as_ref();
-    let (family, user) = store.create_family("Berg", &email("anna@example.org"), "argon2-hash").await.expect("family");
-    let found = store.find_user_by_email(&email("ANNA@example.org")).await.expect("query").expect("found");
+    let (family, user) = store
+        .create_family("Berg", &email("anna@example.org"), "argon2-hash")
+        .await
+        .expect("family");
+    let found = store
+        .find_user_by_email(&email("ANNA@example.org"))
+        .await
+        .expect("query")
+        .expect("found");
     assert_eq!((found.id, found.family_id), (user, family));
     assert_eq!(found.password_hash, "argon2-hash");
-    let again = store.create_family("Other", &email("anna@example.org"), "x").await;
-    assert!(matches!(again, Err(StoreError::Conflict { what: "email" })), "{again:?}");
-    assert!(store.find_user_by_email(&email("nobody@example.org")).await.expect("query").is_none());
+    let again = store
+        .create_family("Other", &email("anna@example.org"), "x")
+        .await;
+    assert!(
+        matches!(again, Err(StoreError::Conflict { what: "email" })),
+        "{again:?}"
+    );
+    assert!(store
+        .find_user_by_email(&email("nobody@example.org"))
+        .await
+        .expect("query")
+        .is_none());
 }
 
 async fn children_belong_to_their_family(db: &TestDb) {
@@ -86,34 +107,68 @@ async fn children_belong_to_their_family(db: &TestDb) {
     assert_eq!(listed[0].birth_date.to_string(), "2016-04-01");
     let fetched = store.get_child(child_a).await.expect("get").expect("exists");
     assert_eq!(fetched, listed[0]);
-    assert!(store.list_children(family_b).await.expect("list").iter().all(|c| c.id != child_a));
+    assert!(store
+        .list_children(family_b)
+        .await
+        .expect("list")
+        .iter()
+        .all(|c| c.id != child_a));
     assert!(store.get_child(ChildId::new()).await.expect("get").is_none());
 }
 
 async fn tokens_know_their_owner(db: &TestDb) {
     let store = db.store.as_ref();
-    let (family, user) = store.create_family("Berg", &email("t@example.org"), "h").await.expect("family");
+    let (family, user) = store
+        .create_family("Berg", &email("t@example.org"), "h")
+        .await
+        .expect("family");
     let expires = t("2030-01-01T00:00:00Z");
     let parent_hash = [7u8; 32];
     store
         .insert_token(&NewToken {
             hash: parent_hash,
-            owner: TokenOwner::Parent { user_id: user, family_id: family },
+            owner: TokenOwner::Parent {
+                user_id: user,
+                family_id: family,
+            },
             expires_at: Some(expires),
         })
         .await
         .expect("insert token");
-    let record = store.find_token(&parent_hash).await.expect("query").expect("found");
-    assert_eq!(record.owner, TokenOwner::Parent { user_id: user, family_id: family });
+    let record = store
+        .find_token(&parent_hash)
+        .await
+        .expect("query")
+        .expect("found");
+    assert_eq!(
+        record.owner,
+        TokenOwner::Parent {
+            user_id: user,
+            family_id: family
+        }
+    );
     assert_eq!(record.expires_at, Some(expires));
     assert!(!record.revoked);
 
     let child = NewChild::parse("Leo", "2015-01-01", "UTC", Utc::now()).expect("child");
     let child = store.create_child(family, &child).await.expect("child");
     let device_hash = [9u8; 32];
-    let device = store.create_device(child.id, "watch", &device_hash).await.expect("device");
-    let record = store.find_token(&device_hash).await.expect("query").expect("found");
-    assert_eq!(record.owner, TokenOwner::Device { device_id: device, child_id: child.id });
+    let device = store
+        .create_device(child.id, "watch", &device_hash)
+        .await
+        .expect("device");
+    let record = store
+        .find_token(&device_hash)
+        .await
+        .expect("query")
+        .expect("found");
+    assert_eq!(
+        record.owner,
+        TokenOwner::Device {
+            device_id: device,
+            child_id: child.id
+        }
+    );
     assert_eq!(record.expires_at, None);
     assert!(store.find_token(&[0u8; 32]).await.expect("query").is_none());
 }
@@ -127,7 +182,10 @@ async fn sample_batches_are_idempotent(db: &TestDb) {
     assert_eq!((first.accepted, first.duplicates), (1_200, 0));
     let second = store.insert_samples(child, &batch).await.expect("insert again");
     assert_eq!((second.accepted, second.duplicates), (0, 1_200));
-    let stored = store.samples(child, TimeRange::default(), None, 10_000).await.expect("read");
+    let stored = store
+        .samples(child, TimeRange::default(), None, 10_000)
+        .await
+        .expect("read");
     assert_eq!(stored, samples, "one copy of each sample, values intact");
 
     // Repeats inside one batch count as duplicates too; the first copy wins.
@@ -135,9 +193,14 @@ async fn sample_batches_are_idempotent(db: &TestDb) {
     let mut copy = repeated[1].clone();
     copy.stress_level = Some(0.99);
     repeated.push(copy);
-    let outcome = store.insert_samples(child, &SampleBatch::from_trusted(repeated).expect("batch")).await.expect("insert");
+    let outcome = store
+        .insert_samples(child, &SampleBatch::from_trusted(repeated).expect("batch"))
+        .await
+        .expect("insert");
     assert_eq!((outcome.accepted, outcome.duplicates), (3, 1));
-    let row_by_row = store.insert_samples_row_by_row(child, &minute_samples(t("2026-03-03T00:00:00Z"), 10)).await;
+    let row_by_row = store
+        .insert_samples_row_by_row(child, &minute_samples(t("2026-03-03T00:00:00Z"), 10))
+        .await;
     assert_eq!(row_by_row.expect("row by row"), 10);
 }
 
@@ -149,7 +212,10 @@ async fn samples_page_in_time_order(db: &TestDb) {
     let batch = SampleBatch::from_trusted(minute_samples(start, 100)).expect("batch");
     store.insert_samples(child, &batch).await.expect("insert");
     store.insert_samples(other, &batch).await.expect("insert other");
-    let range = TimeRange { from: Some(start + Duration::minutes(10)), to: Some(start + Duration::minutes(50)) };
+    let range = TimeRange {
+        from: Some(start + Duration::minutes(10)),
+        to: Some(start + Duration::minutes(50)),
+    };
     let mut seen = Vec::new();
     let mut after = None;
     loop {
@@ -182,11 +248,20 @@ async fn events_interventions_and_sleep_are_idempotent_and_paged(db: &TestDb) {
         assert!(!created_again);
         assert_eq!(again.id, stored.id);
     }
-    let first = store.events(child, TimeRange::default(), None, 3).await.expect("page 1");
+    let first = store
+        .events(child, TimeRange::default(), None, 3)
+        .await
+        .expect("page 1");
     assert_eq!(first.len(), 3);
     let last = first.last().expect("non-empty");
-    let cursor = RecordCursor { time: last.start, id: last.id };
-    let second = store.events(child, TimeRange::default(), Some(cursor), 3).await.expect("page 2");
+    let cursor = RecordCursor {
+        time: last.start,
+        id: last.id,
+    };
+    let second = store
+        .events(child, TimeRange::default(), Some(cursor), 3)
+        .await
+        .expect("page 2");
     assert_eq!(second.len(), 2);
     assert!(second[0].start > last.start);
 
@@ -199,10 +274,22 @@ async fn events_interventions_and_sleep_are_idempotent_and_paged(db: &TestDb) {
         now,
     )
     .expect("intervention");
-    let (a, created) = store.insert_intervention(child, &intervention).await.expect("insert");
-    let (b, created_again) = store.insert_intervention(child, &intervention).await.expect("again");
+    let (a, created) = store
+        .insert_intervention(child, &intervention)
+        .await
+        .expect("insert");
+    let (b, created_again) = store
+        .insert_intervention(child, &intervention)
+        .await
+        .expect("again");
     assert!(created && !created_again && a == b);
-    assert_eq!(store.interventions(child, TimeRange::default(), None, 10).await.expect("list"), vec![a]);
+    assert_eq!(
+        store
+            .interventions(child, TimeRange::default(), None, 10)
+            .await
+            .expect("list"),
+        vec![a]
+    );
 
     let episode = NewSleepEpisode::parse(
         &sprout_domain::SleepEpisodeInput {
@@ -216,13 +303,20 @@ async fn events_interventions_and_sleep_are_idempotent_and_paged(db: &TestDb) {
     assert!(created);
     assert_eq!(e.utc_offset_min, 60);
     assert_eq!(e.onset, t("2026-03-02T20:30:00Z"));
-    let listed = store.sleep_episodes(child, TimeRange::default(), None, 10).await.expect("list");
+    let listed = store
+        .sleep_episodes(child, TimeRange::default(), None, 10)
+        .await
+        .expect("list");
     assert_eq!(listed, vec![e]);
 }
 
 async fn migrating_twice_changes_nothing(db: &TestDb) {
     db.store.migrate().await.expect("second migration run is a no-op");
     db.store.ping().await.expect("ping");
-    let expected = if db.url.starts_with("postgres") { Backend::Postgres } else { Backend::Sqlite };
+    let expected = if db.url.starts_with("postgres") {
+        Backend::Postgres
+    } else {
+        Backend::Sqlite
+    };
     assert_eq!(db.store.backend(), expected);
 }

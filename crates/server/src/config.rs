@@ -1,0 +1,53 @@
+//! Server configuration: what `main` wires in from flags and the environment.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+/// How long a parent's login lasts before they sign in again.
+pub const DEFAULT_TOKEN_TTL: Duration = Duration::from_secs(30 * 24 * 3600);
+/// A full batch of 10,000 samples is about 1.5 MB of JSON; 4 MiB leaves room for
+/// verbose clients and still bounds what one request can make us hold.
+pub const DEFAULT_BODY_LIMIT: usize = 4 * 1024 * 1024;
+
+/// A secret that never prints (tokens, the admin token).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("**REDACTED**")
+    }
+}
+
+/// Everything the server needs to start.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Where to listen; port 0 picks a free port (tests).
+    pub addr: SocketAddr,
+    /// Token for family administration (`SPROUT_ADMIN_TOKEN`); admin routes are closed without it.
+    pub admin_token: Option<Secret>,
+    pub token_ttl: Duration,
+    pub body_limit: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            admin_token: None,
+            token_ttl: DEFAULT_TOKEN_TTL,
+            body_limit: DEFAULT_BODY_LIMIT,
+        }
+    }
+}

@@ -1,0 +1,53 @@
+//! The OpenAPI document, generated from the handlers' annotations.
+
+use crate::routes;
+use std::sync::OnceLock;
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Sprout API", description = "Child-wellness engine: ingestion, children, devices and records."),
+    paths(
+        routes::healthz,
+        routes::readyz,
+        routes::create_family,
+        routes::login,
+        routes::create_child,
+        routes::list_children,
+        routes::get_child,
+        routes::create_device,
+        routes::post_metrics,
+        routes::get_metrics,
+        routes::post_event,
+        routes::list_events,
+        routes::post_intervention,
+        routes::list_interventions,
+        routes::post_sleep_episode,
+        routes::list_sleep_episodes,
+    ),
+    components(schemas(crate::rollup::Bucket, crate::rollup::Summary)),
+    modifiers(&BearerAuth)
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme("bearer", SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)));
+        components.add_security_scheme("admin", SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)));
+    }
+}
+
+/// The document as JSON, built once.
+pub fn openapi_json() -> String {
+    static DOC: OnceLock<String> = OnceLock::new();
+    DOC.get_or_init(|| {
+        ApiDoc::openapi()
+            .to_pretty_json()
+            .unwrap_or_else(|_| "{}".to_owned())
+    })
+    .clone()
+}

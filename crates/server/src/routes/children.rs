@@ -1,0 +1,143 @@
+//! Children of a family, and the devices that write their data.
+
+use crate::auth::{issue_token, Access, Principal};
+use crate::error::ApiResult;
+use crate::extract::ApiJson;
+use crate::AppState;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use sprout_domain::{Child, ChildId, DeviceId, InterventionKind, NewChild, ValidationError};
+
+/// Longest device label ("Mia's watch").
+const MAX_DEVICE_NAME_CHARS: usize = 60;
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewChildRequest {
+    pub display_name: String,
+    /// `YYYY-MM-DD`.
+    pub birth_date: String,
+    /// IANA time zone, e.g. `Europe/Berlin`.
+    pub timezone: String,
+}
+
+/// A child as the API shows it.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ChildView {
+    pub id: ChildId,
+    pub display_name: String,
+    pub birth_date: NaiveDate,
+    pub timezone: String,
+    /// `early_bird`, `intermediate` or `night_owl`; `null` until known.
+    pub chronotype: Option<String>,
+    pub preferred_interventions: Vec<InterventionKind>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<Child> for ChildView {
+    fn from(child: Child) -> Self {
+        Self {
+            id: child.id,
+            display_name: child.display_name.as_str().to_owned(),
+            birth_date: child.birth_date,
+            timezone: child.timezone.name().to_owned(),
+            chronotype: child.chronotype,
+            preferred_interventions: child.preferred_interventions,
+            created_at: child.created_at,
+        }
+    }
+}
+
+/// Adds a child to the caller's family.
+#[utoipa::path(post, path = "/api/v1/children", tag = "children", request_body = NewChildRequest,
+    security(("bearer" = [])),
+    responses((status = 201, body = ChildView), (status = 401), (status = 403, description = "not a parent"),
+              (status = 422, description = "invalid field")))]
+#[tracing::instrument(skip_all)]
+pub async fn create_child(
+    principal: Principal,
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<NewChildRequest>,
+) -> ApiResult<(StatusCode, Json<ChildView>)> {
+    let family = principal.family()?;
+    let child = NewChild::parse(&body.display_name, &body.birth_date, &body.timezone, Utc::now())?;
+    let child = state.store.create_child(family, &child).await?;
+    tracing::info!(child_id = %child.id, "child created");
+    Ok((StatusCode::CREATED, Json(child.into())))
+}
+
+/// The children of the caller's family.
+#[utoipa::path(get, path = "/api/v1/children", tag = "children", security(("bearer" = [])),
+    responses((status = 200, body = [ChildView]), (status = 401), (status = 403)))]
+pub async fn list_children(
+    principal: Principal,
+    State(state): State<AppState>,
+) -> ApiResult<Json<Vec<ChildView>>> {
+    let family = principal.family()?;
+    let children = state.store.list_children(family).await?;
+    Ok(Json(children.into_iter().map(ChildView::from).collect()))
+}
+
+/// One child of the caller's family.
+#[utoipa::path(get, path = "/api/v1/children/{child_id}", tag = "children", security(("bearer" = [])),
+    params(("child_id" = String, Path)),
+    responses((status = 200, body = ChildView), (status = 401), (status = 404)))]
+pub async fn get_child(
+    principal: Principal,
+    State(state): State<AppState>,
+    Path(child_id): Path<String>,
+) -> ApiResult<Json<ChildView>> {
+    Ok(Json(
+        principal.child(&state, &child_id, Access::Read).await?.into(),
+    ))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewDeviceRequest {
+    pub name: String,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct NewDeviceResponse {
+    pub device_id: DeviceId,
+    /// Shown once: store it on the device. It writes only this child's data.
+    pub token: String,
+}
+
+/// Registers a device for a child and returns its token, once.
+#[utoipa::path(post, path = "/api/v1/children/{child_id}/devices", tag = "children", request_body = NewDeviceRequest,
+    security(("bearer" = [])), params(("child_id" = String, Path)),
+    responses((status = 201, body = NewDeviceResponse), (status = 401), (status = 403), (status = 404)))]
+#[tracing::instrument(skip_all, fields(child_id = %child_id))]
+pub async fn create_device(
+    principal: Principal,
+    State(state): State<AppState>,
+    Path(child_id): Path<String>,
+    ApiJson(body): ApiJson<NewDeviceRequest>,
+) -> ApiResult<(StatusCode, Json<NewDeviceResponse>)> {
+    // Reading access: a parent of the family; a device gets 403 on its own child and
+    // 404 on any other, like every child route.
+    let child = principal.child(&state, &child_id, Access::Read).await?;
+    let name = body.name.trim();
+    if name.is_empty() || name.chars().count() > MAX_DEVICE_NAME_CHARS || name.chars().any(char::is_control) {
+        return Err(ValidationError::new(
+            "name",
+            format!("must be 1 to {MAX_DEVICE_NAME_CHARS} printable characters"),
+        )
+        .into());
+    }
+    let token = issue_token();
+    let device_id = state.store.create_device(child.id, name, &token.hash).await?;
+    tracing::info!(%device_id, "device registered");
+    Ok((
+        StatusCode::CREATED,
+        Json(NewDeviceResponse {
+            device_id,
+            token: token.text,
+        }),
+    ))
+}

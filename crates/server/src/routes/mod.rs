@@ -1,0 +1,70 @@
+//! The route table: every path, its method and its handler, in one place.
+
+mod children;
+mod families;
+mod measurements;
+mod ops;
+mod records;
+mod session;
+
+use crate::AppState;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use axum::Router;
+use tower_http::trace::TraceLayer;
+
+pub(crate) use children::*;
+pub(crate) use families::*;
+pub(crate) use measurements::*;
+pub(crate) use ops::*;
+pub(crate) use records::*;
+pub(crate) use session::*;
+
+pub fn router(state: AppState) -> Router {
+    let api = Router::new()
+        .route("/families", post(create_family))
+        .route("/auth/login", post(login))
+        .route("/children", post(create_child).get(list_children))
+        .route("/children/{child_id}", get(get_child))
+        .route("/children/{child_id}/devices", post(create_device))
+        .route(
+            "/children/{child_id}/metrics",
+            post(post_metrics).get(get_metrics),
+        )
+        .route("/children/{child_id}/events", post(post_event).get(list_events))
+        .route(
+            "/children/{child_id}/interventions",
+            post(post_intervention).get(list_interventions),
+        )
+        .route(
+            "/children/{child_id}/sleep-episodes",
+            post(post_sleep_episode).get(list_sleep_episodes),
+        )
+        .route("/openapi.json", get(openapi_document))
+        .fallback(api_not_found);
+
+    Router::new()
+        .route("/", get(home))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(prometheus))
+        .nest("/api/v1", api)
+        .layer(axum::middleware::from_fn_with_state(
+            state.telemetry.clone(),
+            crate::telemetry::track,
+        ))
+        .layer(
+            // Spans carry the route template, never the raw URI: paths hold child ids
+            // and query strings may hold tokens.
+            TraceLayer::new_for_http().make_span_with(|request: &axum::http::Request<_>| {
+                let route = request
+                    .extensions()
+                    .get::<axum::extract::MatchedPath>()
+                    .map(|p| p.as_str().to_owned())
+                    .unwrap_or_default();
+                tracing::info_span!("request", method = %request.method(), route)
+            }),
+        )
+        .layer(DefaultBodyLimit::max(state.config.body_limit))
+        .with_state(state)
+}

@@ -1,0 +1,8 @@
+//! API tests: the real server on a random port, against each backend.
+
+mod helpers;
+
+mod authorization;
+mod ingestion;
+mod operations;
+mod validation;
