@@ -1,1 +1,73 @@
-fn main() {}
+//! `sprout`: the one binary. Serves the API, runs the demo, streams simulated data,
+//! applies migrations and measures ingestion.
+//!
+//! Every command answers `--help`, exits 0 on success and non-zero with a one-line error
+//! on stderr otherwise.
+
+// Nothing from outside the process may panic; tests may unwrap what they built.
+#![cfg_attr(not(test), deny(clippy::unwrap_used))]
+
+mod bench;
+mod demo;
+mod logging;
+mod seed;
+mod serve;
+mod simulate;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "sprout", version, about = "Sprout: a child-wellness engine")]
+struct Cli {
+    /// Log format: `text` for people, `json` for log collectors.
+    #[arg(long, global = true, default_value = "text", value_parser = ["text", "json"])]
+    log_format: String,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the HTTP API.
+    Serve(serve::ServeArgs),
+    /// Run the demo: an embedded database with a demo family, served locally.
+    Demo(demo::DemoArgs),
+    /// Stream simulated children's data into a running server through its public API.
+    Simulate(simulate::SimulateArgs),
+    /// Apply the database migrations and exit.
+    Migrate(serve::MigrateArgs),
+    /// Benchmarks.
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    logging::init(&cli.log_format);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Serve(args) => serve::run(args).await,
+            Command::Demo(args) => demo::run(args).await,
+            Command::Simulate(args) => simulate::run(args).await,
+            Command::Migrate(args) => serve::migrate(args).await,
+            Command::Bench(command) => bench::run(command).await,
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            // One line: the error and its causes, joined.
+            let chain: Vec<String> = e.chain().map(ToString::to_string).collect();
+            eprintln!("error: {}", chain.join(": "));
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,314 @@
+//! Owns turning a table and a specification into model-ready arrays: row
+//! selection (treated vs control level, missing values), one-hot encoding of
+//! categorical columns, standardisation, and dropping of constant or
+//! collinear columns.
+
+use crate::error::{CausalError, Result};
+use crate::linalg::{Matrix, SpdFactor};
+use crate::propensity::WarmStart;
+use crate::table::{Column, Table, Value};
+
+/// Fewest rows per arm: with one row an arm has no variance and no
+/// estimator here has a meaningful interval.
+pub const MIN_ROWS_PER_ARM: usize = 2;
+
+/// Model-ready data. `t` is 1.0 for treated and 0.0 for control rows;
+/// covariate, modifier and instrument columns are standardised (mean 0,
+/// standard deviation 1), which leaves every effect estimate unchanged but
+/// keeps the normal equations well conditioned.
+#[derive(Debug, Clone)]
+pub(crate) struct Data {
+    pub y: Vec<f64>,
+    pub t: Vec<f64>,
+    pub x: Matrix,
+    pub m: Matrix,
+    pub z: Matrix,
+    /// Starting coefficients for the propensity model (set from the full
+    /// sample before bootstrapping, so each draw converges in fewer steps).
+    pub ps_start: Option<WarmStart>,
+}
+
+/// What the preparation learnt besides the arrays.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Prepared {
+    pub x_names: Vec<String>,
+    pub z_names: Vec<String>,
+    pub warnings: Vec<String>,
+    pub rows_missing: usize,
+    pub rows_other_treatment: usize,
+}
+
+impl Data {
+    pub fn n(&self) -> usize {
+        self.y.len()
+    }
+
+    pub fn n_treated(&self) -> usize {
+        self.t.iter().filter(|&&t| t > 0.5).count()
+    }
+
+    /// Rows picked by index (a bootstrap draw or a subset).
+    pub fn select(&self, idx: &[usize]) -> Data {
+        Data {
+            y: idx.iter().map(|&i| self.y[i]).collect(),
+            t: idx.iter().map(|&i| self.t[i]).collect(),
+            x: self.x.select_rows(idx),
+            m: self.m.select_rows(idx),
+            z: self.z.select_rows(idx),
+            ps_start: self.ps_start.clone(),
+        }
+    }
+
+    /// Checks both arms have enough rows.
+    pub fn check_arms(&self) -> Result<()> {
+        let n1 = self.n_treated();
+        let n0 = self.n() - n1;
+        let small = n1.min(n0);
+        if small < MIN_ROWS_PER_ARM {
+            return Err(CausalError::TooFewRows {
+                what: "each treatment arm".into(),
+                needed: MIN_ROWS_PER_ARM,
+                got: small,
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Which columns play which part.
+pub(crate) struct Roles<'a> {
+    pub treatment: &'a str,
+    pub outcome: &'a str,
+    pub covariates: &'a [String],
+    pub modifiers: &'a [String],
+    pub instruments: &'a [String],
+    pub treated: Option<&'a Value>,
+    pub control: Option<&'a Value>,
+}
+
+/// Builds [`Data`] from the table.
+pub(crate) fn prepare(table: &Table, roles: &Roles<'_>) -> Result<(Data, Prepared)> {
+    if table.n_rows() == 0 {
+        return Err(CausalError::EmptyTable);
+    }
+    let tcol = table.require(roles.treatment)?;
+    let ycol = table.require(roles.outcome)?;
+    let yv = ycol
+        .as_numeric()
+        .ok_or_else(|| CausalError::NonNumericColumn(roles.outcome.to_string()))?;
+    let mut used: Vec<&Column> = vec![tcol, ycol];
+    for name in roles
+        .covariates
+        .iter()
+        .chain(roles.modifiers)
+        .chain(roles.instruments)
+    {
+        if name == roles.treatment || name == roles.outcome {
+            return Err(CausalError::InvalidSpec(format!(
+                "`{name}` cannot be both a covariate and the treatment or outcome"
+            )));
+        }
+        used.push(table.require(name)?);
+    }
+    let (treated, control) = treatment_levels(tcol, roles)?;
+    if treated == control {
+        return Err(CausalError::SameTreatmentValues(treated.to_string()));
+    }
+
+    let mut prep = Prepared::default();
+    let mut rows = Vec::with_capacity(table.n_rows());
+    let mut t = Vec::with_capacity(table.n_rows());
+    let (mut seen_treated, mut seen_control) = (false, false);
+    for i in 0..table.n_rows() {
+        let is_t = tcol.matches(i, &treated);
+        let is_c = tcol.matches(i, &control);
+        seen_treated |= is_t;
+        seen_control |= is_c;
+        if used.iter().any(|c| c.is_missing(i)) {
+            prep.rows_missing += 1;
+            continue;
+        }
+        if !is_t && !is_c {
+            prep.rows_other_treatment += 1;
+            continue;
+        }
+        rows.push(i);
+        t.push(if is_t { 1.0 } else { 0.0 });
+    }
+    if !seen_treated && !seen_control {
+        return Err(CausalError::TreatmentValueNotFound {
+            column: roles.treatment.to_string(),
+            value: format!("{treated} / {control}"),
+        });
+    }
+    let n1 = t.iter().filter(|&&v| v > 0.5).count();
+    if n1 == 0 || n1 == t.len() {
+        let level = if n1 == 0 { &control } else { &treated };
+        return Err(CausalError::OneTreatmentLevel {
+            level: level.to_string(),
+        });
+    }
+    if prep.rows_missing > 0 {
+        prep.warnings.push(format!(
+            "left out {} rows with a missing value in a used column",
+            prep.rows_missing
+        ));
+    }
+    if prep.rows_other_treatment > 0 {
+        prep.warnings.push(format!(
+            "left out {} rows whose treatment is neither {treated} nor {control}",
+            prep.rows_other_treatment
+        ));
+    }
+    let y: Vec<f64> = rows.iter().map(|&i| yv[i]).collect();
+
+    let (x, x_names) = encode(table, roles.covariates, &rows, &mut prep.warnings)?;
+    let (m, _) = encode(table, roles.modifiers, &rows, &mut prep.warnings)?;
+    let (z, z_names) = encode(table, roles.instruments, &rows, &mut prep.warnings)?;
+
+    // Covariates must be linearly independent of each other and of the
+    // intercept; drop the later of any dependent pair.
+    let keep = independent(&x, &[]);
+    let (x, x_names) = keep_columns(x, x_names, &keep, "covariate", &mut prep.warnings);
+    // Instruments are checked with the covariates in front.
+    let keep_z = independent(&z, &[&x]);
+    let (z, z_names) = keep_columns(z, z_names, &keep_z, "instrument", &mut prep.warnings);
+    prep.x_names = x_names;
+    prep.z_names = z_names;
+    let data = Data {
+        y,
+        t,
+        x,
+        m,
+        z,
+        ps_start: None,
+    };
+    data.check_arms()?;
+    Ok((data, prep))
+}
+
+/// Default levels: 1 vs 0 for a binary 0/1 treatment.
+fn treatment_levels(tcol: &Column, roles: &Roles<'_>) -> Result<(Value, Value)> {
+    match (roles.treated, roles.control) {
+        (Some(a), Some(b)) => Ok((a.clone(), b.clone())),
+        (None, None) => {
+            let binary = (0..tcol.len()).all(|i| {
+                tcol.is_missing(i)
+                    || tcol.matches(i, &Value::Number(0.0))
+                    || tcol.matches(i, &Value::Number(1.0))
+            });
+            if binary {
+                Ok((Value::Number(1.0), Value::Number(0.0)))
+            } else {
+                Err(CausalError::MissingTreatmentValues(roles.treatment.to_string()))
+            }
+        }
+        _ => Err(CausalError::MissingTreatmentValues(roles.treatment.to_string())),
+    }
+}
+
+/// Encodes the named columns over `rows`: numeric columns as they are,
+/// categorical ones as 0/1 indicators for every level but the first
+/// (sorted) one. Constant columns are dropped with a warning; the rest are
+/// standardised.
+fn encode(
+    table: &Table,
+    names: &[String],
+    rows: &[usize],
+    warnings: &mut Vec<String>,
+) -> Result<(Matrix, Vec<String>)> {
+    let mut cols: Vec<Vec<f64>> = Vec::new();
+    let mut out_names = Vec::new();
+    for name in names {
+        let col = table.require(name)?;
+        match col {
+            Column::Numeric { values, .. } => {
+                cols.push(rows.iter().map(|&i| values[i]).collect());
+                out_names.push(name.clone());
+            }
+            Column::Categorical { values, .. } => {
+                let mut levels: Vec<&str> = rows.iter().map(|&i| values[i].as_str()).collect();
+                levels.sort_unstable();
+                levels.dedup();
+                if levels.len() < 2 {
+                    warnings.push(format!("dropped `{name}`: it has a single level"));
+                    continue;
+                }
+                for level in &levels[1..] {
+                    cols.push(
+                        rows.iter()
+                            .map(|&i| f64::from(u8::from(values[i] == *level)))
+                            .collect(),
+                    );
+                    out_names.push(format!("{name}={level}"));
+                }
+            }
+        }
+    }
+    let n = rows.len();
+    let mut kept_cols = Vec::new();
+    let mut kept_names = Vec::new();
+    for (c, name) in cols.into_iter().zip(out_names) {
+        let mean = c.iter().sum::<f64>() / n as f64;
+        let var = c.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / n as f64;
+        let sd = var.sqrt();
+        if sd.is_nan() || sd <= CONSTANT_TOL * (1.0 + mean.abs()) {
+            warnings.push(format!("dropped `{name}`: it is constant"));
+            continue;
+        }
+        kept_cols.push(c.into_iter().map(|v| (v - mean) / sd).collect::<Vec<f64>>());
+        kept_names.push(name);
+    }
+    let p = kept_cols.len();
+    let mut data = Vec::with_capacity(n * p);
+    for r in 0..n {
+        data.extend(kept_cols.iter().map(|c| c[r]));
+    }
+    Ok((Matrix::from_vec(n, p, data), kept_names))
+}
+
+/// A column whose spread is below this fraction of its scale is constant.
+const CONSTANT_TOL: f64 = 1e-12;
+
+/// Which columns of `m` are independent of the intercept, of the `front`
+/// matrices and of earlier columns of `m`.
+fn independent(m: &Matrix, front: &[&Matrix]) -> Vec<bool> {
+    let n = m.rows();
+    let mut full = Matrix::from_vec(n, 1, vec![1.0; n]);
+    for f in front {
+        for c in 0..f.cols() {
+            full = full.push_column(&f.column(c));
+        }
+    }
+    let lead = full.cols();
+    for c in 0..m.cols() {
+        full = full.push_column(&m.column(c));
+    }
+    let fac = SpdFactor::new(&full.gram(None), full.cols());
+    fac.kept()[lead..].to_vec()
+}
+
+fn keep_columns(
+    m: Matrix,
+    names: Vec<String>,
+    keep: &[bool],
+    what: &str,
+    warnings: &mut Vec<String>,
+) -> (Matrix, Vec<String>) {
+    if keep.iter().all(|k| *k) {
+        return (m, names);
+    }
+    let mut idx = Vec::new();
+    let mut kept_names = Vec::new();
+    for (i, name) in names.into_iter().enumerate() {
+        if keep[i] {
+            idx.push(i);
+            kept_names.push(name);
+        } else {
+            warnings.push(format!(
+                "dropped {what} `{name}`: it is a linear combination of the other columns"
+            ));
+        }
+    }
+    (m.select_cols(&idx), kept_names)
+}

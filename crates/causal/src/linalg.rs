@@ -1,0 +1,454 @@
+//! Owns the small dense linear algebra: row-major matrices, a Cholesky
+//! factorisation that drops dependent columns, and least squares with robust
+//! (HC3 / HC1) covariances.
+//!
+//! Problems here are tiny (a handful of columns, tens to thousands of rows),
+//! so normal equations on standardised columns are accurate enough and much
+//! cheaper than a full QR; the factorisation skips pivots that fall below a
+//! relative tolerance, which is how collinear and constant columns are found.
+
+// Index loops mirror the textbook formulas and read better than iterator
+// chains for triangular solves.
+#![allow(clippy::needless_range_loop)]
+
+/// A pivot smaller than this fraction of the column's own squared norm means
+/// the column is (numerically) a combination of the earlier ones: on the
+/// Gram matrix this corresponds to a relative residual of about 1e-5.
+pub const PIVOT_REL_TOL: f64 = 1e-10;
+
+/// Leverage values this close to one are clamped so HC3 never divides by zero.
+const LEVERAGE_CLAMP: f64 = 1e-8;
+
+/// Dense row-major matrix.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Matrix {
+    rows: usize,
+    cols: usize,
+    data: Vec<f64>,
+}
+
+impl Matrix {
+    /// Wraps row-major data; `data.len()` must equal `rows * cols`.
+    pub fn from_vec(rows: usize, cols: usize, data: Vec<f64>) -> Self {
+        debug_assert_eq!(data.len(), rows * cols);
+        Matrix { rows, cols, data }
+    }
+
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    pub fn cols(&self) -> usize {
+        self.cols
+    }
+
+    pub fn get(&self, r: usize, c: usize) -> f64 {
+        self.data[r * self.cols + c]
+    }
+
+    pub fn row(&self, r: usize) -> &[f64] {
+        &self.data[r * self.cols..(r + 1) * self.cols]
+    }
+
+    /// Column `c` copied out.
+    pub fn column(&self, c: usize) -> Vec<f64> {
+        (0..self.rows).map(|r| self.get(r, c)).collect()
+    }
+
+    /// Rows picked by index (repeats allowed, as in a bootstrap draw).
+    pub fn select_rows(&self, idx: &[usize]) -> Matrix {
+        let mut data = Vec::with_capacity(idx.len() * self.cols);
+        for &i in idx {
+            data.extend_from_slice(self.row(i));
+        }
+        Matrix::from_vec(idx.len(), self.cols, data)
+    }
+
+    /// Columns picked by index.
+    pub fn select_cols(&self, idx: &[usize]) -> Matrix {
+        let mut data = Vec::with_capacity(self.rows * idx.len());
+        for r in 0..self.rows {
+            let row = self.row(r);
+            data.extend(idx.iter().map(|&c| row[c]));
+        }
+        Matrix::from_vec(self.rows, idx.len(), data)
+    }
+
+    /// Appends one column.
+    pub fn push_column(&self, col: &[f64]) -> Matrix {
+        let cols = self.cols + 1;
+        let mut data = Vec::with_capacity(self.rows * cols);
+        for r in 0..self.rows {
+            data.extend_from_slice(self.row(r));
+            data.push(col[r]);
+        }
+        Matrix::from_vec(self.rows, cols, data)
+    }
+
+    /// `[1, extra..., self]`: an intercept, then the given leading columns,
+    /// then the matrix itself.
+    pub fn with_leading(&self, leading: &[&[f64]]) -> Matrix {
+        let cols = 1 + leading.len() + self.cols;
+        let mut data = Vec::with_capacity(self.rows * cols);
+        for r in 0..self.rows {
+            data.push(1.0);
+            for l in leading {
+                data.push(l[r]);
+            }
+            data.extend_from_slice(self.row(r));
+        }
+        Matrix::from_vec(self.rows, cols, data)
+    }
+
+    /// `X' diag(w) X` (symmetric, row-major `cols x cols`), computed on a
+    /// column-major copy so each entry is one long, vectorisable dot
+    /// product; this is the hot loop of every fit.
+    pub fn gram(&self, w: Option<&[f64]>) -> Vec<f64> {
+        let cm = ColMajor::new(self);
+        match w {
+            Some(w) => cm.gram_weighted(w),
+            None => cm.gram(),
+        }
+    }
+
+    /// `X' diag(w) v`.
+    pub fn t_mul(&self, v: &[f64], w: Option<&[f64]>) -> Vec<f64> {
+        let mut out = vec![0.0; self.cols];
+        for r in 0..self.rows {
+            let s = v[r] * w.map_or(1.0, |w| w[r]);
+            if s == 0.0 {
+                continue;
+            }
+            for (o, x) in out.iter_mut().zip(self.row(r)) {
+                *o += s * x;
+            }
+        }
+        out
+    }
+
+    /// `X b`.
+    pub fn mul_vec(&self, b: &[f64]) -> Vec<f64> {
+        (0..self.rows).map(|r| dot(self.row(r), b)).collect()
+    }
+}
+
+/// A matrix stored column by column, for loops that run down columns
+/// (weighted Gram matrices, `X b`, `X' v`) many times on the same data, as
+/// the propensity model's Newton iterations do.
+#[derive(Debug, Clone)]
+pub struct ColMajor {
+    rows: usize,
+    cols: usize,
+    data: Vec<f64>,
+}
+
+impl ColMajor {
+    pub fn new(m: &Matrix) -> ColMajor {
+        let (n, p) = (m.rows, m.cols);
+        let mut data = vec![0.0; n * p];
+        for (r, row) in m.data.chunks_exact(p.max(1)).enumerate().take(n) {
+            for (c, v) in row.iter().enumerate() {
+                data[c * n + r] = *v;
+            }
+        }
+        ColMajor {
+            rows: n,
+            cols: p,
+            data,
+        }
+    }
+
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    pub fn cols(&self) -> usize {
+        self.cols
+    }
+
+    fn col(&self, c: usize) -> &[f64] {
+        &self.data[c * self.rows..(c + 1) * self.rows]
+    }
+
+    /// `X' diag(w) X`, row-major `cols x cols`.
+    pub fn gram_weighted(&self, w: &[f64]) -> Vec<f64> {
+        self.gram_impl(Some(w))
+    }
+
+    /// `X' X`, row-major `cols x cols`.
+    pub fn gram(&self) -> Vec<f64> {
+        self.gram_impl(None)
+    }
+
+    fn gram_impl(&self, w: Option<&[f64]>) -> Vec<f64> {
+        let p = self.cols;
+        let mut g = vec![0.0; p * p];
+        let mut wc = vec![0.0; self.rows];
+        for i in 0..p {
+            let left: &[f64] = match w {
+                Some(w) => {
+                    for ((o, x), wr) in wc.iter_mut().zip(self.col(i)).zip(w) {
+                        *o = x * wr;
+                    }
+                    &wc
+                }
+                None => self.col(i),
+            };
+            for j in 0..=i {
+                let v = dot(left, self.col(j));
+                g[i * p + j] = v;
+                g[j * p + i] = v;
+            }
+        }
+        g
+    }
+
+    /// `X b`.
+    pub fn mul_vec(&self, b: &[f64]) -> Vec<f64> {
+        let mut out = vec![0.0; self.rows];
+        for (c, bc) in b.iter().enumerate().take(self.cols) {
+            for (o, x) in out.iter_mut().zip(self.col(c)) {
+                *o += bc * x;
+            }
+        }
+        out
+    }
+
+    /// `X' v`.
+    pub fn t_mul(&self, v: &[f64]) -> Vec<f64> {
+        (0..self.cols).map(|c| dot(self.col(c), v)).collect()
+    }
+}
+
+/// Dot product with eight running sums, so the compiler can keep several
+/// vector multiply-adds in flight (a single sum forces strict order).
+pub fn dot(a: &[f64], b: &[f64]) -> f64 {
+    let n = a.len().min(b.len());
+    let (a, b) = (&a[..n], &b[..n]);
+    let ca = a.chunks_exact(8);
+    let cb = b.chunks_exact(8);
+    let (ra, rb) = (ca.remainder(), cb.remainder());
+    let mut acc = [0.0; 8];
+    for (x, y) in ca.zip(cb) {
+        for l in 0..8 {
+            acc[l] += x[l] * y[l];
+        }
+    }
+    let mut s = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+    for (x, y) in ra.iter().zip(rb) {
+        s += x * y;
+    }
+    s
+}
+
+/// Cholesky factor of a symmetric positive semi-definite matrix in which
+/// columns that depend on earlier ones are skipped (their coefficients are
+/// fixed at zero). Processing order is column order, so callers put the
+/// columns they most want to keep (intercept, treatment) first.
+#[derive(Debug, Clone)]
+pub struct SpdFactor {
+    p: usize,
+    l: Vec<f64>,
+    kept: Vec<bool>,
+}
+
+impl SpdFactor {
+    /// Factorises `a` (row-major `p x p`).
+    pub fn new(a: &[f64], p: usize) -> SpdFactor {
+        let mut l = vec![0.0; p * p];
+        let mut kept = vec![false; p];
+        for j in 0..p {
+            let ajj = a[j * p + j];
+            let mut d = ajj;
+            for k in 0..j {
+                d -= l[j * p + k] * l[j * p + k];
+            }
+            if ajj.is_nan() || ajj <= 0.0 || d.is_nan() || d <= PIVOT_REL_TOL * ajj || !d.is_finite() {
+                continue;
+            }
+            kept[j] = true;
+            let djj = d.sqrt();
+            l[j * p + j] = djj;
+            for i in j + 1..p {
+                let mut s = a[i * p + j];
+                for k in 0..j {
+                    s -= l[i * p + k] * l[j * p + k];
+                }
+                l[i * p + j] = s / djj;
+            }
+        }
+        SpdFactor { p, l, kept }
+    }
+
+    /// Which columns survived.
+    pub fn kept(&self) -> &[bool] {
+        &self.kept
+    }
+
+    /// Solves `A x = b` on the kept columns; dropped entries are zero.
+    pub fn solve(&self, b: &[f64]) -> Vec<f64> {
+        let p = self.p;
+        let mut y = vec![0.0; p];
+        for i in 0..p {
+            if !self.kept[i] {
+                continue;
+            }
+            let mut s = b[i];
+            for k in 0..i {
+                if self.kept[k] {
+                    s -= self.l[i * p + k] * y[k];
+                }
+            }
+            y[i] = s / self.l[i * p + i];
+        }
+        let mut x = vec![0.0; p];
+        for i in (0..p).rev() {
+            if !self.kept[i] {
+                continue;
+            }
+            let mut s = y[i];
+            for k in i + 1..p {
+                if self.kept[k] {
+                    s -= self.l[k * p + i] * x[k];
+                }
+            }
+            x[i] = s / self.l[i * p + i];
+        }
+        x
+    }
+
+    /// Inverse on the kept block (zeros elsewhere), row-major `p x p`.
+    pub fn inverse(&self) -> Vec<f64> {
+        let p = self.p;
+        let mut inv = vec![0.0; p * p];
+        let mut e = vec![0.0; p];
+        for j in 0..p {
+            if !self.kept[j] {
+                continue;
+            }
+            e.iter_mut().for_each(|v| *v = 0.0);
+            e[j] = 1.0;
+            let col = self.solve(&e);
+            for i in 0..p {
+                inv[i * p + j] = col[i];
+            }
+        }
+        inv
+    }
+}
+
+/// Ordinary least squares fit.
+#[derive(Debug, Clone)]
+pub struct Ols {
+    pub beta: Vec<f64>,
+    pub resid: Vec<f64>,
+    /// `(X'X)^-1` on the kept columns.
+    pub xtx_inv: Vec<f64>,
+    pub kept: Vec<bool>,
+}
+
+/// Least-squares coefficients only (no covariance), for the hot paths.
+pub fn ols_coef(x: &Matrix, y: &[f64]) -> Vec<f64> {
+    SpdFactor::new(&x.gram(None), x.cols()).solve(&x.t_mul(y, None))
+}
+
+impl Ols {
+    pub fn fit(x: &Matrix, y: &[f64]) -> Ols {
+        let p = x.cols();
+        let f = SpdFactor::new(&x.gram(None), p);
+        let beta = f.solve(&x.t_mul(y, None));
+        let fitted = x.mul_vec(&beta);
+        let resid = y.iter().zip(&fitted).map(|(a, b)| a - b).collect();
+        Ols {
+            beta,
+            resid,
+            xtx_inv: f.inverse(),
+            kept: f.kept().to_vec(),
+        }
+    }
+
+    pub fn rank(&self) -> usize {
+        self.kept.iter().filter(|k| **k).count()
+    }
+
+    /// HC3 covariance (MacKinnon & White 1985): each squared residual is
+    /// inflated by `1/(1-h_i)^2`, which keeps coverage close to nominal in
+    /// the small samples this crate is built for.
+    pub fn hc3(&self, x: &Matrix) -> Vec<f64> {
+        let p = x.cols();
+        let w: Vec<f64> = (0..x.rows())
+            .map(|r| {
+                let h = quad_form(&self.xtx_inv, x.row(r), p);
+                let denom = (1.0 - h).max(LEVERAGE_CLAMP);
+                self.resid[r] * self.resid[r] / (denom * denom)
+            })
+            .collect();
+        sandwich(&self.xtx_inv, &x.gram(Some(&w)), p)
+    }
+}
+
+/// `x' A x` for symmetric `A`.
+pub fn quad_form(a: &[f64], x: &[f64], p: usize) -> f64 {
+    let mut s = 0.0;
+    for i in 0..p {
+        if x[i] == 0.0 {
+            continue;
+        }
+        s += x[i] * dot(&a[i * p..(i + 1) * p], x);
+    }
+    s
+}
+
+/// `B M B` for symmetric `B` and `M`.
+pub fn sandwich(b: &[f64], m: &[f64], p: usize) -> Vec<f64> {
+    let mut bm = vec![0.0; p * p];
+    for i in 0..p {
+        for k in 0..p {
+            let bik = b[i * p + k];
+            if bik == 0.0 {
+                continue;
+            }
+            for j in 0..p {
+                bm[i * p + j] += bik * m[k * p + j];
+            }
+        }
+    }
+    let mut out = vec![0.0; p * p];
+    for i in 0..p {
+        for k in 0..p {
+            let v = bm[i * p + k];
+            if v == 0.0 {
+                continue;
+            }
+            for j in 0..p {
+                out[i * p + j] += v * b[k * p + j];
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn solves_a_small_system() {
+        let x = Matrix::from_vec(4, 2, vec![1.0, 0.0, 1.0, 1.0, 1.0, 2.0, 1.0, 3.0]);
+        let y = [1.0, 3.0, 5.0, 7.0];
+        let f = Ols::fit(&x, &y);
+        assert!((f.beta[0] - 1.0).abs() < 1e-12);
+        assert!((f.beta[1] - 2.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn drops_a_duplicate_column() {
+        let x = Matrix::from_vec(
+            4,
+            3,
+            vec![1.0, 0.0, 0.0, 1.0, 1.0, 2.0, 1.0, 2.0, 4.0, 1.0, 3.0, 6.0],
+        );
+        let f = SpdFactor::new(&x.gram(None), 3);
+        assert_eq!(f.kept(), &[true, true, false]);
+    }
+}

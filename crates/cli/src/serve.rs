@@ -1,0 +1,97 @@
+//! `sprout serve` and `sprout migrate`.
+
+use anyhow::Context;
+use clap::Args;
+use sprout_server::{Application, Config, Secret};
+use sprout_store::Store;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+/// Where the embedded database lives unless `--db` says otherwise.
+pub const DEFAULT_DB: &str = "sprout-data/sprout.db";
+
+#[derive(Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub addr: SocketAddr,
+    /// Database: a SQLite file path (`sqlite:PATH` also works) or `postgres://…`.
+    #[arg(long, default_value = DEFAULT_DB, env = "SPROUT_DB")]
+    pub db: String,
+}
+
+#[derive(Args)]
+pub struct MigrateArgs {
+    /// Database: a SQLite file path (`sqlite:PATH` also works) or `postgres://…`.
+    #[arg(long, default_value = DEFAULT_DB, env = "SPROUT_DB")]
+    pub db: String,
+}
+
+/// Opens the store and brings its schema up to date.
+pub async fn open_store(db: &str) -> anyhow::Result<Arc<dyn Store>> {
+    let store = sprout_store::connect(db)
+        .await
+        .with_context(|| format!("cannot open the database {}", redact(db)))?;
+    store.migrate().await.context("cannot apply migrations")?;
+    Ok(store)
+}
+
+/// A database URL without its password, for messages.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let credentials = &url[scheme + 3..at];
+            match credentials.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// The server configuration from flags and the environment.
+pub fn config(addr: SocketAddr) -> Config {
+    let admin_token = std::env::var("SPROUT_ADMIN_TOKEN")
+        .ok()
+        .filter(|t| !t.is_empty())
+        .map(Secret::new);
+    Config {
+        addr,
+        admin_token,
+        ..Config::default()
+    }
+}
+
+pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
+    let store = open_store(&args.db).await?;
+    let app = Application::build(config(args.addr), store)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.addr))?;
+    println!("Sprout serving at http://{}", app.addr());
+    app.run_until_stopped(sprout_server::shutdown_signal())
+        .await
+        .context("server failed")
+}
+
+pub async fn migrate(args: MigrateArgs) -> anyhow::Result<()> {
+    let store = open_store(&args.db).await?;
+    println!("migrations applied ({})", store.backend().as_str());
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn passwords_stay_out_of_messages() {
+        assert_eq!(
+            super::redact("postgres://sprout:secret@db:5432/x"),
+            "postgres://sprout:***@db:5432/x"
+        );
+        assert_eq!(
+            super::redact("postgres://postgres@127.0.0.1/test"),
+            "postgres://postgres@127.0.0.1/test"
+        );
+        assert_eq!(super::redact("sprout-data/sprout.db"), "sprout-data/sprout.db");
+    }
+}

@@ -1,0 +1,335 @@
+//! The `sprout` binary as a user runs it: help, errors, migrate, demo, serve + simulate.
+
+use serde_json::{json, Value};
+use sprout_store::testing::TestDb;
+use sprout_store::Backend;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+const SPROUT: &str = env!("CARGO_BIN_EXE_sprout");
+
+fn sprout(args: &[&str]) -> std::process::Output {
+    Command::new(SPROUT).args(args).output().expect("run sprout")
+}
+
+/// A running `sprout` process and the URL it printed.
+struct Running {
+    child: Child,
+    url: String,
+}
+
+impl Running {
+    /// Starts `sprout ARGS` and waits for its "… at http://…" line.
+    fn start(args: &[&str], envs: &[(&str, &str)]) -> Self {
+        let mut child = Command::new(SPROUT)
+            .args(args)
+            .envs(envs.iter().copied())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn sprout");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut lines = BufReader::new(stdout).lines();
+        let url = loop {
+            let line = lines
+                .next()
+                .expect("sprout printed its URL before exiting")
+                .expect("line");
+            if let Some(at) = line.find("http://") {
+                break line[at..].trim().to_owned();
+            }
+        };
+        // Keep draining stdout so the process never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        Self { child, url }
+    }
+
+    /// Sends SIGTERM and returns whether the process exited cleanly.
+    fn terminate(mut self) -> bool {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill").args(["-TERM", &pid]).status().expect("kill");
+        assert!(sent.success());
+        self.child.wait().expect("wait").success()
+    }
+}
+
+#[test]
+fn every_command_has_help() {
+    for args in [
+        vec!["--help"],
+        vec!["serve", "--help"],
+        vec!["demo", "--help"],
+        vec!["simulate", "--help"],
+        vec!["migrate", "--help"],
+        vec!["bench", "ingest", "--help"],
+    ] {
+        let output = sprout(&args);
+        assert!(output.status.success(), "{args:?}");
+        assert!(
+            String::from_utf8_lossy(&output.stdout).contains("Usage"),
+            "{args:?}"
+        );
+    }
+}
+
+#[test]
+fn bad_input_is_one_line_and_non_zero() {
+    for args in [
+        vec!["migrate", "--db", "postgres://nobody@127.0.0.1:1/none"],
+        vec!["serve", "--addr", "not-an-address"],
+        vec![
+            "simulate",
+            "--server",
+            "http://127.0.0.1:1",
+            "--token",
+            "x",
+            "--days",
+            "1",
+        ],
+        vec![
+            "simulate",
+            "--server",
+            "http://127.0.0.1:1",
+            "--token",
+            "x",
+            "--batch",
+            "20000",
+        ],
+    ] {
+        let output = sprout(&args);
+        assert!(!output.status.success(), "{args:?} should fail");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let errors: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error")).collect();
+        assert_eq!(errors.len(), 1, "{args:?}: {stderr}");
+    }
+}
+
+#[test]
+fn migrate_creates_a_private_database_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("nested/sprout.db");
+    let output = sprout(&["migrate", "--db", &db.to_string_lossy()]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(String::from_utf8_lossy(&output.stdout).contains("migrations applied (sqlite)"));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&db).expect("file").permissions().mode();
+        assert_eq!(
+            mode & 0o777,
+            0o600,
+            "children's data is readable by its owner only"
+        );
+    }
+    // Twice is fine.
+    assert!(sprout(&["migrate", "--db", &db.to_string_lossy()])
+        .status
+        .success());
+}
+
+#[tokio::test]
+async fn the_demo_serves_a_family_of_three() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("demo");
+    let demo = Running::start(
+        &[
+            "demo",
+            "--addr",
+            "127.0.0.1:0",
+            "--data-dir",
+            &data.to_string_lossy(),
+        ],
+        &[],
+    );
+    let http = reqwest::Client::new();
+    let login: Value = http
+        .post(format!("{}/api/v1/auth/login", demo.url))
+        .json(&json!({"email": "parent@demo.sprout", "password": "sprout-demo"}))
+        .send()
+        .await
+        .expect("login")
+        .json()
+        .await
+        .expect("json");
+    let token = login["token"].as_str().expect("token").to_owned();
+    let children: Value = http
+        .get(format!("{}/api/v1/children", demo.url))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("children")
+        .json()
+        .await
+        .expect("json");
+    let children = children.as_array().expect("list");
+    assert_eq!(children.len(), 3);
+    for child in children {
+        let id = child["id"].as_str().expect("id");
+        let days: Value = http
+            .get(format!(
+                "{}/api/v1/children/{id}/metrics?resolution=day&limit=100",
+                demo.url
+            ))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .expect("metrics")
+            .json()
+            .await
+            .expect("json");
+        let days = days["items"].as_array().expect("days").len();
+        assert!((60..=62).contains(&days), "60 days of data, got {days}");
+    }
+    let home = http
+        .get(&demo.url)
+        .send()
+        .await
+        .expect("home")
+        .text()
+        .await
+        .expect("html");
+    assert!(home.contains("Sprout"));
+    assert!(demo.terminate(), "SIGTERM stops the demo cleanly");
+
+    // A second start reuses the data folder instead of seeding again.
+    let again = Running::start(
+        &[
+            "demo",
+            "--addr",
+            "127.0.0.1:0",
+            "--data-dir",
+            &data.to_string_lossy(),
+        ],
+        &[],
+    );
+    let login = http
+        .post(format!("{}/api/v1/auth/login", again.url))
+        .json(&json!({"email": "parent@demo.sprout", "password": "sprout-demo"}))
+        .send()
+        .await
+        .expect("login");
+    let token: Value = login.json().await.expect("json");
+    let children: Value = http
+        .get(format!("{}/api/v1/children", again.url))
+        .bearer_auth(token["token"].as_str().expect("token"))
+        .send()
+        .await
+        .expect("children")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(children.as_array().map(Vec::len), Some(3));
+    assert!(again.terminate());
+}
+
+async fn serve_and_simulate(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let server = Running::start(
+        &["serve", "--addr", "127.0.0.1:0", "--db", &db.url],
+        &[("SPROUT_ADMIN_TOKEN", "bench-admin")],
+    );
+    let http = reqwest::Client::new();
+    let created = http
+        .post(format!("{}/api/v1/families", server.url))
+        .bearer_auth("bench-admin")
+        .json(&json!({"name": "Sim", "parent_email": "sim@example.org", "parent_password": "a long enough password"}))
+        .send()
+        .await
+        .expect("family");
+    assert_eq!(created.status(), 201);
+    let login: Value = http
+        .post(format!("{}/api/v1/auth/login", server.url))
+        .json(&json!({"email": "sim@example.org", "password": "a long enough password"}))
+        .send()
+        .await
+        .expect("login")
+        .json()
+        .await
+        .expect("json");
+    let token = login["token"].as_str().expect("token").to_owned();
+
+    let url = server.url.clone();
+    let output = tokio::task::spawn_blocking(move || {
+        sprout(&[
+            "simulate",
+            "--server",
+            &url,
+            "--token",
+            &token,
+            "--children",
+            "2",
+            "--days",
+            "2",
+            "--seed",
+            "3",
+        ])
+    })
+    .await
+    .expect("simulate");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let reports: Vec<Value> = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON object per child"))
+        .collect();
+    assert_eq!(reports.len(), 2);
+    let token = login["token"].as_str().expect("token");
+    for report in &reports {
+        let id = report["child_id"].as_str().expect("id");
+        let sent = report["samples"].as_u64().expect("samples");
+        assert!(sent > 2_000, "two days of minute samples, less gaps: {sent}");
+        let mut stored = 0;
+        let mut cursor = String::new();
+        loop {
+            let page: Value = http
+                .get(format!(
+                    "{}/api/v1/children/{id}/metrics?limit=10000{cursor}",
+                    server.url
+                ))
+                .bearer_auth(token)
+                .send()
+                .await
+                .expect("metrics")
+                .json()
+                .await
+                .expect("json");
+            stored += page["items"].as_array().expect("items").len() as u64;
+            match page["next"].as_str() {
+                Some(next) => cursor = format!("&cursor={next}"),
+                None => break,
+            }
+        }
+        assert_eq!(stored, sent, "every sample sent is stored once");
+        let episodes: Value = http
+            .get(format!("{}/api/v1/children/{id}/sleep-episodes", server.url))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("sleep")
+            .json()
+            .await
+            .expect("json");
+        assert_eq!(
+            episodes["items"].as_array().map(Vec::len).map(|n| n as u64),
+            report["sleep_episodes"].as_u64()
+        );
+    }
+    assert!(server.terminate(), "SIGTERM stops the server cleanly");
+}
+
+#[tokio::test]
+async fn serve_and_simulate_on_sqlite() {
+    serve_and_simulate(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn serve_and_simulate_on_postgres() {
+    serve_and_simulate(Backend::Postgres).await;
+}
