@@ -78,12 +78,15 @@ impl SimChronotype {
     }
 
     /// Mean preferred mid-sleep (hours after local midnight) of the type: the mid-point of
-    /// a debt-free night when nothing constrains the timing.
+    /// a debt-free night when nothing constrains the timing. Chosen so that the children's
+    /// MSFsc, which the sleep-debt correction pulls earlier, lands clearly inside the
+    /// school-age convention's classes (early bird below 03:00, night owl from 04:30):
+    /// about 02:25, 03:30 and 05:00.
     fn preferred_mid_sleep_h(self) -> f64 {
         match self {
-            Self::EarlyBird => 2.7,
-            Self::Intermediate => 3.7,
-            Self::NightOwl => 4.9,
+            Self::EarlyBird => 2.4,
+            Self::Intermediate => 3.9,
+            Self::NightOwl => 5.9,
         }
     }
 
