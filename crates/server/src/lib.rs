@@ -9,6 +9,7 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
 pub mod auth;
+mod cache;
 pub mod config;
 pub mod error;
 mod extract;
@@ -34,6 +35,7 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     pub config: Arc<Config>,
     pub telemetry: Arc<Telemetry>,
+    pub(crate) insights: Arc<cache::InsightCache>,
 }
 
 /// A bound, ready-to-serve Sprout server.
@@ -51,6 +53,7 @@ impl Application {
             store,
             config: Arc::new(config),
             telemetry: Arc::new(Telemetry::new()),
+            insights: Arc::default(),
         };
         Ok(Self {
             listener,

@@ -25,6 +25,12 @@ use utoipa::{Modify, OpenApi};
         routes::list_interventions,
         routes::post_sleep_episode,
         routes::list_sleep_episodes,
+        routes::get_forecast,
+        routes::get_chronotype,
+        routes::recompute_chronotype,
+        routes::get_causal_insights,
+        routes::causal_insights_original,
+        routes::update_chronotype_original,
     ),
     components(schemas(crate::rollup::Bucket, crate::rollup::Summary)),
     modifiers(&BearerAuth)

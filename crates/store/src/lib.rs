@@ -72,6 +72,9 @@ pub trait Store: Send + Sync + 'static {
 
     async fn get_child(&self, child: ChildId) -> Result<Option<Child>>;
 
+    /// Records the child's current chronotype (`None` while it is not known).
+    async fn set_chronotype(&self, child: ChildId, chronotype: Option<&str>) -> Result<()>;
+
     /// Registers a device for a child together with its token, atomically.
     async fn create_device(&self, child: ChildId, name: &str, token_hash: &[u8; 32]) -> Result<DeviceId>;
 

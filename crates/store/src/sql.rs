@@ -259,6 +259,23 @@ macro_rules! impl_store {
                 row.as_ref().map(child_from_row).transpose()
             }
 
+            async fn set_chronotype(
+                &self,
+                child: sprout_domain::ChildId,
+                chronotype: Option<&str>,
+            ) -> $crate::Result<()> {
+                let updated = sqlx::query("UPDATE children SET chronotype = $1 WHERE id = $2")
+                    .bind(chronotype)
+                    .bind(child.0)
+                    .execute(&self.write)
+                    .await?
+                    .rows_affected();
+                if updated == 0 {
+                    return Err($crate::StoreError::NotFound { what: "child" });
+                }
+                Ok(())
+            }
+
             async fn create_device(
                 &self,
                 child: sprout_domain::ChildId,

@@ -114,6 +114,14 @@ async fn children_belong_to_their_family(db: &TestDb) {
         .iter()
         .all(|c| c.id != child_a));
     assert!(store.get_child(ChildId::new()).await.expect("get").is_none());
+    store
+        .set_chronotype(child_a, Some("night_owl"))
+        .await
+        .expect("set chronotype");
+    let fetched = store.get_child(child_a).await.expect("get").expect("exists");
+    assert_eq!(fetched.chronotype.as_deref(), Some("night_owl"));
+    let missing = store.set_chronotype(ChildId::new(), Some("early_bird")).await;
+    assert!(matches!(missing, Err(StoreError::NotFound { .. })), "{missing:?}");
 }
 
 async fn tokens_know_their_owner(db: &TestDb) {

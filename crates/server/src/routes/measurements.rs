@@ -63,6 +63,9 @@ pub async fn post_metrics(
     let raw: RawBatch<'_> = body.decode()?;
     let batch = SampleBatch::parse_raw(raw.samples.iter().map(|r| r.get()), Utc::now())?;
     let outcome = state.store.insert_samples(child.id, &batch).await?;
+    if outcome.accepted > 0 {
+        state.insights.invalidate(child.id);
+    }
     state.telemetry.samples_accepted.inc_by(outcome.accepted);
     state.telemetry.samples_duplicate.inc_by(outcome.duplicates);
     Ok(Json(IngestResponse {

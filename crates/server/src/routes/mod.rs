@@ -2,6 +2,7 @@
 
 mod children;
 mod families;
+mod insights;
 mod measurements;
 mod ops;
 mod records;
@@ -15,6 +16,7 @@ use tower_http::trace::TraceLayer;
 
 pub(crate) use children::*;
 pub(crate) use families::*;
+pub(crate) use insights::*;
 pub(crate) use measurements::*;
 pub(crate) use ops::*;
 pub(crate) use records::*;
@@ -40,8 +42,20 @@ pub fn router(state: AppState) -> Router {
             "/children/{child_id}/sleep-episodes",
             post(post_sleep_episode).get(list_sleep_episodes),
         )
+        .route("/children/{child_id}/forecast", get(get_forecast))
+        .route("/children/{child_id}/chronotype", get(get_chronotype))
+        .route(
+            "/children/{child_id}/chronotype/recompute",
+            post(recompute_chronotype),
+        )
+        .route("/children/{child_id}/insights/causal", get(get_causal_insights))
         .route("/openapi.json", get(openapi_document))
         .fallback(api_not_found);
+
+    // The original design's routes, kept for existing clients.
+    let original = Router::new()
+        .route("/causal_insights/{child_id}", get(causal_insights_original))
+        .route("/update_chronotype/{child_id}", get(update_chronotype_original));
 
     Router::new()
         .route("/", get(home))
@@ -49,6 +63,7 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(prometheus))
         .nest("/api/v1", api)
+        .nest("/api", original)
         .layer(axum::middleware::from_fn_with_state(
             state.telemetry.clone(),
             crate::telemetry::track,

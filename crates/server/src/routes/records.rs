@@ -53,6 +53,9 @@ pub async fn post_event(
     let child = principal.child(&state, &child_id, Access::Write).await?;
     let event = NewSchoolEvent::parse(&body, Utc::now())?;
     let (stored, created) = state.store.insert_event(child.id, &event).await?;
+    if created {
+        state.insights.invalidate(child.id);
+    }
     Ok((created_status(created), Json(stored)))
 }
 
@@ -90,6 +93,9 @@ pub async fn post_intervention(
     let child = principal.child(&state, &child_id, Access::Write).await?;
     let intervention = NewIntervention::parse(&body, Utc::now())?;
     let (stored, created) = state.store.insert_intervention(child.id, &intervention).await?;
+    if created {
+        state.insights.invalidate(child.id);
+    }
     Ok((created_status(created), Json(stored)))
 }
 
@@ -127,6 +133,9 @@ pub async fn post_sleep_episode(
     let child = principal.child(&state, &child_id, Access::Write).await?;
     let episode = NewSleepEpisode::parse(&body, Utc::now())?;
     let (stored, created) = state.store.insert_sleep_episode(child.id, &episode).await?;
+    if created {
+        state.insights.invalidate(child.id);
+    }
     Ok((created_status(created), Json(stored)))
 }
 

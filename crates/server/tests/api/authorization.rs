@@ -99,6 +99,42 @@ fn child_routes() -> Vec<ChildRoute> {
             audience: Parents,
             body: no_body,
         },
+        ChildRoute {
+            method: Method::GET,
+            path: "/api/v1/children/{child_id}/forecast",
+            audience: Parents,
+            body: no_body,
+        },
+        ChildRoute {
+            method: Method::GET,
+            path: "/api/v1/children/{child_id}/chronotype",
+            audience: Parents,
+            body: no_body,
+        },
+        ChildRoute {
+            method: Method::POST,
+            path: "/api/v1/children/{child_id}/chronotype/recompute",
+            audience: Parents,
+            body: no_body,
+        },
+        ChildRoute {
+            method: Method::GET,
+            path: "/api/v1/children/{child_id}/insights/causal",
+            audience: Parents,
+            body: no_body,
+        },
+        ChildRoute {
+            method: Method::GET,
+            path: "/api/causal_insights/{child_id}",
+            audience: Parents,
+            body: no_body,
+        },
+        ChildRoute {
+            method: Method::GET,
+            path: "/api/update_chronotype/{child_id}",
+            audience: Parents,
+            body: no_body,
+        },
     ]
 }
 

@@ -4,5 +4,6 @@ mod helpers;
 
 mod authorization;
 mod ingestion;
+mod insights;
 mod operations;
 mod validation;

@@ -1,0 +1,219 @@
+//! Forecast, chronotype and intervention effects through the API, on simulated data.
+
+use crate::helpers::{expect_error, samples_json, spawn_app, TestApp};
+use crate::on_both_backends;
+use chrono::Utc;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use sprout_domain::{ChildId, SampleBatch, MAX_BATCH_SAMPLES};
+use sprout_sim::{SimConfig, SimulatedChild};
+use sprout_store::Backend;
+
+on_both_backends!(
+    insights_answer_from_the_childs_data,
+    insights_are_honest_without_data
+);
+
+/// Stores a simulated night owl's 60 days (five-minute samples) for the family's child.
+async fn seed(app: &TestApp, child_id: &str) -> SimulatedChild {
+    let config = SimConfig {
+        seed: 11,
+        children: 3,
+        days: 60,
+        end: Utc::now(),
+        step_minutes: 5,
+        ..SimConfig::default()
+    };
+    let sim = sprout_sim::simulate_child(&config, 2);
+    let id: ChildId = child_id.parse().expect("id");
+    let store = &app.db.store;
+    for chunk in sim.samples.chunks(MAX_BATCH_SAMPLES) {
+        store
+            .insert_samples(id, &SampleBatch::from_trusted(chunk.to_vec()).expect("batch"))
+            .await
+            .expect("samples");
+    }
+    for event in &sim.events {
+        store.insert_event(id, event).await.expect("event");
+    }
+    for intervention in &sim.interventions {
+        store
+            .insert_intervention(id, intervention)
+            .await
+            .expect("intervention");
+    }
+    for episode in sim.sleep_episodes.iter().filter(|e| e.offset <= Utc::now()) {
+        store.insert_sleep_episode(id, episode).await.expect("episode");
+    }
+    sim
+}
+
+async fn get_json(app: &TestApp, path: &str, token: &str) -> Value {
+    let response = app.get(path, Some(token)).await;
+    assert_eq!(response.status(), StatusCode::OK, "{path}");
+    response.json().await.expect("json")
+}
+
+async fn insights_answer_from_the_childs_data(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let family = app.family("insights@example.org").await;
+    let other = app.family("other-insights@example.org").await;
+    let sim = seed(&app, &family.child_id).await;
+    let child = &family.child_id;
+
+    // Forecast: 24 hourly points with ordered intervals inside [0, 1], and the calendar.
+    let forecast = get_json(
+        &app,
+        &format!("/api/v1/children/{child}/forecast?hours=24"),
+        &family.token,
+    )
+    .await;
+    let stress = &forecast["stress"];
+    let mean = stress["mean"].as_array().expect("mean");
+    assert_eq!(mean.len(), 24);
+    for i in 0..24 {
+        let (lo, m, hi) = (
+            stress["lower"][i].as_f64().expect("lower"),
+            mean[i].as_f64().expect("mean"),
+            stress["upper"][i].as_f64().expect("upper"),
+        );
+        assert!(0.0 <= lo && lo <= m && m <= hi && hi <= 1.0, "{lo} {m} {hi}");
+    }
+    assert!(stress["model"].as_str().is_some_and(|m| !m.is_empty()));
+    assert_eq!(forecast["sleep"]["nights"].as_array().map(Vec::len), Some(3));
+    // Cached until the data changes.
+    let again = get_json(
+        &app,
+        &format!("/api/v1/children/{child}/forecast?hours=24"),
+        &family.token,
+    )
+    .await;
+    assert_eq!(again["generated_at"], forecast["generated_at"]);
+    let late = samples_json(&(Utc::now() - chrono::Duration::seconds(30)).to_rfc3339(), 1);
+    app.post(
+        &format!("/api/v1/children/{child}/metrics"),
+        Some(&family.device_token),
+        &late,
+    )
+    .await;
+    let fresh = get_json(
+        &app,
+        &format!("/api/v1/children/{child}/forecast?hours=24"),
+        &family.token,
+    )
+    .await;
+    assert_ne!(
+        fresh["generated_at"], forecast["generated_at"],
+        "new samples make a new forecast"
+    );
+
+    // Chronotype: the simulated night owl, and recomputing records it on the child.
+    let report = get_json(
+        &app,
+        &format!("/api/v1/children/{child}/chronotype"),
+        &family.token,
+    )
+    .await;
+    assert_eq!(report["chronotype"], sim.truth.chronotype.as_str(), "{report}");
+    assert!((report["msf_sc_hours"].as_f64().expect("msf_sc") - sim.truth.msf_sc_hours).abs() < 0.5);
+    assert!(report["confidence"].as_f64().expect("confidence") > 0.5);
+    let listed: Value = get_json(&app, "/api/v1/children", &family.token).await;
+    assert!(listed[0]["chronotype"].is_null(), "not stored until recomputed");
+    let original = get_json(&app, &format!("/api/update_chronotype/{child}"), &family.token).await;
+    assert_eq!(original["chronotype"], "night_owl");
+    let listed: Value = get_json(&app, "/api/v1/children", &family.token).await;
+    assert_eq!(listed[0]["chronotype"], "night_owl");
+
+    // Effects: one entry per kind, each with an honest status and a sentence.
+    let causal = get_json(
+        &app,
+        &format!("/api/v1/children/{child}/insights/causal"),
+        &family.token,
+    )
+    .await;
+    let effects = causal["effects"].as_array().expect("effects");
+    assert_eq!(effects.len(), 6);
+    for effect in effects {
+        let status = effect["status"].as_str().expect("status");
+        assert!(["insufficient_data", "inconclusive", "beneficial", "harmful"].contains(&status));
+        assert!(effect["interpretation"]
+            .as_str()
+            .is_some_and(|s| s.ends_with('.')));
+        if status == "insufficient_data" {
+            assert!(
+                effect["effect"].is_null() && effect["ci"].is_null(),
+                "no invented numbers: {effect}"
+            );
+        } else {
+            let ci = effect["ci"].as_array().expect("ci");
+            assert!(
+                ci[0].as_f64() <= effect["effect"].as_f64() && effect["effect"].as_f64() <= ci[1].as_f64()
+            );
+            assert!(!effect["refutations"].as_array().expect("refutations").is_empty());
+        }
+    }
+    let original = get_json(&app, &format!("/api/causal_insights/{child}"), &family.token).await;
+    assert_eq!(original["child_id"], json!(child));
+    assert!(original["interpretation"].is_string());
+    assert!(original["causal_effect"].is_number() || original["causal_effect"].is_null());
+    assert_eq!(original["effects"].as_array().map(Vec::len), Some(6));
+
+    // Someone else's child stays invisible on every insight route.
+    for path in [
+        format!("/api/v1/children/{child}/forecast"),
+        format!("/api/v1/children/{child}/chronotype"),
+        format!("/api/v1/children/{child}/insights/causal"),
+        format!("/api/causal_insights/{child}"),
+        format!("/api/update_chronotype/{child}"),
+    ] {
+        expect_error(
+            app.get(&path, Some(&other.token)).await,
+            StatusCode::NOT_FOUND,
+            "not_found",
+        )
+        .await;
+        expect_error(
+            app.get(&path, None).await,
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+        )
+        .await;
+    }
+    let bad = app
+        .get(
+            &format!("/api/v1/children/{child}/forecast?hours=0"),
+            Some(&family.token),
+        )
+        .await;
+    expect_error(bad, StatusCode::BAD_REQUEST, "bad_request").await;
+}
+
+async fn insights_are_honest_without_data(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let family = app.family("empty@example.org").await;
+    let child = &family.child_id;
+    let forecast = get_json(&app, &format!("/api/v1/children/{child}/forecast"), &family.token).await;
+    assert_eq!(forecast["stress"]["status"], "insufficient_data");
+    assert_eq!(forecast["sleep"]["status"], "insufficient_data");
+    let report = get_json(
+        &app,
+        &format!("/api/v1/children/{child}/chronotype"),
+        &family.token,
+    )
+    .await;
+    assert_eq!(report["status"], "insufficient_data");
+    assert!(report["chronotype"].is_null());
+    let original = get_json(&app, &format!("/api/causal_insights/{child}"), &family.token).await;
+    assert!(original["causal_effect"].is_null());
+    let causal = get_json(
+        &app,
+        &format!("/api/v1/children/{child}/insights/causal"),
+        &family.token,
+    )
+    .await;
+    assert!(causal["effects"]
+        .as_array()
+        .expect("effects")
+        .iter()
+        .all(|e| e["status"] == "insufficient_data"));
+}
