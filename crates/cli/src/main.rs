@@ -1,5 +1,6 @@
 //! `sprout`: the one binary. Serves the API, runs the demo, streams simulated data,
-//! applies migrations and measures ingestion.
+//! applies migrations, measures ingestion, and runs the causal, forecasting and
+//! chronotype engines on CSV files.
 //!
 //! Every command answers `--help`, exits 0 on success and non-zero with a one-line error
 //! on stderr otherwise.
@@ -8,7 +9,11 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
 mod bench;
+mod causal;
+mod chronotype;
+mod csv_input;
 mod demo;
+mod forecast;
 mod logging;
 mod seed;
 mod serve;
@@ -40,6 +45,12 @@ enum Command {
     /// Benchmarks.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
+    /// Estimate the effect of a treatment on an outcome from a CSV file.
+    Causal(causal::CausalArgs),
+    /// Forecast the next steps of a time series from a CSV file.
+    Forecast(forecast::ForecastArgs),
+    /// A child's chronotype from a CSV of sleep episodes or sleep states.
+    Chronotype(chronotype::ChronotypeArgs),
 }
 
 fn main() -> ExitCode {
@@ -59,6 +70,9 @@ fn main() -> ExitCode {
             Command::Simulate(args) => simulate::run(args).await,
             Command::Migrate(args) => serve::migrate(args).await,
             Command::Bench(command) => bench::run(command).await,
+            Command::Causal(args) => causal::run(args),
+            Command::Forecast(args) => forecast::run(args),
+            Command::Chronotype(args) => chronotype::run(args),
         }
     });
     match result {

@@ -150,26 +150,30 @@ fn bearer(parts: &Parts) -> ApiResult<&str> {
         .ok_or_else(|| ApiError::unauthorized("the Authorization header must be 'Bearer <token>'"))
 }
 
+/// Who a bearer token speaks for, if it is still valid.
+pub async fn authenticate(state: &AppState, token: &str) -> ApiResult<Principal> {
+    let record = state
+        .store
+        .find_token(&token_hash(token))
+        .await?
+        .ok_or_else(|| ApiError::unauthorized("unknown token"))?;
+    if record.revoked {
+        return Err(ApiError::unauthorized("this token was revoked"));
+    }
+    if record.expires_at.is_some_and(|at| at <= Utc::now()) {
+        return Err(ApiError::unauthorized("this token has expired; log in again"));
+    }
+    Ok(match record.owner {
+        TokenOwner::Parent { family_id, .. } => Principal::Parent { family_id },
+        TokenOwner::Device { child_id, .. } => Principal::Device { child_id },
+    })
+}
+
 impl FromRequestParts<AppState> for Principal {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let token = bearer(parts)?;
-        let record = state
-            .store
-            .find_token(&token_hash(token))
-            .await?
-            .ok_or_else(|| ApiError::unauthorized("unknown token"))?;
-        if record.revoked {
-            return Err(ApiError::unauthorized("this token was revoked"));
-        }
-        if record.expires_at.is_some_and(|at| at <= Utc::now()) {
-            return Err(ApiError::unauthorized("this token has expired; log in again"));
-        }
-        Ok(match record.owner {
-            TokenOwner::Parent { family_id, .. } => Principal::Parent { family_id },
-            TokenOwner::Device { child_id, .. } => Principal::Device { child_id },
-        })
+        authenticate(state, bearer(parts)?).await
     }
 }
 

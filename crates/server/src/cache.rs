@@ -41,6 +41,13 @@ impl InsightCache {
         }
     }
 
+    /// Drops one cached result of the child, leaving the others.
+    pub fn forget(&self, child: ChildId, key: &str) {
+        if let Ok(mut entries) = self.entries.lock() {
+            entries.remove(&(child, key.to_owned()));
+        }
+    }
+
     pub fn get(&self, child: ChildId, key: &str) -> Option<Arc<Value>> {
         let version = self.version(child);
         let entries = self.entries.lock().ok()?;

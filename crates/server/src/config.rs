@@ -39,6 +39,8 @@ pub struct Config {
     pub admin_token: Option<Secret>,
     pub token_ttl: Duration,
     pub body_limit: usize,
+    /// Quiet time after a child's new data before their analyses are refreshed.
+    pub refresh_debounce: Duration,
 }
 
 impl Default for Config {
@@ -48,6 +50,7 @@ impl Default for Config {
             admin_token: None,
             token_ttl: DEFAULT_TOKEN_TTL,
             body_limit: DEFAULT_BODY_LIMIT,
+            refresh_debounce: crate::jobs::DEFAULT_DEBOUNCE,
         }
     }
 }

@@ -8,11 +8,14 @@
 // Nothing from outside the process may panic; tests may unwrap what they built.
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
+mod analysis;
 pub mod auth;
 mod cache;
 pub mod config;
 pub mod error;
 mod extract;
+mod jobs;
+pub mod live;
 mod openapi;
 mod paging;
 mod rollup;
@@ -36,6 +39,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub telemetry: Arc<Telemetry>,
     pub(crate) insights: Arc<cache::InsightCache>,
+    pub live: Arc<live::Hub>,
+    pub(crate) refresher: jobs::Refresher,
 }
 
 /// A bound, ready-to-serve Sprout server.
@@ -49,12 +54,17 @@ impl Application {
     pub async fn build(config: Config, store: Arc<dyn Store>) -> std::io::Result<Self> {
         let listener = TcpListener::bind(config.addr).await?;
         let addr = listener.local_addr()?;
+        let (refresher, refresh_requests) = jobs::channel();
+        let debounce = config.refresh_debounce;
         let state = AppState {
             store,
             config: Arc::new(config),
             telemetry: Arc::new(Telemetry::new()),
             insights: Arc::default(),
+            live: Arc::default(),
+            refresher,
         };
+        tokio::spawn(jobs::run(state.clone(), refresh_requests, debounce));
         Ok(Self {
             listener,
             router: routes::router(state),

@@ -65,6 +65,8 @@ pub async fn post_metrics(
     let outcome = state.store.insert_samples(child.id, &batch).await?;
     if outcome.accepted > 0 {
         state.insights.invalidate(child.id);
+        state.refresher.schedule(child.id);
+        alert_if_stressed(&state, &child, batch.samples());
     }
     state.telemetry.samples_accepted.inc_by(outcome.accepted);
     state.telemetry.samples_duplicate.inc_by(outcome.duplicates);
@@ -72,6 +74,41 @@ pub async fn post_metrics(
         accepted: outcome.accepted,
         duplicates: outcome.duplicates,
     }))
+}
+
+/// A sustained high reading in the newest half hour of a batch: worth telling the parent now.
+const ALERT_STRESS: f64 = 0.8;
+const ALERT_WINDOW: chrono::Duration = chrono::Duration::minutes(30);
+/// Fewest readings that make the half hour's mean meaningful.
+const ALERT_MIN_READINGS: usize = 5;
+
+/// Publishes `alert.stress_high` when the batch's newest half hour averages high and is
+/// recent (a backfill of old data raises no alert).
+fn alert_if_stressed(state: &AppState, child: &sprout_domain::Child, samples: &[Sample]) {
+    let Some(newest) = samples.iter().map(|s| s.time).max() else {
+        return;
+    };
+    if Utc::now() - newest > ALERT_WINDOW {
+        return;
+    }
+    let recent: Vec<f64> = samples
+        .iter()
+        .filter(|s| s.time > newest - ALERT_WINDOW)
+        .filter_map(|s| s.stress_level)
+        .collect();
+    if recent.len() < ALERT_MIN_READINGS {
+        return;
+    }
+    let mean = recent.iter().sum::<f64>() / recent.len() as f64;
+    if mean >= ALERT_STRESS {
+        let data = serde_json::json!({ "stress_level": mean, "window_minutes": ALERT_WINDOW.num_minutes() });
+        state.live.publish(crate::live::LiveEvent::new(
+            "alert.stress_high",
+            child.family_id,
+            child.id,
+            data,
+        ));
+    }
 }
 
 /// A child's samples in a time range: raw, or hourly/daily summaries in the child's

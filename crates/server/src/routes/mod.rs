@@ -49,13 +49,15 @@ pub fn router(state: AppState) -> Router {
             post(recompute_chronotype),
         )
         .route("/children/{child_id}/insights/causal", get(get_causal_insights))
+        .route("/ws", get(crate::live::connect))
         .route("/openapi.json", get(openapi_document))
         .fallback(api_not_found);
 
     // The original design's routes, kept for existing clients.
     let original = Router::new()
         .route("/causal_insights/{child_id}", get(causal_insights_original))
-        .route("/update_chronotype/{child_id}", get(update_chronotype_original));
+        .route("/update_chronotype/{child_id}", get(update_chronotype_original))
+        .route("/alerts", get(crate::live::connect));
 
     Router::new()
         .route("/", get(home))

@@ -55,6 +55,7 @@ pub async fn post_event(
     let (stored, created) = state.store.insert_event(child.id, &event).await?;
     if created {
         state.insights.invalidate(child.id);
+        state.refresher.schedule(child.id);
     }
     Ok((created_status(created), Json(stored)))
 }
@@ -95,6 +96,7 @@ pub async fn post_intervention(
     let (stored, created) = state.store.insert_intervention(child.id, &intervention).await?;
     if created {
         state.insights.invalidate(child.id);
+        state.refresher.schedule(child.id);
     }
     Ok((created_status(created), Json(stored)))
 }
@@ -135,6 +137,7 @@ pub async fn post_sleep_episode(
     let (stored, created) = state.store.insert_sleep_episode(child.id, &episode).await?;
     if created {
         state.insights.invalidate(child.id);
+        state.refresher.schedule(child.id);
     }
     Ok((created_status(created), Json(stored)))
 }

@@ -51,6 +51,7 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
     let config = Config {
         addr: "127.0.0.1:0".parse().expect("addr"),
         admin_token: Some(Secret::new(ADMIN_TOKEN)),
+        refresh_debounce: std::time::Duration::from_millis(200),
         ..Config::default()
     };
     let app = Application::build(config, db.store.clone()).await.expect("bind");

@@ -5,5 +5,6 @@ mod helpers;
 mod authorization;
 mod ingestion;
 mod insights;
+mod live;
 mod operations;
 mod validation;

@@ -1,0 +1,155 @@
+//! Analyses of one child's data, shared by the HTTP routes and the background jobs:
+//! load the child's recent data, run the engines on the blocking pool, cache the answer
+//! until the child's data changes.
+
+use crate::error::{ApiError, ApiResult};
+use crate::live::LiveEvent;
+use crate::AppState;
+use chrono::{DateTime, Utc};
+use serde_json::{json, Value};
+use sprout_domain::{Child, Intervention, Sample, SchoolEvent, SleepEpisode};
+use sprout_insights::effects::{intervention_effects, EffectOptions};
+use sprout_insights::{chronotype, forecast, ChildData};
+use sprout_store::TimeRange;
+use std::sync::Arc;
+
+/// History an analysis loads: the forecaster uses ten weeks, effects and chronotype
+/// gain little from older days, and loading more only costs time.
+const ANALYSIS_HISTORY: chrono::Duration = chrono::Duration::days(90);
+/// Upcoming calendar events worth loading: the forecast looks at most two weeks ahead.
+const CALENDAR_AHEAD: chrono::Duration = chrono::Duration::days(15);
+/// Most rows loaded of one kind; a minute-by-minute device gives 129,600 in 90 days.
+const MAX_ROWS: usize = 200_000;
+/// Nights of sleep forecast shown.
+pub const SLEEP_NIGHTS: usize = 3;
+
+/// A child's data, owned, for the blocking analysis.
+pub struct Loaded {
+    child: Child,
+    samples: Vec<Sample>,
+    events: Vec<SchoolEvent>,
+    interventions: Vec<Intervention>,
+    sleep: Vec<SleepEpisode>,
+    now: DateTime<Utc>,
+}
+
+impl Loaded {
+    pub fn data(&self) -> ChildData<'_> {
+        ChildData {
+            tz: self.child.timezone.tz(),
+            birth_date: self.child.birth_date,
+            samples: &self.samples,
+            events: &self.events,
+            interventions: &self.interventions,
+            sleep_episodes: &self.sleep,
+            now: self.now,
+        }
+    }
+}
+
+pub async fn load(state: &AppState, child: Child) -> ApiResult<Loaded> {
+    let now = Utc::now();
+    let past = TimeRange {
+        from: Some(now - ANALYSIS_HISTORY),
+        to: Some(now + chrono::Duration::seconds(1)),
+    };
+    let calendar = TimeRange {
+        from: past.from,
+        to: Some(now + CALENDAR_AHEAD),
+    };
+    let store = &state.store;
+    let (samples, events, interventions, sleep) = tokio::try_join!(
+        store.samples(child.id, past, None, MAX_ROWS),
+        store.events(child.id, calendar, None, MAX_ROWS),
+        store.interventions(child.id, past, None, MAX_ROWS),
+        store.sleep_episodes(child.id, past, None, MAX_ROWS),
+    )?;
+    Ok(Loaded {
+        child,
+        samples,
+        events,
+        interventions,
+        sleep,
+        now,
+    })
+}
+
+/// Serves `key` for the child from the cache, or loads the data, runs `analysis` on the
+/// blocking pool and caches the answer.
+pub async fn cached(
+    state: &AppState,
+    child: Child,
+    key: String,
+    analysis: impl FnOnce(&Loaded) -> Value + Send + 'static,
+) -> ApiResult<Arc<Value>> {
+    let id = child.id;
+    if let Some(hit) = state.insights.get(id, &key) {
+        return Ok(hit);
+    }
+    let version = state.insights.version(id);
+    let loaded = load(state, child).await?;
+    let span = tracing::Span::current();
+    let value = tokio::task::spawn_blocking(move || span.in_scope(|| Arc::new(analysis(&loaded))))
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
+    state.insights.put(id, &key, version, value.clone());
+    Ok(value)
+}
+
+pub fn forecast_value(loaded: &Loaded, hours: usize) -> Value {
+    let data = loaded.data();
+    let stress = match forecast::stress_forecast(&data, hours) {
+        Ok(f) => json!(f),
+        Err(e) => json!({ "status": "insufficient_data", "reason": e.to_string() }),
+    };
+    let sleep = match forecast::sleep_outlook(&data, SLEEP_NIGHTS) {
+        Ok((nights, level)) => json!({ "level": level, "nights": nights }),
+        Err(e) => json!({ "status": "insufficient_data", "reason": e.to_string() }),
+    };
+    json!({
+        "child_id": loaded.child.id,
+        "generated_at": loaded.now,
+        "hours": hours,
+        "stress": stress,
+        "sleep": sleep,
+    })
+}
+
+pub fn chronotype_value(loaded: &Loaded) -> Value {
+    let report = chronotype::chronotype(&loaded.data());
+    let mut value = json!(report);
+    value["child_id"] = json!(loaded.child.id);
+    value["generated_at"] = json!(loaded.now);
+    value
+}
+
+/// Recomputes the chronotype, records it on the child, and tells the family's open apps
+/// when it changed.
+pub async fn recompute_chronotype(state: &AppState, child: Child) -> ApiResult<Arc<Value>> {
+    let (id, family, before) = (child.id, child.family_id, child.chronotype.clone());
+    state.insights.forget(id, CHRONOTYPE);
+    let report = cached(state, child, CHRONOTYPE.into(), chronotype_value).await?;
+    let chronotype = report["chronotype"].as_str();
+    if chronotype != before.as_deref() {
+        state.store.set_chronotype(id, chronotype).await?;
+        let data = json!({
+            "chronotype": chronotype,
+            "previous": before,
+            "confidence": report["confidence"],
+        });
+        state
+            .live
+            .publish(LiveEvent::new("chronotype.updated", family, id, data));
+    }
+    Ok(report)
+}
+
+/// Cache key of the chronotype report.
+pub const CHRONOTYPE: &str = "chronotype";
+/// Cache key of the intervention effects.
+pub const CAUSAL: &str = "causal";
+
+pub fn effects_value(loaded: &Loaded) -> Value {
+    let effects = intervention_effects(&loaded.data(), EffectOptions::default(), &|_| None);
+    json!({ "child_id": loaded.child.id, "generated_at": loaded.now, "effects": effects })
+}
