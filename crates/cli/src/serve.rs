@@ -18,6 +18,10 @@ pub struct ServeArgs {
     /// Database: a SQLite file path (`sqlite:PATH` also works) or `postgres://…`.
     #[arg(long, default_value = DEFAULT_DB, env = "SPROUT_DB")]
     pub db: String,
+    /// Who writes recommendations: `template`, or `openai:URL#MODEL` for an
+    /// OpenAI-compatible server.
+    #[arg(long, default_value = "template", env = "SPROUT_WRITER")]
+    pub writer: sprout_server::WriterSpec,
 }
 
 #[derive(Args)]
@@ -65,9 +69,13 @@ pub fn config(addr: SocketAddr) -> Config {
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let store = open_store(&args.db).await?;
-    let app = Application::build(config(args.addr), store)
+    let config = Config {
+        writer: args.writer,
+        ..config(args.addr)
+    };
+    let app = Application::build(config, store)
         .await
-        .with_context(|| format!("cannot listen on {}", args.addr))?;
+        .with_context(|| format!("cannot start on {}", args.addr))?;
     println!("Sprout serving at http://{}", app.addr());
     app.run_until_stopped(sprout_server::shutdown_signal())
         .await

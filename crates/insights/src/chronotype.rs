@@ -1,11 +1,11 @@
 //! The child's chronotype from their sleep, with their school calendar.
 
+pub use sprout_chrono::{Chronotype, ChronotypeReport, Status};
+
 use crate::calendar::free_days;
 use crate::ChildData;
 use chrono::FixedOffset;
-use sprout_chrono::{
-    analyze, analyze_states, ChildContext, ChronotypeReport, SleepEpisode, SleepState, StateSample,
-};
+use sprout_chrono::{analyze, analyze_states, ChildContext, SleepEpisode, SleepState, StateSample};
 
 /// Chronotype from posted sleep episodes when there are any, else from the samples'
 /// sleep states. An episode keeps the UTC offset the device reported, so nights away

@@ -179,3 +179,30 @@ fn previous_night_sleep(data: &ChildData<'_>, calendar: &sprout_chrono::Calendar
         .map(|n| (n.wake_date, n.duration_hours))
         .collect()
 }
+
+/// Mean awake stress that counts as a high day.
+pub const HIGH_DAY_STRESS: f64 = 0.65;
+/// Consecutive high days that make stress "sustained".
+pub const SUSTAINED_DAYS: usize = 3;
+
+/// Whether each of the last [`SUSTAINED_DAYS`] complete local days had a mean awake
+/// stress of at least [`HIGH_DAY_STRESS`]: the point to suggest talking to someone.
+pub fn sustained_high_stress(data: &ChildData<'_>) -> bool {
+    let today = data.now.with_timezone(&data.tz).date_naive();
+    (1..=SUSTAINED_DAYS as i64).all(|back| {
+        let day = today - Duration::days(back);
+        let (Some(from), Some(to)) = (
+            local_instant(data.tz, day, 0),
+            local_instant(data.tz, day + Duration::days(1), 0),
+        ) else {
+            return false;
+        };
+        let awake: Vec<f64> = data
+            .samples
+            .iter()
+            .filter(|s| s.time >= from && s.time < to && !s.sleep_state.is_some_and(|st| st.is_asleep()))
+            .filter_map(|s| s.stress_level)
+            .collect();
+        awake.len() >= MIN_READINGS && awake.iter().sum::<f64>() / awake.len() as f64 >= HIGH_DAY_STRESS
+    })
+}

@@ -25,7 +25,7 @@ pub const SLEEP_NIGHTS: usize = 3;
 
 /// A child's data, owned, for the blocking analysis.
 pub struct Loaded {
-    child: Child,
+    pub child: Child,
     samples: Vec<Sample>,
     events: Vec<SchoolEvent>,
     interventions: Vec<Intervention>,

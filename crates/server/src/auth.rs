@@ -14,7 +14,7 @@ use axum::http::request::Parts;
 use base64::Engine;
 use chrono::Utc;
 use sha2::{Digest, Sha256};
-use sprout_domain::{Child, ChildId, FamilyId, Password};
+use sprout_domain::{Child, ChildId, FamilyId, Password, UserId};
 use sprout_store::TokenOwner;
 use subtle::ConstantTimeEq;
 
@@ -82,7 +82,7 @@ struct PasswordHashError(String);
 /// A caller with a valid bearer token.
 #[derive(Debug, Clone, Copy)]
 pub enum Principal {
-    Parent { family_id: FamilyId },
+    Parent { family_id: FamilyId, user_id: UserId },
     Device { child_id: ChildId },
 }
 
@@ -102,7 +102,7 @@ impl Principal {
         let not_found = || ApiError::not_found("child");
         let id: ChildId = id.parse().map_err(|_| not_found())?;
         match *self {
-            Principal::Parent { family_id } => {
+            Principal::Parent { family_id, .. } => {
                 let child = state.store.get_child(id).await?.ok_or_else(not_found)?;
                 if child.family_id == family_id {
                     Ok(child)
@@ -128,7 +128,7 @@ impl Principal {
     /// The family of a parent; devices are refused.
     pub fn family(&self) -> ApiResult<FamilyId> {
         match *self {
-            Principal::Parent { family_id } => Ok(family_id),
+            Principal::Parent { family_id, .. } => Ok(family_id),
             Principal::Device { .. } => {
                 Err(ApiError::new(ErrorCode::Forbidden, "this needs a parent's token"))
             }
@@ -164,7 +164,7 @@ pub async fn authenticate(state: &AppState, token: &str) -> ApiResult<Principal>
         return Err(ApiError::unauthorized("this token has expired; log in again"));
     }
     Ok(match record.owner {
-        TokenOwner::Parent { family_id, .. } => Principal::Parent { family_id },
+        TokenOwner::Parent { family_id, user_id } => Principal::Parent { family_id, user_id },
         TokenOwner::Device { child_id, .. } => Principal::Device { child_id },
     })
 }

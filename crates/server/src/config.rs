@@ -41,6 +41,37 @@ pub struct Config {
     pub body_limit: usize,
     /// Quiet time after a child's new data before their analyses are refreshed.
     pub refresh_debounce: Duration,
+    /// Who writes recommendations.
+    pub writer: WriterSpec,
+}
+
+/// The recommendation writer, as `--writer` names it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum WriterSpec {
+    /// Deterministic grounded text (the default).
+    #[default]
+    Template,
+    /// An OpenAI-compatible server: `openai:URL#MODEL`.
+    OpenAi(String),
+}
+
+impl std::str::FromStr for WriterSpec {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        if text == "template" {
+            Ok(Self::Template)
+        } else if let Some(spec) = text.strip_prefix("openai:") {
+            Ok(Self::OpenAi(spec.to_owned()))
+        } else if text.starts_with("gguf:") {
+            Err(
+                "the local GGUF writer is not part of this build yet; use template or openai:URL#MODEL"
+                    .into(),
+            )
+        } else {
+            Err(format!("'{text}' is not a writer (template, openai:URL#MODEL)"))
+        }
+    }
 }
 
 impl Default for Config {
@@ -51,6 +82,7 @@ impl Default for Config {
             token_ttl: DEFAULT_TOKEN_TTL,
             body_limit: DEFAULT_BODY_LIMIT,
             refresh_debounce: crate::jobs::DEFAULT_DEBOUNCE,
+            writer: WriterSpec::Template,
         }
     }
 }

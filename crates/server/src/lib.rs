@@ -18,11 +18,12 @@ mod jobs;
 pub mod live;
 mod openapi;
 mod paging;
+mod recommend;
 mod rollup;
 mod routes;
 pub mod telemetry;
 
-pub use config::{Config, Secret};
+pub use config::{Config, Secret, WriterSpec};
 pub use openapi::openapi_json;
 
 use sprout_store::Store;
@@ -41,6 +42,7 @@ pub struct AppState {
     pub(crate) insights: Arc<cache::InsightCache>,
     pub live: Arc<live::Hub>,
     pub(crate) refresher: jobs::Refresher,
+    pub(crate) writer: Arc<dyn sprout_coach::writer::Writer>,
 }
 
 /// A bound, ready-to-serve Sprout server.
@@ -56,6 +58,13 @@ impl Application {
         let addr = listener.local_addr()?;
         let (refresher, refresh_requests) = jobs::channel();
         let debounce = config.refresh_debounce;
+        let writer: Arc<dyn sprout_coach::writer::Writer> = match &config.writer {
+            WriterSpec::Template => Arc::new(sprout_coach::writer::TemplateWriter),
+            WriterSpec::OpenAi(spec) => Arc::new(
+                sprout_coach::writer::OpenAiWriter::new(spec)
+                    .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e.to_string()))?,
+            ),
+        };
         let state = AppState {
             store,
             config: Arc::new(config),
@@ -63,6 +72,7 @@ impl Application {
             insights: Arc::default(),
             live: Arc::default(),
             refresher,
+            writer,
         };
         tokio::spawn(jobs::run(state.clone(), refresh_requests, debounce));
         Ok(Self {

@@ -102,7 +102,7 @@ pub async fn connect(
         .or(query.token)
         .ok_or_else(|| ApiError::unauthorized("pass the token as Authorization: Bearer or ?token="))?;
     let family = match authenticate(&state, token.trim()).await? {
-        Principal::Parent { family_id } => family_id,
+        Principal::Parent { family_id, .. } => family_id,
         Principal::Device { .. } => {
             return Err(ApiError::new(
                 ErrorCode::Forbidden,

@@ -31,6 +31,11 @@ use utoipa::{Modify, OpenApi};
         routes::get_causal_insights,
         routes::causal_insights_original,
         routes::update_chronotype_original,
+        routes::get_recommendation,
+        routes::recommendation_original,
+        routes::list_recommendations,
+        routes::post_feedback,
+        routes::feedback_original,
     ),
     components(schemas(crate::rollup::Bucket, crate::rollup::Summary)),
     modifiers(&BearerAuth)

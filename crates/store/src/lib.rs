@@ -26,14 +26,15 @@ pub use error::StoreError;
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 pub use types::{
-    Backend, InsertOutcome, NewToken, RecordCursor, TimeRange, TokenOwner, TokenRecord, UserRecord,
+    ActionFeedback, Backend, Feedback, InsertOutcome, NewRecommendation, NewToken, RecordCursor,
+    StoredRecommendation, TimeRange, TokenOwner, TokenRecord, UserRecord,
 };
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sprout_domain::{
     Child, ChildId, DeviceId, Email, FamilyId, Intervention, NewChild, NewIntervention, NewSchoolEvent,
-    NewSleepEpisode, Sample, SampleBatch, SchoolEvent, SleepEpisode, UserId,
+    NewSleepEpisode, RecordId, Sample, SampleBatch, SchoolEvent, SleepEpisode, UserId,
 };
 use std::sync::Arc;
 
@@ -134,6 +135,33 @@ pub trait Store: Send + Sync + 'static {
         after: Option<RecordCursor>,
         limit: usize,
     ) -> Result<Vec<SleepEpisode>>;
+
+    async fn insert_recommendation(&self, recommendation: &NewRecommendation) -> Result<()>;
+
+    async fn get_recommendation(&self, id: RecordId) -> Result<Option<StoredRecommendation>>;
+
+    /// A child's recommendations, newest first, older than `before` when given, each with
+    /// `viewer`'s answer.
+    async fn recommendations(
+        &self,
+        child: ChildId,
+        viewer: UserId,
+        before: Option<RecordCursor>,
+        limit: usize,
+    ) -> Result<Vec<StoredRecommendation>>;
+
+    /// Records a parent's answer, replacing their earlier one to the same recommendation.
+    async fn upsert_feedback(
+        &self,
+        recommendation: RecordId,
+        user: UserId,
+        child: ChildId,
+        was_helpful: bool,
+        comment: Option<&str>,
+    ) -> Result<Feedback>;
+
+    /// Every answer given about a child's recommendations, oldest first.
+    async fn child_feedback(&self, child: ChildId) -> Result<Vec<ActionFeedback>>;
 }
 
 /// Opens the store a URL names: `postgres://…` is PostgreSQL, `sqlite:PATH` or a plain

@@ -8,11 +8,18 @@ use sprout_domain::{ChildId, SampleBatch};
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use std::time::Duration;
 
-const MIGRATIONS: &[EmbeddedMigration] = &[(
-    1,
-    "foundation",
-    include_str!("../migrations/postgres/0001_foundation.sql"),
-)];
+const MIGRATIONS: &[EmbeddedMigration] = &[
+    (
+        1,
+        "foundation",
+        include_str!("../migrations/postgres/0001_foundation.sql"),
+    ),
+    (
+        2,
+        "recommendations",
+        include_str!("../migrations/postgres/0002_recommendations.sql"),
+    ),
+];
 
 /// Enough connections for a node's request concurrency without exhausting the server's
 /// default of 100 when a few nodes share it.

@@ -67,6 +67,10 @@ pub(crate) fn sleep_state(text: Option<String>) -> Result<Option<sprout_domain::
         .transpose()
 }
 
+pub(crate) fn details(json: String) -> Result<serde_json::Value, StoreError> {
+    serde_json::from_str(&json).map_err(|e| StoreError::corrupt("recommendation details", e))
+}
+
 pub(crate) fn record_id(id: uuid::Uuid) -> RecordId {
     RecordId(id)
 }
@@ -534,6 +538,147 @@ macro_rules! impl_store {
                 .await?;
                 rows.iter().map(sleep_from_row).collect()
             }
+            async fn insert_recommendation(&self, r: &$crate::NewRecommendation) -> $crate::Result<()> {
+                sqlx::query(
+                    "INSERT INTO recommendations (id, child_id, created_at, text, action_kind, action_slot, \
+                     model_version, arm, details) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                )
+                .bind(r.id.0)
+                .bind(r.child_id.0)
+                .bind(to_db(r.created_at))
+                .bind(&r.text)
+                .bind(r.action_kind.as_str())
+                .bind(&r.action_slot)
+                .bind(&r.model_version)
+                .bind(&r.arm)
+                .bind(r.details.to_string())
+                .execute(&self.write)
+                .await?;
+                Ok(())
+            }
+
+            async fn get_recommendation(
+                &self,
+                id: sprout_domain::RecordId,
+            ) -> $crate::Result<Option<$crate::StoredRecommendation>> {
+                let row = sqlx::query(
+                    "SELECT id, child_id, created_at, text, action_kind, action_slot, model_version, arm, details, \
+                            CAST(NULL AS BOOLEAN) AS was_helpful FROM recommendations WHERE id = $1",
+                )
+                .bind(id.0)
+                .fetch_optional(&self.read)
+                .await?;
+                row.as_ref().map(recommendation_from_row).transpose()
+            }
+
+            async fn recommendations(
+                &self,
+                child: sprout_domain::ChildId,
+                viewer: sprout_domain::UserId,
+                before: Option<$crate::RecordCursor>,
+                limit: usize,
+            ) -> $crate::Result<Vec<$crate::StoredRecommendation>> {
+                let range = $crate::TimeRange::default();
+                let (cursor_time, cursor_id) = match before {
+                    Some(c) => (c.time, c.id.0),
+                    None => ($crate::sql::range_end(&range), uuid::Uuid::max()),
+                };
+                let rows = sqlx::query(
+                    "SELECT r.id, r.child_id, r.created_at, r.text, r.action_kind, r.action_slot, r.model_version, \
+                            r.arm, r.details, f.was_helpful \
+                     FROM recommendations r \
+                     LEFT JOIN recommendation_feedback f ON f.recommendation_id = r.id AND f.user_id = $2 \
+                     WHERE r.child_id = $1 AND (r.created_at < $3 OR (r.created_at = $3 AND r.id < $4)) \
+                     ORDER BY r.created_at DESC, r.id DESC LIMIT $5",
+                )
+                .bind(child.0)
+                .bind(viewer.0)
+                .bind(to_db(cursor_time))
+                .bind(cursor_id)
+                .bind($crate::sql::limit(limit))
+                .fetch_all(&self.read)
+                .await?;
+                rows.iter().map(recommendation_from_row).collect()
+            }
+
+            async fn upsert_feedback(
+                &self,
+                recommendation: sprout_domain::RecordId,
+                user: sprout_domain::UserId,
+                child: sprout_domain::ChildId,
+                was_helpful: bool,
+                comment: Option<&str>,
+            ) -> $crate::Result<$crate::Feedback> {
+                use sqlx::Row;
+                let now = to_db(chrono::Utc::now());
+                let row = sqlx::query(
+                    "INSERT INTO recommendation_feedback (recommendation_id, user_id, child_id, was_helpful, comment, \
+                     created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6) \
+                     ON CONFLICT (recommendation_id, user_id) DO UPDATE SET was_helpful = excluded.was_helpful, \
+                     comment = excluded.comment, updated_at = excluded.updated_at \
+                     RETURNING created_at, updated_at",
+                )
+                .bind(recommendation.0)
+                .bind(user.0)
+                .bind(child.0)
+                .bind(was_helpful)
+                .bind(comment)
+                .bind(now)
+                .fetch_one(&self.write)
+                .await?;
+                Ok($crate::Feedback {
+                    recommendation_id: recommendation,
+                    user_id: user,
+                    child_id: child,
+                    was_helpful,
+                    comment: comment.map(str::to_owned),
+                    created_at: from_db(row.try_get("created_at")?)?,
+                    updated_at: from_db(row.try_get("updated_at")?)?,
+                })
+            }
+
+            async fn child_feedback(
+                &self,
+                child: sprout_domain::ChildId,
+            ) -> $crate::Result<Vec<$crate::ActionFeedback>> {
+                use sqlx::Row;
+                let rows = sqlx::query(
+                    "SELECT r.action_kind, r.action_slot, f.was_helpful, f.updated_at \
+                     FROM recommendation_feedback f JOIN recommendations r ON r.id = f.recommendation_id \
+                     WHERE f.child_id = $1 ORDER BY f.updated_at",
+                )
+                .bind(child.0)
+                .fetch_all(&self.read)
+                .await?;
+                rows.iter()
+                    .map(|r| {
+                        Ok($crate::ActionFeedback {
+                            action_kind: $crate::sql::intervention_kind(r.try_get("action_kind")?)?,
+                            action_slot: r.try_get("action_slot")?,
+                            was_helpful: r.try_get("was_helpful")?,
+                            at: from_db(r.try_get("updated_at")?)?,
+                        })
+                    })
+                    .collect()
+            }
+        }
+
+        fn recommendation_from_row(
+            r: &<$crate::sql::DbOf<$store> as sqlx::Database>::Row,
+        ) -> $crate::Result<$crate::StoredRecommendation> {
+            use sqlx::Row;
+            Ok($crate::StoredRecommendation {
+                id: $crate::sql::record_id(r.try_get("id")?),
+                child_id: sprout_domain::ChildId(r.try_get("child_id")?),
+                created_at: from_db(r.try_get("created_at")?)?,
+                text: r.try_get("text")?,
+                action_kind: $crate::sql::intervention_kind(r.try_get("action_kind")?)?,
+                action_slot: r.try_get("action_slot")?,
+                model_version: r.try_get("model_version")?,
+                arm: r.try_get("arm")?,
+                details: $crate::sql::details(r.try_get("details")?)?,
+                was_helpful: r.try_get("was_helpful")?,
+            })
         }
 
         fn child_from_row(r: &<$crate::sql::DbOf<$store> as sqlx::Database>::Row) -> $crate::Result<sprout_domain::Child> {

@@ -12,11 +12,18 @@ use std::path::Path;
 use std::sync::OnceLock;
 use std::time::Duration;
 
-const MIGRATIONS: &[EmbeddedMigration] = &[(
-    1,
-    "foundation",
-    include_str!("../migrations/sqlite/0001_foundation.sql"),
-)];
+const MIGRATIONS: &[EmbeddedMigration] = &[
+    (
+        1,
+        "foundation",
+        include_str!("../migrations/sqlite/0001_foundation.sql"),
+    ),
+    (
+        2,
+        "recommendations",
+        include_str!("../migrations/sqlite/0002_recommendations.sql"),
+    ),
+];
 
 /// Readers in WAL mode do not block the writer or each other; a few cover a small server.
 const READ_CONNECTIONS: u32 = 4;

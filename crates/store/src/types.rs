@@ -1,7 +1,7 @@
 //! Records the store hands back and takes in, beyond the domain's own types.
 
 use chrono::{DateTime, Utc};
-use sprout_domain::{ChildId, DeviceId, FamilyId, RecordId, UserId};
+use sprout_domain::{ChildId, DeviceId, FamilyId, InterventionKind, RecordId, UserId};
 
 /// Which database is behind a store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,4 +71,57 @@ pub struct TokenRecord {
     pub owner: TokenOwner,
     pub expires_at: Option<DateTime<Utc>>,
     pub revoked: bool,
+}
+
+/// A recommendation to store.
+#[derive(Debug, Clone)]
+pub struct NewRecommendation {
+    pub id: RecordId,
+    pub child_id: ChildId,
+    pub created_at: DateTime<Utc>,
+    pub text: String,
+    pub action_kind: InterventionKind,
+    /// Which time slot the action is for (`this_evening`, `tomorrow_morning`, ...).
+    pub action_slot: String,
+    pub model_version: String,
+    pub arm: String,
+    /// Everything else the answer carries (forecast, reasons, personalisation), as JSON.
+    pub details: serde_json::Value,
+}
+
+/// A stored recommendation, with one parent's answer to it when asked for.
+#[derive(Debug, Clone)]
+pub struct StoredRecommendation {
+    pub id: RecordId,
+    pub child_id: ChildId,
+    pub created_at: DateTime<Utc>,
+    pub text: String,
+    pub action_kind: InterventionKind,
+    pub action_slot: String,
+    pub model_version: String,
+    pub arm: String,
+    pub details: serde_json::Value,
+    /// The asking parent's 👍 (`true`) or 👎 (`false`).
+    pub was_helpful: Option<bool>,
+}
+
+/// A parent's answer to a recommendation.
+#[derive(Debug, Clone)]
+pub struct Feedback {
+    pub recommendation_id: RecordId,
+    pub user_id: UserId,
+    pub child_id: ChildId,
+    pub was_helpful: bool,
+    pub comment: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// An answer together with what was recommended, for learning which actions help.
+#[derive(Debug, Clone)]
+pub struct ActionFeedback {
+    pub action_kind: InterventionKind,
+    pub action_slot: String,
+    pub was_helpful: bool,
+    pub at: DateTime<Utc>,
 }

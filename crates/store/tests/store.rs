@@ -6,7 +6,9 @@ use sprout_domain::{
     SampleBatch, SleepState,
 };
 use sprout_store::testing::TestDb;
-use sprout_store::{Backend, NewToken, RecordCursor, Store, StoreError, TimeRange, TokenOwner};
+use sprout_store::{
+    Backend, NewRecommendation, NewToken, RecordCursor, Store, StoreError, TimeRange, TokenOwner,
+};
 
 macro_rules! on_both_backends {
     ($($name:ident),* $(,)?) => {
@@ -33,6 +35,7 @@ on_both_backends!(
     samples_page_in_time_order,
     events_interventions_and_sleep_are_idempotent_and_paged,
     migrating_twice_changes_nothing,
+    recommendations_and_feedback,
 );
 
 fn t(text: &str) -> DateTime<Utc> {
@@ -327,4 +330,76 @@ async fn migrating_twice_changes_nothing(db: &TestDb) {
         Backend::Sqlite
     };
     assert_eq!(db.store.backend(), expected);
+}
+
+async fn recommendations_and_feedback(db: &TestDb) {
+    let store = db.store.as_ref();
+    let (family, user) = store
+        .create_family("R", &email("r@example.org"), "h")
+        .await
+        .expect("family");
+    let child = NewChild::parse("Ada", "2015-02-02", "UTC", Utc::now()).expect("child");
+    let child = store.create_child(family, &child).await.expect("child").id;
+    let mut ids = Vec::new();
+    for hour in 0..3 {
+        let id = sprout_domain::RecordId::new();
+        store
+            .insert_recommendation(&NewRecommendation {
+                id,
+                child_id: child,
+                created_at: t("2026-03-01T10:00:00Z") + Duration::hours(hour),
+                text: format!("Text {hour}."),
+                action_kind: sprout_domain::InterventionKind::Mindfulness,
+                action_slot: "this_evening".into(),
+                model_version: "template-1".into(),
+                arm: "control".into(),
+                details: serde_json::json!({"hour": hour}),
+            })
+            .await
+            .expect("insert recommendation");
+        ids.push(id);
+    }
+    let newest = store.recommendations(child, user, None, 2).await.expect("page");
+    assert_eq!(
+        newest.iter().map(|r| r.id).collect::<Vec<_>>(),
+        vec![ids[2], ids[1]]
+    );
+    assert_eq!(newest[0].details["hour"], 2);
+    let last = &newest[1];
+    let older = store
+        .recommendations(
+            child,
+            user,
+            Some(RecordCursor {
+                time: last.created_at,
+                id: last.id,
+            }),
+            2,
+        )
+        .await
+        .expect("next page");
+    assert_eq!(older.iter().map(|r| r.id).collect::<Vec<_>>(), vec![ids[0]]);
+
+    let first = store
+        .upsert_feedback(ids[2], user, child, true, None)
+        .await
+        .expect("feedback");
+    let changed = store
+        .upsert_feedback(ids[2], user, child, false, Some("too late"))
+        .await
+        .expect("changed mind");
+    assert_eq!(first.created_at, changed.created_at);
+    assert!(changed.updated_at >= first.updated_at);
+    let seen = store.recommendations(child, user, None, 1).await.expect("page");
+    assert_eq!(seen[0].was_helpful, Some(false));
+    let fetched = store
+        .get_recommendation(ids[2])
+        .await
+        .expect("get")
+        .expect("exists");
+    assert_eq!((fetched.text.as_str(), fetched.was_helpful), ("Text 2.", None));
+    let answers = store.child_feedback(child).await.expect("answers");
+    assert_eq!(answers.len(), 1, "one answer per parent and recommendation");
+    assert!(!answers[0].was_helpful);
+    assert_eq!(answers[0].action_slot, "this_evening");
 }

@@ -5,6 +5,7 @@ mod families;
 mod insights;
 mod measurements;
 mod ops;
+mod recommendations;
 mod records;
 mod session;
 
@@ -19,6 +20,7 @@ pub(crate) use families::*;
 pub(crate) use insights::*;
 pub(crate) use measurements::*;
 pub(crate) use ops::*;
+pub(crate) use recommendations::*;
 pub(crate) use records::*;
 pub(crate) use session::*;
 
@@ -49,6 +51,9 @@ pub fn router(state: AppState) -> Router {
             post(recompute_chronotype),
         )
         .route("/children/{child_id}/insights/causal", get(get_causal_insights))
+        .route("/children/{child_id}/recommendation", get(get_recommendation))
+        .route("/children/{child_id}/recommendations", get(list_recommendations))
+        .route("/feedback", post(post_feedback))
         .route("/ws", get(crate::live::connect))
         .route("/openapi.json", get(openapi_document))
         .fallback(api_not_found);
@@ -57,6 +62,8 @@ pub fn router(state: AppState) -> Router {
     let original = Router::new()
         .route("/causal_insights/{child_id}", get(causal_insights_original))
         .route("/update_chronotype/{child_id}", get(update_chronotype_original))
+        .route("/recommendation/{child_id}", get(recommendation_original))
+        .route("/feedback", post(feedback_original))
         .route("/alerts", get(crate::live::connect));
 
     Router::new()

@@ -135,6 +135,24 @@ fn child_routes() -> Vec<ChildRoute> {
             audience: Parents,
             body: no_body,
         },
+        ChildRoute {
+            method: Method::GET,
+            path: "/api/v1/children/{child_id}/recommendation",
+            audience: Parents,
+            body: no_body,
+        },
+        ChildRoute {
+            method: Method::GET,
+            path: "/api/v1/children/{child_id}/recommendations",
+            audience: Parents,
+            body: no_body,
+        },
+        ChildRoute {
+            method: Method::GET,
+            path: "/api/recommendation/{child_id}",
+            audience: Parents,
+            body: no_body,
+        },
     ]
 }
 

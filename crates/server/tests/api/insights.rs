@@ -15,7 +15,7 @@ on_both_backends!(
 );
 
 /// Stores a simulated night owl's 60 days (five-minute samples) for the family's child.
-async fn seed(app: &TestApp, child_id: &str) -> SimulatedChild {
+pub async fn seed(app: &TestApp, child_id: &str) -> SimulatedChild {
     let config = SimConfig {
         seed: 11,
         children: 3,

@@ -7,4 +7,5 @@ mod ingestion;
 mod insights;
 mod live;
 mod operations;
+mod recommendations;
 mod validation;

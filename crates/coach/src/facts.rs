@@ -1,0 +1,195 @@
+//! What a recommendation may say: the decided action and the facts behind it, each
+//! either known or absent. Writers get nothing else, and the guardrails check that a
+//! text's numbers come from here.
+
+use crate::slots::{clock_phrase, SlotKind};
+use crate::Decision;
+use chrono::{DateTime, Duration, Timelike, Utc};
+use chrono_tz::Tz;
+use serde::Serialize;
+use sprout_chrono::Chronotype;
+use sprout_domain::{InterventionKind, SchoolEvent};
+use sprout_insights::effects::{EffectStatus, InterventionEffect};
+use sprout_insights::forecast::StressForecast;
+
+/// A forecast peak worth mentioning; below it the day ahead reads as calm.
+const NOTABLE_PEAK: f64 = 0.6;
+/// How far ahead a test is mentioned.
+const TEST_HORIZON: Duration = Duration::hours(36);
+
+/// The facts of one recommendation.
+#[derive(Debug, Clone, Serialize)]
+pub struct Facts {
+    pub action: InterventionKind,
+    pub slot: SlotKind,
+    /// Local clock time of the slot, as written ("7:30 PM").
+    pub slot_time: String,
+    pub chronotype: Option<Chronotype>,
+    pub age_years: Option<u32>,
+    /// The action's measured effect, as a whole percentage of untreated stress, when the
+    /// evidence shows a benefit.
+    pub effect_percent: Option<u32>,
+    pub effect_status: Option<EffectStatus>,
+    /// The next assessment within a day and a half: its name and when ("tomorrow").
+    pub next_test: Option<(String, String)>,
+    /// The forecast's highest hour when notable: value (two decimals), clock time, day.
+    pub forecast_peak: Option<(f64, String, String)>,
+    /// Stress has been high for several days: suggest talking to someone who can help.
+    pub sustained_high: bool,
+}
+
+/// Parent-facing names of the kinds, as actions.
+pub fn activity(kind: InterventionKind) -> &'static str {
+    match kind {
+        InterventionKind::Mindfulness => "a short mindfulness exercise",
+        InterventionKind::OutdoorPlay => "some outdoor play",
+        InterventionKind::Reading => "some quiet reading together",
+        InterventionKind::EarlyBedtime => "an earlier bedtime",
+        InterventionKind::ScreenLimit => "a screen-free hour",
+        InterventionKind::Other => "a calming activity",
+    }
+}
+
+/// Words that show a text names the action (for the guardrails).
+pub fn action_words(kind: InterventionKind) -> &'static [&'static str] {
+    match kind {
+        InterventionKind::Mindfulness => &["mindful", "breathing", "meditat"],
+        InterventionKind::OutdoorPlay => &["outdoor", "outside", "play"],
+        InterventionKind::Reading => &["read"],
+        InterventionKind::EarlyBedtime => &["bedtime", "bed"],
+        InterventionKind::ScreenLimit => &["screen"],
+        InterventionKind::Other => &["activity"],
+    }
+}
+
+fn day_word(at: DateTime<Utc>, now: DateTime<Utc>, tz: Tz) -> String {
+    let (day, today) = (
+        at.with_timezone(&tz).date_naive(),
+        now.with_timezone(&tz).date_naive(),
+    );
+    match (day - today).num_days() {
+        0 => "today".into(),
+        1 => "tomorrow".into(),
+        _ => format!("on {}", at.with_timezone(&tz).format("%A")),
+    }
+}
+
+/// Everything the decision and the analyses support saying.
+#[allow(clippy::too_many_arguments)]
+pub fn gather(
+    decision: &Decision,
+    effects: &[InterventionEffect],
+    chronotype: Option<Chronotype>,
+    age_years: Option<u32>,
+    forecast: Option<&StressForecast>,
+    events: &[SchoolEvent],
+    sustained_high: bool,
+    now: DateTime<Utc>,
+    tz: Tz,
+) -> Facts {
+    let effect = effects.iter().find(|e| e.kind == decision.kind);
+    let effect_percent = effect
+        .filter(|e| e.status == EffectStatus::Beneficial)
+        .and_then(|e| e.relative_effect)
+        .map(|r| (r.abs() * 100.0).round() as u32)
+        .filter(|p| *p > 0);
+    let next_test = events
+        .iter()
+        .filter(|e| e.event_type.is_assessment() && e.start > now && e.start - now <= TEST_HORIZON)
+        .min_by_key(|e| e.start)
+        .map(|e| {
+            (
+                e.event_type.as_str().replace('_', " "),
+                day_word(e.start, now, tz),
+            )
+        });
+    let forecast_peak = forecast.and_then(|f| {
+        let (i, peak) = f.mean.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1))?;
+        let at = *f.times.get(i)?;
+        let local = at.with_timezone(&tz);
+        (*peak >= NOTABLE_PEAK).then(|| {
+            let hour = local.time().with_minute(0).unwrap_or(local.time());
+            (
+                (peak * 100.0).round() / 100.0,
+                clock_phrase(hour),
+                day_word(at, now, tz),
+            )
+        })
+    });
+    Facts {
+        action: decision.kind,
+        slot: decision.slot.kind,
+        slot_time: clock_phrase(decision.slot.local_time),
+        chronotype,
+        age_years,
+        effect_percent,
+        effect_status: effect.map(|e| e.status),
+        next_test,
+        forecast_peak,
+        sustained_high,
+    }
+}
+
+impl Facts {
+    /// The facts as short lines, for a language model's prompt.
+    pub fn lines(&self) -> Vec<String> {
+        let mut lines = Vec::new();
+        if let Some(age) = self.age_years {
+            lines.push(format!("Age: {age}"));
+        }
+        lines.push(format!(
+            "Chronotype: {}",
+            match self.chronotype {
+                Some(Chronotype::EarlyBird) => "early bird",
+                Some(Chronotype::NightOwl) => "night owl",
+                Some(Chronotype::Intermediate) => "intermediate",
+                None => "not known yet",
+            }
+        ));
+        match &self.forecast_peak {
+            Some((value, time, day)) => lines.push(format!("Stress forecast: peak {value} at {time} {day}")),
+            None => lines.push("Stress forecast: calm".into()),
+        }
+        if let Some((test, day)) = &self.next_test {
+            lines.push(format!("Upcoming: {test} {day}"));
+        }
+        lines.push(format!(
+            "Action: {} at {} {}",
+            activity(self.action),
+            self.slot_time,
+            self.slot.phrase()
+        ));
+        match self.effect_percent {
+            Some(p) => lines.push(format!("Measured effect: lowers their stress by about {p}%")),
+            None => lines.push("Measured effect: not known yet".into()),
+        }
+        lines
+    }
+
+    /// Every number a text may contain, as written in the facts.
+    pub fn numbers(&self) -> Vec<String> {
+        let mut text = self.lines().join(" ");
+        text.push_str(&self.slot_time);
+        numbers_in(&text)
+    }
+}
+
+/// The numbers written in a text ("7:30 PM" gives 7 and 30; "0.85" stays whole).
+pub fn numbers_in(text: &str) -> Vec<String> {
+    let mut numbers = Vec::new();
+    let mut current = String::new();
+    let chars: Vec<char> = text.chars().collect();
+    for (i, c) in chars.iter().enumerate() {
+        let decimal_point =
+            *c == '.' && !current.is_empty() && chars.get(i + 1).is_some_and(|n| n.is_ascii_digit());
+        if c.is_ascii_digit() || decimal_point {
+            current.push(*c);
+        } else if !current.is_empty() {
+            numbers.push(std::mem::take(&mut current));
+        }
+    }
+    if !current.is_empty() {
+        numbers.push(current);
+    }
+    numbers
+}

@@ -1,0 +1,69 @@
+//! The template writer: deterministic, grounded, two or three sentences, in several
+//! phrasings. It is the default, and the fallback whenever another writer's text fails
+//! the guardrails.
+
+use crate::facts::{activity, Facts};
+use sprout_chrono::Chronotype;
+
+pub const MODEL_VERSION: &str = "template-1";
+
+/// Writes the recommendation; `variant` picks the phrasing (any number works).
+pub fn write(facts: &Facts, variant: usize) -> String {
+    let mut sentences = vec![context(facts, variant), action(facts, variant)];
+    if facts.sustained_high {
+        sentences.push(
+            "Stress has been high for several days now, so it may help to talk it over with the school counsellor or your paediatrician."
+                .into(),
+        );
+    }
+    sentences.join(" ")
+}
+
+fn context(facts: &Facts, variant: usize) -> String {
+    match (&facts.next_test, &facts.forecast_peak) {
+        (Some((test, day)), _) => match variant % 2 {
+            0 => format!(
+                "Your child's stress is likely to rise ahead of {}'s {test}.",
+                day.trim_start_matches("on ")
+            ),
+            _ => format!("With a {test} {day}, your child's stress may build up beforehand."),
+        },
+        (None, Some((value, time, day))) => match variant % 2 {
+            0 => format!("Your child's stress is forecast to peak around {value} at {time} {day}."),
+            _ => format!("The forecast shows your child's stress peaking around {value} at {time} {day}."),
+        },
+        (None, None) => match variant % 2 {
+            0 => "Your child's next day looks fairly calm.".into(),
+            _ => "The forecast for your child's next day looks steady.".into(),
+        },
+    }
+}
+
+fn action(facts: &Facts, variant: usize) -> String {
+    let lead = match facts.chronotype {
+        Some(Chronotype::NightOwl) => "Since they're a night owl, ",
+        Some(Chronotype::EarlyBird) => "Since they're an early bird, ",
+        _ => "",
+    };
+    let what = activity(facts.action);
+    let when = format!("{} {}", facts.slot_time, facts.slot.phrase());
+    let verb = match variant % 3 {
+        0 => "try",
+        1 => "plan",
+        _ => "make time for",
+    };
+    let evidence = match facts.effect_percent {
+        Some(p) => format!(" (it has lowered their stress by about {p}% before)"),
+        None => " — we are still learning how much it helps them, so tell us how it goes".into(),
+    };
+    let sentence = format!("{lead}{verb} {what} at {when}{evidence}.");
+    capitalise(&sentence)
+}
+
+fn capitalise(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}

@@ -1,0 +1,222 @@
+//! A child's current recommendation: decided by the policy from the child's analyses and
+//! the family's feedback, written by the configured writer, checked by the guardrails,
+//! stored, and pushed to the family's open apps. It is reused until the child's data or
+//! the family's feedback changes.
+
+use crate::analysis::load;
+use crate::error::{ApiError, ApiResult};
+use crate::live::LiveEvent;
+use crate::AppState;
+use chrono::Utc;
+use serde_json::{json, Value};
+use sprout_coach::facts::gather;
+use sprout_coach::policy::{choose, seed, PastAnswer, PolicyInput};
+use sprout_coach::slots::candidate_slots;
+use sprout_coach::writer::compose;
+use sprout_domain::{Child, RecordId, UserId};
+use sprout_insights::chronotype::Status;
+use sprout_insights::days::sustained_high_stress;
+use sprout_insights::effects::{intervention_effects, EffectOptions, InterventionEffect};
+use sprout_insights::{chronotype, forecast};
+use sprout_store::{NewRecommendation, StoredRecommendation};
+
+/// Cache key marking the current recommendation as fresh for the child's data.
+pub const RECOMMENDATION: &str = "recommendation";
+/// A recommendation is shown for at least this long, even when new data or an answer
+/// would make a new one: a parent who just answered sees their answer, and a device
+/// uploading every minute does not rewrite the advice every minute.
+pub const MIN_REUSE: chrono::Duration = chrono::Duration::minutes(30);
+/// Arm of recommendations written outside any experiment.
+pub const CONTROL_ARM: &str = "control";
+
+/// The recommendation as the API shows it.
+pub fn view(r: &StoredRecommendation) -> Value {
+    let mut value = json!({
+        "id": r.id,
+        "child_id": r.child_id,
+        "created_at": r.created_at,
+        "recommendation": r.text,
+        "model_version": r.model_version,
+        "arm": r.arm,
+        "action": { "kind": r.action_kind, "slot": r.action_slot },
+        "feedback": r.was_helpful.map(|h| json!({ "was_helpful": h })),
+    });
+    if let (Value::Object(target), Value::Object(details)) = (&mut value, &r.details) {
+        for (key, v) in details {
+            target.entry(key.clone()).or_insert_with(|| v.clone());
+        }
+        if let Some(start) = details.get("action_start") {
+            value["action"]["start"] = start.clone();
+        }
+    }
+    value
+}
+
+/// The child's current recommendation for `viewer`: the stored one while it is fresh,
+/// a new one otherwise.
+pub async fn current(state: &AppState, child: Child, viewer: UserId) -> ApiResult<Value> {
+    let latest = state
+        .store
+        .recommendations(child.id, viewer, None, 1)
+        .await?
+        .into_iter()
+        .next();
+    if let Some(latest) = latest {
+        let fresh = state
+            .insights
+            .get(child.id, RECOMMENDATION)
+            .is_some_and(|f| f["id"] == json!(latest.id));
+        if fresh || Utc::now() - latest.created_at < MIN_REUSE {
+            return Ok(view(&latest));
+        }
+    }
+    let version = state.insights.version(child.id);
+    let created = generate(state, child.clone()).await?;
+    state.insights.put(
+        child.id,
+        RECOMMENDATION,
+        version,
+        std::sync::Arc::new(json!({ "id": created.id })),
+    );
+    let shown = view(&created);
+    state.live.publish(LiveEvent::new(
+        "recommendation.created",
+        child.family_id,
+        child.id,
+        json!({ "recommendation_id": created.id, "recommendation": created.text }),
+    ));
+    Ok(shown)
+}
+
+/// Decides, writes, checks and stores a new recommendation.
+#[tracing::instrument(skip_all, fields(child_id = %child.id))]
+pub async fn generate(state: &AppState, child: Child) -> ApiResult<StoredRecommendation> {
+    let answers: Vec<PastAnswer> = state
+        .store
+        .child_feedback(child.id)
+        .await?
+        .into_iter()
+        .map(|a| PastAnswer {
+            kind: a.action_kind,
+            slot: a.action_slot,
+            helpful: a.was_helpful,
+        })
+        .collect();
+    let loaded = load(state, child.clone()).await?;
+    let span = tracing::Span::current();
+    // The analyses are CPU work: off the async workers.
+    let plan = tokio::task::spawn_blocking(move || {
+        span.in_scope(|| {
+            let data = loaded.data();
+            let effects = intervention_effects(
+                &data,
+                EffectOptions {
+                    bootstrap: None,
+                    refute: false,
+                },
+                &|_| None,
+            );
+            let report = chronotype::chronotype(&data);
+            let chronotype = (report.status == Status::Ok)
+                .then_some(report.chronotype)
+                .flatten();
+            let stress = forecast::stress_forecast(&data, 24).ok();
+            let sleep = forecast::sleep_outlook(&data, 3).ok().map(|(nights, _)| nights);
+            let tz = data.tz;
+            let today = data.now.with_timezone(&tz).date_naive();
+            let test_tomorrow = data.events.iter().any(|e| {
+                e.event_type.is_assessment()
+                    && e.start.with_timezone(&tz).date_naive() == today + chrono::Duration::days(1)
+            });
+            let slots = candidate_slots(data.now, tz, chronotype);
+            let decision = choose(&PolicyInput {
+                slots: &slots,
+                effects: &effects,
+                chronotype,
+                test_tomorrow,
+                answers: &answers,
+                seed: seed(&loaded.child.id.to_string(), data.now, answers.len()),
+            })?;
+            let age = Some(loaded.child.age_years(today));
+            let facts = gather(
+                &decision,
+                &effects,
+                chronotype,
+                age,
+                stress.as_ref(),
+                data.events,
+                sustained_high_stress(&data),
+                data.now,
+                tz,
+            );
+            Some((decision, facts, effects, chronotype, stress, sleep))
+        })
+    })
+    .await
+    .map_err(|e| ApiError::internal(&e))?;
+    let Some((decision, facts, effects, chronotype, stress, sleep)) = plan else {
+        return Err(ApiError::new(
+            crate::error::ErrorCode::Unavailable,
+            "no time slot is left to plan for",
+        ));
+    };
+    let id = RecordId::new();
+    let variant = id.0.as_bytes()[0] as usize;
+    let written = compose(state.writer.as_ref(), &facts, variant).await;
+    if let Some(reason) = &written.fallback_reason {
+        tracing::warn!(reason, "writer output replaced by the template");
+    }
+    let insight = causal_sentence(&effects, decision.kind);
+    let details = json!({
+        "forecast": {
+            "stress": stress.as_ref().map(|f| {
+                f.times.iter().zip(&f.mean).zip(f.lower.iter().zip(&f.upper))
+                    .map(|((t, m), (lo, hi))| json!({"time": t, "mean": m, "lower": lo, "upper": hi}))
+                    .collect::<Vec<_>>()
+            }).unwrap_or_default(),
+            "sleep": sleep.unwrap_or_default(),
+        },
+        "causal_insight": insight,
+        "personalization": {
+            "chronotype": chronotype,
+            "preferred_time": decision.slot.local_time.format("%H:%M").to_string(),
+        },
+        "action_start": decision.slot.start,
+        "reasons": decision.reasons,
+        "facts": facts,
+        "fallback_reason": written.fallback_reason,
+    });
+    let new = NewRecommendation {
+        id,
+        child_id: child.id,
+        created_at: Utc::now(),
+        text: written.text,
+        action_kind: decision.kind,
+        action_slot: decision.slot.kind.as_str().to_owned(),
+        model_version: written.model_version,
+        arm: CONTROL_ARM.to_owned(),
+        details,
+    };
+    state.store.insert_recommendation(&new).await?;
+    Ok(StoredRecommendation {
+        id: new.id,
+        child_id: new.child_id,
+        created_at: new.created_at,
+        text: new.text,
+        action_kind: new.action_kind,
+        action_slot: new.action_slot,
+        model_version: new.model_version,
+        arm: new.arm,
+        details: new.details,
+        was_helpful: None,
+    })
+}
+
+/// The measured effect of the recommended kind, in one sentence.
+fn causal_sentence(effects: &[InterventionEffect], kind: sprout_domain::InterventionKind) -> String {
+    effects
+        .iter()
+        .find(|e| e.kind == kind)
+        .map(|e| e.interpretation.clone())
+        .unwrap_or_else(|| "Not known yet.".into())
+}

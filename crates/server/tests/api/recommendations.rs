@@ -1,0 +1,199 @@
+//! Recommendations end to end: decided, written, checked, stored, pushed; answered.
+
+use crate::helpers::{expect_error, spawn_app, TestApp};
+use crate::insights::seed;
+use crate::on_both_backends;
+use futures::StreamExt;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use sprout_store::Backend;
+use std::time::Duration;
+use tokio_tungstenite::tungstenite::Message;
+
+on_both_backends!(
+    a_recommendation_is_grounded_stored_and_answered,
+    feedback_is_only_for_your_own_children
+);
+
+async fn get_json(app: &TestApp, path: &str, token: &str) -> Value {
+    let response = app.get(path, Some(token)).await;
+    assert_eq!(response.status(), StatusCode::OK, "{path}");
+    response.json().await.expect("json")
+}
+
+async fn a_recommendation_is_grounded_stored_and_answered(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let family = app.family("rec@example.org").await;
+    seed(&app, &family.child_id).await;
+    let child = &family.child_id;
+    let ws_url = format!(
+        "ws://{}/api/v1/ws?token={}",
+        app.base.trim_start_matches("http://"),
+        family.token
+    );
+    let (mut socket, _) = tokio_tungstenite::connect_async(ws_url)
+        .await
+        .expect("live channel");
+
+    let rec = get_json(
+        &app,
+        &format!("/api/v1/children/{child}/recommendation"),
+        &family.token,
+    )
+    .await;
+    for field in ["id", "recommendation", "causal_insight", "model_version", "arm"] {
+        assert!(rec[field].is_string(), "{field} in {rec}");
+    }
+    assert_eq!(rec["child_id"], json!(child));
+    assert_eq!(rec["model_version"], "template-1");
+    assert!(
+        rec["forecast"]["stress"]
+            .as_array()
+            .is_some_and(|s| s.len() == 24),
+        "{rec}"
+    );
+    assert!(rec["forecast"]["sleep"].is_array());
+    // The simulated child is a night owl: an evening slot, and the text says so.
+    assert_eq!(rec["personalization"]["chronotype"], "night_owl");
+    assert!(
+        rec["action"]["slot"]
+            .as_str()
+            .is_some_and(|s| s.ends_with("evening")),
+        "{rec}"
+    );
+    let text = rec["recommendation"].as_str().expect("text");
+    assert!(text.contains("night owl"), "{text}");
+    let sentences = text.matches(". ").count() + 1;
+    assert!((2..=3).contains(&sentences), "{text}");
+    assert!(rec["feedback"].is_null());
+
+    // Pushed to the family's open app.
+    let pushed = tokio::time::timeout(Duration::from_secs(2), async {
+        while let Some(Ok(message)) = socket.next().await {
+            if let Message::Text(text) = message {
+                let event: Value = serde_json::from_str(&text).expect("json");
+                if event["type"] == "recommendation.created" {
+                    return event;
+                }
+            }
+        }
+        Value::Null
+    })
+    .await
+    .expect("recommendation.created within 2 s");
+    assert_eq!(pushed["recommendation_id"], rec["id"]);
+
+    // Reused, not rewritten, on the next request (and on the original route).
+    let again = get_json(&app, &format!("/api/recommendation/{child}"), &family.token).await;
+    assert_eq!(again["id"], rec["id"]);
+
+    // 👍, then a changed mind: one answer, the latest, shown with the recommendation.
+    let body = json!({"recommendation_id": rec["id"], "child_id": child, "was_helpful": true});
+    let saved: Value = app
+        .post("/api/v1/feedback", Some(&family.token), &body)
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(saved["was_helpful"], true);
+    let body = json!({"recommendation_id": rec["id"], "child_id": child, "was_helpful": false, "comment": "too late for us"});
+    let response = app.post("/api/feedback", Some(&family.token), &body).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let shown = get_json(
+        &app,
+        &format!("/api/v1/children/{child}/recommendation"),
+        &family.token,
+    )
+    .await;
+    assert_eq!(
+        shown["id"], rec["id"],
+        "a just-answered recommendation stays on screen"
+    );
+    assert_eq!(shown["feedback"]["was_helpful"], false);
+    let history = get_json(
+        &app,
+        &format!("/api/v1/children/{child}/recommendations"),
+        &family.token,
+    )
+    .await;
+    let items = history["items"].as_array().expect("items");
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0]["feedback"]["was_helpful"], false);
+    assert_eq!(items[0]["model_version"], "template-1");
+    let id: sprout_domain::ChildId = child.parse().expect("id");
+    let answers = app.db.store.child_feedback(id).await.expect("answers");
+    assert_eq!(answers.len(), 1);
+    assert!(!answers[0].was_helpful);
+}
+
+async fn feedback_is_only_for_your_own_children(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let a = app.family("fb-a@example.org").await;
+    let b = app.family("fb-b@example.org").await;
+    let rec = get_json(
+        &app,
+        &format!("/api/v1/children/{}/recommendation", a.child_id),
+        &a.token,
+    )
+    .await;
+    // A child with no data still gets honest advice: no invented effect.
+    let text = rec["recommendation"].as_str().expect("text");
+    assert!(!text.contains('%'), "{text}");
+    let sibling = app.create_child(&a.token, "Leo").await;
+    let cases = [
+        (
+            Some(b.token.as_str()),
+            json!({"recommendation_id": rec["id"], "child_id": a.child_id, "was_helpful": true}),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            Some(a.token.as_str()),
+            json!({"recommendation_id": rec["id"], "child_id": sibling, "was_helpful": true}),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            Some(a.token.as_str()),
+            json!({"recommendation_id": uuid::Uuid::new_v4(), "child_id": a.child_id, "was_helpful": true}),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            Some(a.device_token.as_str()),
+            json!({"recommendation_id": rec["id"], "child_id": a.child_id, "was_helpful": true}),
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            None,
+            json!({"recommendation_id": rec["id"], "child_id": a.child_id, "was_helpful": true}),
+            StatusCode::UNAUTHORIZED,
+        ),
+        (
+            Some(a.token.as_str()),
+            json!({"recommendation_id": rec["id"], "child_id": a.child_id}),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            Some(a.token.as_str()),
+            json!({"recommendation_id": rec["id"], "child_id": a.child_id, "was_helpful": true, "comment": "x".repeat(1001)}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+    ];
+    for (token, body, status) in cases {
+        let response = app.post("/api/v1/feedback", token, &body).await;
+        assert_eq!(response.status(), status, "{body}");
+    }
+    let id: sprout_domain::ChildId = a.child_id.parse().expect("id");
+    assert!(
+        app.db.store.child_feedback(id).await.expect("answers").is_empty(),
+        "nothing was written"
+    );
+    expect_error(
+        app.get(
+            &format!("/api/v1/children/{}/recommendation", a.child_id),
+            Some(&b.token),
+        )
+        .await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+}
