@@ -25,5 +25,5 @@ pub use intervention::{Intervention, InterventionInput, InterventionKind, NewInt
 pub use sample::{
     BatchRejection, Sample, SampleBatch, SampleInput, SleepState, StressLevel, MAX_BATCH_SAMPLES,
 };
-pub use sleep::{NewSleepEpisode, SleepEpisode, SleepEpisodeInput};
+pub use sleep::{NewSleepEpisode, SleepEpisode, SleepEpisodeBody, SleepEpisodeInput};
 pub use time::{parse_instant, EARLIEST_ACCEPTED, MAX_FUTURE_SKEW};

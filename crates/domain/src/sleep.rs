@@ -21,6 +21,52 @@ pub struct SleepEpisodeInput {
     pub offset: String,
 }
 
+/// An Open mHealth `sleep-episode` 1.1 body (or a data point wrapping one), so existing
+/// exporters can post their episodes as they are. Only the time interval is used.
+#[derive(Debug, Clone, Deserialize)]
+pub struct OpenMHealthSleepEpisode {
+    pub effective_time_frame: OmhTimeFrame,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct OmhTimeFrame {
+    pub time_interval: OmhTimeInterval,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct OmhTimeInterval {
+    pub start_date_time: String,
+    pub end_date_time: String,
+}
+
+/// The body of a posted sleep episode: Sprout's own shape, an Open mHealth body, or an
+/// Open mHealth data point (`{"header": ..., "body": ...}`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum SleepEpisodeBody {
+    Plain(SleepEpisodeInput),
+    OpenMHealth(OpenMHealthSleepEpisode),
+    DataPoint { body: OpenMHealthSleepEpisode },
+}
+
+impl SleepEpisodeBody {
+    /// Reads a JSON body in any of the accepted shapes.
+    pub fn parse_json(bytes: &[u8]) -> Result<SleepEpisodeInput, String> {
+        let body: SleepEpisodeBody = serde_json::from_slice(bytes).map_err(|_| {
+            "expected {\"onset\", \"offset\"} or an Open mHealth sleep-episode with \
+             effective_time_frame.time_interval.{start_date_time, end_date_time}"
+                .to_owned()
+        })?;
+        Ok(match body {
+            Self::Plain(input) => input,
+            Self::OpenMHealth(omh) | Self::DataPoint { body: omh } => SleepEpisodeInput {
+                onset: omh.effective_time_frame.time_interval.start_date_time,
+                offset: omh.effective_time_frame.time_interval.end_date_time,
+            },
+        })
+    }
+}
+
 /// A validated episode, not yet stored. The UTC offset the device reported at onset is
 /// kept: it is the child's local clock when travelling, which chronotype needs.
 #[derive(Debug, Clone, PartialEq)]

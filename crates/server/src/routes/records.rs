@@ -12,7 +12,7 @@ use axum::Json;
 use chrono::{DateTime, Utc};
 use sprout_domain::{
     Intervention, InterventionInput, NewIntervention, NewSchoolEvent, NewSleepEpisode, RecordId, SchoolEvent,
-    SchoolEventInput, SleepEpisode, SleepEpisodeInput,
+    SchoolEventInput, SleepEpisode, SleepEpisodeBody, SleepEpisodeInput,
 };
 
 /// Records per page unless asked otherwise, and at most.
@@ -120,7 +120,8 @@ pub async fn list_interventions(
     Ok(Json(page(items, limit, |i| (i.time, i.id))))
 }
 
-/// Records one sleep episode (onset to offset).
+/// Records one sleep episode (onset to offset); an Open mHealth `sleep-episode` body
+/// (or data point) is accepted too.
 #[utoipa::path(post, path = "/api/v1/children/{child_id}/sleep-episodes", tag = "records",
     request_body = SleepEpisodeInput, security(("bearer" = [])), params(("child_id" = String, Path)),
     responses((status = 201, body = SleepEpisode), (status = 200, description = "already stored", body = SleepEpisode),
@@ -130,9 +131,10 @@ pub async fn post_sleep_episode(
     principal: Principal,
     State(state): State<AppState>,
     Path(child_id): Path<String>,
-    ApiJson(body): ApiJson<SleepEpisodeInput>,
+    body: crate::extract::JsonBody,
 ) -> ApiResult<(StatusCode, Json<SleepEpisode>)> {
     let child = principal.child(&state, &child_id, Access::Write).await?;
+    let body = SleepEpisodeBody::parse_json(&body.0).map_err(crate::error::ApiError::bad_request)?;
     let episode = NewSleepEpisode::parse(&body, Utc::now())?;
     let (stored, created) = state.store.insert_sleep_episode(child.id, &episode).await?;
     if created {
