@@ -27,6 +27,9 @@ use sprout_domain::InterventionKind;
 pub const MIN_TREATED_DAYS: usize = 5;
 /// Fewest days without any intervention to compare with.
 pub const MIN_CONTROL_DAYS: usize = 10;
+/// Fewest days with the intervention for the child's own data to move a pooled
+/// estimate: below this the population speaks alone.
+pub const MIN_POOLED_TREATED_DAYS: usize = 2;
 
 /// The estimator for one child's table (see the module docs for why).
 const METHOD: Method = Method::Regression;
@@ -90,6 +93,7 @@ pub struct InterventionEffect {
     pub interpretation: String,
 }
 
+/// An estimate that borrows strength from other children (partial pooling).
 #[derive(Debug, Clone, Copy, Serialize)]
 pub struct PooledEffect {
     pub effect: f64,
@@ -159,20 +163,30 @@ fn effect_of(
              at least {MIN_TREATED_DAYS} and {MIN_CONTROL_DAYS} are needed).",
             label(kind)
         );
+        // Too few days to stand alone, but enough to lean on what other children show.
+        if let Some(population) = population {
+            result.pooled = Some(pooled_from(population, None));
+            if treated_days >= MIN_POOLED_TREATED_DAYS && control_days >= MIN_CONTROL_DAYS {
+                let own = day_columns(&kept, kind).ok().and_then(|table| {
+                    let estimate =
+                        estimate_effect(&table, &spec_for(kind), METHOD, &Options::default()).ok()?;
+                    Some(Estimate {
+                        effect: estimate.estimate,
+                        std_error: estimate.std_error?,
+                    })
+                });
+                if let Some(own) = own {
+                    result.pooled = Some(pooled_from(population, Some(own)));
+                }
+            }
+        }
         return result;
     }
     let table = match day_columns(&kept, kind) {
         Ok(table) => table,
         Err(e) => return with_problem(result, e.to_string()),
     };
-    let spec = EffectSpec {
-        treatment: TREATMENT.into(),
-        outcome: OUTCOME.into(),
-        common_causes: COVARIATES.iter().map(|c| (*c).to_owned()).collect(),
-        treated_value: Some(Value::Text(kind.as_str().to_owned())),
-        control_value: Some(Value::Text(NONE.to_owned())),
-        ..EffectSpec::default()
-    };
+    let spec = spec_for(kind);
     let causal_options = Options {
         bootstrap: options.bootstrap,
         seed: 7,
@@ -238,6 +252,35 @@ fn effect_of(
     }
     result.interpretation = interpret(&result);
     result
+}
+
+fn spec_for(kind: InterventionKind) -> EffectSpec {
+    EffectSpec {
+        treatment: TREATMENT.into(),
+        outcome: OUTCOME.into(),
+        common_causes: COVARIATES.iter().map(|c| (*c).to_owned()).collect(),
+        treated_value: Some(Value::Text(kind.as_str().to_owned())),
+        control_value: Some(Value::Text(NONE.to_owned())),
+        ..EffectSpec::default()
+    }
+}
+
+/// The child's estimate shrunk toward the population; with no estimate of its own, the
+/// population's effect with the spread between children as its uncertainty.
+fn pooled_from(population: &Population, own: Option<Estimate>) -> PooledEffect {
+    let estimate = match own {
+        Some(own) => shrink(own, population),
+        None => Estimate {
+            effect: population.mean.effect,
+            std_error: (population.tau2 + population.mean.std_error.powi(2)).sqrt(),
+        },
+    };
+    PooledEffect {
+        effect: estimate.effect,
+        ci: estimate.ci95(),
+        population_effect: population.mean.effect,
+        children: population.children,
+    }
 }
 
 fn with_problem(mut result: InterventionEffect, problem: String) -> InterventionEffect {

@@ -149,7 +149,22 @@ pub const CHRONOTYPE: &str = "chronotype";
 /// Cache key of the intervention effects.
 pub const CAUSAL: &str = "causal";
 
-pub fn effects_value(loaded: &Loaded) -> Value {
-    let effects = intervention_effects(&loaded.data(), EffectOptions::default(), &|_| None);
-    json!({ "child_id": loaded.child.id, "generated_at": loaded.now, "effects": effects })
+/// The child's intervention effects, each also pooled with what other children's data
+/// show (partial pooling), and recorded for the next child's pooling.
+pub fn effects_value(loaded: &Loaded, registry: &crate::population::PopulationRegistry) -> Value {
+    let child = loaded.child.id;
+    let effects = intervention_effects(&loaded.data(), EffectOptions::default(), &|kind| {
+        registry.population(kind, child)
+    });
+    registry.record(child, &effects);
+    json!({ "child_id": child, "generated_at": loaded.now, "effects": effects })
+}
+
+/// The child's effects, from the cache or computed (and pooled) now.
+pub async fn causal_effects(state: &AppState, child: Child) -> ApiResult<Arc<Value>> {
+    let registry = state.population.clone();
+    cached(state, child, CAUSAL.into(), move |loaded| {
+        effects_value(loaded, &registry)
+    })
+    .await
 }

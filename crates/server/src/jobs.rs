@@ -5,7 +5,7 @@
 //! Work is debounced per child: a device uploading a night in many batches triggers one
 //! recompute after the uploads settle, not one per batch.
 
-use crate::analysis::{cached, effects_value, forecast_value, recompute_chronotype, CAUSAL};
+use crate::analysis::{cached, causal_effects, forecast_value, recompute_chronotype};
 use crate::AppState;
 use sprout_domain::ChildId;
 use std::collections::HashMap;
@@ -76,7 +76,7 @@ async fn refresh(state: &AppState, child_id: ChildId) {
     if let Err(e) = recompute_chronotype(state, child.clone()).await {
         tracing::warn!(error = %e.message, "chronotype refresh failed");
     }
-    if let Err(e) = cached(state, child.clone(), CAUSAL.into(), effects_value).await {
+    if let Err(e) = causal_effects(state, child.clone()).await {
         tracing::warn!(error = %e.message, "insight refresh failed");
     }
     let hours = 24;

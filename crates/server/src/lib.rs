@@ -18,6 +18,7 @@ mod jobs;
 pub mod live;
 mod openapi;
 mod paging;
+mod population;
 mod recommend;
 mod rollup;
 mod routes;
@@ -43,6 +44,7 @@ pub struct AppState {
     pub live: Arc<live::Hub>,
     pub(crate) refresher: jobs::Refresher,
     pub(crate) writer: Arc<dyn sprout_coach::writer::Writer>,
+    pub(crate) population: Arc<population::PopulationRegistry>,
 }
 
 /// A bound, ready-to-serve Sprout server.
@@ -73,6 +75,7 @@ impl Application {
             live: Arc::default(),
             refresher,
             writer,
+            population: Arc::default(),
         };
         tokio::spawn(jobs::run(state.clone(), refresh_requests, debounce));
         Ok(Self {

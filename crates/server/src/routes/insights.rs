@@ -3,8 +3,7 @@
 //! cached until the child's data changes.
 
 use crate::analysis::{
-    cached, chronotype_value, effects_value, forecast_value, recompute_chronotype as recompute, CAUSAL,
-    CHRONOTYPE,
+    cached, causal_effects, chronotype_value, forecast_value, recompute_chronotype as recompute, CHRONOTYPE,
 };
 use crate::auth::{Access, Principal};
 use crate::error::{ApiError, ApiResult};
@@ -113,7 +112,7 @@ pub async fn get_causal_insights(
     Path(child_id): Path<String>,
 ) -> ApiResult<Json<Arc<Value>>> {
     let child = principal.child(&state, &child_id, Access::Read).await?;
-    Ok(Json(cached(&state, child, CAUSAL.into(), effects_value).await?))
+    Ok(Json(causal_effects(&state, child).await?))
 }
 
 /// The original design's route: `causal_effect` is the relative effect of the child's
@@ -128,7 +127,7 @@ pub async fn causal_insights_original(
     Path(child_id): Path<String>,
 ) -> ApiResult<Json<Value>> {
     let child = principal.child(&state, &child_id, Access::Read).await?;
-    let insights = cached(&state, child, CAUSAL.into(), effects_value).await?;
+    let insights = causal_effects(&state, child).await?;
     let effects = insights["effects"].as_array().cloned().unwrap_or_default();
     let most_used = effects
         .iter()

@@ -11,15 +11,21 @@ use sprout_store::Backend;
 
 on_both_backends!(
     insights_answer_from_the_childs_data,
-    insights_are_honest_without_data
+    insights_are_honest_without_data,
+    effects_are_pooled_across_children
 );
 
 /// Stores a simulated night owl's 60 days (five-minute samples) for the family's child.
 pub async fn seed(app: &TestApp, child_id: &str) -> SimulatedChild {
+    seed_with(app, child_id, 11, 60).await
+}
+
+/// As [`seed`], with the simulation's own seed.
+pub async fn seed_with(app: &TestApp, child_id: &str, sim_seed: u64, days: u32) -> SimulatedChild {
     let config = SimConfig {
-        seed: 11,
+        seed: sim_seed,
         children: 3,
-        days: 60,
+        days,
         end: Utc::now(),
         step_minutes: 5,
         ..SimConfig::default()
@@ -214,4 +220,50 @@ async fn insights_are_honest_without_data(backend: Backend) {
         .expect("effects")
         .iter()
         .all(|e| e["status"] == "insufficient_data"));
+}
+
+async fn effects_are_pooled_across_children(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let family = app.family("pool@example.org").await;
+    let siblings = [
+        family.child_id.clone(),
+        app.create_child(&family.token, "Leo").await,
+        app.create_child(&family.token, "Ida").await,
+    ];
+    for (i, child) in siblings.iter().enumerate() {
+        seed_with(&app, child, 100 + i as u64, 90).await;
+    }
+    let mut last = Value::Null;
+    for child in &siblings {
+        last = get_json(
+            &app,
+            &format!("/api/v1/children/{child}/insights/causal"),
+            &family.token,
+        )
+        .await;
+    }
+    // The last child's estimates are shrunk toward what the other two children show.
+    let pooled: Vec<&Value> = last["effects"]
+        .as_array()
+        .expect("effects")
+        .iter()
+        .filter(|e| !e["pooled"].is_null())
+        .collect();
+    assert!(!pooled.is_empty(), "some kind is pooled: {last}");
+    for effect in pooled {
+        let p = &effect["pooled"];
+        let (lo, hi) = (p["ci"][0].as_f64().expect("lo"), p["ci"][1].as_f64().expect("hi"));
+        assert!(lo <= p["effect"].as_f64().expect("effect") && p["effect"].as_f64().expect("effect") <= hi);
+        assert_eq!(p["children"], 2, "pooled with the two other children, not itself");
+        // Partial pooling lands between the child's own estimate and the population's.
+        let Some(own) = effect["effect"].as_f64() else {
+            continue;
+        };
+        let population = p["population_effect"].as_f64().expect("population");
+        let shrunk = p["effect"].as_f64().expect("shrunk");
+        assert!(
+            shrunk >= own.min(population) - 1e-9 && shrunk <= own.max(population) + 1e-9,
+            "{effect}"
+        );
+    }
 }
