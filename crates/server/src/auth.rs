@@ -125,6 +125,14 @@ impl Principal {
         }
     }
 
+    /// Who acted, for the audit trail (ids only, never names).
+    pub fn actor(&self) -> String {
+        match *self {
+            Principal::Parent { user_id, .. } => format!("parent:{user_id}"),
+            Principal::Device { child_id } => format!("device-of:{child_id}"),
+        }
+    }
+
     /// The family of a parent; devices are refused.
     pub fn family(&self) -> ApiResult<FamilyId> {
         match *self {

@@ -22,6 +22,7 @@ mod population;
 mod recommend;
 mod rollup;
 mod routes;
+mod security;
 pub mod telemetry;
 
 pub use config::{Config, Secret, WriterSpec};
@@ -45,6 +46,7 @@ pub struct AppState {
     pub(crate) refresher: jobs::Refresher,
     pub(crate) writer: Arc<dyn sprout_coach::writer::Writer>,
     pub(crate) population: Arc<population::PopulationRegistry>,
+    pub(crate) logins: Arc<security::LoginGuard>,
 }
 
 /// A bound, ready-to-serve Sprout server.
@@ -76,6 +78,7 @@ impl Application {
             refresher,
             writer,
             population: Arc::default(),
+            logins: Arc::default(),
         };
         tokio::spawn(jobs::run(state.clone(), refresh_requests, debounce));
         Ok(Self {

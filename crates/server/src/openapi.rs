@@ -36,6 +36,11 @@ use utoipa::{Modify, OpenApi};
         routes::list_recommendations,
         routes::post_feedback,
         routes::feedback_original,
+        routes::logout,
+        routes::revoke_device,
+        routes::audit_trail,
+        routes::export_child,
+        routes::delete_child,
     ),
     components(schemas(crate::rollup::Bucket, crate::rollup::Summary)),
     modifiers(&BearerAuth)

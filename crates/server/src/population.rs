@@ -47,4 +47,11 @@ impl PopulationRegistry {
             .collect();
         pool(&others)
     }
+
+    /// Drops a child's estimates (the child was erased).
+    pub fn forget(&self, child: ChildId) {
+        if let Ok(mut estimates) = self.estimates.lock() {
+            estimates.remove(&child);
+        }
+    }
 }

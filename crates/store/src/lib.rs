@@ -26,8 +26,8 @@ pub use error::StoreError;
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 pub use types::{
-    ActionFeedback, Backend, Feedback, InsertOutcome, NewRecommendation, NewToken, RecordCursor,
-    StoredRecommendation, TimeRange, TokenOwner, TokenRecord, UserRecord,
+    ActionFeedback, AuditEntry, Backend, Erasure, Feedback, InsertOutcome, NewRecommendation, NewToken,
+    RecordCursor, StoredRecommendation, TimeRange, TokenOwner, TokenRecord, UserRecord,
 };
 
 use async_trait::async_trait;
@@ -162,6 +162,21 @@ pub trait Store: Send + Sync + 'static {
 
     /// Every answer given about a child's recommendations, oldest first.
     async fn child_feedback(&self, child: ChildId) -> Result<Vec<ActionFeedback>>;
+
+    /// Revokes one token (logout, device revoke); `false` when it was unknown.
+    async fn revoke_token(&self, token_hash: &[u8; 32]) -> Result<bool>;
+
+    /// Revokes a device and every token it holds; `false` when the device is not the child's.
+    async fn revoke_device(&self, child: ChildId, device: DeviceId) -> Result<bool>;
+
+    /// Appends to the audit trail.
+    async fn audit(&self, family: FamilyId, entry: &AuditEntry) -> Result<()>;
+
+    /// A family's audit trail, newest first.
+    async fn audit_trail(&self, family: FamilyId, limit: usize) -> Result<Vec<AuditEntry>>;
+
+    /// Erases a child and everything recorded about them, in one transaction.
+    async fn erase_child(&self, child: ChildId) -> Result<Erasure>;
 }
 
 /// Opens the store a URL names: `postgres://…` is PostgreSQL, `sqlite:PATH` or a plain

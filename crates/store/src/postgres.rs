@@ -19,6 +19,11 @@ const MIGRATIONS: &[EmbeddedMigration] = &[
         "recommendations",
         include_str!("../migrations/postgres/0002_recommendations.sql"),
     ),
+    (
+        3,
+        "audit family",
+        include_str!("../migrations/postgres/0003_audit_family.sql"),
+    ),
 ];
 
 /// Enough connections for a node's request concurrency without exhausting the server's

@@ -661,6 +661,128 @@ macro_rules! impl_store {
                     })
                     .collect()
             }
+            async fn revoke_token(&self, token_hash: &[u8; 32]) -> $crate::Result<bool> {
+                let revoked = sqlx::query("UPDATE tokens SET revoked_at = $1 WHERE token_hash = $2 AND revoked_at IS NULL")
+                    .bind(to_db(chrono::Utc::now()))
+                    .bind(&token_hash[..])
+                    .execute(&self.write)
+                    .await?
+                    .rows_affected();
+                Ok(revoked > 0)
+            }
+
+            async fn revoke_device(
+                &self,
+                child: sprout_domain::ChildId,
+                device: sprout_domain::DeviceId,
+            ) -> $crate::Result<bool> {
+                let now = to_db(chrono::Utc::now());
+                let mut tx = self.write.begin().await?;
+                let found = sqlx::query("UPDATE devices SET revoked_at = $1 WHERE id = $2 AND child_id = $3")
+                    .bind(now)
+                    .bind(device.0)
+                    .bind(child.0)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                if found == 0 {
+                    // Not this child's device: touch nothing.
+                    return Ok(false);
+                }
+                sqlx::query("UPDATE tokens SET revoked_at = $1 WHERE device_id = $2 AND revoked_at IS NULL")
+                    .bind(now)
+                    .bind(device.0)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(true)
+            }
+
+            async fn audit(
+                &self,
+                family: sprout_domain::FamilyId,
+                entry: &$crate::AuditEntry,
+            ) -> $crate::Result<()> {
+                sqlx::query(
+                    "INSERT INTO audit_log (at, actor, action, child_id, detail, family_id) \
+                     VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(to_db(entry.at))
+                .bind(&entry.actor)
+                .bind(&entry.action)
+                .bind(entry.child_id.map(|c| c.0))
+                .bind(entry.detail.to_string())
+                .bind(family.0)
+                .execute(&self.write)
+                .await?;
+                Ok(())
+            }
+
+            async fn audit_trail(
+                &self,
+                family: sprout_domain::FamilyId,
+                limit: usize,
+            ) -> $crate::Result<Vec<$crate::AuditEntry>> {
+                use sqlx::Row;
+                let rows = sqlx::query(
+                    "SELECT at, actor, action, child_id, detail FROM audit_log WHERE family_id = $1 \
+                     ORDER BY at DESC, id DESC LIMIT $2",
+                )
+                .bind(family.0)
+                .bind($crate::sql::limit(limit))
+                .fetch_all(&self.read)
+                .await?;
+                rows.iter()
+                    .map(|r| {
+                        Ok($crate::AuditEntry {
+                            at: from_db(r.try_get("at")?)?,
+                            actor: r.try_get("actor")?,
+                            action: r.try_get("action")?,
+                            child_id: r.try_get::<Option<uuid::Uuid>, _>("child_id")?.map(sprout_domain::ChildId),
+                            detail: $crate::sql::details(r.try_get("detail")?)?,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn erase_child(&self, child: sprout_domain::ChildId) -> $crate::Result<$crate::Erasure> {
+                let mut tx = self.write.begin().await?;
+                let mut erased = $crate::Erasure::default();
+                // Children first in what depends on them, so every count is exact.
+                for (table, counter) in [
+                    ("recommendation_feedback", &mut erased.feedback),
+                    ("recommendations", &mut erased.recommendations),
+                    ("wellness_metrics", &mut erased.samples),
+                    ("school_events", &mut erased.events),
+                    ("interventions", &mut erased.interventions),
+                    ("sleep_episodes", &mut erased.sleep_episodes),
+                ] {
+                    *counter = sqlx::query(&format!("DELETE FROM {table} WHERE child_id = $1"))
+                        .bind(child.0)
+                        .execute(&mut *tx)
+                        .await?
+                        .rows_affected();
+                }
+                erased.device_tokens = sqlx::query(
+                    "DELETE FROM tokens WHERE device_id IN (SELECT id FROM devices WHERE child_id = $1)",
+                )
+                .bind(child.0)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                erased.devices = sqlx::query("DELETE FROM devices WHERE child_id = $1")
+                    .bind(child.0)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                erased.child = sqlx::query("DELETE FROM children WHERE id = $1")
+                    .bind(child.0)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                tx.commit().await?;
+                Ok(erased)
+            }
         }
 
         fn recommendation_from_row(

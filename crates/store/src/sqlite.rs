@@ -23,6 +23,11 @@ const MIGRATIONS: &[EmbeddedMigration] = &[
         "recommendations",
         include_str!("../migrations/sqlite/0002_recommendations.sql"),
     ),
+    (
+        3,
+        "audit family",
+        include_str!("../migrations/sqlite/0003_audit_family.sql"),
+    ),
 ];
 
 /// Readers in WAL mode do not block the writer or each other; a few cover a small server.

@@ -125,3 +125,29 @@ pub struct ActionFeedback {
     pub was_helpful: bool,
     pub at: DateTime<Utc>,
 }
+
+/// One entry of the audit trail.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct AuditEntry {
+    pub at: DateTime<Utc>,
+    /// Who acted: `parent:<user id>`, `device:<device id>`, `admin`, `system`.
+    pub actor: String,
+    /// What was done: `token.created`, `token.revoked`, `child.exported`, `child.deleted`, ...
+    pub action: String,
+    pub child_id: Option<ChildId>,
+    pub detail: serde_json::Value,
+}
+
+/// What erasing a child removed, table by table.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Erasure {
+    pub samples: u64,
+    pub events: u64,
+    pub interventions: u64,
+    pub sleep_episodes: u64,
+    pub recommendations: u64,
+    pub feedback: u64,
+    pub devices: u64,
+    pub device_tokens: u64,
+    pub child: u64,
+}

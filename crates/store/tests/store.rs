@@ -36,6 +36,8 @@ on_both_backends!(
     events_interventions_and_sleep_are_idempotent_and_paged,
     migrating_twice_changes_nothing,
     recommendations_and_feedback,
+    tokens_and_devices_can_be_revoked,
+    erasing_a_child_leaves_nothing_behind,
 );
 
 fn t(text: &str) -> DateTime<Utc> {
@@ -402,4 +404,160 @@ async fn recommendations_and_feedback(db: &TestDb) {
     assert_eq!(answers.len(), 1, "one answer per parent and recommendation");
     assert!(!answers[0].was_helpful);
     assert_eq!(answers[0].action_slot, "this_evening");
+}
+
+async fn tokens_and_devices_can_be_revoked(db: &TestDb) {
+    let store = db.store.as_ref();
+    let (family, user) = store
+        .create_family("V", &email("v@example.org"), "h")
+        .await
+        .expect("family");
+    let hash = [3u8; 32];
+    let owner = TokenOwner::Parent {
+        user_id: user,
+        family_id: family,
+    };
+    store
+        .insert_token(&NewToken {
+            hash,
+            owner,
+            expires_at: None,
+        })
+        .await
+        .expect("token");
+    assert!(store.revoke_token(&hash).await.expect("revoke"));
+    assert!(
+        !store.revoke_token(&hash).await.expect("again"),
+        "already revoked"
+    );
+    assert!(
+        store
+            .find_token(&hash)
+            .await
+            .expect("find")
+            .expect("kept")
+            .revoked
+    );
+    let child = NewChild::parse("Ola", "2015-02-02", "UTC", Utc::now()).expect("child");
+    let child = store.create_child(family, &child).await.expect("child").id;
+    let device_hash = [4u8; 32];
+    let device = store
+        .create_device(child, "watch", &device_hash)
+        .await
+        .expect("device");
+    assert!(
+        !store
+            .revoke_device(ChildId::new(), device)
+            .await
+            .expect("other child"),
+        "only the child's own"
+    );
+    assert!(
+        !store
+            .find_token(&device_hash)
+            .await
+            .expect("find")
+            .expect("kept")
+            .revoked
+    );
+    assert!(store.revoke_device(child, device).await.expect("revoke device"));
+    assert!(
+        store
+            .find_token(&device_hash)
+            .await
+            .expect("find")
+            .expect("kept")
+            .revoked
+    );
+    let entry = sprout_store::AuditEntry {
+        at: t("2026-03-01T10:00:00Z"),
+        actor: format!("parent:{user}"),
+        action: "token.revoked".into(),
+        child_id: Some(child),
+        detail: serde_json::json!({"device_id": device}),
+    };
+    store.audit(family, &entry).await.expect("audit");
+    assert_eq!(store.audit_trail(family, 10).await.expect("trail"), vec![entry]);
+}
+
+async fn erasing_a_child_leaves_nothing_behind(db: &TestDb) {
+    let store = db.store.as_ref();
+    let (family, user) = store
+        .create_family("E", &email("erase@example.org"), "h")
+        .await
+        .expect("family");
+    let new_child = NewChild::parse("Kim", "2015-02-02", "UTC", Utc::now()).expect("child");
+    let child = store.create_child(family, &new_child).await.expect("child").id;
+    let sibling = store.create_child(family, &new_child).await.expect("sibling").id;
+    for id in [child, sibling] {
+        let batch = SampleBatch::from_trusted(minute_samples(t("2026-03-01T00:00:00Z"), 50)).expect("batch");
+        store.insert_samples(id, &batch).await.expect("samples");
+    }
+    let input = sprout_domain::SchoolEventInput {
+        event_type: "exam".into(),
+        start: "2026-03-02T09:00:00Z".into(),
+        end: None,
+    };
+    store
+        .insert_event(
+            child,
+            &NewSchoolEvent::parse(&input, t("2026-03-10T00:00:00Z")).expect("event"),
+        )
+        .await
+        .expect("event");
+    let device_hash = [5u8; 32];
+    store
+        .create_device(child, "watch", &device_hash)
+        .await
+        .expect("device");
+    let rec = sprout_domain::RecordId::new();
+    store
+        .insert_recommendation(&NewRecommendation {
+            id: rec,
+            child_id: child,
+            created_at: t("2026-03-01T10:00:00Z"),
+            text: "T.".into(),
+            action_kind: sprout_domain::InterventionKind::Reading,
+            action_slot: "this_evening".into(),
+            model_version: "template-1".into(),
+            arm: "control".into(),
+            details: serde_json::json!({}),
+        })
+        .await
+        .expect("recommendation");
+    store
+        .upsert_feedback(rec, user, child, true, None)
+        .await
+        .expect("feedback");
+
+    let erased = store.erase_child(child).await.expect("erase");
+    assert_eq!(
+        (
+            erased.samples,
+            erased.events,
+            erased.recommendations,
+            erased.feedback,
+            erased.devices,
+            erased.device_tokens,
+            erased.child
+        ),
+        (50, 1, 1, 1, 1, 1, 1)
+    );
+    assert!(store.get_child(child).await.expect("get").is_none());
+    assert!(store
+        .samples(child, TimeRange::default(), None, 100)
+        .await
+        .expect("samples")
+        .is_empty());
+    assert!(store.find_token(&device_hash).await.expect("token").is_none());
+    assert!(store.child_feedback(child).await.expect("feedback").is_empty());
+    assert_eq!(
+        store
+            .samples(sibling, TimeRange::default(), None, 100)
+            .await
+            .expect("sibling")
+            .len(),
+        50,
+        "siblings keep theirs"
+    );
 }

@@ -133,6 +133,13 @@ pub async fn create_device(
     let token = issue_token();
     let device_id = state.store.create_device(child.id, name, &token.hash).await?;
     tracing::info!(%device_id, "device registered");
+    let detail = serde_json::json!({ "kind": "device", "device_id": device_id });
+    crate::routes::audit(
+        &state,
+        child.family_id,
+        crate::routes::entry(principal.actor(), "token.created", Some(child.id), detail),
+    )
+    .await;
     Ok((
         StatusCode::CREATED,
         Json(NewDeviceResponse {

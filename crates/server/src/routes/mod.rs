@@ -5,6 +5,7 @@ mod families;
 mod insights;
 mod measurements;
 mod ops;
+mod privacy;
 mod recommendations;
 mod records;
 mod session;
@@ -20,6 +21,7 @@ pub(crate) use families::*;
 pub(crate) use insights::*;
 pub(crate) use measurements::*;
 pub(crate) use ops::*;
+pub(crate) use privacy::*;
 pub(crate) use recommendations::*;
 pub(crate) use records::*;
 pub(crate) use session::*;
@@ -29,7 +31,14 @@ pub fn router(state: AppState) -> Router {
         .route("/families", post(create_family))
         .route("/auth/login", post(login))
         .route("/children", post(create_child).get(list_children))
-        .route("/children/{child_id}", get(get_child))
+        .route("/children/{child_id}", get(get_child).delete(delete_child))
+        .route("/children/{child_id}/export", get(export_child))
+        .route(
+            "/children/{child_id}/devices/{device_id}",
+            axum::routing::delete(revoke_device),
+        )
+        .route("/auth/logout", post(logout))
+        .route("/audit", get(audit_trail))
         .route("/children/{child_id}/devices", post(create_device))
         .route(
             "/children/{child_id}/metrics",
@@ -73,6 +82,7 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(prometheus))
         .nest("/api/v1", api)
         .nest("/api", original)
+        .layer(axum::middleware::from_fn(crate::security::headers))
         .layer(axum::middleware::from_fn_with_state(
             state.telemetry.clone(),
             crate::telemetry::track,

@@ -1,7 +1,7 @@
 //! Logging in: an e-mail and password for a bearer token.
 
 use crate::auth::{issue_token, verify_password};
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::extract::ApiJson;
 use crate::AppState;
 use axum::extract::State;
@@ -40,8 +40,23 @@ pub async fn login(
         Ok(email) => state.store.find_user_by_email(&email).await?,
         Err(_) => None,
     };
+    // Repeated failures lock the e-mail for a while, whether or not it has an account.
+    let key = body.email.trim().to_lowercase();
+    if let Some(wait) = state.logins.locked_for(&key) {
+        return Err(ApiError::new(
+            ErrorCode::RateLimited,
+            format!(
+                "too many failed logins; try again in {} minutes",
+                wait.as_secs().div_ceil(60)
+            ),
+        ));
+    }
     let verified = verify_password(body.password, user.as_ref().map(|u| u.password_hash.clone())).await?;
-    let user = user.filter(|_| verified).ok_or_else(wrong)?;
+    let Some(user) = user.filter(|_| verified) else {
+        state.logins.failed(&key);
+        return Err(wrong());
+    };
+    state.logins.succeeded(&key);
     let token = issue_token();
     let ttl = chrono::Duration::from_std(state.config.token_ttl).unwrap_or(chrono::Duration::days(30));
     let expires_at = Utc::now() + ttl;
@@ -57,6 +72,13 @@ pub async fn login(
         })
         .await?;
     tracing::info!(user_id = %user.id, "parent logged in");
+    let detail = serde_json::json!({ "kind": "parent", "expires_at": expires_at });
+    crate::routes::audit(
+        &state,
+        user.family_id,
+        crate::routes::entry(format!("parent:{}", user.id), "token.created", None, detail),
+    )
+    .await;
     Ok(Json(LoginResponse {
         token: token.text,
         expires_at,

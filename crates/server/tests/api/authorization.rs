@@ -153,11 +153,45 @@ fn child_routes() -> Vec<ChildRoute> {
             audience: Parents,
             body: no_body,
         },
+        ChildRoute {
+            method: Method::GET,
+            path: "/api/v1/children/{child_id}/export",
+            audience: Parents,
+            body: no_body,
+        },
+        ChildRoute {
+            method: Method::DELETE,
+            path: "/api/v1/children/{child_id}/devices/{device_id}",
+            audience: Parents,
+            body: no_body,
+        },
+        // Last: the family's own call erases the child.
+        ChildRoute {
+            method: Method::DELETE,
+            path: "/api/v1/children/{child_id}",
+            audience: Parents,
+            body: no_body,
+        },
     ]
 }
 
 async fn call(app: &TestApp, route: &ChildRoute, child_id: &str, token: Option<&str>) -> reqwest::Response {
-    let url = app.url(&route.path.replace("{child_id}", child_id));
+    call_with_device(app, route, child_id, &uuid::Uuid::new_v4().to_string(), token).await
+}
+
+async fn call_with_device(
+    app: &TestApp,
+    route: &ChildRoute,
+    child_id: &str,
+    device_id: &str,
+    token: Option<&str>,
+) -> reqwest::Response {
+    let url = app.url(
+        &route
+            .path
+            .replace("{child_id}", child_id)
+            .replace("{device_id}", device_id),
+    );
     let mut request = app.client.request(route.method.clone(), url);
     let body = (route.body)();
     if !body.is_null() {
@@ -197,6 +231,25 @@ async fn authorization_matrix(backend: Backend) {
     let a = app.family("a@example.org").await;
     let b = app.family("b@example.org").await;
     let expired = expired_parent_token(&app, &a.email).await;
+    let revoked = app.login(&a.email).await;
+    assert_eq!(
+        app.post("/api/v1/auth/logout", Some(&revoked), &json!({}))
+            .await
+            .status(),
+        StatusCode::NO_CONTENT
+    );
+    // A spare device of A's child, for the family's own revoke call.
+    let spare: Value = app
+        .post(
+            &format!("/api/v1/children/{}/devices", a.child_id),
+            Some(&a.token),
+            &json!({"name": "spare"}),
+        )
+        .await
+        .json()
+        .await
+        .expect("json");
+    let spare_id = spare["device_id"].as_str().expect("device id").to_owned();
     let routes = child_routes();
 
     // The matrix covers every child route the API document lists.
@@ -240,6 +293,7 @@ async fn authorization_matrix(backend: Backend) {
         for (who, token) in [
             ("no token", None),
             ("expired token", Some(expired.as_str())),
+            ("revoked token", Some(revoked.as_str())),
             ("unknown token", Some("spr_nope")),
         ] {
             let response = call(&app, route, &a.child_id, token).await;
@@ -254,7 +308,7 @@ async fn authorization_matrix(backend: Backend) {
                 expect_error(response, StatusCode::FORBIDDEN, "forbidden").await;
             }
         }
-        let response = call(&app, route, &a.child_id, Some(&a.token)).await;
+        let response = call_with_device(&app, route, &a.child_id, &spare_id, Some(&a.token)).await;
         assert!(
             response.status().is_success(),
             "{what} as own parent: {}",
@@ -262,18 +316,12 @@ async fn authorization_matrix(backend: Backend) {
         );
         checked += 2;
     }
-    assert_eq!(checked, routes.len() * 7);
+    assert_eq!(checked, routes.len() * 8);
+    println!("authorization matrix: {} routes x 8 roles checked", routes.len());
 
-    // None of the refused writes reached family A's child; only the allowed ones did.
-    assert_eq!(app.stored_samples(&a.child_id).await, 3);
+    // None of the refused writes reached B's child; A's child was erased by its family.
     assert_eq!(app.stored_samples(&b.child_id).await, 0);
-    let events: Value = app
-        .get(&format!("/api/v1/children/{}/events", a.child_id), Some(&a.token))
-        .await
-        .json()
-        .await
-        .expect("json");
-    assert_eq!(events["items"].as_array().map(Vec::len), Some(1));
+    assert_eq!(app.stored_samples(&a.child_id).await, 0);
 }
 
 async fn family_routes_need_a_parent(backend: Backend) {

@@ -7,5 +7,6 @@ mod ingestion;
 mod insights;
 mod live;
 mod operations;
+mod privacy;
 mod recommendations;
 mod validation;

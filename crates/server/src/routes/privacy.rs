@@ -1,0 +1,249 @@
+//! A family's control over its children's data: export everything, erase everything,
+//! revoke tokens and devices, and read the audit trail of who did what.
+
+use crate::analysis::{load, CAUSAL, CHRONOTYPE};
+use crate::auth::{token_hash, Access, Principal};
+use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::recommend::{view, RECOMMENDATION};
+use crate::AppState;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::Json;
+use chrono::Utc;
+use serde_json::{json, Value};
+use sprout_domain::{DeviceId, FamilyId, SleepEpisode};
+use sprout_store::{AuditEntry, TimeRange};
+
+/// Everything of a child fits in one export: years of minute samples are a few million rows.
+const EXPORT_ROWS: usize = 10_000_000;
+/// Audit entries shown at once.
+const AUDIT_PAGE: usize = 500;
+
+/// Records an audit entry; a failure to record is logged, never hidden from the log.
+pub async fn audit(state: &AppState, family: FamilyId, entry: AuditEntry) {
+    if let Err(e) = state.store.audit(family, &entry).await {
+        tracing::error!(error = %e, action = entry.action, "could not write the audit trail");
+    }
+}
+
+pub fn entry(
+    actor: String,
+    action: &str,
+    child: Option<sprout_domain::ChildId>,
+    detail: Value,
+) -> AuditEntry {
+    AuditEntry {
+        at: Utc::now(),
+        actor,
+        action: action.to_owned(),
+        child_id: child,
+        detail,
+    }
+}
+
+/// Ends the session of the token that makes this call.
+#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", security(("bearer" = [])),
+    responses((status = 204, description = "the token no longer works"), (status = 401)))]
+pub async fn logout(
+    principal: Principal,
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> ApiResult<StatusCode> {
+    let token = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|h| h.to_str().ok())
+        .and_then(|h| h.strip_prefix("Bearer "))
+        .ok_or_else(|| ApiError::unauthorized("missing token"))?;
+    state.store.revoke_token(&token_hash(token.trim())).await?;
+    if let Principal::Parent { family_id, .. } = principal {
+        audit(
+            &state,
+            family_id,
+            entry(
+                principal.actor(),
+                "token.revoked",
+                None,
+                json!({"reason": "logout"}),
+            ),
+        )
+        .await;
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Revokes a device of a child: its token stops working at once.
+#[utoipa::path(delete, path = "/api/v1/children/{child_id}/devices/{device_id}", tag = "privacy",
+    security(("bearer" = [])), params(("child_id" = String, Path), ("device_id" = String, Path)),
+    responses((status = 204), (status = 401), (status = 403), (status = 404)))]
+pub async fn revoke_device(
+    principal: Principal,
+    State(state): State<AppState>,
+    Path((child_id, device_id)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    let child = principal.child(&state, &child_id, Access::Read).await?;
+    let device: DeviceId = device_id.parse().map_err(|_| ApiError::not_found("device"))?;
+    if !state.store.revoke_device(child.id, device).await? {
+        return Err(ApiError::not_found("device"));
+    }
+    let detail = json!({ "device_id": device });
+    audit(
+        &state,
+        child.family_id,
+        entry(principal.actor(), "token.revoked", Some(child.id), detail),
+    )
+    .await;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The family's audit trail: logins and device tokens, revocations, exports, erasures.
+#[utoipa::path(get, path = "/api/v1/audit", tag = "privacy", security(("bearer" = [])),
+    responses((status = 200, description = "`{items: [{at, actor, action, child_id, detail}]}`"), (status = 401),
+              (status = 403)))]
+pub async fn audit_trail(principal: Principal, State(state): State<AppState>) -> ApiResult<Json<Value>> {
+    let family = principal.family()?;
+    let items = state.store.audit_trail(family, AUDIT_PAGE).await?;
+    Ok(Json(json!({ "items": items })))
+}
+
+/// Sleep as Open mHealth `sleep-episode` 1.1 data points.
+fn open_mhealth(episodes: &[SleepEpisode]) -> Vec<Value> {
+    episodes
+        .iter()
+        .map(|e| {
+            json!({
+                "header": {
+                    "uuid": e.id,
+                    "schema_id": { "namespace": "omh", "name": "sleep-episode", "version": "1.1" },
+                    "source_creation_date_time": e.offset,
+                },
+                "body": {
+                    "effective_time_frame": { "time_interval": { "start_date_time": e.onset, "end_date_time": e.offset } },
+                    "total_sleep_time": { "value": (e.offset - e.onset).num_minutes(), "unit": "min" },
+                },
+            })
+        })
+        .collect()
+}
+
+/// Sleep duration as FHIR R4 Observations (LOINC 93832-4, "Sleep duration").
+fn fhir(episodes: &[SleepEpisode]) -> Vec<Value> {
+    episodes
+        .iter()
+        .map(|e| {
+            let hours = (e.offset - e.onset).num_minutes() as f64 / 60.0;
+            json!({
+                "resourceType": "Observation",
+                "id": e.id,
+                "status": "final",
+                "category": [{ "coding": [{ "system": "http://terminology.hl7.org/CodeSystem/observation-category", "code": "activity" }] }],
+                "code": { "coding": [{ "system": "http://loinc.org", "code": "93832-4", "display": "Sleep duration" }] },
+                "effectivePeriod": { "start": e.onset, "end": e.offset },
+                "valueQuantity": { "value": (hours * 100.0).round() / 100.0, "unit": "h", "system": "http://unitsofmeasure.org", "code": "h" },
+            })
+        })
+        .collect()
+}
+
+/// All of a child's data as one JSON document: samples, events, interventions, sleep
+/// (also as Open mHealth and FHIR), recommendations and feedback, and the current
+/// insights.
+#[utoipa::path(get, path = "/api/v1/children/{child_id}/export", tag = "privacy",
+    security(("bearer" = [])), params(("child_id" = String, Path)),
+    responses((status = 200, description = "the complete export"), (status = 401), (status = 403), (status = 404)))]
+#[tracing::instrument(skip_all, fields(child_id = %child_id))]
+pub async fn export_child(
+    principal: Principal,
+    State(state): State<AppState>,
+    Path(child_id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let child = principal.child(&state, &child_id, Access::Read).await?;
+    let Principal::Parent { user_id, .. } = principal else {
+        return Err(ApiError::new(ErrorCode::Forbidden, "this needs a parent's token"));
+    };
+    let all = TimeRange::default();
+    let store = &state.store;
+    let (samples, events, interventions, sleep) = tokio::try_join!(
+        store.samples(child.id, all, None, EXPORT_ROWS),
+        store.events(child.id, all, None, EXPORT_ROWS),
+        store.interventions(child.id, all, None, EXPORT_ROWS),
+        store.sleep_episodes(child.id, all, None, EXPORT_ROWS),
+    )?;
+    let recommendations = store
+        .recommendations(child.id, user_id, None, EXPORT_ROWS)
+        .await?;
+    let feedback = store.child_feedback(child.id).await?;
+    let loaded = load(&state, child.clone()).await?;
+    let insights = tokio::task::spawn_blocking(move || {
+        json!({
+            CHRONOTYPE: sprout_insights::chronotype::chronotype(&loaded.data()),
+            CAUSAL: sprout_insights::effects::intervention_effects(&loaded.data(), Default::default(), &|_| None),
+        })
+    })
+    .await
+    .map_err(|e| ApiError::internal(&e))?;
+    let counts = json!({
+        "samples": samples.len(), "events": events.len(), "interventions": interventions.len(),
+        "sleep_episodes": sleep.len(), "recommendations": recommendations.len(), "feedback": feedback.len(),
+    });
+    audit(
+        &state,
+        child.family_id,
+        entry(
+            principal.actor(),
+            "child.exported",
+            Some(child.id),
+            counts.clone(),
+        ),
+    )
+    .await;
+    Ok(Json(json!({
+        "format": "sprout-export-1",
+        "exported_at": Utc::now(),
+        "counts": counts,
+        "child": crate::routes::ChildView::from(child),
+        "samples": samples,
+        "events": events,
+        "interventions": interventions,
+        "sleep_episodes": sleep,
+        "sleep_open_mhealth": open_mhealth(&sleep),
+        "sleep_fhir_observations": fhir(&sleep),
+        "recommendations": recommendations.iter().map(view).collect::<Vec<_>>(),
+        "feedback": feedback.iter().map(|f| json!({
+            "action_kind": f.action_kind, "action_slot": f.action_slot, "was_helpful": f.was_helpful, "at": f.at,
+        })).collect::<Vec<_>>(),
+        "insights": insights,
+    })))
+}
+
+/// Erases a child and everything recorded about them — on every table, in this node's
+/// caches and pooled estimates — and says what was erased.
+#[utoipa::path(delete, path = "/api/v1/children/{child_id}", tag = "privacy",
+    security(("bearer" = [])), params(("child_id" = String, Path)),
+    responses((status = 200, description = "`{erased: {samples, events, ...}}`"), (status = 401), (status = 403),
+              (status = 404)))]
+#[tracing::instrument(skip_all, fields(child_id = %child_id))]
+pub async fn delete_child(
+    principal: Principal,
+    State(state): State<AppState>,
+    Path(child_id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let child = principal.child(&state, &child_id, Access::Read).await?;
+    principal.family()?;
+    let erased = state.store.erase_child(child.id).await?;
+    state.insights.invalidate(child.id);
+    for key in [CHRONOTYPE, CAUSAL, RECOMMENDATION] {
+        state.insights.forget(child.id, key);
+    }
+    state.population.forget(child.id);
+    let detail = json!({ "erased": erased });
+    audit(
+        &state,
+        child.family_id,
+        entry(principal.actor(), "child.deleted", Some(child.id), detail.clone()),
+    )
+    .await;
+    tracing::info!("child erased");
+    Ok(Json(
+        json!({ "child_id": child.id, "erased": erased, "caches_cleared": true }),
+    ))
+}

@@ -1,0 +1,315 @@
+//! A family's control over its data: export, erasure, revocation, audit; and the
+//! protections every route has (lockout, security headers).
+
+use crate::helpers::{expect_error, samples_json, spawn_app, PASSWORD};
+use crate::on_both_backends;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use sprout_store::Backend;
+
+on_both_backends!(
+    export_is_complete_and_erasure_is_total,
+    tokens_can_be_revoked,
+    repeated_failed_logins_lock_the_account
+);
+
+async fn export_is_complete_and_erasure_is_total(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let family = app.family("privacy@example.org").await;
+    let other = app.family("privacy-other@example.org").await;
+    let child = &family.child_id;
+    let device = &family.device_token;
+    app.post(
+        &format!("/api/v1/children/{child}/metrics"),
+        Some(device),
+        &samples_json("2026-02-01T00:00:00Z", 120),
+    )
+    .await;
+    let event = json!({"event_type": "exam", "start": "2026-02-03T09:00:00+01:00"});
+    app.post(&format!("/api/v1/children/{child}/events"), Some(device), &event)
+        .await;
+    let intervention = json!({"kind": "reading", "time": "2026-02-01T19:00:00+01:00", "duration_min": 20});
+    app.post(
+        &format!("/api/v1/children/{child}/interventions"),
+        Some(device),
+        &intervention,
+    )
+    .await;
+    let sleep = json!({"onset": "2026-02-01T21:00:00+01:00", "offset": "2026-02-02T06:30:00+01:00"});
+    app.post(
+        &format!("/api/v1/children/{child}/sleep-episodes"),
+        Some(device),
+        &sleep,
+    )
+    .await;
+    let rec: Value = app
+        .get(
+            &format!("/api/v1/children/{child}/recommendation"),
+            Some(&family.token),
+        )
+        .await
+        .json()
+        .await
+        .expect("json");
+    let answer = json!({"recommendation_id": rec["id"], "child_id": child, "was_helpful": true});
+    app.post("/api/v1/feedback", Some(&family.token), &answer).await;
+
+    // Someone else's family cannot export or erase.
+    expect_error(
+        app.get(&format!("/api/v1/children/{child}/export"), Some(&other.token))
+            .await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+    let refused = app
+        .client
+        .delete(app.url(&format!("/api/v1/children/{child}")))
+        .bearer_auth(&other.token)
+        .send()
+        .await
+        .expect("request");
+    expect_error(refused, StatusCode::NOT_FOUND, "not_found").await;
+
+    let export: Value = app
+        .get(&format!("/api/v1/children/{child}/export"), Some(&family.token))
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(export["format"], "sprout-export-1");
+    assert_eq!(export["child"]["id"], json!(child));
+    for (key, count) in [
+        ("samples", 120),
+        ("events", 1),
+        ("interventions", 1),
+        ("sleep_episodes", 1),
+        ("recommendations", 1),
+        ("feedback", 1),
+    ] {
+        assert_eq!(export[key].as_array().map(Vec::len), Some(count), "{key}");
+        assert_eq!(export["counts"][key], count, "{key}");
+    }
+    assert_eq!(export["recommendations"][0]["feedback"]["was_helpful"], true);
+    let omh = &export["sleep_open_mhealth"][0];
+    assert_eq!(omh["header"]["schema_id"]["name"], "sleep-episode");
+    assert_eq!(
+        omh["body"]["effective_time_frame"]["time_interval"]["start_date_time"],
+        "2026-02-01T20:00:00Z"
+    );
+    let fhir = &export["sleep_fhir_observations"][0];
+    assert_eq!(fhir["resourceType"], "Observation");
+    assert_eq!(fhir["code"]["coding"][0]["code"], "93832-4");
+    assert_eq!(fhir["valueQuantity"]["value"], 9.5);
+    assert!(export["insights"]["chronotype"].is_object() && export["insights"]["causal"].is_array());
+
+    let erased: Value = app
+        .client
+        .delete(app.url(&format!("/api/v1/children/{child}")))
+        .bearer_auth(&family.token)
+        .send()
+        .await
+        .expect("delete")
+        .json()
+        .await
+        .expect("json");
+    let counts = &erased["erased"];
+    assert_eq!(
+        (
+            counts["samples"].as_u64(),
+            counts["events"].as_u64(),
+            counts["recommendations"].as_u64(),
+            counts["feedback"].as_u64(),
+            counts["devices"].as_u64(),
+            counts["child"].as_u64()
+        ),
+        (Some(120), Some(1), Some(1), Some(1), Some(1), Some(1))
+    );
+    assert_eq!(app.stored_samples(child).await, 0);
+    for path in [
+        format!("/api/v1/children/{child}"),
+        format!("/api/v1/children/{child}/forecast"),
+        format!("/api/v1/children/{child}/export"),
+    ] {
+        expect_error(
+            app.get(&path, Some(&family.token)).await,
+            StatusCode::NOT_FOUND,
+            "not_found",
+        )
+        .await;
+    }
+    let late = app
+        .post(
+            &format!("/api/v1/children/{child}/metrics"),
+            Some(device),
+            &samples_json("2026-02-02T00:00:00Z", 1),
+        )
+        .await;
+    assert_eq!(
+        late.status(),
+        StatusCode::UNAUTHORIZED,
+        "the erased child's device token is gone"
+    );
+    let children: Value = app
+        .get("/api/v1/children", Some(&family.token))
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(children.as_array().map(Vec::len), Some(0));
+
+    let trail: Value = app
+        .get("/api/v1/audit", Some(&family.token))
+        .await
+        .json()
+        .await
+        .expect("json");
+    let actions: Vec<&str> = trail["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter_map(|e| e["action"].as_str())
+        .collect();
+    for action in ["child.deleted", "child.exported", "token.created"] {
+        assert!(actions.contains(&action), "{action} in {actions:?}");
+    }
+    assert!(!trail.to_string().contains("Mia"), "no names in the audit trail");
+    let theirs: Value = app
+        .get("/api/v1/audit", Some(&other.token))
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert!(
+        !theirs.to_string().contains(child.as_str()),
+        "another family's trail shows nothing of this child"
+    );
+}
+
+async fn tokens_can_be_revoked(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let family = app.family("revoke@example.org").await;
+    let second = app.login(&family.email).await;
+    assert_eq!(
+        app.post("/api/v1/auth/logout", Some(&second), &json!({}))
+            .await
+            .status(),
+        StatusCode::NO_CONTENT
+    );
+    expect_error(
+        app.get("/api/v1/children", Some(&second)).await,
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+    )
+    .await;
+    assert_eq!(
+        app.get("/api/v1/children", Some(&family.token)).await.status(),
+        StatusCode::OK,
+        "other sessions stay"
+    );
+
+    let device: Value = app
+        .post(
+            &format!("/api/v1/children/{}/devices", family.child_id),
+            Some(&family.token),
+            &json!({"name": "tablet"}),
+        )
+        .await
+        .json()
+        .await
+        .expect("json");
+    let (device_id, device_token) = (
+        device["device_id"].as_str().expect("id"),
+        device["token"].as_str().expect("token"),
+    );
+    let path = format!("/api/v1/children/{}/metrics", family.child_id);
+    assert_eq!(
+        app.post(
+            &path,
+            Some(device_token),
+            &samples_json("2026-02-01T00:00:00Z", 2)
+        )
+        .await
+        .status(),
+        StatusCode::OK
+    );
+    let revoke = |id: String| {
+        app.client
+            .delete(app.url(&format!("/api/v1/children/{}/devices/{id}", family.child_id)))
+            .bearer_auth(&family.token)
+            .send()
+    };
+    assert_eq!(
+        revoke(uuid::Uuid::new_v4().to_string())
+            .await
+            .expect("request")
+            .status(),
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        revoke(device_id.to_owned()).await.expect("request").status(),
+        StatusCode::NO_CONTENT
+    );
+    let refused = app
+        .post(
+            &path,
+            Some(device_token),
+            &samples_json("2026-02-01T01:00:00Z", 2),
+        )
+        .await;
+    expect_error(refused, StatusCode::UNAUTHORIZED, "unauthorized").await;
+    assert_eq!(
+        app.post(
+            &path,
+            Some(&family.device_token),
+            &samples_json("2026-02-01T02:00:00Z", 2)
+        )
+        .await
+        .status(),
+        StatusCode::OK
+    );
+
+    // Every response carries the security headers.
+    for path in ["/", "/api/v1/children", "/healthz"] {
+        let response = app.get(path, Some(&family.token)).await;
+        let headers = response.headers();
+        assert_eq!(headers["x-content-type-options"], "nosniff", "{path}");
+        assert_eq!(headers["x-frame-options"], "DENY", "{path}");
+        assert!(headers["content-security-policy"]
+            .to_str()
+            .expect("csp")
+            .contains("default-src 'self'"));
+        assert!(
+            !headers.contains_key("access-control-allow-origin"),
+            "no cross-origin access by default"
+        );
+    }
+}
+
+async fn repeated_failed_logins_lock_the_account(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let family = app.family("lock@example.org").await;
+    let wrong = json!({"email": family.email, "password": "not the password"});
+    for _ in 0..5 {
+        expect_error(
+            app.post("/api/v1/auth/login", None, &wrong).await,
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+        )
+        .await;
+    }
+    let right = json!({"email": family.email, "password": PASSWORD});
+    let locked = expect_error(
+        app.post("/api/v1/auth/login", None, &right).await,
+        StatusCode::TOO_MANY_REQUESTS,
+        "rate_limited",
+    )
+    .await;
+    assert!(locked["message"].as_str().is_some_and(|m| m.contains("minutes")));
+    // Another account is not affected, and tokens already issued keep working.
+    app.family("unlocked@example.org").await;
+    assert_eq!(
+        app.get("/api/v1/children", Some(&family.token)).await.status(),
+        StatusCode::OK
+    );
+}
