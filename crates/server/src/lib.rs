@@ -24,6 +24,7 @@ mod rollup;
 mod routes;
 mod security;
 pub mod telemetry;
+mod webapp;
 
 pub use config::{Config, Secret, WriterSpec};
 pub use openapi::openapi_json;

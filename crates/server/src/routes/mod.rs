@@ -77,6 +77,9 @@ pub fn router(state: AppState) -> Router {
 
     Router::new()
         .route("/", get(home))
+        .route("/assets/{*path}", get(crate::webapp::asset))
+        .route("/icons/{*path}", get(crate::webapp::icon))
+        .route("/manifest.webmanifest", get(crate::webapp::manifest))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(prometheus))

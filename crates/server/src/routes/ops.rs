@@ -48,8 +48,11 @@ pub async fn api_not_found() -> ApiError {
     ApiError::not_found("route")
 }
 
-/// A plain page saying what is running, until the parent web app is served here.
-pub async fn home(State(state): State<AppState>) -> Html<String> {
+/// The parent web app; a plain page saying what is running if the build is missing.
+pub async fn home(State(state): State<AppState>) -> axum::response::Response {
+    if crate::webapp::present() {
+        return crate::webapp::index().await;
+    }
     Html(format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Sprout</title>\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"></head>\
@@ -62,4 +65,5 @@ pub async fn home(State(state): State<AppState>) -> Html<String> {
         version = env!("CARGO_PKG_VERSION"),
         backend = state.store.backend().as_str(),
     ))
+    .into_response()
 }
