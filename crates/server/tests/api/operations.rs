@@ -58,19 +58,38 @@ async fn operations_endpoints_answer(backend: Backend) {
 
     let home = app.get("/", None).await;
     assert_eq!(home.status(), StatusCode::OK);
-    assert!(home.headers()["content-type"].to_str().expect("type").starts_with("text/html"));
+    assert!(home.headers()["content-type"]
+        .to_str()
+        .expect("type")
+        .starts_with("text/html"));
     let page = home.text().await.expect("text");
-    assert!(page.contains("name=\"sprout-app\""), "the parent app is served at /");
+    assert!(
+        page.contains("name=\"sprout-app\""),
+        "the parent app is served at /"
+    );
     // Every file the page refers to is served, with a fitting type.
-    for (path, kind) in [("/manifest.webmanifest", "application/manifest+json"), ("/icons/icon.svg", "image/svg+xml")] {
+    for (path, kind) in [
+        ("/manifest.webmanifest", "application/manifest+json"),
+        ("/icons/icon.svg", "image/svg+xml"),
+    ] {
         let response = app.get(path, None).await;
         assert_eq!(response.status(), StatusCode::OK, "{path}");
         assert_eq!(response.headers()["content-type"], kind, "{path}");
     }
-    let script = page.split("src=\"").nth(1).and_then(|rest| rest.split('"').next()).expect("a script");
+    let script = page
+        .split("src=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("a script");
     let script = format!("/{}", script.trim_start_matches("./").trim_start_matches('/'));
     let response = app.get(&script, None).await;
     assert_eq!(response.status(), StatusCode::OK, "{script}");
-    assert!(response.headers()["cache-control"].to_str().expect("cache").contains("immutable"));
-    assert_eq!(app.get("/assets/missing.js", None).await.status(), StatusCode::NOT_FOUND);
+    assert!(response.headers()["cache-control"]
+        .to_str()
+        .expect("cache")
+        .contains("immutable"));
+    assert_eq!(
+        app.get("/assets/missing.js", None).await.status(),
+        StatusCode::NOT_FOUND
+    );
 }
