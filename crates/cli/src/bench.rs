@@ -25,6 +25,110 @@ use std::time::Instant;
 pub enum BenchCommand {
     /// Ingestion throughput over HTTP against the store's own insert speed.
     Ingest(IngestArgs),
+    /// A template recommendation end to end: a child's data to the JSON a parent gets.
+    Recommend(RecommendArgs),
+}
+
+#[derive(Args)]
+pub struct RecommendArgs {
+    /// Recommendations to time.
+    #[arg(long, default_value_t = 200)]
+    pub iterations: usize,
+    /// Days of simulated minute data behind each one.
+    #[arg(long, default_value_t = 60)]
+    pub days: u32,
+}
+
+/// Aim for one template recommendation, end to end.
+const RECOMMEND_AIM_MS: f64 = 5.0;
+
+/// Times the whole pipeline a recommendation request runs once its data is loaded:
+/// effects, chronotype, forecast, sleep, policy, facts, template, guardrails, JSON.
+fn recommend(args: &RecommendArgs) -> anyhow::Result<()> {
+    use sprout_domain::{ChildId, Intervention, RecordId, SchoolEvent, SleepEpisode};
+    let config = SimConfig {
+        seed: 3,
+        children: 3,
+        days: args.days,
+        end: Utc::now(),
+        ..SimConfig::default()
+    };
+    let sim = sprout_sim::simulate_child(&config, 2);
+    let child = ChildId::new();
+    let events: Vec<SchoolEvent> = sim
+        .events
+        .iter()
+        .map(|e| SchoolEvent {
+            id: RecordId::new(),
+            child_id: child,
+            event_type: e.event_type.clone(),
+            start: e.start,
+            end: e.end,
+        })
+        .collect();
+    let interventions: Vec<Intervention> = sim
+        .interventions
+        .iter()
+        .map(|i| Intervention {
+            id: RecordId::new(),
+            child_id: child,
+            kind: i.kind,
+            time: i.time,
+            duration_min: i.duration_min,
+        })
+        .collect();
+    let sleep: Vec<SleepEpisode> = sim
+        .sleep_episodes
+        .iter()
+        .map(|e| SleepEpisode {
+            id: RecordId::new(),
+            child_id: child,
+            onset: e.onset,
+            offset: e.offset,
+            utc_offset_min: e.utc_offset_min,
+        })
+        .collect();
+    let data = sprout_insights::ChildData {
+        tz: sim.profile.timezone.tz(),
+        birth_date: sim.profile.birth_date,
+        samples: &sim.samples,
+        events: &events,
+        interventions: &interventions,
+        sleep_episodes: &sleep,
+        now: Utc::now(),
+    };
+    let mut times = Vec::with_capacity(args.iterations);
+    let mut text = String::new();
+    for i in 0..args.iterations.max(1) {
+        let started = Instant::now();
+        let plan = sprout_coach::plan(&data, &child.to_string(), Some(12), &[]).context("no slot left")?;
+        let written = sprout_coach::template::write(&plan.facts, i);
+        sprout_coach::guardrails::check(&written, &plan.facts)
+            .map_err(|v| anyhow::anyhow!("guardrails: {v}"))?;
+        let answer = serde_json::to_string(&json!({
+            "recommendation": written,
+            "forecast": plan.stress,
+            "sleep": plan.sleep,
+            "action": plan.decision,
+            "facts": plan.facts,
+        }))?;
+        times.push(started.elapsed().as_secs_f64() * 1_000.0);
+        text = written;
+        std::hint::black_box(answer);
+    }
+    times.sort_by(f64::total_cmp);
+    let at = |q: f64| times[((times.len() - 1) as f64 * q).round() as usize];
+    println!(
+        "template recommendation, {} days of minute data ({} samples), {} runs:",
+        args.days,
+        sim.samples.len(),
+        times.len()
+    );
+    println!("| p50 ms | p99 ms | aim p99 ms |");
+    println!("|---:|---:|---:|");
+    println!("| {:.2} | {:.2} | {RECOMMEND_AIM_MS:.1} |", at(0.5), at(0.99));
+    println!("example: {text}");
+    Ok(())
 }
 
 #[derive(Args)]
@@ -46,6 +150,7 @@ pub struct IngestArgs {
 pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
     match command {
         BenchCommand::Ingest(args) => ingest(args).await,
+        BenchCommand::Recommend(args) => tokio::task::spawn_blocking(move || recommend(&args)).await?,
     }
 }
 

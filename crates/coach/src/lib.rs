@@ -29,3 +29,88 @@ pub mod writer;
 pub use facts::Facts;
 pub use policy::{Decision, PolicyInput};
 pub use slots::{Slot, SlotKind};
+
+pub use plan::{plan, Plan};
+
+mod plan {
+    //! One child's recommendation plan, from their data to the facts a writer gets: the
+    //! analyses (effects, chronotype, forecast, sleep), the policy's decision, the facts.
+
+    use crate::facts::{gather, Facts};
+    use crate::policy::{choose, seed, PastAnswer, PolicyInput};
+    use crate::slots::candidate_slots;
+    use crate::Decision;
+    use sprout_chrono::{Chronotype, Status};
+    use sprout_insights::days::sustained_high_stress;
+    use sprout_insights::effects::{intervention_effects, EffectOptions, InterventionEffect};
+    use sprout_insights::forecast::{sleep_outlook, stress_forecast, NightOutlook, StressForecast};
+    use sprout_insights::{chronotype, ChildData};
+
+    /// Everything decided before any text is written.
+    pub struct Plan {
+        pub decision: Decision,
+        pub facts: Facts,
+        pub effects: Vec<InterventionEffect>,
+        pub chronotype: Option<Chronotype>,
+        pub stress: Option<StressForecast>,
+        pub sleep: Option<Vec<NightOutlook>>,
+    }
+
+    /// Plans a recommendation for the child `child_key` (its id, for the policy's seed);
+    /// `None` when no time slot is left to plan for.
+    pub fn plan(
+        data: &ChildData<'_>,
+        child_key: &str,
+        age_years: Option<u32>,
+        answers: &[PastAnswer],
+    ) -> Option<Plan> {
+        let effects = intervention_effects(
+            data,
+            EffectOptions {
+                bootstrap: None,
+                refute: false,
+            },
+            &|_| None,
+        );
+        let report = chronotype::chronotype(data);
+        let chronotype = (report.status == Status::Ok)
+            .then_some(report.chronotype)
+            .flatten();
+        let stress = stress_forecast(data, 24).ok();
+        let sleep = sleep_outlook(data, 3).ok().map(|(nights, _)| nights);
+        let tz = data.tz;
+        let tomorrow = data.now.with_timezone(&tz).date_naive() + chrono::Duration::days(1);
+        let test_tomorrow = data
+            .events
+            .iter()
+            .any(|e| e.event_type.is_assessment() && e.start.with_timezone(&tz).date_naive() == tomorrow);
+        let slots = candidate_slots(data.now, tz, chronotype);
+        let decision = choose(&PolicyInput {
+            slots: &slots,
+            effects: &effects,
+            chronotype,
+            test_tomorrow,
+            answers,
+            seed: seed(child_key, data.now, answers.len()),
+        })?;
+        let facts = gather(
+            &decision,
+            &effects,
+            chronotype,
+            age_years,
+            stress.as_ref(),
+            data.events,
+            sustained_high_stress(data),
+            data.now,
+            tz,
+        );
+        Some(Plan {
+            decision,
+            facts,
+            effects,
+            chronotype,
+            stress,
+            sleep,
+        })
+    }
+}

@@ -9,15 +9,10 @@ use crate::live::LiveEvent;
 use crate::AppState;
 use chrono::Utc;
 use serde_json::{json, Value};
-use sprout_coach::facts::gather;
-use sprout_coach::policy::{choose, seed, PastAnswer, PolicyInput};
-use sprout_coach::slots::candidate_slots;
+use sprout_coach::policy::PastAnswer;
 use sprout_coach::writer::compose;
 use sprout_domain::{Child, RecordId, UserId};
-use sprout_insights::chronotype::Status;
-use sprout_insights::days::sustained_high_stress;
-use sprout_insights::effects::{intervention_effects, EffectOptions, InterventionEffect};
-use sprout_insights::{chronotype, forecast};
+use sprout_insights::effects::InterventionEffect;
 use sprout_store::{NewRecommendation, StoredRecommendation};
 
 /// Cache key marking the current recommendation as fresh for the child's data.
@@ -108,53 +103,25 @@ pub async fn generate(state: &AppState, child: Child) -> ApiResult<StoredRecomme
     let plan = tokio::task::spawn_blocking(move || {
         span.in_scope(|| {
             let data = loaded.data();
-            let effects = intervention_effects(
-                &data,
-                EffectOptions {
-                    bootstrap: None,
-                    refute: false,
-                },
-                &|_| None,
+            let age = Some(
+                loaded
+                    .child
+                    .age_years(data.now.with_timezone(&data.tz).date_naive()),
             );
-            let report = chronotype::chronotype(&data);
-            let chronotype = (report.status == Status::Ok)
-                .then_some(report.chronotype)
-                .flatten();
-            let stress = forecast::stress_forecast(&data, 24).ok();
-            let sleep = forecast::sleep_outlook(&data, 3).ok().map(|(nights, _)| nights);
-            let tz = data.tz;
-            let today = data.now.with_timezone(&tz).date_naive();
-            let test_tomorrow = data.events.iter().any(|e| {
-                e.event_type.is_assessment()
-                    && e.start.with_timezone(&tz).date_naive() == today + chrono::Duration::days(1)
-            });
-            let slots = candidate_slots(data.now, tz, chronotype);
-            let decision = choose(&PolicyInput {
-                slots: &slots,
-                effects: &effects,
-                chronotype,
-                test_tomorrow,
-                answers: &answers,
-                seed: seed(&loaded.child.id.to_string(), data.now, answers.len()),
-            })?;
-            let age = Some(loaded.child.age_years(today));
-            let facts = gather(
-                &decision,
-                &effects,
-                chronotype,
-                age,
-                stress.as_ref(),
-                data.events,
-                sustained_high_stress(&data),
-                data.now,
-                tz,
-            );
-            Some((decision, facts, effects, chronotype, stress, sleep))
+            sprout_coach::plan(&data, &loaded.child.id.to_string(), age, &answers)
         })
     })
     .await
     .map_err(|e| ApiError::internal(&e))?;
-    let Some((decision, facts, effects, chronotype, stress, sleep)) = plan else {
+    let Some(sprout_coach::Plan {
+        decision,
+        facts,
+        effects,
+        chronotype,
+        stress,
+        sleep,
+    }) = plan
+    else {
         return Err(ApiError::new(
             crate::error::ErrorCode::Unavailable,
             "no time slot is left to plan for",
