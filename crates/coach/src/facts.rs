@@ -36,6 +36,9 @@ pub struct Facts {
     pub forecast_peak: Option<(f64, String, String)>,
     /// Stress has been high for several days: suggest talking to someone who can help.
     pub sustained_high: bool,
+    /// How much higher stress has been in the day before a test (two decimals), when the
+    /// child's history shows it beyond chance.
+    pub pre_test_rise: Option<f64>,
 }
 
 /// Parent-facing names of the kinds, as actions.
@@ -84,6 +87,7 @@ pub fn gather(
     forecast: Option<&StressForecast>,
     events: &[SchoolEvent],
     sustained_high: bool,
+    pattern: Option<&sprout_insights::patterns::PreTestPattern>,
     now: DateTime<Utc>,
     tz: Tz,
 ) -> Facts {
@@ -127,6 +131,10 @@ pub fn gather(
         next_test,
         forecast_peak,
         sustained_high,
+        pre_test_rise: pattern
+            .filter(|p| p.significant && p.difference > 0.0)
+            .map(|p| (p.difference * 100.0).round() / 100.0)
+            .filter(|rise| *rise > 0.0),
     }
 }
 
@@ -152,6 +160,11 @@ impl Facts {
         }
         if let Some((test, day)) = &self.next_test {
             lines.push(format!("Upcoming: {test} {day}"));
+        }
+        if let Some(rise) = self.pre_test_rise {
+            lines.push(format!(
+                "Pattern: stress is {rise} higher than usual the day before a test"
+            ));
         }
         lines.push(format!(
             "Action: {} at {} {}",

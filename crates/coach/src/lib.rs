@@ -101,6 +101,7 @@ mod plan {
             stress.as_ref(),
             data.events,
             sustained_high_stress(data),
+            sprout_insights::patterns::pre_test_pattern(data).as_ref(),
             data.now,
             tz,
         );

@@ -21,13 +21,17 @@ pub fn write(facts: &Facts, variant: usize) -> String {
 
 fn context(facts: &Facts, variant: usize) -> String {
     match (&facts.next_test, &facts.forecast_peak) {
-        (Some((test, day)), _) => match variant % 2 {
-            0 => format!(
-                "Your child's stress is likely to rise ahead of {}'s {test}.",
-                day.trim_start_matches("on ")
-            ),
-            _ => format!("With a {test} {day}, your child's stress may build up beforehand."),
-        },
+        (Some((test, day)), _) => {
+            let day_of = day.trim_start_matches("on ");
+            match (variant % 2, facts.pre_test_rise) {
+                (0, Some(rise)) => format!(
+                    "Your child's stress is likely to rise ahead of {day_of}'s {test}: it has been about {rise} \
+                     higher than usual the day before tests."
+                ),
+                (0, None) => format!("Your child's stress is likely to rise ahead of {day_of}'s {test}."),
+                _ => format!("With a {test} {day}, your child's stress may build up beforehand."),
+            }
+        }
         (None, Some((value, time, day))) => match variant % 2 {
             0 => format!("Your child's stress is forecast to peak around {value} at {time} {day}."),
             _ => format!("The forecast shows your child's stress peaking around {value} at {time} {day}."),

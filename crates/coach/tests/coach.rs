@@ -42,6 +42,7 @@ fn facts_for(decision: &Decision, chronotype: Option<Chronotype>) -> Facts {
         None,
         &[],
         false,
+        None,
         noon(),
         berlin(),
     )
@@ -92,6 +93,13 @@ fn evidence_appears_only_as_measured() {
     assert!(text.contains("about 15%"), "{text}");
     assert!(text.contains("tomorrow's math test"), "{text}");
     assert!(text.starts_with("Your child's stress"), "{text}");
+    assert_eq!(check(&text, &facts), Ok(()));
+    facts.pre_test_rise = Some(0.07);
+    let text = template::write(&facts, 0);
+    assert!(
+        text.contains("about 0.07 higher than usual the day before tests"),
+        "{text}"
+    );
     assert_eq!(check(&text, &facts), Ok(()));
     facts.sustained_high = true;
     let text = template::write(&facts, 1);

@@ -17,6 +17,7 @@ mod data;
 pub mod days;
 pub mod effects;
 pub mod forecast;
+pub mod patterns;
 pub mod pooling;
 
 pub use data::{ChildData, InsightError};
