@@ -23,7 +23,11 @@ use sprout_chrono::Algorithm;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let dir = match args.first().cloned().or_else(|| std::env::var("SPROUT_PYACTIGRAPHY_DIR").ok()) {
+    let dir = match args
+        .first()
+        .cloned()
+        .or_else(|| std::env::var("SPROUT_PYACTIGRAPHY_DIR").ok())
+    {
         Some(dir) => PathBuf::from(dir),
         None => {
             eprintln!("usage: real_compare DIR [RUNS] (or set SPROUT_PYACTIGRAPHY_DIR)");
@@ -51,8 +55,14 @@ fn main() -> ExitCode {
     };
 
     for algorithm in [ALGORITHM, other(ALGORITHM)] {
-        let chosen = if algorithm == ALGORITHM { " (the one tested)" } else { "" };
-        println!("Sprout {algorithm:?}{chosen} vs pyActigraphy Roenneberg, {runs} timed runs each for Sprout");
+        let chosen = if algorithm == ALGORITHM {
+            " (the one tested)"
+        } else {
+            ""
+        };
+        println!(
+            "Sprout {algorithm:?}{chosen} vs pyActigraphy Roenneberg, {runs} timed runs each for Sprout"
+        );
         println!(
             "{:<11} {:>7} {:>7} {:>6} {:>9} {:>9} {:>10} {:>13}",
             "recording", "epochs", "nights", "paired", "|Δon| min", "|Δoff| min", "sprout ms", "pyActigr. ms"
@@ -69,7 +79,6 @@ fn main() -> ExitCode {
                 times.push(start.elapsed().as_secs_f64() * 1000.0);
             }
             let agreement = compare(&nights, &rec.reference);
-            if std::env::var("DBG").is_ok() { for (n, d) in nights.iter().zip(&agreement.deltas) { eprintln!("{} {} {:?}", n.0, n.1, d); } }
             ok &= agreement.meets_requirement();
             all_onsets.extend(agreement.deltas.iter().map(|d| d.0.abs()));
             all_offsets.extend(agreement.deltas.iter().map(|d| d.1.abs()));

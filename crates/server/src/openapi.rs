@@ -41,6 +41,8 @@ use utoipa::{Modify, OpenApi};
         routes::audit_trail,
         routes::export_child,
         routes::delete_child,
+        routes::list_models,
+        routes::list_experiments,
     ),
     components(schemas(crate::rollup::Bucket, crate::rollup::Summary)),
     modifiers(&BearerAuth)

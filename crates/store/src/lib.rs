@@ -26,8 +26,9 @@ pub use error::StoreError;
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 pub use types::{
-    ActionFeedback, AuditEntry, Backend, Erasure, Feedback, InsertOutcome, NewRecommendation, NewToken,
-    RecordCursor, StoredRecommendation, TimeRange, TokenOwner, TokenRecord, UserRecord,
+    ActionFeedback, ArmCounts, AuditEntry, Backend, Erasure, Feedback, InsertOutcome, NewRecommendation,
+    NewToken, RecordCursor, StoredExperiment, StoredModel, StoredRecommendation, TimeRange, TokenOwner,
+    TokenRecord, UserRecord,
 };
 
 use async_trait::async_trait;
@@ -177,6 +178,15 @@ pub trait Store: Send + Sync + 'static {
 
     /// Erases a child and everything recorded about them, in one transaction.
     async fn erase_child(&self, child: ChildId) -> Result<Erasure>;
+
+    /// Model versions, newest first.
+    async fn models(&self) -> Result<Vec<StoredModel>>;
+
+    /// Experiments, newest first.
+    async fn experiments(&self) -> Result<Vec<StoredExperiment>>;
+
+    /// Recommendations and answers per arm of an experiment.
+    async fn arm_counts(&self, experiment: uuid::Uuid) -> Result<Vec<ArmCounts>>;
 }
 
 /// Opens the store a URL names: `postgres://…` is PostgreSQL, `sqlite:PATH` or a plain

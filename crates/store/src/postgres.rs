@@ -24,6 +24,11 @@ const MIGRATIONS: &[EmbeddedMigration] = &[
         "audit family",
         include_str!("../migrations/postgres/0003_audit_family.sql"),
     ),
+    (
+        4,
+        "models",
+        include_str!("../migrations/postgres/0004_models.sql"),
+    ),
 ];
 
 /// Enough connections for a node's request concurrency without exhausting the server's

@@ -783,6 +783,78 @@ macro_rules! impl_store {
                 tx.commit().await?;
                 Ok(erased)
             }
+            async fn models(&self) -> $crate::Result<Vec<$crate::StoredModel>> {
+                use sqlx::Row;
+                let rows = sqlx::query(
+                    "SELECT version, base, adapter_path, data_snapshot, metrics, status, created_at FROM models \
+                     ORDER BY created_at DESC, version",
+                )
+                .fetch_all(&self.read)
+                .await?;
+                rows.iter()
+                    .map(|r| {
+                        Ok($crate::StoredModel {
+                            version: r.try_get("version")?,
+                            base: r.try_get("base")?,
+                            adapter_path: r.try_get("adapter_path")?,
+                            data_snapshot: r.try_get("data_snapshot")?,
+                            metrics: $crate::sql::details(r.try_get("metrics")?)?,
+                            status: r.try_get("status")?,
+                            created_at: from_db(r.try_get("created_at")?)?,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn experiments(&self) -> $crate::Result<Vec<$crate::StoredExperiment>> {
+                use sqlx::Row;
+                let rows = sqlx::query(
+                    "SELECT id, control_version, candidate_version, candidate_share, status, started_at, ended_at \
+                     FROM experiments ORDER BY started_at DESC",
+                )
+                .fetch_all(&self.read)
+                .await?;
+                rows.iter()
+                    .map(|r| {
+                        Ok($crate::StoredExperiment {
+                            id: r.try_get("id")?,
+                            control_version: r.try_get("control_version")?,
+                            candidate_version: r.try_get("candidate_version")?,
+                            candidate_share: r.try_get("candidate_share")?,
+                            status: r.try_get("status")?,
+                            started_at: from_db(r.try_get("started_at")?)?,
+                            ended_at: r.try_get::<Option<DbTime>, _>("ended_at")?.map(from_db).transpose()?,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn arm_counts(&self, experiment: uuid::Uuid) -> $crate::Result<Vec<$crate::ArmCounts>> {
+                use sqlx::Row;
+                let rows = sqlx::query(
+                    "SELECT r.arm, COUNT(DISTINCT r.id) AS recommendations, COUNT(f.recommendation_id) AS answered, \
+                            COALESCE(SUM(CASE WHEN f.was_helpful THEN 1 ELSE 0 END), 0) AS helpful \
+                     FROM recommendations r \
+                     LEFT JOIN recommendation_feedback f ON f.recommendation_id = r.id \
+                     WHERE r.experiment_id = $1 GROUP BY r.arm ORDER BY r.arm",
+                )
+                .bind(experiment)
+                .fetch_all(&self.read)
+                .await?;
+                rows.iter()
+                    .map(|r| {
+                        let count = |name: &str| -> $crate::Result<u64> {
+                            Ok(u64::try_from(r.try_get::<i64, _>(name)?).unwrap_or(0))
+                        };
+                        Ok($crate::ArmCounts {
+                            arm: r.try_get("arm")?,
+                            recommendations: count("recommendations")?,
+                            answered: count("answered")?,
+                            helpful: count("helpful")?,
+                        })
+                    })
+                    .collect()
+            }
         }
 
         fn recommendation_from_row(

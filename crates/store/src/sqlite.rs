@@ -28,6 +28,7 @@ const MIGRATIONS: &[EmbeddedMigration] = &[
         "audit family",
         include_str!("../migrations/sqlite/0003_audit_family.sql"),
     ),
+    (4, "models", include_str!("../migrations/sqlite/0004_models.sql")),
 ];
 
 /// Readers in WAL mode do not block the writer or each other; a few cover a small server.

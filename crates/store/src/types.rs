@@ -151,3 +151,38 @@ pub struct Erasure {
     pub device_tokens: u64,
     pub child: u64,
 }
+
+/// A model version as stored (see `sprout-learn` for its meaning).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct StoredModel {
+    pub version: String,
+    pub base: String,
+    pub adapter_path: Option<String>,
+    pub data_snapshot: Option<String>,
+    pub metrics: serde_json::Value,
+    /// `candidate`, `active` or `retired`.
+    pub status: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// An experiment as stored.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct StoredExperiment {
+    pub id: uuid::Uuid,
+    pub control_version: String,
+    pub candidate_version: String,
+    pub candidate_share: f64,
+    /// `running`, `promoted` or `rolled_back`.
+    pub status: String,
+    pub started_at: DateTime<Utc>,
+    pub ended_at: Option<DateTime<Utc>>,
+}
+
+/// Per-arm counts of an experiment: recommendations written, answered, found helpful.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct ArmCounts {
+    pub arm: String,
+    pub recommendations: u64,
+    pub answered: u64,
+    pub helpful: u64,
+}

@@ -294,6 +294,7 @@ fn check(backend: Backend) {
     let db = runtime.block_on(TestDb::new(backend));
     let mut runner = TestRunner::new(Config {
         cases: CASES,
+        source_file: Some(file!()),
         ..Config::default()
     });
     let valid_batches = Cell::new(0u32);

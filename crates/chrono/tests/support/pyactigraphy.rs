@@ -8,6 +8,9 @@
 //! Roenneberg (2015) detection reduced to one main sleep per night with the same rule.
 //! Nights are paired by overlap.
 
+// Shared by a test and an example; each uses a part of it.
+#![allow(dead_code)]
+
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
@@ -18,7 +21,7 @@ use sprout_chrono::{episodes_from_states, score_activity, ActivityCount, Algorit
 pub const MAX_MEDIAN_MINUTES: f64 = 15.0;
 
 /// Sprout's scoring algorithm for the comparison.
-pub const ALGORITHM: Algorithm = Algorithm::ColeKripke;
+pub const ALGORITHM: Algorithm = Algorithm::Sadeh;
 
 /// One sleep period, onset to offset.
 pub type Period = (DateTime<Utc>, DateTime<Utc>);
@@ -111,7 +114,10 @@ pub fn parse_periods(text: &str) -> Result<Vec<Period>, String> {
 pub fn parse_timing(text: &str) -> Result<Vec<f64>, String> {
     rows(text)
         .map(|(line, fields)| match fields.as_slice() {
-            [_, ms] => ms.trim().parse().map_err(|e| format!("line {line}: ms {ms:?}: {e}")),
+            [_, ms] => ms
+                .trim()
+                .parse()
+                .map_err(|e| format!("line {line}: ms {ms:?}: {e}")),
             _ => Err(format!("line {line}: expected run,ms")),
         })
         .collect()
@@ -123,7 +129,12 @@ pub fn load_dir(dir: &Path) -> Result<Vec<Recording>, String> {
     let entries = std::fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let mut names: Vec<String> = entries
         .filter_map(Result::ok)
-        .filter_map(|e| e.file_name().to_str()?.strip_suffix("_counts.csv").map(str::to_owned))
+        .filter_map(|e| {
+            e.file_name()
+                .to_str()?
+                .strip_suffix("_counts.csv")
+                .map(str::to_owned)
+        })
         .collect();
     names.sort();
     let file = |name: &str, suffix: &str| -> PathBuf { dir.join(format!("{name}{suffix}")) };

@@ -4,6 +4,7 @@ mod children;
 mod families;
 mod insights;
 mod measurements;
+mod models;
 mod ops;
 mod privacy;
 mod recommendations;
@@ -20,6 +21,7 @@ pub(crate) use children::*;
 pub(crate) use families::*;
 pub(crate) use insights::*;
 pub(crate) use measurements::*;
+pub(crate) use models::*;
 pub(crate) use ops::*;
 pub(crate) use privacy::*;
 pub(crate) use recommendations::*;
@@ -39,6 +41,8 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/auth/logout", post(logout))
         .route("/audit", get(audit_trail))
+        .route("/models", get(list_models))
+        .route("/experiments", get(list_experiments))
         .route("/children/{child_id}/devices", post(create_device))
         .route(
             "/children/{child_id}/metrics",

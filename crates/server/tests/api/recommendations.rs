@@ -124,6 +124,19 @@ async fn a_recommendation_is_grounded_stored_and_answered(backend: Backend) {
     let answers = app.db.store.child_feedback(id).await.expect("answers");
     assert_eq!(answers.len(), 1);
     assert!(!answers[0].was_helpful);
+
+    // The writer's version is in the registry, active; no experiment runs yet.
+    let models = get_json(&app, "/api/v1/models", &family.token).await;
+    assert_eq!(models["items"][0]["version"], "template-1");
+    assert_eq!(models["items"][0]["status"], "active");
+    let experiments = get_json(&app, "/api/v1/experiments", &family.token).await;
+    assert_eq!(experiments["items"], json!([]));
+    assert_eq!(
+        app.get("/api/v1/models", Some(&family.device_token))
+            .await
+            .status(),
+        StatusCode::FORBIDDEN
+    );
 }
 
 async fn feedback_is_only_for_your_own_children(backend: Backend) {
