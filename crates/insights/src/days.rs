@@ -52,28 +52,60 @@ pub struct DayRow {
     pub test_tomorrow: bool,
 }
 
+/// What every kind's table is built from, computed once per child.
+pub struct Readings {
+    stress: Vec<(DateTime<Utc>, f64)>,
+    /// Asleep readings are low whatever the day was like; they would blur "a bad day".
+    awake: Vec<(DateTime<Utc>, f64)>,
+    calendar: sprout_chrono::Calendar,
+    tests: Vec<NaiveDate>,
+    sleep_by_wake_date: Vec<(NaiveDate, f64)>,
+}
+
+impl Readings {
+    pub fn new(data: &ChildData<'_>) -> Self {
+        let stress = data
+            .samples
+            .iter()
+            .filter_map(|s: &Sample| s.stress_level.map(|v| (s.time, v)))
+            .collect();
+        let awake = data
+            .samples
+            .iter()
+            .filter(|s| !s.sleep_state.is_some_and(|state| state.is_asleep()))
+            .filter_map(|s| s.stress_level.map(|v| (s.time, v)))
+            .collect();
+        let calendar = free_days(data.events, data.tz);
+        let sleep_by_wake_date = previous_night_sleep(data, &calendar);
+        Self {
+            stress,
+            awake,
+            tests: assessment_dates(data.events, data.tz),
+            calendar,
+            sleep_by_wake_date,
+        }
+    }
+}
+
 /// Builds the table for one intervention kind from a child's data; days whose windows
 /// lack readings are left out.
 pub fn day_table(data: &ChildData<'_>, kind: InterventionKind) -> Vec<DayRow> {
+    day_table_from(data, &Readings::new(data), kind)
+}
+
+/// As [`day_table`], from readings prepared once for all kinds.
+pub fn day_table_from(data: &ChildData<'_>, readings: &Readings, kind: InterventionKind) -> Vec<DayRow> {
     let tz = data.tz;
-    let stress: Vec<(DateTime<Utc>, f64)> = data
-        .samples
-        .iter()
-        .filter_map(|s: &Sample| s.stress_level.map(|v| (s.time, v)))
-        .collect();
-    // Asleep readings are low whatever the day was like; they would blur "a bad day".
-    let awake: Vec<(DateTime<Utc>, f64)> = data
-        .samples
-        .iter()
-        .filter(|s| !s.sleep_state.is_some_and(|state| state.is_asleep()))
-        .filter_map(|s| s.stress_level.map(|v| (s.time, v)))
-        .collect();
+    let Readings {
+        stress,
+        awake,
+        calendar,
+        tests,
+        sleep_by_wake_date,
+    } = readings;
     let (Some(first), Some(last)) = (stress.first(), stress.last()) else {
         return Vec::new();
     };
-    let calendar = free_days(data.events, tz);
-    let tests = assessment_dates(data.events, tz);
-    let sleep_by_wake_date = previous_night_sleep(data, &calendar);
     let usual_start = usual_intervention_minute(data, kind);
 
     let mut rows = Vec::new();
@@ -94,15 +126,15 @@ pub fn day_table(data: &ChildData<'_>, kind: InterventionKind) -> Vec<DayRow> {
             window_start.filter(|w| *w + OUTCOME_WINDOW <= data.now),
             day_start,
         ) {
-            let outcome = mean_between(&stress, window_start, window_start + OUTCOME_WINDOW);
-            let pre_stress = mean_between(&awake, day_start.min(window_start), window_start);
+            let outcome = mean_between(stress, window_start, window_start + OUTCOME_WINDOW);
+            let pre_stress = mean_between(awake, day_start.min(window_start), window_start);
             if let (Some(outcome), Some(pre_stress)) = (outcome, pre_stress) {
                 let next_day = date.succ_opt().unwrap_or(date);
                 let next_morning = match (
                     local_instant(tz, next_day, NEXT_MORNING.0 * 60),
                     local_instant(tz, next_day, NEXT_MORNING.1 * 60),
                 ) {
-                    (Some(from), Some(to)) => mean_between(&stress, from, to),
+                    (Some(from), Some(to)) => mean_between(stress, from, to),
                     _ => None,
                 };
                 rows.push(DayRow {
@@ -116,7 +148,7 @@ pub fn day_table(data: &ChildData<'_>, kind: InterventionKind) -> Vec<DayRow> {
                         .iter()
                         .find(|(d, _)| *d == date)
                         .map(|(_, h)| *h),
-                    school_day: is_school_day(date, &calendar),
+                    school_day: is_school_day(date, calendar),
                     test_today: tests.binary_search(&date).is_ok(),
                     test_tomorrow: tests.binary_search(&next_day).is_ok(),
                 });

@@ -15,7 +15,7 @@
 //! truth 13 times in 24; regression's HC3 intervals 24 in 24, with smaller errors.
 //! AIPW remains the default of `sprout causal` for tables with more rows.
 
-use crate::days::{day_table, DayRow};
+use crate::days::{day_table_from, DayRow, Readings};
 use crate::pooling::{shrink, Estimate, Population};
 use crate::ChildData;
 use serde::Serialize;
@@ -126,9 +126,17 @@ pub fn intervention_effects(
     options: EffectOptions,
     populations: &dyn Fn(InterventionKind) -> Option<Population>,
 ) -> Vec<InterventionEffect> {
+    let readings = Readings::new(data);
     InterventionKind::ALL
         .into_iter()
-        .map(|kind| effect_of(kind, &day_table(data, kind), options, populations(kind).as_ref()))
+        .map(|kind| {
+            effect_of(
+                kind,
+                &day_table_from(data, &readings, kind),
+                options,
+                populations(kind).as_ref(),
+            )
+        })
         .collect()
 }
 

@@ -40,15 +40,33 @@ pub struct ForecastEvent {
 /// upcoming assessments as known future events.
 pub fn stress_forecast(data: &ChildData<'_>, hours: usize) -> Result<StressForecast, InsightError> {
     let since = data.now - STRESS_HISTORY;
-    let (times, values): (Vec<_>, Vec<_>) = data
+    // Hourly means first: the forecaster works hourly anyway, and handing it a minute
+    // series only makes it resample tens of thousands of points on every call.
+    let mut hourly: Vec<(i64, f64, u32)> = Vec::new();
+    for sample in data
         .samples
         .iter()
         .filter(|s| s.time > since && s.time <= data.now)
-        .filter_map(|s| s.stress_level.map(|v| (s.time, v)))
-        .unzip();
-    if times.is_empty() {
+    {
+        let Some(value) = sample.stress_level else {
+            continue;
+        };
+        let hour = sample.time.timestamp().div_euclid(3_600);
+        match hourly.last_mut() {
+            Some((h, sum, n)) if *h == hour => {
+                *sum += value;
+                *n += 1;
+            }
+            _ => hourly.push((hour, value, 1)),
+        }
+    }
+    if hourly.is_empty() {
         return Err(InsightError::NotEnoughData("no stress readings yet".into()));
     }
+    let (times, values): (Vec<_>, Vec<_>) = hourly
+        .iter()
+        .filter_map(|(hour, sum, n)| Some((DateTime::from_timestamp(hour * 3_600, 0)?, sum / f64::from(*n))))
+        .unzip();
     let series = Series::new(times, values)?;
     let events: Vec<Event> = data
         .events

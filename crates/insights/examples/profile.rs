@@ -1,0 +1,102 @@
+//! Where one child's analyses spend their time (60 days of minute data), in release:
+//! `cargo run --release -p sprout-insights --example profile`.
+
+use chrono::Utc;
+use sprout_domain::{ChildId, Intervention, RecordId, SchoolEvent, SleepEpisode};
+use sprout_insights::effects::{intervention_effects, EffectOptions};
+use sprout_insights::ChildData;
+use std::time::Instant;
+
+fn time(name: &str, f: &dyn Fn()) {
+    const RUNS: u32 = 20;
+    let start = Instant::now();
+    for _ in 0..RUNS {
+        f();
+    }
+    println!(
+        "{name}: {:.2} ms",
+        start.elapsed().as_secs_f64() * 1000.0 / f64::from(RUNS)
+    );
+}
+
+fn main() {
+    let config = sprout_sim::SimConfig {
+        seed: 3,
+        children: 3,
+        days: 60,
+        end: Utc::now(),
+        ..Default::default()
+    };
+    let sim = sprout_sim::simulate_child(&config, 2);
+    let child = ChildId::new();
+    let events: Vec<SchoolEvent> = sim
+        .events
+        .iter()
+        .map(|e| SchoolEvent {
+            id: RecordId::new(),
+            child_id: child,
+            event_type: e.event_type.clone(),
+            start: e.start,
+            end: e.end,
+        })
+        .collect();
+    let interventions: Vec<Intervention> = sim
+        .interventions
+        .iter()
+        .map(|i| Intervention {
+            id: RecordId::new(),
+            child_id: child,
+            kind: i.kind,
+            time: i.time,
+            duration_min: i.duration_min,
+        })
+        .collect();
+    let sleep: Vec<SleepEpisode> = sim
+        .sleep_episodes
+        .iter()
+        .map(|e| SleepEpisode {
+            id: RecordId::new(),
+            child_id: child,
+            onset: e.onset,
+            offset: e.offset,
+            utc_offset_min: e.utc_offset_min,
+        })
+        .collect();
+    let data = ChildData {
+        tz: sim.profile.timezone.tz(),
+        birth_date: sim.profile.birth_date,
+        samples: &sim.samples,
+        events: &events,
+        interventions: &interventions,
+        sleep_episodes: &sleep,
+        now: Utc::now(),
+    };
+    let options = EffectOptions {
+        bootstrap: None,
+        refute: false,
+    };
+    time("effects (6 kinds)", &|| {
+        let _ = std::hint::black_box(intervention_effects(&data, options, &|_| None));
+    });
+    time("one day table", &|| {
+        drop(sprout_insights::days::day_table(
+            &data,
+            sprout_domain::InterventionKind::Reading,
+        ))
+    });
+    time("chronotype", &|| {
+        let _ = std::hint::black_box(sprout_insights::chronotype::chronotype(&data));
+    });
+    time("stress forecast", &|| {
+        let _ = std::hint::black_box(sprout_insights::forecast::stress_forecast(&data, 24));
+    });
+    time("sleep outlook", &|| {
+        let _ = std::hint::black_box(sprout_insights::forecast::sleep_outlook(&data, 3));
+    });
+    time("pre-test pattern", &|| {
+        let _ = std::hint::black_box(sprout_insights::patterns::pre_test_pattern(&data));
+    });
+    time("sustained stress", &|| {
+        let _ = std::hint::black_box(sprout_insights::days::sustained_high_stress(&data));
+    });
+}
