@@ -3,7 +3,7 @@
 //! and the chronotype report, printed as JSON lines. A smoke check on real recordings;
 //! no data ships with the crate (see `scripts/real_data.sh`).
 //!
-//! `cargo run --release --example awd -- FILE [IANA_ZONE] [sadeh|cole_kripke]`
+//! `cargo run --release --example awd -- FILE [IANA_ZONE] [roenneberg|sadeh|cole_kripke]`
 
 use std::process::ExitCode;
 
@@ -54,7 +54,7 @@ fn parse_awd(text: &str, tz: Tz) -> Result<Vec<ActivityCount>, String> {
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let Some(path) = args.first() else {
-        eprintln!("usage: awd FILE [IANA_ZONE] [sadeh|cole_kripke]");
+        eprintln!("usage: awd FILE [IANA_ZONE] [roenneberg|sadeh|cole_kripke]");
         return ExitCode::FAILURE;
     };
     let tz: Tz = match args.get(1).map(|z| z.parse::<Tz>()) {
@@ -66,7 +66,8 @@ fn main() -> ExitCode {
         }
     };
     let algorithm = match args.get(2).map(String::as_str) {
-        None | Some("sadeh") => Algorithm::Sadeh,
+        None | Some("roenneberg") => Algorithm::Roenneberg,
+        Some("sadeh") => Algorithm::Sadeh,
         Some("cole_kripke") => Algorithm::ColeKripke,
         Some(other) => {
             eprintln!("unknown algorithm {other}");

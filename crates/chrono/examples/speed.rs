@@ -103,7 +103,7 @@ fn main() {
             },
         })
         .collect();
-    for algorithm in [Algorithm::ColeKripke, Algorithm::Sadeh] {
+    for algorithm in [Algorithm::Roenneberg, Algorithm::ColeKripke, Algorithm::Sadeh] {
         let report = analyze_activity(&counts, algorithm, &ctx);
         let (min, median, mean, max) = time_it(|| {
             std::hint::black_box(analyze_activity(std::hint::black_box(&counts), algorithm, &ctx));

@@ -28,7 +28,7 @@ PY
 
 cd "$here"
 for file in "$dest"/pyActigraphy/tests/data/example_0*.AWD; do
-  for algorithm in sadeh cole_kripke; do
+  for algorithm in roenneberg sadeh cole_kripke; do
     echo "== $(basename "$file") $algorithm"
     cargo run --quiet --release --example awd -- "$file" "$zone" "$algorithm"
   done

@@ -8,8 +8,8 @@
 //!
 //! 1. Sleep episodes come from posted onset/offset pairs ([`SleepEpisode`]), from
 //!    epoch-by-epoch sleep states ([`episodes_from_states`]), or from activity counts
-//!    scored with Cole–Kripke or Sadeh ([`score_activity`]) and then turned into
-//!    episodes.
+//!    scored with Roenneberg's consolidated rest detection (the default), Cole–Kripke
+//!    or Sadeh ([`score_activity`]) and then turned into episodes.
 //! 2. Per sleep day (local noon to noon) the main sleep is the longest episode starting
 //!    between 18:00 and 06:00 local; the rest are naps and do not enter mid-sleep
 //!    ([`msf::sleep_days`]).
@@ -38,6 +38,11 @@
 //! # Limitations
 //! * No non-wear detection: a watch lying still on a table scores as sleep when activity
 //!   counts are used; supply states or episodes from a source that knows about wear.
+//! * Activity counts with the default Roenneberg detection need at least 12 hours of
+//!   data (the 24-hour trend is undefined otherwise), and a rest that lasts until less
+//!   than about half an hour before the counts end is not yet a bout.
+//! * Rest bouts from counts less than 20 minutes apart are merged like any other sleep
+//!   bouts ([`episodes::MERGE_AWAKENING_MINUTES`]).
 //! * A night broken by an awakening of 20 minutes or more becomes two episodes and the
 //!   longer one is taken as the main sleep.
 //! * SDweek assumes five school days and two free days a week, as in the MCTQ.
@@ -78,6 +83,12 @@
 //!   identification from wrist activity. Sleep 15(5):461–469.
 //! * Sadeh A, Sharkey KM, Carskadon MA (1994). Activity-based sleep-wake identification:
 //!   an empirical test of methodological issues. Sleep 17(3):201–207.
+//! * Roenneberg T, Keller LK, Fischer D, Matera JL, Vetter C, Winnebeck EC (2015).
+//!   Human activity and rest in situ. Methods Enzymol 552:257–283. (Consolidated rest
+//!   detection from activity counts; implemented as in pyActigraphy 1.2.2.)
+//! * Loock A, Khan Sullivan A, Reis C, et al. (2021). Validation of the Munich
+//!   Actimetry Sleep Detection Algorithm for estimating sleep–wake patterns from
+//!   activity recordings. J Sleep Res 30:e13371.
 
 // Nothing from outside the process may panic; tests may unwrap what they built.
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
@@ -89,6 +100,7 @@ pub mod daytype;
 pub mod episodes;
 pub mod error;
 pub mod msf;
+pub mod roenneberg;
 pub mod scoring;
 pub mod windows;
 
@@ -243,7 +255,8 @@ pub fn analyze_states(samples: &[StateSample], ctx: &ChildContext) -> Chronotype
     analyze(&episodes_from_states(samples), ctx)
 }
 
-/// [`analyze`] on 1-minute activity counts, scored first with `algorithm`.
+/// [`analyze`] on 1-minute activity counts, scored first with `algorithm`
+/// ([`Algorithm::default`] is Roenneberg).
 pub fn analyze_activity(
     counts: &[ActivityCount],
     algorithm: Algorithm,

@@ -3,8 +3,8 @@
 //! path). The CSVs come from `scripts/pyactigraphy_detection.sh`.
 //!
 //! Sprout's side is the path the engine offers for activity counts: [`score_activity`]
-//! (Cole–Kripke with Webster rescoring or Sadeh), [`episodes_from_states`], then the
-//! main sleep of each sleep day from [`sleep_days`]. pyActigraphy's side is its
+//! (Roenneberg, Cole–Kripke with Webster rescoring, or Sadeh), [`episodes_from_states`],
+//! then the main sleep of each sleep day from [`sleep_days`]. pyActigraphy's side is its
 //! Roenneberg (2015) detection reduced to one main sleep per night with the same rule.
 //! Nights are paired by overlap.
 
@@ -20,8 +20,8 @@ use sprout_chrono::{episodes_from_states, score_activity, ActivityCount, Algorit
 /// Requirement: median absolute onset and offset difference over paired nights.
 pub const MAX_MEDIAN_MINUTES: f64 = 15.0;
 
-/// Sprout's scoring algorithm for the comparison.
-pub const ALGORITHM: Algorithm = Algorithm::Sadeh;
+/// Sprout's scoring algorithm for the comparison: its default for counts.
+pub const ALGORITHM: Algorithm = Algorithm::Roenneberg;
 
 /// One sleep period, onset to offset.
 pub type Period = (DateTime<Utc>, DateTime<Utc>);
