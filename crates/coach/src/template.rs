@@ -6,10 +6,49 @@ use crate::facts::{activity, Facts};
 use sprout_chrono::Chronotype;
 
 pub const MODEL_VERSION: &str = "template-1";
+/// The second template style, for A/B tests of wording: the action comes first.
+pub const ACTION_FIRST_VERSION: &str = "template-2";
+
+/// How the sentences are ordered.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Style {
+    /// The situation, then what to do (template-1).
+    #[default]
+    ContextFirst,
+    /// What to do, then why (template-2).
+    ActionFirst,
+}
+
+impl Style {
+    /// The style a model version names, if it is a template version.
+    pub fn of_version(version: &str) -> Option<Self> {
+        match version {
+            MODEL_VERSION => Some(Self::ContextFirst),
+            ACTION_FIRST_VERSION => Some(Self::ActionFirst),
+            _ => None,
+        }
+    }
+
+    pub fn version(self) -> &'static str {
+        match self {
+            Self::ContextFirst => MODEL_VERSION,
+            Self::ActionFirst => ACTION_FIRST_VERSION,
+        }
+    }
+}
 
 /// Writes the recommendation; `variant` picks the phrasing (any number works).
 pub fn write(facts: &Facts, variant: usize) -> String {
-    let mut sentences = vec![context(facts, variant), action(facts, variant)];
+    write_styled(facts, variant, Style::ContextFirst)
+}
+
+/// Writes the recommendation in a given style.
+pub fn write_styled(facts: &Facts, variant: usize, style: Style) -> String {
+    let (context, action) = (context(facts, variant), action(facts, variant));
+    let mut sentences = match style {
+        Style::ContextFirst => vec![context, action],
+        Style::ActionFirst => vec![action, context],
+    };
     if facts.sustained_high {
         sentences.push(
             "Stress has been high for several days now, so it may help to talk it over with the school counsellor or your paediatrician."

@@ -35,17 +35,20 @@ pub trait Writer: Send + Sync {
     async fn write(&self, facts: &Facts, prompt: &str, variant: usize) -> Result<String, WriterError>;
 }
 
-/// The deterministic writer.
-pub struct TemplateWriter;
+/// The deterministic writer, in one of its styles.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TemplateWriter {
+    pub style: template::Style,
+}
 
 #[async_trait]
 impl Writer for TemplateWriter {
     fn model_version(&self) -> String {
-        template::MODEL_VERSION.into()
+        self.style.version().into()
     }
 
     async fn write(&self, facts: &Facts, _prompt: &str, variant: usize) -> Result<String, WriterError> {
-        Ok(template::write(facts, variant))
+        Ok(template::write_styled(facts, variant, self.style))
     }
 }
 

@@ -64,7 +64,7 @@ impl Application {
         let (refresher, refresh_requests) = jobs::channel();
         let debounce = config.refresh_debounce;
         let writer: Arc<dyn sprout_coach::writer::Writer> = match &config.writer {
-            WriterSpec::Template => Arc::new(sprout_coach::writer::TemplateWriter),
+            WriterSpec::Template => Arc::new(sprout_coach::writer::TemplateWriter::default()),
             WriterSpec::OpenAi(spec) => Arc::new(
                 sprout_coach::writer::OpenAiWriter::new(spec)
                     .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e.to_string()))?,

@@ -28,14 +28,14 @@ pub struct LiveEvent {
     /// `recommendation.created`, `alert.stress_high`, `chronotype.updated`, `model.*`.
     #[serde(rename = "type")]
     pub kind: &'static str,
-    pub child_id: ChildId,
+    pub child_id: Option<ChildId>,
     pub at: DateTime<Utc>,
     /// Event-specific fields, merged into the message.
     #[serde(flatten)]
     pub data: serde_json::Map<String, Value>,
-    /// Whose event it is; never sent.
+    /// Whose event it is (`None`: every parent's, e.g. a model promoted); never sent.
     #[serde(skip)]
-    pub family_id: FamilyId,
+    pub family_id: Option<FamilyId>,
 }
 
 impl LiveEvent {
@@ -46,10 +46,25 @@ impl LiveEvent {
         };
         Self {
             kind,
-            child_id,
+            child_id: Some(child_id),
             at: Utc::now(),
             data,
-            family_id,
+            family_id: Some(family_id),
+        }
+    }
+
+    /// An event for every parent (model versions change for everyone).
+    pub fn everyone(kind: &'static str, data: Value) -> Self {
+        let data = match data {
+            Value::Object(map) => map,
+            _ => serde_json::Map::new(),
+        };
+        Self {
+            kind,
+            child_id: None,
+            at: Utc::now(),
+            data,
+            family_id: None,
         }
     }
 }
@@ -69,7 +84,7 @@ impl Default for Hub {
 
 impl Hub {
     pub fn publish(&self, event: LiveEvent) {
-        tracing::info!(kind = event.kind, child_id = %event.child_id, "live event");
+        tracing::info!(kind = event.kind, child_id = ?event.child_id, "live event");
         // No receiver means no parent is connected: nothing to deliver.
         let _ = self.sender.send(Arc::new(event));
     }
@@ -118,7 +133,7 @@ async fn forward(mut socket: WebSocket, mut events: broadcast::Receiver<Arc<Live
     loop {
         tokio::select! {
             event = events.recv() => match event {
-                Ok(event) if event.family_id == family => {
+                Ok(event) if event.family_id.is_none_or(|f| f == family) => {
                     let Ok(text) = serde_json::to_string(event.as_ref()) else { continue };
                     if socket.send(Message::Text(text.into())).await.is_err() {
                         return;

@@ -43,6 +43,7 @@ use utoipa::{Modify, OpenApi};
         routes::delete_child,
         routes::list_models,
         routes::list_experiments,
+        routes::start_experiment,
     ),
     components(schemas(crate::rollup::Bucket, crate::rollup::Summary)),
     modifiers(&BearerAuth)

@@ -129,7 +129,37 @@ pub async fn generate(state: &AppState, child: Child) -> ApiResult<StoredRecomme
     };
     let id = RecordId::new();
     let variant = id.0.as_bytes()[0] as usize;
-    let written = compose(state.writer.as_ref(), &facts, variant).await;
+    // In an experiment the child's arm (a stable hash of child and experiment) decides
+    // which version writes; otherwise the configured writer does.
+    let experiment = state.store.running_experiment().await?;
+    let (writer, arm, experiment_id) = match &experiment {
+        Some(e) => {
+            let id = child.id.0;
+            match sprout_learn::assign(&id, &e.id, e.candidate_share) {
+                sprout_learn::Arm::Candidate => {
+                    (writer_for(state, &e.candidate_version), "candidate", Some(e.id))
+                }
+                sprout_learn::Arm::Control => (writer_for(state, &e.control_version), "control", Some(e.id)),
+            }
+        }
+        None => {
+            // A version promoted by an experiment writes from then on; until one is (the
+            // registry starts with template-1) the configured writer does. A version this
+            // node cannot run leaves the configured writer too.
+            let models = state.store.models().await?;
+            let active = models
+                .iter()
+                .find(|m| m.status == "active")
+                .map(|m| m.version.clone());
+            let promoted =
+                active.filter(|v| v != sprout_coach::template::MODEL_VERSION && runnable(state, v));
+            match promoted {
+                Some(version) => (writer_for(state, &version), CONTROL_ARM, None),
+                None => (state.writer.clone(), CONTROL_ARM, None),
+            }
+        }
+    };
+    let written = compose(writer.as_ref(), &facts, variant).await;
     if let Some(reason) = &written.fallback_reason {
         tracing::warn!(reason, "writer output replaced by the template");
     }
@@ -161,7 +191,8 @@ pub async fn generate(state: &AppState, child: Child) -> ApiResult<StoredRecomme
         action_kind: decision.kind,
         action_slot: decision.slot.kind.as_str().to_owned(),
         model_version: written.model_version,
-        arm: CONTROL_ARM.to_owned(),
+        arm: arm.to_owned(),
+        experiment_id,
         details,
     };
     state.store.insert_recommendation(&new).await?;
@@ -177,6 +208,66 @@ pub async fn generate(state: &AppState, child: Child) -> ApiResult<StoredRecomme
         details: new.details,
         was_helpful: None,
     })
+}
+
+/// The writer of a model version: a template style, or the configured writer for its own
+/// version. A version this node cannot run falls back to the configured writer (and is
+/// recorded as what actually wrote).
+pub fn writer_for(state: &AppState, version: &str) -> std::sync::Arc<dyn sprout_coach::writer::Writer> {
+    match sprout_coach::template::Style::of_version(version) {
+        Some(style) => std::sync::Arc::new(sprout_coach::writer::TemplateWriter { style }),
+        None => state.writer.clone(),
+    }
+}
+
+/// Whether a version can be run here (for starting experiments).
+pub fn runnable(state: &AppState, version: &str) -> bool {
+    sprout_coach::template::Style::of_version(version).is_some() || state.writer.model_version() == version
+}
+
+/// Re-evaluates the running experiment after an answer; promotes or rolls back when the
+/// evidence is decisive, and tells every parent.
+pub async fn evaluate_experiment(state: &AppState) -> ApiResult<()> {
+    let Some(experiment) = state.store.running_experiment().await? else {
+        return Ok(());
+    };
+    let counts = state.store.arm_counts(experiment.id).await?;
+    let arm = |name: &str| {
+        counts
+            .iter()
+            .find(|c| c.arm == name)
+            .map(|c| sprout_learn::ArmStats {
+                recommendations: c.recommendations,
+                answered: c.answered,
+                helpful: c.helpful,
+                ..Default::default()
+            })
+            .unwrap_or_default()
+    };
+    let decision = sprout_learn::decide(
+        &arm("control"),
+        &arm("candidate"),
+        &sprout_learn::Policy::default(),
+    )
+    .map_err(|e| ApiError::internal(&e))?;
+    let (promoted, kind) = match decision {
+        sprout_learn::Decision::Promote { .. } => (true, "model.promoted"),
+        sprout_learn::Decision::RollBack { .. } => (false, "model.rolled_back"),
+        sprout_learn::Decision::Continue { .. } => return Ok(()),
+    };
+    if state.store.conclude_experiment(experiment.id, promoted).await? {
+        tracing::info!(experiment = %experiment.id, %decision, "experiment concluded");
+        state.live.publish(LiveEvent::everyone(
+            kind,
+            json!({
+                "experiment_id": experiment.id,
+                "control_version": experiment.control_version,
+                "candidate_version": experiment.candidate_version,
+                "evidence": decision.evidence(),
+            }),
+        ));
+    }
+    Ok(())
 }
 
 /// The measured effect of the recommended kind, in one sentence.

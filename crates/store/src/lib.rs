@@ -187,6 +187,17 @@ pub trait Store: Send + Sync + 'static {
 
     /// Recommendations and answers per arm of an experiment.
     async fn arm_counts(&self, experiment: uuid::Uuid) -> Result<Vec<ArmCounts>>;
+
+    /// Starts an experiment of `candidate` (registered as a candidate version if new)
+    /// against the active version. Only one runs at a time: [`StoreError::Conflict`].
+    async fn start_experiment(&self, candidate: &str, base: &str, share: f64) -> Result<StoredExperiment>;
+
+    /// The experiment running now, if any.
+    async fn running_experiment(&self) -> Result<Option<StoredExperiment>>;
+
+    /// Ends an experiment: the candidate becomes active (and the control retired) when
+    /// `promoted`, else the candidate is retired. `false` if it was no longer running.
+    async fn conclude_experiment(&self, experiment: uuid::Uuid, promoted: bool) -> Result<bool>;
 }
 
 /// Opens the store a URL names: `postgres://…` is PostgreSQL, `sqlite:PATH` or a plain

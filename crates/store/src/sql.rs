@@ -541,7 +541,7 @@ macro_rules! impl_store {
             async fn insert_recommendation(&self, r: &$crate::NewRecommendation) -> $crate::Result<()> {
                 sqlx::query(
                     "INSERT INTO recommendations (id, child_id, created_at, text, action_kind, action_slot, \
-                     model_version, arm, details) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                     model_version, arm, details, experiment_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
                 )
                 .bind(r.id.0)
                 .bind(r.child_id.0)
@@ -552,6 +552,7 @@ macro_rules! impl_store {
                 .bind(&r.model_version)
                 .bind(&r.arm)
                 .bind(r.details.to_string())
+                .bind(r.experiment_id)
                 .execute(&self.write)
                 .await?;
                 Ok(())
@@ -854,6 +855,101 @@ macro_rules! impl_store {
                         })
                     })
                     .collect()
+            }
+            async fn start_experiment(
+                &self,
+                candidate: &str,
+                base: &str,
+                share: f64,
+            ) -> $crate::Result<$crate::StoredExperiment> {
+                use sqlx::Row;
+                let now = chrono::Utc::now();
+                let mut tx = self.write.begin().await?;
+                let running: i64 = sqlx::query("SELECT COUNT(*) AS n FROM experiments WHERE status = 'running'")
+                    .fetch_one(&mut *tx)
+                    .await?
+                    .try_get("n")?;
+                if running > 0 {
+                    return Err($crate::StoreError::Conflict { what: "running experiment" });
+                }
+                let active: Option<String> =
+                    sqlx::query("SELECT version FROM models WHERE status = 'active' ORDER BY created_at DESC LIMIT 1")
+                        .fetch_optional(&mut *tx)
+                        .await?
+                        .map(|r| r.try_get("version"))
+                        .transpose()?;
+                let control = active.ok_or($crate::StoreError::NotFound { what: "active model" })?;
+                if control == candidate {
+                    return Err($crate::StoreError::Conflict { what: "candidate version" });
+                }
+                sqlx::query(
+                    "INSERT INTO models (version, base, status, created_at) VALUES ($1, $2, 'candidate', $3) \
+                     ON CONFLICT (version) DO UPDATE SET status = 'candidate'",
+                )
+                .bind(candidate)
+                .bind(base)
+                .bind(to_db(now))
+                .execute(&mut *tx)
+                .await?;
+                let id = uuid::Uuid::new_v4();
+                sqlx::query(
+                    "INSERT INTO experiments (id, control_version, candidate_version, candidate_share, status, \
+                     started_at) VALUES ($1, $2, $3, $4, 'running', $5)",
+                )
+                .bind(id)
+                .bind(&control)
+                .bind(candidate)
+                .bind(share)
+                .bind(to_db(now))
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok($crate::StoredExperiment {
+                    id,
+                    control_version: control,
+                    candidate_version: candidate.to_owned(),
+                    candidate_share: share,
+                    status: "running".into(),
+                    started_at: from_db(to_db(now))?,
+                    ended_at: None,
+                })
+            }
+
+            async fn running_experiment(&self) -> $crate::Result<Option<$crate::StoredExperiment>> {
+                Ok($crate::Store::experiments(self).await?.into_iter().find(|e| e.status == "running"))
+            }
+
+            async fn conclude_experiment(&self, experiment: uuid::Uuid, promoted: bool) -> $crate::Result<bool> {
+                use sqlx::Row;
+                let mut tx = self.write.begin().await?;
+                let row = sqlx::query(
+                    "SELECT control_version, candidate_version FROM experiments WHERE id = $1 AND status = 'running'",
+                )
+                .bind(experiment)
+                .fetch_optional(&mut *tx)
+                .await?;
+                let Some(row) = row else { return Ok(false) };
+                let (control, candidate): (String, String) =
+                    (row.try_get("control_version")?, row.try_get("candidate_version")?);
+                let (status, retired) = if promoted { ("promoted", &control) } else { ("rolled_back", &candidate) };
+                sqlx::query("UPDATE experiments SET status = $1, ended_at = $2 WHERE id = $3")
+                    .bind(status)
+                    .bind(to_db(chrono::Utc::now()))
+                    .bind(experiment)
+                    .execute(&mut *tx)
+                    .await?;
+                if promoted {
+                    sqlx::query("UPDATE models SET status = 'active' WHERE version = $1")
+                        .bind(&candidate)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                sqlx::query("UPDATE models SET status = 'retired' WHERE version = $1")
+                    .bind(retired)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(true)
             }
         }
 

@@ -85,6 +85,8 @@ pub struct NewRecommendation {
     pub action_slot: String,
     pub model_version: String,
     pub arm: String,
+    /// The experiment the recommendation was written in, if any.
+    pub experiment_id: Option<uuid::Uuid>,
     /// Everything else the answer carries (forecast, reasons, personalisation), as JSON.
     pub details: serde_json::Value,
 }

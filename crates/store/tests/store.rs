@@ -355,6 +355,7 @@ async fn recommendations_and_feedback(db: &TestDb) {
                 action_slot: "this_evening".into(),
                 model_version: "template-1".into(),
                 arm: "control".into(),
+                experiment_id: None,
                 details: serde_json::json!({"hour": hour}),
             })
             .await
@@ -521,6 +522,7 @@ async fn erasing_a_child_leaves_nothing_behind(db: &TestDb) {
             action_slot: "this_evening".into(),
             model_version: "template-1".into(),
             arm: "control".into(),
+            experiment_id: None,
             details: serde_json::json!({}),
         })
         .await

@@ -42,7 +42,7 @@ pub fn router(state: AppState) -> Router {
         .route("/auth/logout", post(logout))
         .route("/audit", get(audit_trail))
         .route("/models", get(list_models))
-        .route("/experiments", get(list_experiments))
+        .route("/experiments", get(list_experiments).post(start_experiment))
         .route("/children/{child_id}/devices", post(create_device))
         .route(
             "/children/{child_id}/metrics",

@@ -48,3 +48,50 @@ pub async fn list_experiments(principal: Principal, State(state): State<AppState
     }
     Ok(Json(json!({ "items": items })))
 }
+
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewExperimentRequest {
+    /// The version to test against the active one (e.g. `template-2`).
+    pub candidate_version: String,
+    /// Share of children assigned to the candidate, in (0, 1).
+    pub candidate_share: f64,
+}
+
+/// Starts an A/B experiment of a candidate version against the active one (admin).
+#[utoipa::path(post, path = "/api/v1/experiments", tag = "learning", request_body = NewExperimentRequest,
+    security(("admin" = [])),
+    responses((status = 201, description = "the experiment"), (status = 401), (status = 409, description = "one is running"),
+              (status = 422)))]
+pub async fn start_experiment(
+    _admin: crate::auth::Admin,
+    State(state): State<AppState>,
+    crate::extract::ApiJson(body): crate::extract::ApiJson<NewExperimentRequest>,
+) -> ApiResult<(axum::http::StatusCode, Json<Value>)> {
+    if !(body.candidate_share > 0.0 && body.candidate_share < 1.0) {
+        return Err(sprout_domain::ValidationError::new("candidate_share", "must be between 0 and 1").into());
+    }
+    if !crate::recommend::runnable(&state, &body.candidate_version) {
+        return Err(sprout_domain::ValidationError::new(
+            "candidate_version",
+            format!("'{}' cannot be run by this server", body.candidate_version),
+        )
+        .into());
+    }
+    let base = body
+        .candidate_version
+        .split('-')
+        .next()
+        .unwrap_or("template")
+        .to_owned();
+    let experiment = state
+        .store
+        .start_experiment(&body.candidate_version, &base, body.candidate_share)
+        .await?;
+    tracing::info!(experiment = %experiment.id, candidate = experiment.candidate_version, "experiment started");
+    state.live.publish(crate::live::LiveEvent::everyone(
+        "model.candidate",
+        json!({ "version": experiment.candidate_version, "experiment_id": experiment.id }),
+    ));
+    Ok((axum::http::StatusCode::CREATED, Json(json!(experiment))))
+}

@@ -130,8 +130,15 @@ pub async fn post_feedback(
         .store
         .upsert_feedback(id, user, child.id, body.was_helpful, comment)
         .await?;
-    // The next recommendation should learn from this answer.
+    // The next recommendation should learn from this answer, and so should a running
+    // experiment (after the reply: the parent does not wait for it).
     state.insights.forget(child.id, RECOMMENDATION);
+    let background = state.clone();
+    tokio::spawn(async move {
+        if let Err(e) = crate::recommend::evaluate_experiment(&background).await {
+            tracing::warn!(error = %e.message, "experiment evaluation failed");
+        }
+    });
     tracing::info!(recommendation_id = %id, was_helpful = saved.was_helpful, "feedback saved");
     Ok(Json(FeedbackResponse {
         recommendation_id: id,

@@ -2,6 +2,8 @@
 
 mod helpers;
 
+mod experiments;
+
 mod authorization;
 mod ingestion;
 mod insights;
