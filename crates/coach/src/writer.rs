@@ -1,6 +1,8 @@
 //! Writers: one trait, implementations chosen by configuration (`--writer`).
 //!
 //! * `template` — [`crate::template`], deterministic and always available;
+//! * `gguf:PATH` — a local GGUF model (Gemma 3) run in-process by `sprout-gemma`, on one
+//!   dedicated thread fed from a short queue; a full queue answers "busy" at once;
 //! * `openai:URL#MODEL` — any OpenAI-compatible completion server (llama.cpp's server,
 //!   Ollama, vLLM), with a timeout and a retry.
 //!
@@ -119,6 +121,104 @@ impl Writer for OpenAiWriter {
     }
 }
 
+/// Requests waiting for the local model beyond the one it is writing; more are refused
+/// at once rather than left to pile up (one generation takes a few seconds).
+const GGUF_QUEUE: usize = 4;
+
+struct GgufJob {
+    prompt: String,
+    reply: tokio::sync::oneshot::Sender<Result<String, String>>,
+}
+
+/// A local GGUF model on its own thread. Threads that busy-wait collapse when cores are
+/// shared, so the model runs single-threaded and requests queue for it.
+pub struct GgufWriter {
+    jobs: std::sync::mpsc::SyncSender<GgufJob>,
+    version: String,
+    load_secs: f64,
+}
+
+impl GgufWriter {
+    /// Loads the model (blocking: call it off the async runtime) and starts its thread.
+    pub fn load(path: &std::path::Path) -> Result<Self, WriterError> {
+        let version = format!(
+            "gguf:{}",
+            path.file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "model".into())
+        );
+        let (ready, loaded) = std::sync::mpsc::channel::<Result<f64, String>>();
+        let (jobs, queue) = std::sync::mpsc::sync_channel::<GgufJob>(GGUF_QUEUE);
+        let path = path.to_owned();
+        std::thread::Builder::new()
+            .name("gguf-writer".into())
+            .spawn(move || {
+                let mut model = match sprout_gemma::Model::load(&path) {
+                    Ok(model) => {
+                        let _ = ready.send(Ok(model.load_secs()));
+                        model
+                    }
+                    Err(e) => {
+                        let _ = ready.send(Err(e.to_string()));
+                        return;
+                    }
+                };
+                let options = sprout_gemma::GenerateOptions {
+                    max_new_tokens: MAX_NEW_TOKENS as usize,
+                    stop: vec![prompt::STOP.to_owned(), "Facts:".to_owned()],
+                    ..Default::default()
+                };
+                for job in queue {
+                    let text = model
+                        .generate(&job.prompt, &options)
+                        .map(|g| g.text)
+                        .map_err(|e| e.to_string());
+                    let _ = job.reply.send(text);
+                }
+            })
+            .map_err(|e| WriterError::Local(e.to_string()))?;
+        let load_secs = loaded
+            .recv()
+            .map_err(|_| WriterError::Local("the model thread stopped while loading".into()))?
+            .map_err(WriterError::Local)?;
+        Ok(Self {
+            jobs,
+            version,
+            load_secs,
+        })
+    }
+
+    pub fn load_secs(&self) -> f64 {
+        self.load_secs
+    }
+}
+
+#[async_trait]
+impl Writer for GgufWriter {
+    fn model_version(&self) -> String {
+        self.version.clone()
+    }
+
+    async fn write(&self, _facts: &Facts, prompt: &str, _variant: usize) -> Result<String, WriterError> {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        self.jobs
+            .try_send(GgufJob {
+                prompt: prompt.to_owned(),
+                reply,
+            })
+            .map_err(|e| match e {
+                std::sync::mpsc::TrySendError::Full(_) => WriterError::Busy,
+                std::sync::mpsc::TrySendError::Disconnected(_) => {
+                    WriterError::Local("the model thread has stopped".into())
+                }
+            })?;
+        let text = answer
+            .await
+            .map_err(|_| WriterError::Local("the model thread has stopped".into()))?;
+        text.map(|t| t.trim().to_owned()).map_err(WriterError::Local)
+    }
+}
+
 /// The text a parent will see, who wrote it, and why a fallback happened if one did.
 #[derive(Debug, Clone, Serialize)]
 pub struct Written {
@@ -128,25 +228,27 @@ pub struct Written {
     pub fallback_reason: Option<String>,
 }
 
-/// Writes with `writer`, checks, and falls back to the template when needed.
-pub async fn compose(writer: &dyn Writer, facts: &Facts, variant: usize) -> Written {
+/// Writes with `writer`, checks, and falls back to the template when needed. A busy
+/// writer is the one error passed on: the caller answers "try again" (429) at once.
+pub async fn compose(writer: &dyn Writer, facts: &Facts, variant: usize) -> Result<Written, WriterError> {
     let prompt = prompt::build(facts);
     let reason = match writer.write(facts, &prompt, variant).await {
         Ok(text) => match check(&text, facts) {
             Ok(()) => {
-                return Written {
+                return Ok(Written {
                     text,
                     model_version: writer.model_version(),
                     fallback_reason: None,
-                }
+                })
             }
             Err(violation) => violation.to_string(),
         },
+        Err(WriterError::Busy) => return Err(WriterError::Busy),
         Err(e) => e.to_string(),
     };
-    Written {
+    Ok(Written {
         text: template::write(facts, variant),
         model_version: template::MODEL_VERSION.into(),
         fallback_reason: Some(reason),
-    }
+    })
 }

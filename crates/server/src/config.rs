@@ -53,6 +53,8 @@ pub enum WriterSpec {
     Template,
     /// An OpenAI-compatible server: `openai:URL#MODEL`.
     OpenAi(String),
+    /// A local GGUF model file: `gguf:PATH`.
+    Gguf(std::path::PathBuf),
 }
 
 impl std::str::FromStr for WriterSpec {

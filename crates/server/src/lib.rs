@@ -65,6 +65,20 @@ impl Application {
         let debounce = config.refresh_debounce;
         let writer: Arc<dyn sprout_coach::writer::Writer> = match &config.writer {
             WriterSpec::Template => Arc::new(sprout_coach::writer::TemplateWriter::default()),
+            WriterSpec::Gguf(path) => {
+                let path = path.clone();
+                let writer =
+                    tokio::task::spawn_blocking(move || sprout_coach::writer::GgufWriter::load(&path))
+                        .await
+                        .map_err(std::io::Error::other)?
+                        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e.to_string()))?;
+                tracing::info!(
+                    version = sprout_coach::writer::Writer::model_version(&writer),
+                    load_secs = writer.load_secs(),
+                    "local model loaded"
+                );
+                Arc::new(writer)
+            }
             WriterSpec::OpenAi(spec) => Arc::new(
                 sprout_coach::writer::OpenAiWriter::new(spec)
                     .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e.to_string()))?,

@@ -159,7 +159,12 @@ pub async fn generate(state: &AppState, child: Child) -> ApiResult<StoredRecomme
             }
         }
     };
-    let written = compose(writer.as_ref(), &facts, variant).await;
+    let written = compose(writer.as_ref(), &facts, variant).await.map_err(|e| {
+        ApiError::new(
+            crate::error::ErrorCode::RateLimited,
+            format!("{e}; the recommendation is being written for others"),
+        )
+    })?;
     if let Some(reason) = &written.fallback_reason {
         tracing::warn!(reason, "writer output replaced by the template");
     }
