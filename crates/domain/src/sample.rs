@@ -248,11 +248,19 @@ impl SampleBatch {
     }
 }
 
-/// Serde's messages end in "at line 1 column 17", which means nothing for a row.
+/// Serde's messages end in "at line 1 column 17", which means nothing for a row, and
+/// may quote the client's text at length: the reason is kept short.
 fn strip_position(message: &str) -> String {
-    match message.find(" at line ") {
-        Some(at) => message[..at].to_owned(),
-        None => message.to_owned(),
+    const MAX_REASON_CHARS: usize = 160;
+    let message = match message.find(" at line ") {
+        Some(at) => &message[..at],
+        None => message,
+    };
+    if message.chars().count() <= MAX_REASON_CHARS {
+        message.to_owned()
+    } else {
+        let head: String = message.chars().take(MAX_REASON_CHARS).collect();
+        format!("{head}…")
     }
 }
 
@@ -322,6 +330,18 @@ mod tests {
             SampleBatch::parse_raw(many.into_iter(), now()),
             Err(BatchRejection::TooLarge { .. })
         ));
+    }
+
+    #[test]
+    fn echoed_client_text_is_kept_short() {
+        let long = "x".repeat(300);
+        let row = format!(r#"{{"time":"2026-03-01T08:00:00Z","stress_level":"{long}"}}"#);
+        let Err(BatchRejection::InvalidRows { rows, .. }) =
+            SampleBatch::parse_raw([row.as_str()].into_iter(), now())
+        else {
+            panic!("expected a rejection")
+        };
+        assert!(rows[0].reason.chars().count() <= 161, "{}", rows[0].reason);
     }
 
     #[test]

@@ -54,6 +54,29 @@ struct BearerAuth;
 
 impl Modify for BearerAuth {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        // Every operation with a JSON body refuses a body that is not JSON (415) or is
+        // malformed (400) before its own rules apply.
+        for item in openapi.paths.paths.values_mut() {
+            for operation in [&mut item.post, &mut item.put, &mut item.patch]
+                .into_iter()
+                .flatten()
+            {
+                if operation.request_body.is_some() {
+                    for (status, description) in [
+                        ("400", "malformed JSON or query"),
+                        ("415", "the body is not application/json"),
+                    ] {
+                        operation
+                            .responses
+                            .responses
+                            .entry(status.to_owned())
+                            .or_insert_with(|| {
+                                utoipa::openapi::RefOr::T(utoipa::openapi::Response::new(description))
+                            });
+                    }
+                }
+            }
+        }
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme("bearer", SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)));
         components.add_security_scheme("admin", SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)));

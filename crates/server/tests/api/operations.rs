@@ -47,6 +47,11 @@ async fn operations_endpoints_answer(backend: Backend) {
         .await
         .expect("json");
     assert!(doc["openapi"].as_str().is_some_and(|v| v.starts_with('3')));
+    let post_metrics = &doc["paths"]["/api/v1/children/{child_id}/metrics"]["post"]["responses"];
+    assert!(
+        post_metrics["415"].is_object() && post_metrics["400"].is_object(),
+        "body errors are documented"
+    );
     for path in [
         "/api/v1/families",
         "/api/v1/auth/login",
