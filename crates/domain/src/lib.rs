@@ -9,6 +9,7 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
 mod child;
+mod consent;
 mod error;
 mod event;
 mod ids;
@@ -18,6 +19,7 @@ mod sleep;
 mod time;
 
 pub use child::{Child, DisplayName, Email, NewChild, Password, Timezone};
+pub use consent::ConsentPurpose;
 pub use error::{RowError, ValidationError};
 pub use event::{EventType, NewSchoolEvent, SchoolEvent, SchoolEventInput};
 pub use ids::{ChildId, DeviceId, FamilyId, RecordId, UserId};

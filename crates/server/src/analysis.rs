@@ -34,6 +34,18 @@ pub struct Loaded {
 }
 
 impl Loaded {
+    /// A child with none of their data: for advice without personalisation.
+    pub fn empty(child: Child) -> Self {
+        Self {
+            child,
+            samples: Vec::new(),
+            events: Vec::new(),
+            interventions: Vec::new(),
+            sleep: Vec::new(),
+            now: Utc::now(),
+        }
+    }
+
     pub fn data(&self) -> ChildData<'_> {
         ChildData {
             tz: self.child.timezone.tz(),

@@ -44,6 +44,8 @@ use utoipa::{Modify, OpenApi};
         routes::list_models,
         routes::list_experiments,
         routes::start_experiment,
+        routes::get_consents,
+        routes::put_consents,
     ),
     components(schemas(crate::rollup::Bucket, crate::rollup::Summary)),
     modifiers(&BearerAuth)

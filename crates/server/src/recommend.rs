@@ -3,7 +3,7 @@
 //! stored, and pushed to the family's open apps. It is reused until the child's data or
 //! the family's feedback changes.
 
-use crate::analysis::load;
+use crate::analysis::{load, Loaded};
 use crate::error::{ApiError, ApiResult};
 use crate::live::LiveEvent;
 use crate::AppState;
@@ -11,7 +11,7 @@ use chrono::Utc;
 use serde_json::{json, Value};
 use sprout_coach::policy::PastAnswer;
 use sprout_coach::writer::compose;
-use sprout_domain::{Child, RecordId, UserId};
+use sprout_domain::{Child, ConsentPurpose, RecordId, UserId};
 use sprout_insights::effects::InterventionEffect;
 use sprout_store::{NewRecommendation, StoredRecommendation};
 
@@ -21,6 +21,8 @@ pub const RECOMMENDATION: &str = "recommendation";
 /// would make a new one: a parent who just answered sees their answer, and a device
 /// uploading every minute does not rewrite the advice every minute.
 pub const MIN_REUSE: chrono::Duration = chrono::Duration::minutes(30);
+/// The version that writes when no other may.
+const CONTROL_TEMPLATE: &str = sprout_coach::template::MODEL_VERSION;
 /// Arm of recommendations written outside any experiment.
 pub const CONTROL_ARM: &str = "control";
 
@@ -86,18 +88,36 @@ pub async fn current(state: &AppState, child: Child, viewer: UserId) -> ApiResul
 /// Decides, writes, checks and stores a new recommendation.
 #[tracing::instrument(skip_all, fields(child_id = %child.id))]
 pub async fn generate(state: &AppState, child: Child) -> ApiResult<StoredRecommendation> {
-    let answers: Vec<PastAnswer> = state
-        .store
-        .child_feedback(child.id)
-        .await?
-        .into_iter()
-        .map(|a| PastAnswer {
-            kind: a.action_kind,
-            slot: a.action_slot,
-            helpful: a.was_helpful,
-        })
-        .collect();
-    let loaded = load(state, child.clone()).await?;
+    let consents = state.store.consents(child.id).await?;
+    let allows = |purpose| {
+        consents
+            .iter()
+            .find(|c| c.purpose == purpose)
+            .is_none_or(|c| c.granted)
+    };
+    let personal = allows(ConsentPurpose::Personalisation);
+    // Without consent to personalisation the advice uses nothing of the child's own
+    // data or the family's answers: a general suggestion for the time of day.
+    let answers: Vec<PastAnswer> = if personal {
+        state
+            .store
+            .child_feedback(child.id)
+            .await?
+            .into_iter()
+            .map(|a| PastAnswer {
+                kind: a.action_kind,
+                slot: a.action_slot,
+                helpful: a.was_helpful,
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let loaded = if personal {
+        load(state, child.clone()).await?
+    } else {
+        Loaded::empty(child.clone())
+    };
     let span = tracing::Span::current();
     // The analyses are CPU work: off the async workers.
     let plan = tokio::task::spawn_blocking(move || {
@@ -131,7 +151,12 @@ pub async fn generate(state: &AppState, child: Child) -> ApiResult<StoredRecomme
     let variant = id.0.as_bytes()[0] as usize;
     // In an experiment the child's arm (a stable hash of child and experiment) decides
     // which version writes; otherwise the configured writer does.
-    let experiment = state.store.running_experiment().await?;
+    // A child joins experiments only with the family's consent.
+    let experiment = if allows(ConsentPurpose::Experiments) {
+        state.store.running_experiment().await?
+    } else {
+        None
+    };
     let (writer, arm, experiment_id) = match &experiment {
         Some(e) => {
             let id = child.id.0;
@@ -159,6 +184,14 @@ pub async fn generate(state: &AppState, child: Child) -> ApiResult<StoredRecomme
             }
         }
     };
+    // Text goes to a remote model only with the family's consent; the template otherwise.
+    let remote = writer.model_version().starts_with("openai:");
+    let writer: std::sync::Arc<dyn sprout_coach::writer::Writer> =
+        if remote && !allows(ConsentPurpose::RemoteModel) {
+            writer_for(state, CONTROL_TEMPLATE)
+        } else {
+            writer
+        };
     let written = compose(writer.as_ref(), &facts, variant).await.map_err(|e| {
         ApiError::new(
             crate::error::ErrorCode::RateLimited,

@@ -26,9 +26,9 @@ pub use error::StoreError;
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 pub use types::{
-    ActionFeedback, ArmCounts, AuditEntry, Backend, Erasure, Feedback, InsertOutcome, NewRecommendation,
-    NewToken, RecordCursor, StoredExperiment, StoredModel, StoredRecommendation, TimeRange, TokenOwner,
-    TokenRecord, UserRecord,
+    ActionFeedback, ArmCounts, AuditEntry, Backend, Consent, Erasure, Feedback, InsertOutcome,
+    NewRecommendation, NewToken, RecordCursor, StoredExperiment, StoredModel, StoredRecommendation,
+    TimeRange, TokenOwner, TokenRecord, UserRecord,
 };
 
 use async_trait::async_trait;
@@ -194,6 +194,21 @@ pub trait Store: Send + Sync + 'static {
 
     /// The experiment running now, if any.
     async fn running_experiment(&self) -> Result<Option<StoredExperiment>>;
+
+    /// The child's consent for every purpose (defaults where the family has not decided).
+    async fn consents(&self, child: ChildId) -> Result<Vec<Consent>>;
+
+    /// Records a family's decision on one purpose.
+    async fn set_consent(
+        &self,
+        child: ChildId,
+        purpose: sprout_domain::ConsentPurpose,
+        granted: bool,
+        by: UserId,
+    ) -> Result<()>;
+
+    /// Deletes a child's raw samples older than `before`; returns how many.
+    async fn delete_samples_before(&self, before: DateTime<Utc>) -> Result<u64>;
 
     /// Ends an experiment: the candidate becomes active (and the control retired) when
     /// `promoted`, else the candidate is retired. `false` if it was no longer running.

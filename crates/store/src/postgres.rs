@@ -29,6 +29,11 @@ const MIGRATIONS: &[EmbeddedMigration] = &[
         "models",
         include_str!("../migrations/postgres/0004_models.sql"),
     ),
+    (
+        5,
+        "consents",
+        include_str!("../migrations/postgres/0005_consents.sql"),
+    ),
 ];
 
 /// Enough connections for a node's request concurrency without exhausting the server's

@@ -951,6 +951,67 @@ macro_rules! impl_store {
                 tx.commit().await?;
                 Ok(true)
             }
+            async fn consents(&self, child: sprout_domain::ChildId) -> $crate::Result<Vec<$crate::Consent>> {
+                use sqlx::Row;
+                let rows = sqlx::query("SELECT purpose, granted, by_user, at FROM consents WHERE child_id = $1")
+                    .bind(child.0)
+                    .fetch_all(&self.read)
+                    .await?;
+                let mut decided = Vec::new();
+                for r in &rows {
+                    let purpose: String = r.try_get("purpose")?;
+                    let purpose = purpose
+                        .parse::<sprout_domain::ConsentPurpose>()
+                        .map_err(|e| $crate::StoreError::corrupt("consent purpose", e))?;
+                    decided.push($crate::Consent {
+                        purpose,
+                        granted: r.try_get("granted")?,
+                        by_user: Some(sprout_domain::UserId(r.try_get("by_user")?)),
+                        at: Some(from_db(r.try_get("at")?)?),
+                    });
+                }
+                Ok(sprout_domain::ConsentPurpose::ALL
+                    .into_iter()
+                    .map(|purpose| {
+                        decided.iter().find(|c| c.purpose == purpose).cloned().unwrap_or($crate::Consent {
+                            purpose,
+                            granted: purpose.default_granted(),
+                            by_user: None,
+                            at: None,
+                        })
+                    })
+                    .collect())
+            }
+
+            async fn set_consent(
+                &self,
+                child: sprout_domain::ChildId,
+                purpose: sprout_domain::ConsentPurpose,
+                granted: bool,
+                by: sprout_domain::UserId,
+            ) -> $crate::Result<()> {
+                sqlx::query(
+                    "INSERT INTO consents (child_id, purpose, granted, by_user, at) VALUES ($1, $2, $3, $4, $5) \
+                     ON CONFLICT (child_id, purpose) DO UPDATE SET granted = excluded.granted, \
+                     by_user = excluded.by_user, at = excluded.at",
+                )
+                .bind(child.0)
+                .bind(purpose.as_str())
+                .bind(granted)
+                .bind(by.0)
+                .bind(to_db(chrono::Utc::now()))
+                .execute(&self.write)
+                .await?;
+                Ok(())
+            }
+
+            async fn delete_samples_before(&self, before: chrono::DateTime<chrono::Utc>) -> $crate::Result<u64> {
+                Ok(sqlx::query("DELETE FROM wellness_metrics WHERE time < $1")
+                    .bind(to_db(before))
+                    .execute(&self.write)
+                    .await?
+                    .rows_affected())
+            }
         }
 
         fn recommendation_from_row(

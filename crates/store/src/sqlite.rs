@@ -29,6 +29,11 @@ const MIGRATIONS: &[EmbeddedMigration] = &[
         include_str!("../migrations/sqlite/0003_audit_family.sql"),
     ),
     (4, "models", include_str!("../migrations/sqlite/0004_models.sql")),
+    (
+        5,
+        "consents",
+        include_str!("../migrations/sqlite/0005_consents.sql"),
+    ),
 ];
 
 /// Readers in WAL mode do not block the writer or each other; a few cover a small server.

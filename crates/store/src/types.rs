@@ -188,3 +188,13 @@ pub struct ArmCounts {
     pub answered: u64,
     pub helpful: u64,
 }
+
+/// A family's decision on one use of a child's data.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Consent {
+    pub purpose: sprout_domain::ConsentPurpose,
+    pub granted: bool,
+    /// Who decided; `None` while the default holds.
+    pub by_user: Option<UserId>,
+    pub at: Option<DateTime<Utc>>,
+}

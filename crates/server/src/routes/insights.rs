@@ -41,6 +41,7 @@ pub async fn get_forecast(
     ApiQuery(query): ApiQuery<ForecastQuery>,
 ) -> ApiResult<Json<Arc<Value>>> {
     let child = principal.child(&state, &child_id, Access::Read).await?;
+    crate::routes::require(&state, child.id, sprout_domain::ConsentPurpose::Personalisation).await?;
     let hours = query.hours.unwrap_or(24);
     if !(1..=MAX_FORECAST_HOURS).contains(&hours) {
         return Err(ApiError::bad_request(format!(
@@ -67,6 +68,7 @@ pub async fn get_chronotype(
     Path(child_id): Path<String>,
 ) -> ApiResult<Json<Arc<Value>>> {
     let child = principal.child(&state, &child_id, Access::Read).await?;
+    crate::routes::require(&state, child.id, sprout_domain::ConsentPurpose::Personalisation).await?;
     Ok(Json(
         cached(&state, child, CHRONOTYPE.into(), chronotype_value).await?,
     ))
@@ -83,6 +85,7 @@ pub async fn recompute_chronotype(
     Path(child_id): Path<String>,
 ) -> ApiResult<Json<Arc<Value>>> {
     let child = principal.child(&state, &child_id, Access::Read).await?;
+    crate::routes::require(&state, child.id, sprout_domain::ConsentPurpose::Personalisation).await?;
     Ok(Json(recompute(&state, child).await?))
 }
 
@@ -112,6 +115,7 @@ pub async fn get_causal_insights(
     Path(child_id): Path<String>,
 ) -> ApiResult<Json<Arc<Value>>> {
     let child = principal.child(&state, &child_id, Access::Read).await?;
+    crate::routes::require(&state, child.id, sprout_domain::ConsentPurpose::Personalisation).await?;
     Ok(Json(causal_effects(&state, child).await?))
 }
 
@@ -127,6 +131,7 @@ pub async fn causal_insights_original(
     Path(child_id): Path<String>,
 ) -> ApiResult<Json<Value>> {
     let child = principal.child(&state, &child_id, Access::Read).await?;
+    crate::routes::require(&state, child.id, sprout_domain::ConsentPurpose::Personalisation).await?;
     let insights = causal_effects(&state, child).await?;
     let effects = insights["effects"].as_array().cloned().unwrap_or_default();
     let most_used = effects

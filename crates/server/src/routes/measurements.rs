@@ -60,6 +60,7 @@ pub async fn post_metrics(
     body: JsonBody,
 ) -> ApiResult<Json<IngestResponse>> {
     let child = principal.child(&state, &child_id, Access::Write).await?;
+    crate::routes::require(&state, child.id, sprout_domain::ConsentPurpose::DataCollection).await?;
     let raw: RawBatch<'_> = body.decode()?;
     let batch = SampleBatch::parse_raw(raw.samples.iter().map(|r| r.get()), Utc::now())?;
     let outcome = state.store.insert_samples(child.id, &batch).await?;

@@ -1,6 +1,7 @@
 //! The route table: every path, its method and its handler, in one place.
 
 mod children;
+mod consents;
 mod families;
 mod insights;
 mod measurements;
@@ -18,6 +19,7 @@ use axum::Router;
 use tower_http::trace::TraceLayer;
 
 pub(crate) use children::*;
+pub(crate) use consents::*;
 pub(crate) use families::*;
 pub(crate) use insights::*;
 pub(crate) use measurements::*;
@@ -35,6 +37,10 @@ pub fn router(state: AppState) -> Router {
         .route("/children", post(create_child).get(list_children))
         .route("/children/{child_id}", get(get_child).delete(delete_child))
         .route("/children/{child_id}/export", get(export_child))
+        .route(
+            "/children/{child_id}/consents",
+            get(get_consents).put(put_consents),
+        )
         .route(
             "/children/{child_id}/devices/{device_id}",
             axum::routing::delete(revoke_device),

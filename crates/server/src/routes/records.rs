@@ -51,6 +51,7 @@ pub async fn post_event(
     ApiJson(body): ApiJson<SchoolEventInput>,
 ) -> ApiResult<(StatusCode, Json<SchoolEvent>)> {
     let child = principal.child(&state, &child_id, Access::Write).await?;
+    crate::routes::require(&state, child.id, sprout_domain::ConsentPurpose::DataCollection).await?;
     let event = NewSchoolEvent::parse(&body, Utc::now())?;
     let (stored, created) = state.store.insert_event(child.id, &event).await?;
     if created {
@@ -92,6 +93,7 @@ pub async fn post_intervention(
     ApiJson(body): ApiJson<InterventionInput>,
 ) -> ApiResult<(StatusCode, Json<Intervention>)> {
     let child = principal.child(&state, &child_id, Access::Write).await?;
+    crate::routes::require(&state, child.id, sprout_domain::ConsentPurpose::DataCollection).await?;
     let intervention = NewIntervention::parse(&body, Utc::now())?;
     let (stored, created) = state.store.insert_intervention(child.id, &intervention).await?;
     if created {
@@ -134,6 +136,7 @@ pub async fn post_sleep_episode(
     body: crate::extract::JsonBody,
 ) -> ApiResult<(StatusCode, Json<SleepEpisode>)> {
     let child = principal.child(&state, &child_id, Access::Write).await?;
+    crate::routes::require(&state, child.id, sprout_domain::ConsentPurpose::DataCollection).await?;
     let body = SleepEpisodeBody::parse_json(&body.0).map_err(crate::error::ApiError::bad_request)?;
     let episode = NewSleepEpisode::parse(&body, Utc::now())?;
     let (stored, created) = state.store.insert_sleep_episode(child.id, &episode).await?;

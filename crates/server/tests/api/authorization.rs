@@ -165,6 +165,18 @@ fn child_routes() -> Vec<ChildRoute> {
             audience: Parents,
             body: no_body,
         },
+        ChildRoute {
+            method: Method::GET,
+            path: "/api/v1/children/{child_id}/consents",
+            audience: Parents,
+            body: no_body,
+        },
+        ChildRoute {
+            method: Method::PUT,
+            path: "/api/v1/children/{child_id}/consents",
+            audience: Parents,
+            body: || json!({"experiments": true}),
+        },
         // Last: the family's own call erases the child.
         ChildRoute {
             method: Method::DELETE,

@@ -75,6 +75,22 @@ async fn a_better_candidate_is_promoted(backend: Backend) {
             .await
             .expect("create")
             .id;
+        // Children join experiments only with their family's consent.
+        let email = sprout_domain::Email::parse("ab@example.org").expect("email");
+        let parent = app
+            .db
+            .store
+            .find_user_by_email(&email)
+            .await
+            .expect("query")
+            .expect("user")
+            .id;
+        let consent = sprout_domain::ConsentPurpose::Experiments;
+        app.db
+            .store
+            .set_consent(child, consent, true, parent)
+            .await
+            .expect("consent");
         let rec: Value = app
             .get(
                 &format!("/api/v1/children/{child}/recommendation"),

@@ -8,6 +8,7 @@ use serde_json::{json, Value};
 use sprout_store::Backend;
 
 on_both_backends!(
+    consent_decides_what_happens_with_a_childs_data,
     export_is_complete_and_erasure_is_total,
     tokens_can_be_revoked,
     repeated_failed_logins_lock_the_account
@@ -312,4 +313,140 @@ async fn repeated_failed_logins_lock_the_account(backend: Backend) {
         app.get("/api/v1/children", Some(&family.token)).await.status(),
         StatusCode::OK
     );
+}
+
+async fn consent_decides_what_happens_with_a_childs_data(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let family = app.family("consent@example.org").await;
+    let child = &family.child_id;
+    let path = format!("/api/v1/children/{child}/consents");
+    let granted = |consents: &Value, purpose: &str| {
+        consents["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .find(|c| c["purpose"] == purpose)
+            .map(|c| c["granted"].clone())
+    };
+    let consents: Value = app
+        .get(&path, Some(&family.token))
+        .await
+        .json()
+        .await
+        .expect("json");
+    // Adding a child consents to collecting and analysing its data; nothing else.
+    for (purpose, default) in [
+        ("data_collection", true),
+        ("personalisation", true),
+        ("remote_model", false),
+        ("training", false),
+        ("experiments", false),
+    ] {
+        assert_eq!(granted(&consents, purpose), Some(json!(default)), "{purpose}");
+    }
+    let put = |body: Value| {
+        app.client
+            .put(app.url(&path))
+            .bearer_auth(&family.token)
+            .json(&body)
+            .send()
+    };
+    let bad = put(json!({"experiments": true, "selling": true}))
+        .await
+        .expect("request");
+    expect_error(bad, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    let unchanged: Value = app
+        .get(&path, Some(&family.token))
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(
+        granted(&unchanged, "experiments"),
+        Some(json!(false)),
+        "a bad purpose changes nothing"
+    );
+    let device_put = app
+        .client
+        .put(app.url(&path))
+        .bearer_auth(&family.device_token)
+        .json(&json!({"experiments": true}))
+        .send();
+    assert_eq!(device_put.await.expect("request").status(), StatusCode::FORBIDDEN);
+
+    // Withdrawing data collection stops every write from the device, and nothing lands.
+    let withdrawn: Value = put(json!({"data_collection": false}))
+        .await
+        .expect("request")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(granted(&withdrawn, "data_collection"), Some(json!(false)));
+    let item = withdrawn["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .find(|c| c["purpose"] == "data_collection")
+        .cloned()
+        .expect("item");
+    assert!(
+        item["by_user"].is_string() && item["at"].is_string(),
+        "who decided and when: {item}"
+    );
+    let batch = samples_json("2026-02-01T00:00:00Z", 5);
+    let refused = app
+        .post(
+            &format!("/api/v1/children/{child}/metrics"),
+            Some(&family.device_token),
+            &batch,
+        )
+        .await;
+    expect_error(refused, StatusCode::FORBIDDEN, "forbidden").await;
+    let event = json!({"event_type": "exam", "start": "2026-02-03T09:00:00+01:00"});
+    let refused = app
+        .post(
+            &format!("/api/v1/children/{child}/events"),
+            Some(&family.device_token),
+            &event,
+        )
+        .await;
+    expect_error(refused, StatusCode::FORBIDDEN, "forbidden").await;
+    assert_eq!(app.stored_samples(child).await, 0);
+
+    // Without personalisation, no analyses of the child; advice stays general.
+    put(json!({"data_collection": true, "personalisation": false}))
+        .await
+        .expect("request");
+    let forecast = app
+        .get(&format!("/api/v1/children/{child}/forecast"), Some(&family.token))
+        .await;
+    expect_error(forecast, StatusCode::FORBIDDEN, "forbidden").await;
+    let rec: Value = app
+        .get(
+            &format!("/api/v1/children/{child}/recommendation"),
+            Some(&family.token),
+        )
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert!(
+        rec["recommendation"].as_str().is_some_and(|t| !t.contains('%')),
+        "{rec}"
+    );
+    assert!(rec["personalization"]["chronotype"].is_null());
+
+    let trail: Value = app
+        .get("/api/v1/audit", Some(&family.token))
+        .await
+        .json()
+        .await
+        .expect("json");
+    let changes = trail["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter(|e| e["action"] == "consent.changed")
+        .count();
+    assert_eq!(changes, 2, "each decision is in the audit trail");
 }
