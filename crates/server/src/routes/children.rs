@@ -111,7 +111,8 @@ pub struct NewDeviceResponse {
 /// Registers a device for a child and returns its token, once.
 #[utoipa::path(post, path = "/api/v1/children/{child_id}/devices", tag = "children", request_body = NewDeviceRequest,
     security(("bearer" = [])), params(("child_id" = String, Path)),
-    responses((status = 201, body = NewDeviceResponse), (status = 401), (status = 403), (status = 404)))]
+    responses((status = 201, body = NewDeviceResponse), (status = 401), (status = 403), (status = 404),
+              (status = 422, description = "invalid name")))]
 #[tracing::instrument(skip_all, fields(child_id = %child_id))]
 pub async fn create_device(
     principal: Principal,
