@@ -45,7 +45,7 @@ const RECOMMEND_AIM_MS: f64 = 5.0;
 /// Times the whole pipeline a recommendation request runs once its data is loaded:
 /// effects, chronotype, forecast, sleep, policy, facts, template, guardrails, JSON.
 fn recommend(args: &RecommendArgs) -> anyhow::Result<()> {
-    use sprout_domain::{ChildId, Intervention, RecordId, SchoolEvent, SleepEpisode};
+    use sprout_domain::ChildId;
     let config = SimConfig {
         seed: 3,
         children: 3,
@@ -55,46 +55,14 @@ fn recommend(args: &RecommendArgs) -> anyhow::Result<()> {
     };
     let sim = sprout_sim::simulate_child(&config, 2);
     let child = ChildId::new();
-    let events: Vec<SchoolEvent> = sim
-        .events
-        .iter()
-        .map(|e| SchoolEvent {
-            id: RecordId::new(),
-            child_id: child,
-            event_type: e.event_type.clone(),
-            start: e.start,
-            end: e.end,
-        })
-        .collect();
-    let interventions: Vec<Intervention> = sim
-        .interventions
-        .iter()
-        .map(|i| Intervention {
-            id: RecordId::new(),
-            child_id: child,
-            kind: i.kind,
-            time: i.time,
-            duration_min: i.duration_min,
-        })
-        .collect();
-    let sleep: Vec<SleepEpisode> = sim
-        .sleep_episodes
-        .iter()
-        .map(|e| SleepEpisode {
-            id: RecordId::new(),
-            child_id: child,
-            onset: e.onset,
-            offset: e.offset,
-            utc_offset_min: e.utc_offset_min,
-        })
-        .collect();
+    let records = sim.stored_records(child);
     let data = sprout_insights::ChildData {
         tz: sim.profile.timezone.tz(),
         birth_date: sim.profile.birth_date,
         samples: &sim.samples,
-        events: &events,
-        interventions: &interventions,
-        sleep_episodes: &sleep,
+        events: &records.events,
+        interventions: &records.interventions,
+        sleep_episodes: &records.sleep_episodes,
         now: Utc::now(),
     };
     let mut times = Vec::with_capacity(args.iterations);

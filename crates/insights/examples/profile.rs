@@ -2,7 +2,7 @@
 //! `cargo run --release -p sprout-insights --example profile`.
 
 use chrono::Utc;
-use sprout_domain::{ChildId, Intervention, RecordId, SchoolEvent, SleepEpisode};
+use sprout_domain::ChildId;
 use sprout_insights::effects::{intervention_effects, EffectOptions};
 use sprout_insights::ChildData;
 use std::time::Instant;
@@ -28,47 +28,14 @@ fn main() {
         ..Default::default()
     };
     let sim = sprout_sim::simulate_child(&config, 2);
-    let child = ChildId::new();
-    let events: Vec<SchoolEvent> = sim
-        .events
-        .iter()
-        .map(|e| SchoolEvent {
-            id: RecordId::new(),
-            child_id: child,
-            event_type: e.event_type.clone(),
-            start: e.start,
-            end: e.end,
-        })
-        .collect();
-    let interventions: Vec<Intervention> = sim
-        .interventions
-        .iter()
-        .map(|i| Intervention {
-            id: RecordId::new(),
-            child_id: child,
-            kind: i.kind,
-            time: i.time,
-            duration_min: i.duration_min,
-        })
-        .collect();
-    let sleep: Vec<SleepEpisode> = sim
-        .sleep_episodes
-        .iter()
-        .map(|e| SleepEpisode {
-            id: RecordId::new(),
-            child_id: child,
-            onset: e.onset,
-            offset: e.offset,
-            utc_offset_min: e.utc_offset_min,
-        })
-        .collect();
+    let records = sim.stored_records(ChildId::new());
     let data = ChildData {
         tz: sim.profile.timezone.tz(),
         birth_date: sim.profile.birth_date,
         samples: &sim.samples,
-        events: &events,
-        interventions: &interventions,
-        sleep_episodes: &sleep,
+        events: &records.events,
+        interventions: &records.interventions,
+        sleep_episodes: &records.sleep_episodes,
         now: Utc::now(),
     };
     let options = EffectOptions {

@@ -1,56 +1,16 @@
 //! The insights on simulated children whose truth is known.
 
 use chrono::{DateTime, Duration, Utc};
-use sprout_domain::{ChildId, Intervention, InterventionKind, RecordId, SchoolEvent, SleepEpisode};
+use sprout_domain::{ChildId, InterventionKind};
 use sprout_insights::effects::{intervention_effects, EffectOptions, EffectStatus};
 use sprout_insights::pooling::{pool, Estimate};
 use sprout_insights::{chronotype::chronotype, forecast, ChildData};
 use sprout_sim::{SimConfig, SimulatedChild};
 
-/// A stored child's records, as the store would hand them over.
-struct Stored {
-    events: Vec<SchoolEvent>,
-    interventions: Vec<Intervention>,
-    sleep: Vec<SleepEpisode>,
-}
+use sprout_sim::StoredRecords as Stored;
 
 fn stored(sim: &SimulatedChild) -> Stored {
-    let child_id = ChildId::new();
-    Stored {
-        events: sim
-            .events
-            .iter()
-            .map(|e| SchoolEvent {
-                id: RecordId::new(),
-                child_id,
-                event_type: e.event_type.clone(),
-                start: e.start,
-                end: e.end,
-            })
-            .collect(),
-        interventions: sim
-            .interventions
-            .iter()
-            .map(|i| Intervention {
-                id: RecordId::new(),
-                child_id,
-                kind: i.kind,
-                time: i.time,
-                duration_min: i.duration_min,
-            })
-            .collect(),
-        sleep: sim
-            .sleep_episodes
-            .iter()
-            .map(|e| SleepEpisode {
-                id: RecordId::new(),
-                child_id,
-                onset: e.onset,
-                offset: e.offset,
-                utc_offset_min: e.utc_offset_min,
-            })
-            .collect(),
-    }
+    sim.stored_records(ChildId::new())
 }
 
 fn data<'a>(sim: &'a SimulatedChild, stored: &'a Stored, now: DateTime<Utc>) -> ChildData<'a> {
@@ -60,7 +20,7 @@ fn data<'a>(sim: &'a SimulatedChild, stored: &'a Stored, now: DateTime<Utc>) -> 
         samples: &sim.samples,
         events: &stored.events,
         interventions: &stored.interventions,
-        sleep_episodes: &stored.sleep,
+        sleep_episodes: &stored.sleep_episodes,
         now,
     }
 }

@@ -39,7 +39,7 @@ mod time;
 
 pub use config::SimConfig;
 pub use interventions::{true_effect, EFFECT_WINDOW_HOURS};
-pub use profile::{ChildProfile, DayTruth, SimChronotype, SimulatedChild, Truth};
+pub use profile::{ChildProfile, DayTruth, SimChronotype, SimulatedChild, StoredRecords, Truth};
 pub use stress::PRE_TEST_BUMP;
 
 use chrono::{DateTime, Duration, Utc};

@@ -4,7 +4,10 @@ use crate::rng::{child_rng, normal, Stream};
 use chrono::{Duration, Months, NaiveDate};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
-use sprout_domain::{InterventionKind, NewIntervention, NewSchoolEvent, NewSleepEpisode, Sample, Timezone};
+use sprout_domain::{
+    ChildId, Intervention, InterventionKind, NewIntervention, NewSchoolEvent, NewSleepEpisode, RecordId,
+    Sample, SchoolEvent, SleepEpisode, Timezone,
+};
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -182,6 +185,56 @@ pub struct SimulatedChild {
     /// Sorted by onset: nights and naps overlapping the period, with their true (unclipped)
     /// onset and offset.
     pub sleep_episodes: Vec<NewSleepEpisode>,
+}
+
+/// A simulated child's records as a store would hand them back, for code that analyses
+/// simulated data without a database (benchmarks, engine tests).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredRecords {
+    pub events: Vec<SchoolEvent>,
+    pub interventions: Vec<Intervention>,
+    pub sleep_episodes: Vec<SleepEpisode>,
+}
+
+impl SimulatedChild {
+    /// The child's events, interventions and sleep episodes, as stored for `child_id`.
+    pub fn stored_records(&self, child_id: ChildId) -> StoredRecords {
+        StoredRecords {
+            events: self
+                .events
+                .iter()
+                .map(|e| SchoolEvent {
+                    id: RecordId::new(),
+                    child_id,
+                    event_type: e.event_type.clone(),
+                    start: e.start,
+                    end: e.end,
+                })
+                .collect(),
+            interventions: self
+                .interventions
+                .iter()
+                .map(|i| Intervention {
+                    id: RecordId::new(),
+                    child_id,
+                    kind: i.kind,
+                    time: i.time,
+                    duration_min: i.duration_min,
+                })
+                .collect(),
+            sleep_episodes: self
+                .sleep_episodes
+                .iter()
+                .map(|e| SleepEpisode {
+                    id: RecordId::new(),
+                    child_id,
+                    onset: e.onset,
+                    offset: e.offset,
+                    utc_offset_min: e.utc_offset_min,
+                })
+                .collect(),
+        }
+    }
 }
 
 /// Hidden per-child parameters the model draws from.
