@@ -3,54 +3,14 @@
 use serde_json::{json, Value};
 use sprout_store::testing::TestDb;
 use sprout_store::Backend;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 
-const SPROUT: &str = env!("CARGO_BIN_EXE_sprout");
+mod support;
+
+use support::{Running, SPROUT};
 
 fn sprout(args: &[&str]) -> std::process::Output {
     Command::new(SPROUT).args(args).output().expect("run sprout")
-}
-
-/// A running `sprout` process and the URL it printed.
-struct Running {
-    child: Child,
-    url: String,
-}
-
-impl Running {
-    /// Starts `sprout ARGS` and waits for its "… at http://…" line.
-    fn start(args: &[&str], envs: &[(&str, &str)]) -> Self {
-        let mut child = Command::new(SPROUT)
-            .args(args)
-            .envs(envs.iter().copied())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn sprout");
-        let stdout = child.stdout.take().expect("stdout");
-        let mut lines = BufReader::new(stdout).lines();
-        let url = loop {
-            let line = lines
-                .next()
-                .expect("sprout printed its URL before exiting")
-                .expect("line");
-            if let Some(at) = line.find("http://") {
-                break line[at..].trim().to_owned();
-            }
-        };
-        // Keep draining stdout so the process never blocks on a full pipe.
-        std::thread::spawn(move || for _ in lines {});
-        Self { child, url }
-    }
-
-    /// Sends SIGTERM and returns whether the process exited cleanly.
-    fn terminate(mut self) -> bool {
-        let pid = self.child.id().to_string();
-        let sent = Command::new("kill").args(["-TERM", &pid]).status().expect("kill");
-        assert!(sent.success());
-        self.child.wait().expect("wait").success()
-    }
 }
 
 #[test]

@@ -8,12 +8,12 @@ use sprout_domain::{ChildId, Sample};
 use sprout_store::testing::TestDb;
 use sprout_store::{Backend, SqliteStore, Store, TimeRange};
 use std::collections::BTreeSet;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use support::Running;
 
-const SPROUT: &str = env!("CARGO_BIN_EXE_sprout");
+mod support;
+
 const ADMIN: &str = "crash-admin";
 const EMAIL: &str = "crash@example.org";
 const PASSWORD: &str = "a long enough password";
@@ -26,56 +26,6 @@ const BATCH: (usize, usize) = (100, 500);
 const ACKED_BEFORE_KILL: usize = 40;
 /// Minutes of the time grid each client owns: clients never share an instant.
 const CLIENT_SPAN_MIN: i64 = 40_000;
-
-/// A running `sprout` process and the URL it printed.
-struct Running {
-    child: Child,
-    url: String,
-}
-
-impl Running {
-    /// Starts `sprout ARGS` and waits for its "… at http://…" line.
-    fn start(args: &[&str], envs: &[(&str, &str)]) -> Self {
-        let mut child = Command::new(SPROUT)
-            .args(args)
-            .envs(envs.iter().copied())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn sprout");
-        let stdout = child.stdout.take().expect("stdout");
-        let mut lines = BufReader::new(stdout).lines();
-        let url = loop {
-            let line = lines
-                .next()
-                .expect("sprout printed its URL before exiting")
-                .expect("line");
-            if let Some(at) = line.find("http://") {
-                break line[at..].trim().to_owned();
-            }
-        };
-        // Keep draining stdout so the process never blocks on a full pipe.
-        std::thread::spawn(move || for _ in lines {});
-        Self { child, url }
-    }
-
-    /// `kill -9`: no shutdown, no flush, requests cut off mid-flight.
-    fn kill9(mut self) {
-        let pid = self.child.id().to_string();
-        let sent = Command::new("kill").args(["-KILL", &pid]).status().expect("kill");
-        assert!(sent.success());
-        let status = self.child.wait().expect("wait");
-        assert!(!status.success(), "a killed process does not exit cleanly");
-    }
-
-    /// Sends SIGTERM and returns whether the process exited cleanly.
-    fn terminate(mut self) -> bool {
-        let pid = self.child.id().to_string();
-        let sent = Command::new("kill").args(["-TERM", &pid]).status().expect("kill");
-        assert!(sent.success());
-        self.child.wait().expect("wait").success()
-    }
-}
 
 /// One batch a client sent: its first minute on the grid and its length.
 #[derive(Debug, Clone, Copy)]

@@ -180,3 +180,19 @@ pub async fn causal_effects(state: &AppState, child: Child) -> ApiResult<Arc<Val
     })
     .await
 }
+
+/// Hours ahead a forecast covers unless the client asks otherwise; the one warmed by the
+/// background refresh.
+pub const DEFAULT_FORECAST_HOURS: usize = 24;
+
+/// The child's forecast for `hours`, from the cache or computed now.
+pub async fn stress_and_sleep_forecast(
+    state: &AppState,
+    child: Child,
+    hours: usize,
+) -> ApiResult<Arc<Value>> {
+    cached(state, child, format!("forecast:{hours}"), move |loaded| {
+        forecast_value(loaded, hours)
+    })
+    .await
+}

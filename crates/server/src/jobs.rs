@@ -5,7 +5,9 @@
 //! Work is debounced per child: a device uploading a night in many batches triggers one
 //! recompute after the uploads settle, not one per batch.
 
-use crate::analysis::{cached, causal_effects, forecast_value, recompute_chronotype};
+use crate::analysis::{
+    causal_effects, recompute_chronotype, stress_and_sleep_forecast, DEFAULT_FORECAST_HOURS,
+};
 use crate::AppState;
 use sprout_domain::ChildId;
 use std::collections::HashMap;
@@ -79,12 +81,7 @@ async fn refresh(state: &AppState, child_id: ChildId) {
     if let Err(e) = causal_effects(state, child.clone()).await {
         tracing::warn!(error = %e.message, "insight refresh failed");
     }
-    let hours = 24;
-    if let Err(e) = cached(state, child, format!("forecast:{hours}"), move |l| {
-        forecast_value(l, hours)
-    })
-    .await
-    {
+    if let Err(e) = stress_and_sleep_forecast(state, child, DEFAULT_FORECAST_HOURS).await {
         tracing::warn!(error = %e.message, "forecast refresh failed");
     }
 }

@@ -3,7 +3,8 @@
 //! cached until the child's data changes.
 
 use crate::analysis::{
-    cached, causal_effects, chronotype_value, forecast_value, recompute_chronotype as recompute, CHRONOTYPE,
+    cached, causal_effects, chronotype_value, recompute_chronotype as recompute, stress_and_sleep_forecast,
+    CHRONOTYPE, DEFAULT_FORECAST_HOURS,
 };
 use crate::auth::{Access, Principal};
 use crate::error::{ApiError, ApiResult};
@@ -15,6 +16,17 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use sprout_domain::InterventionKind;
 use std::sync::Arc;
+
+/// The child, when the caller may read it and the family allows analyses of its data.
+async fn analysed_child(
+    principal: &Principal,
+    state: &AppState,
+    child_id: &str,
+) -> ApiResult<sprout_domain::Child> {
+    let child = principal.child(state, child_id, Access::Read).await?;
+    crate::routes::require(state, child.id, sprout_domain::ConsentPurpose::Personalisation).await?;
+    Ok(child)
+}
 
 /// Forecast horizons a client may ask for, hours.
 const MAX_FORECAST_HOURS: usize = 168;
@@ -40,20 +52,14 @@ pub async fn get_forecast(
     Path(child_id): Path<String>,
     ApiQuery(query): ApiQuery<ForecastQuery>,
 ) -> ApiResult<Json<Arc<Value>>> {
-    let child = principal.child(&state, &child_id, Access::Read).await?;
-    crate::routes::require(&state, child.id, sprout_domain::ConsentPurpose::Personalisation).await?;
-    let hours = query.hours.unwrap_or(24);
+    let child = analysed_child(&principal, &state, &child_id).await?;
+    let hours = query.hours.unwrap_or(DEFAULT_FORECAST_HOURS);
     if !(1..=MAX_FORECAST_HOURS).contains(&hours) {
         return Err(ApiError::bad_request(format!(
             "hours {hours} is outside [1, {MAX_FORECAST_HOURS}]"
         )));
     }
-    Ok(Json(
-        cached(&state, child, format!("forecast:{hours}"), move |l| {
-            forecast_value(l, hours)
-        })
-        .await?,
-    ))
+    Ok(Json(stress_and_sleep_forecast(&state, child, hours).await?))
 }
 
 /// The child's chronotype from their sleep: MSFsc, social jet lag, the type with its
@@ -67,8 +73,7 @@ pub async fn get_chronotype(
     State(state): State<AppState>,
     Path(child_id): Path<String>,
 ) -> ApiResult<Json<Arc<Value>>> {
-    let child = principal.child(&state, &child_id, Access::Read).await?;
-    crate::routes::require(&state, child.id, sprout_domain::ConsentPurpose::Personalisation).await?;
+    let child = analysed_child(&principal, &state, &child_id).await?;
     Ok(Json(
         cached(&state, child, CHRONOTYPE.into(), chronotype_value).await?,
     ))
@@ -84,8 +89,7 @@ pub async fn recompute_chronotype(
     State(state): State<AppState>,
     Path(child_id): Path<String>,
 ) -> ApiResult<Json<Arc<Value>>> {
-    let child = principal.child(&state, &child_id, Access::Read).await?;
-    crate::routes::require(&state, child.id, sprout_domain::ConsentPurpose::Personalisation).await?;
+    let child = analysed_child(&principal, &state, &child_id).await?;
     Ok(Json(recompute(&state, child).await?))
 }
 
@@ -114,8 +118,7 @@ pub async fn get_causal_insights(
     State(state): State<AppState>,
     Path(child_id): Path<String>,
 ) -> ApiResult<Json<Arc<Value>>> {
-    let child = principal.child(&state, &child_id, Access::Read).await?;
-    crate::routes::require(&state, child.id, sprout_domain::ConsentPurpose::Personalisation).await?;
+    let child = analysed_child(&principal, &state, &child_id).await?;
     Ok(Json(causal_effects(&state, child).await?))
 }
 
@@ -130,8 +133,7 @@ pub async fn causal_insights_original(
     State(state): State<AppState>,
     Path(child_id): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    let child = principal.child(&state, &child_id, Access::Read).await?;
-    crate::routes::require(&state, child.id, sprout_domain::ConsentPurpose::Personalisation).await?;
+    let child = analysed_child(&principal, &state, &child_id).await?;
     let insights = causal_effects(&state, child).await?;
     let effects = insights["effects"].as_array().cloned().unwrap_or_default();
     let most_used = effects
