@@ -6,6 +6,7 @@
 # Usage: bench/forecast_vs_statsforecast.sh
 #   BENCH_VENV      virtual environment to create or reuse (default: target/bench-venv)
 #   BENCH_ORIGINS   forecast origins (default: 10; horizon 24, stride 24)
+#   BENCH_WORKDIR   where the series and the recording are written (default: target/bench)
 #   PYTHON          interpreter for a new venv (default: python3.11, else python3)
 # Needs: cargo, python3 with the venv module, and access to the package registries.
 # The real recording (pyActigraphy's example file, GPL-3.0) is written under
@@ -18,7 +19,7 @@ venv="${BENCH_VENV:-$root/target/bench-venv}"
 origins="${BENCH_ORIGINS:-10}"
 python="${PYTHON:-$(command -v python3.11 || command -v python3)}"
 target_dir="${CARGO_TARGET_DIR:-$root/target}"
-work="$root/target/bench"
+work="${BENCH_WORKDIR:-$root/target/bench}"
 sf_version="2.1.1"
 
 # One thread for the numerical libraries, as the Rust side uses one: on small data

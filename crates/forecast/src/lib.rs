@@ -18,18 +18,21 @@
 //!
 //! * **Seasonal naive** (period one day, and one week): the benchmark every
 //!   other model must beat, and the fallback for short histories.
-//! * **ETS** with additive errors, no or damped trend and additive daily
-//!   seasonality, smoothing parameters fitted by minimising one-step SSE
-//!   (maximum likelihood for Gaussian errors) with Nelder–Mead; initial states
-//!   from a classical decomposition of the first two days. (An additive
-//!   undamped trend is available on request; it is left out of the automatic
-//!   choice because a straight line extrapolated a day ahead rarely suits a
-//!   bounded signal such as stress.)
-//! * **MSTL + AR(1) / ETS(A,N,N)**: daily and weekly seasonal components by
-//!   MSTL (iterated STL with loess; STL with the daily period alone while the
+//! * **ETS** with additive errors, no trend and additive daily seasonality,
+//!   smoothing parameters fitted by minimising one-step SSE (maximum
+//!   likelihood for Gaussian errors) with Nelder–Mead; initial states from a
+//!   classical decomposition of the first two days. (Additive and damped
+//!   trends are available on request. Both are left out of the automatic
+//!   choice: a line extrapolated a day ahead rarely suits a bounded signal
+//!   such as stress, and the damped model, the costliest fit, seldom beat
+//!   the others on simulated or real series.)
+//! * **MSTL + ARMA(1,1)**: daily and weekly seasonal components by MSTL
+//!   (iterated STL with loess; STL with the daily period alone while the
 //!   training part is under two weeks), repeated forward. The seasonally
-//!   adjusted series is forecast by AR(1) around its mean (deviations decay,
-//!   as stress episodes do) or by simple exponential smoothing.
+//!   adjusted series is forecast by ARMA(1,1) around its mean: its
+//!   autocorrelation drops after one hour and then decays slowly (noise on
+//!   top of bad days and episodes that fade over many hours), which AR(1)
+//!   alone reverts too fast and exponential smoothing not at all.
 //! * **Combination**: the equal-weight mean of the three best candidates,
 //!   which often beats each of them when none dominates.
 //! * **Event regression**, layered on every candidate: each event kind gets
@@ -50,9 +53,14 @@
 //! to 96 origins; the lowest MAE wins. Its errors at each lead time give
 //! split-conformal intervals (quantile of absolute errors, pooling adjacent
 //! leads), so an 80 % interval covers about 80 % of outcomes. The final
-//! forecast runs the same fitted model to the end of the history, so the
-//! intervals describe exactly the procedure used. Fitting once and replaying
-//! the state is what keeps model selection within a few milliseconds.
+//! forecast runs the same fitted model to the end of the history, except
+//! that an MSTL model (alone or in the combination) is fitted again on the
+//! whole history: its seasonal cycles and remainder model would otherwise
+//! stop where the training part ends, up to two weeks before the forecast.
+//! The intervals then describe the same procedure on a slightly shorter
+//! history, which if anything overstates the error. Fitting once and
+//! replaying the state is what keeps model selection within a few
+//! milliseconds.
 //!
 //! Under three days of history there are too few origins to rank models or
 //! calibrate intervals; seasonal naive (or the mean) answers, with intervals
@@ -73,9 +81,10 @@
 //! `rand` 0.8 and `rand_distr` for features not used here. `augurs-mstl`
 //! is a thin wrapper that adds `augurs-core`, `distrs` and `tracing` around
 //! `stlrs`, with intervals from the trend model's Gaussian assumption rather
-//! than calibrated ones. So this crate uses `stlrs` (the decomposition itself,
-//! dependency-free, MIT/Unlicense) directly, and implements the small parts
-//! that no crate covers well: seasonal ETS, AR(1), Nelder–Mead, event
+//! than calibrated ones. So this crate uses `stlrs`'s STL (dependency-free,
+//! MIT/Unlicense) directly, with the few-line MSTL loop around it here so
+//! that each period's loess settings can be chosen, and implements the small parts
+//! that no crate covers well: seasonal ETS, ARMA(1,1), Nelder–Mead, event
 //! regression, conformal calibration and sleep. Each is a few hundred lines
 //! of plain arithmetic with no further dependencies.
 //!

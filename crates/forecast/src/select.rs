@@ -6,8 +6,9 @@
 //! forward through the calibration part, forecasting `horizon` steps from many
 //! origins. Those errors choose the model (lowest MAE) and calibrate its
 //! intervals (split conformal). The final forecast runs the same fitted model
-//! through the whole history, so the intervals describe exactly the procedure
-//! that produced the forecast.
+//! through the whole history, so the intervals describe the procedure that
+//! produced the forecast; only MSTL, whose decomposition would otherwise end
+//! with the training part, is fitted again on the whole history first.
 
 use chrono::{DateTime, TimeZone, Utc};
 use serde::{Deserialize, Serialize};
@@ -15,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use crate::conformal;
 use crate::error::ForecastError;
 use crate::models::ets::{EtsFit, EtsSpec, Trend};
-use crate::models::mstl::{self, Adjusted, MstlFit};
+use crate::models::mstl::{self, MstlFit};
 use crate::models::naive;
 use crate::models::regression::{Design, Event};
 use crate::{BacktestSummary, Forecast, Options};
@@ -69,8 +70,7 @@ pub enum ModelChoice {
     SeasonalNaive,
     /// ETS with additive daily seasonality and the given trend.
     Ets(Trend),
-    /// MSTL (daily and weekly seasonality) with AR(1) or ETS(A,N,N) on the
-    /// adjusted series, whichever backtests better.
+    /// MSTL (daily and weekly seasonality) with ARMA(1,1) on the adjusted series.
     Mstl,
     /// Historical mean.
     Mean,
@@ -80,8 +80,8 @@ pub enum ModelChoice {
 enum Candidate {
     SeasonalNaive(usize),
     Ets(EtsSpec),
-    /// One decomposition shared by several adjusted-series models.
-    Mstl(Vec<usize>, Vec<Adjusted>),
+    /// MSTL with these periods.
+    Mstl(Vec<usize>),
 }
 
 enum Fitted {
@@ -116,23 +116,26 @@ impl Candidate {
         match self {
             Candidate::SeasonalNaive(p) => *p,
             Candidate::Ets(spec) => spec.min_len(),
-            Candidate::Mstl(periods, _) => 2 * periods.iter().copied().max().unwrap_or(1),
+            Candidate::Mstl(periods) => 2 * periods.iter().copied().max().unwrap_or(1),
         }
     }
 
-    /// Fits every variant of the candidate on `y`.
-    fn fit(&self, y: &[f64]) -> Vec<Fitted> {
+    /// Fits the candidate on `y`; `None` when `y` is too short or the fit fails.
+    fn fit(&self, y: &[f64]) -> Option<Fitted> {
         if y.len() < self.min_train() {
-            return Vec::new();
+            return None;
         }
         match self {
-            Candidate::SeasonalNaive(p) => vec![Fitted::SeasonalNaive(*p)],
-            Candidate::Ets(spec) => spec.fit(y).map(Fitted::Ets).into_iter().collect(),
-            Candidate::Mstl(periods, models) => mstl::fit(y, periods, models)
-                .into_iter()
-                .map(Fitted::Mstl)
-                .collect(),
+            Candidate::SeasonalNaive(p) => Some(Fitted::SeasonalNaive(*p)),
+            Candidate::Ets(spec) => spec.fit(y).map(Fitted::Ets),
+            Candidate::Mstl(periods) => mstl::fit(y, periods).map(Fitted::Mstl),
         }
+    }
+
+    /// Whether fitting on the whole history, rather than only the training
+    /// part, can change the forecast (see [`refit_forecast`]).
+    fn gains_from_refit(&self) -> bool {
+        matches!(self, Candidate::Mstl(_))
     }
 }
 
@@ -160,6 +163,10 @@ struct Evaluated {
     errors: Vec<Vec<f64>>,
     forecast: Vec<f64>,
     mae: f64,
+    /// Candidate index of each member: one for a single model.
+    members: Vec<usize>,
+    /// Each member's forecast from the end of the history.
+    member_forecasts: Vec<Vec<f64>>,
 }
 
 /// Candidates for `choice`; MSTL drops the weekly period when the training
@@ -174,13 +181,13 @@ fn candidates(choice: ModelChoice, day: Option<usize>, train_len: usize) -> Vec<
             } else {
                 vec![d]
             };
-            Candidate::Mstl(periods, vec![Adjusted::Ar, Adjusted::Ets(Trend::None)])
+            Candidate::Mstl(periods)
         })
         .into_iter()
         .collect();
     match choice {
         ModelChoice::Auto => {
-            let mut c = vec![naive, ets(Trend::None), ets(Trend::Damped)];
+            let mut c = vec![naive, ets(Trend::None)];
             if let Some(d) = day {
                 c.push(Candidate::SeasonalNaive(7 * d));
             }
@@ -194,11 +201,66 @@ fn candidates(choice: ModelChoice, day: Option<usize>, train_len: usize) -> Vec<
     }
 }
 
+/// Fits event effects (when `design` is given) on top of a model fitted on
+/// `train`, refitting the model to the event-adjusted series in between.
+fn fit_events(
+    mut fitted: Fitted,
+    train: &[f64],
+    h: usize,
+    design: Option<&Design>,
+) -> Option<(Fitted, Option<Vec<f64>>)> {
+    let Some(design) = design else {
+        return Some((fitted, None));
+    };
+    let mut b: Vec<f64> = Vec::new();
+    for pass in 0..EVENT_FIT_PASSES {
+        let adjusted: Vec<f64> = if pass == 0 {
+            train.to_vec()
+        } else {
+            let a = adjusted_values(train, design, &b);
+            fitted = fitted.refit(&a)?;
+            a
+        };
+        let (_, residuals) = fitted.run(&adjusted, &[], h);
+        let delta = design.fit(&residuals);
+        if b.is_empty() {
+            b = delta;
+        } else {
+            b.iter_mut().zip(&delta).for_each(|(x, d)| *x += d);
+        }
+    }
+    Some((fitted, Some(b)))
+}
+
+/// Forecasts from each of `origins` (ascending, at most `y.len()`) with
+/// the model and event effects held fixed.
+fn run_with_events(
+    fitted: &Fitted,
+    y: &[f64],
+    origins: &[usize],
+    h: usize,
+    events: Option<(&Design, &[f64])>,
+) -> Vec<Vec<f64>> {
+    let adjusted = match events {
+        Some((d, b)) => adjusted_values(y, d, b),
+        None => y.to_vec(),
+    };
+    let (mut forecasts, _) = fitted.run(&adjusted, origins, h);
+    if let Some((d, b)) = events {
+        for (fc, &o) in forecasts.iter_mut().zip(origins) {
+            for (j, v) in fc.iter_mut().enumerate() {
+                *v += d.effect(b, o + j);
+            }
+        }
+    }
+    forecasts
+}
+
 /// Runs a model fitted on `y[..train_end]` (refitted with event effects when
 /// `design` is given) through `y`, collecting errors at each calibration
 /// origin plus the forecast from the end of `y`.
 fn evaluate(
-    mut fitted: Fitted,
+    fitted: Fitted,
     grid: &Grid<'_>,
     train_end: usize,
     origins: &[usize],
@@ -206,42 +268,11 @@ fn evaluate(
     design: Option<&Design>,
 ) -> Option<Evaluated> {
     let y = grid.values;
-    let train = &y[..train_end];
-    let mut beta: Option<Vec<f64>> = None;
-    if let Some(design) = design {
-        let mut b: Vec<f64> = Vec::new();
-        for pass in 0..EVENT_FIT_PASSES {
-            let adjusted: Vec<f64> = if pass == 0 {
-                train.to_vec()
-            } else {
-                let a = adjusted_values(train, design, &b);
-                fitted = fitted.refit(&a)?;
-                a
-            };
-            let (_, residuals) = fitted.run(&adjusted, &[], h);
-            let delta = design.fit(&residuals);
-            if b.is_empty() {
-                b = delta;
-            } else {
-                b.iter_mut().zip(&delta).for_each(|(x, d)| *x += d);
-            }
-        }
-        beta = Some(b);
-    }
-    let adjusted = match (&beta, design) {
-        (Some(b), Some(d)) => adjusted_values(y, d, b),
-        _ => y.to_vec(),
-    };
+    let (fitted, beta) = fit_events(fitted, &y[..train_end], h, design)?;
     let mut all_origins = origins.to_vec();
     all_origins.push(y.len());
-    let (mut forecasts, _) = fitted.run(&adjusted, &all_origins, h);
-    if let (Some(b), Some(d)) = (&beta, design) {
-        for (fc, &o) in forecasts.iter_mut().zip(&all_origins) {
-            for (j, v) in fc.iter_mut().enumerate() {
-                *v += d.effect(b, o + j);
-            }
-        }
-    }
+    let events = design.zip(beta.as_deref());
+    let mut forecasts = run_with_events(&fitted, y, &all_origins, h, events);
     let forecast = forecasts.pop()?;
     let errors: Vec<Vec<f64>> = forecasts
         .iter()
@@ -272,9 +303,50 @@ fn evaluate(
     Some(Evaluated {
         name,
         errors,
-        forecast,
         mae: sum / count as f64,
+        members: Vec::new(),
+        member_forecasts: vec![forecast.clone()],
+        forecast,
     })
+}
+
+/// The chosen model's forecast with each member that [gains from a
+/// refit](Candidate::gains_from_refit) fitted again on the whole history.
+///
+/// Choice and calibration need models fitted on the training part only, but
+/// for MSTL that leaves the decomposition up to two weeks (the calibration
+/// part) behind the forecast origin: the seasonal cycles it repeats are that
+/// old, and the remainder model never saw the latest weeks. Refitting it on
+/// all the history is what any forecaster would do once the model is chosen.
+/// The calibration errors still describe the procedure closely (the same
+/// model on a longer history) and, if anything, overstate its error, so the
+/// intervals stay honest. ETS carries its state through the whole history
+/// already, and seasonal naive has nothing to fit, so neither is refitted.
+/// Returns `None` when a refit fails; the caller keeps the forecast of the
+/// models fitted on the training part.
+fn refit_forecast(
+    cands: &[Candidate],
+    best: &Evaluated,
+    y: &[f64],
+    h: usize,
+    design: Option<&Design>,
+) -> Option<Vec<f64>> {
+    let mut sum = vec![0.0; h];
+    for (&c, own) in best.members.iter().zip(&best.member_forecasts) {
+        let cand = cands.get(c)?;
+        let refitted;
+        let fc = if cand.gains_from_refit() {
+            let (model, beta) = fit_events(cand.fit(y)?, y, h, design)?;
+            refitted = run_with_events(&model, y, &[y.len()], h, design.zip(beta.as_deref())).pop()?;
+            &refitted
+        } else {
+            own
+        };
+        sum.iter_mut().zip(fc).for_each(|(s, f)| *s += f);
+    }
+    let k = best.members.len() as f64;
+    let mean: Vec<f64> = sum.into_iter().map(|s| s / k).collect();
+    mean.iter().all(|v| v.is_finite()).then_some(mean)
 }
 
 /// Equal-weight average of the given models' forecasts. Its calibration
@@ -306,6 +378,11 @@ fn combine(members: &[Evaluated]) -> Option<Evaluated> {
         errors,
         forecast,
         mae: sum / count.max(1) as f64,
+        members: members.iter().flat_map(|m| m.members.iter().copied()).collect(),
+        member_forecasts: members
+            .iter()
+            .flat_map(|m| m.member_forecasts.iter().cloned())
+            .collect(),
     })
 }
 
@@ -384,11 +461,16 @@ pub(crate) fn forecast_grid(full: &Grid<'_>, opts: &Options) -> Result<Forecast,
         // Event effects are estimated only when the training part has seen an event.
         let design_ref = (!design.is_empty_in(0, train_end)).then_some(&design);
         let train = &grid.values[..train_end];
-        let mut evaluated: Vec<Evaluated> = cands
-            .iter()
-            .flat_map(|c| c.fit(train))
-            .filter_map(|f| evaluate(f, grid, train_end, &origins, h, design_ref))
-            .collect();
+        let mut evaluated: Vec<Evaluated> = Vec::new();
+        for (i, c) in cands.iter().enumerate() {
+            if let Some(mut e) = c
+                .fit(train)
+                .and_then(|f| evaluate(f, grid, train_end, &origins, h, design_ref))
+            {
+                e.members = vec![i];
+                evaluated.push(e);
+            }
+        }
         evaluated.sort_by(|a, b| a.mae.total_cmp(&b.mae));
         if opts.model == ModelChoice::Auto {
             if let Some(combo) = combine(&evaluated[..evaluated.len().min(COMBINATION_SIZE)]) {
@@ -397,7 +479,29 @@ pub(crate) fn forecast_grid(full: &Grid<'_>, opts: &Options) -> Result<Forecast,
         }
         let best = evaluated.into_iter().min_by(|a, b| a.mae.total_cmp(&b.mae));
         match best {
-            Some(best) => {
+            Some(mut best) => {
+                let refit = best
+                    .members
+                    .iter()
+                    .any(|&c| cands.get(c).is_some_and(Candidate::gains_from_refit));
+                if refit {
+                    // Only kinds seen in the training part get an effect, as in
+                    // the calibrated models: a kind whose first event lies just
+                    // ahead would otherwise be fitted to the last hours' residuals.
+                    let learned_design = design_ref.map(|d| {
+                        let learned = d.kinds_active_in(0, train_end);
+                        let events: Vec<Event> = opts
+                            .events
+                            .iter()
+                            .filter(|e| learned.contains(&e.kind.as_str()))
+                            .cloned()
+                            .collect();
+                        Design::new(&events, grid.start_secs, grid.step_secs, n + h)
+                    });
+                    if let Some(fc) = refit_forecast(&cands, &best, grid.values, h, learned_design.as_ref()) {
+                        best.forecast = fc;
+                    }
+                }
                 let widths = conformal::half_widths(&best.errors, h, opts.level);
                 let scale = naive::seasonal_naive_mae(&grid.values[..train_end], day.unwrap_or(1));
                 let summary = BacktestSummary {

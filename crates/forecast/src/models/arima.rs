@@ -1,72 +1,111 @@
-//! AR(1) with a constant mean, fitted by conditional least squares: the
-//! simple ARIMA model for a seasonally adjusted series whose deviations decay.
+//! ARMA(1,1) around a constant mean, fitted by conditional least squares:
+//! the model for a seasonally adjusted series.
 //!
-//! Stress fluctuations persist for hours and then revert; AR(1) forecasts
-//! exactly that (the deviation shrinks by `phi` per step), where ETS(A,N,N)
-//! would carry the latest deviation flat across the whole horizon.
+//! Once the daily and weekly cycles are removed, what remains of a child's
+//! stress (or of activity counts) mixes hour-to-hour noise with slower
+//! swings, a bad day or an active afternoon, that fade over many hours. Its
+//! autocorrelation drops at lag one and then decays slowly, the signature of
+//! ARMA(1,1): the forecast deviation shrinks by `phi` per step from a
+//! one-step prediction that the MA term has already discounted for noise.
+//! The model nests AR(1) (`theta = 0`) and comes arbitrarily close to simple
+//! exponential smoothing (`phi` → 1), the two remainder models it replaced.
+
+use super::optim::nelder_mead;
 
 /// The AR coefficient is kept inside the stationary region with a margin, so
 /// forecasts always revert rather than drift.
 const PHI_LIMIT: f64 = 0.99;
 
+/// The MA coefficient is kept inside the invertible region with a margin, so
+/// the error recursion forgets its (zero) start.
+const THETA_LIMIT: f64 = 0.99;
+
 /// Fewest observations for a meaningful fit.
 const MIN_LEN: usize = 8;
 
-/// A fitted AR(1) model.
+/// Evaluation budget of the two-parameter search; it converges in well under this.
+const MAX_EVALUATIONS: usize = 200;
+
+/// Initial simplex size in the unconstrained (`atanh`) coordinates.
+const INITIAL_STEP: f64 = 0.5;
+
+/// A fitted ARMA(1,1) model.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) struct ArFit {
+pub(crate) struct ArmaFit {
     mean: f64,
     phi: f64,
+    theta: f64,
 }
 
-/// Fits `y[t] - mean = phi * (y[t-1] - mean) + e[t]`.
-pub(crate) fn fit(y: &[f64]) -> Option<ArFit> {
+/// Maps unconstrained coordinates into the stationary, invertible region.
+fn coefficients(c: &[f64]) -> (f64, f64) {
+    (
+        PHI_LIMIT * c.first().copied().unwrap_or(0.0).tanh(),
+        THETA_LIMIT * c.get(1).copied().unwrap_or(0.0).tanh(),
+    )
+}
+
+/// Conditional sum of squared one-step errors on the deviations `x` (the
+/// error before the start is taken as zero).
+fn css(x: &[f64], phi: f64, theta: f64) -> f64 {
+    let (mut prev_x, mut prev_e, mut total) = (0.0, 0.0, 0.0);
+    for &v in x {
+        let e = v - phi * prev_x - theta * prev_e;
+        total += e * e;
+        prev_x = v;
+        prev_e = e;
+    }
+    total
+}
+
+/// Fits `x[t] = phi * x[t-1] + e[t] + theta * e[t-1]` on `x = y - mean`.
+pub(crate) fn fit(y: &[f64]) -> Option<ArmaFit> {
     if y.len() < MIN_LEN {
         return None;
     }
     let mean = y.iter().sum::<f64>() / y.len() as f64;
-    let (mut num, mut den) = (0.0, 0.0);
-    for w in y.windows(2) {
-        let (prev, cur) = (w[0] - mean, w[1] - mean);
-        num += prev * cur;
-        den += prev * prev;
-    }
-    let phi = if den > 0.0 {
-        (num / den).clamp(-PHI_LIMIT, PHI_LIMIT)
-    } else {
-        0.0
+    let x: Vec<f64> = y.iter().map(|v| v - mean).collect();
+    let objective = |c: &[f64]| {
+        let (phi, theta) = coefficients(c);
+        css(&x, phi, theta)
     };
-    Some(ArFit { mean, phi })
+    // Start at a persistent process (phi ≈ 0.9) with a partly offsetting MA term.
+    let (best, _) = nelder_mead(objective, &[1.5, -0.3], INITIAL_STEP, MAX_EVALUATIONS);
+    let (phi, theta) = coefficients(&best);
+    Some(ArmaFit { mean, phi, theta })
 }
 
-impl ArFit {
+impl ArmaFit {
     pub fn name(&self) -> String {
-        "ar(1)".to_string()
+        "arma(1,1)".to_string()
     }
 
-    /// Same contract as the ETS `run`: forecasts from each origin, one-step residuals.
+    /// Same contract as the ETS `run`: at each origin `o` (ascending, at most
+    /// `y.len()`) the `h`-step forecast with `y[..o]` known; and the one-step
+    /// residuals for all of `y`.
     pub fn run(&self, y: &[f64], origins: &[usize], h: usize) -> (Vec<Vec<f64>>, Vec<f64>) {
-        let forecasts = origins
-            .iter()
-            .map(|&o| {
-                let mut dev = o
-                    .checked_sub(1)
-                    .and_then(|i| y.get(i))
-                    .map_or(0.0, |v| v - self.mean);
-                (0..h)
-                    .map(|_| {
-                        dev *= self.phi;
-                        self.mean + dev
-                    })
-                    .collect()
-            })
-            .collect();
-        let residuals = (0..y.len())
-            .map(|t| {
-                let prev = if t > 0 { y[t - 1] - self.mean } else { 0.0 };
-                y[t] - self.mean - self.phi * prev
-            })
-            .collect();
+        let mut forecasts = Vec::with_capacity(origins.len());
+        let mut residuals = Vec::with_capacity(y.len());
+        let mut next_origin = origins.iter().copied().peekable();
+        let (mut prev_x, mut prev_e) = (0.0, 0.0);
+        for t in 0..=y.len() {
+            while next_origin.peek() == Some(&t) {
+                next_origin.next();
+                let mut dev = self.phi * prev_x + self.theta * prev_e;
+                let mut out = Vec::with_capacity(h);
+                for _ in 0..h {
+                    out.push(self.mean + dev);
+                    dev *= self.phi;
+                }
+                forecasts.push(out);
+            }
+            let Some(&v) = y.get(t) else { break };
+            let x = v - self.mean;
+            let e = x - self.phi * prev_x - self.theta * prev_e;
+            residuals.push(e);
+            prev_x = x;
+            prev_e = e;
+        }
         (forecasts, residuals)
     }
 }
@@ -74,13 +113,27 @@ impl ArFit {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rand::{Rng, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
 
     #[test]
-    fn reverts_to_mean() {
-        let y: Vec<f64> = (0..50).map(|t| 1.0 + 0.8f64.powi(t % 10)).collect();
+    fn recovers_coefficients_and_reverts_to_mean() {
+        let mut rng = ChaCha8Rng::seed_from_u64(5);
+        let (phi, theta) = (0.9, -0.5);
+        let (mut x, mut e_prev) = (0.0, 0.0);
+        let y: Vec<f64> = (0..4000)
+            .map(|_| {
+                let e = rng.random::<f64>() - 0.5;
+                x = phi * x + e + theta * e_prev;
+                e_prev = e;
+                2.0 + x
+            })
+            .collect();
         let fit = fit(&y).expect("long enough");
-        let (fc, _) = fit.run(&y, &[50], 200);
-        assert!((fc[0][199] - fit.mean).abs() < 1e-6);
-        assert!(fit.phi > 0.0 && fit.phi < PHI_LIMIT);
+        assert!((fit.phi - phi).abs() < 0.05, "phi {}", fit.phi);
+        assert!((fit.theta - theta).abs() < 0.07, "theta {}", fit.theta);
+        let (fc, residuals) = fit.run(&y, &[y.len()], 300);
+        assert_eq!(residuals.len(), y.len());
+        assert!((fc[0][299] - fit.mean).abs() < 1e-6);
     }
 }
