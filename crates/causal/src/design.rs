@@ -4,7 +4,7 @@
 //! collinear columns.
 
 use crate::error::{CausalError, Result};
-use crate::linalg::{Matrix, SpdFactor};
+use crate::linalg::{ColMajor, Matrix, SpdFactor};
 use crate::propensity::WarmStart;
 use crate::table::{Column, Table, Value};
 
@@ -26,6 +26,10 @@ pub(crate) struct Data {
     /// Starting coefficients for the propensity model (set from the full
     /// sample before bootstrapping, so each draw converges in fewer steps).
     pub ps_start: Option<WarmStart>,
+    /// Gram matrix of `[1, x]` (row-major), computed by [`prepare`] while
+    /// looking for collinear columns and reused by the propensity fit. Code
+    /// that changes `x` or picks rows must clear it ([`Data::select`] does).
+    pub x_gram: Option<Vec<f64>>,
 }
 
 /// What the preparation learnt besides the arrays.
@@ -56,7 +60,14 @@ impl Data {
             m: self.m.select_rows(idx),
             z: self.z.select_rows(idx),
             ps_start: self.ps_start.clone(),
+            x_gram: None,
         }
+    }
+
+    /// [`Data::x_gram`], when it still has the shape of `[1, x]`.
+    pub fn x_gram(&self) -> Option<&[f64]> {
+        let k = self.x.cols() + 1;
+        self.x_gram.as_deref().filter(|g| g.len() == k * k)
     }
 
     /// Checks both arms have enough rows.
@@ -119,12 +130,19 @@ pub(crate) fn prepare(table: &Table, roles: &Roles<'_>) -> Result<(Data, Prepare
     let mut rows = Vec::with_capacity(table.n_rows());
     let mut t = Vec::with_capacity(table.n_rows());
     let (mut seen_treated, mut seen_control) = (false, false);
+    // Column by column rather than cell by cell: one pass per used column.
+    let mut missing = vec![false; table.n_rows()];
+    for c in &used {
+        c.mark_missing(&mut missing);
+    }
+    let treated_mask = tcol.level_mask(&treated);
+    let control_mask = tcol.level_mask(&control);
     for i in 0..table.n_rows() {
-        let is_t = tcol.matches(i, &treated);
-        let is_c = tcol.matches(i, &control);
+        let is_t = treated_mask[i];
+        let is_c = control_mask[i];
         seen_treated |= is_t;
         seen_control |= is_c;
-        if used.iter().any(|c| c.is_missing(i)) {
+        if missing[i] {
             prep.rows_missing += 1;
             continue;
         }
@@ -168,10 +186,20 @@ pub(crate) fn prepare(table: &Table, roles: &Roles<'_>) -> Result<(Data, Prepare
 
     // Covariates must be linearly independent of each other and of the
     // intercept; drop the later of any dependent pair.
-    let keep = independent(&x, &[]);
+    let (keep, gram) = independent(&x, &[]);
+    // The Gram matrix of the kept columns, with the intercept in front.
+    let kept: Vec<usize> = std::iter::once(0)
+        .chain((1..=keep.len()).filter(|&j| keep[j - 1]))
+        .collect();
+    let p_all = keep.len() + 1;
+    let x_gram: Vec<f64> = kept
+        .iter()
+        .flat_map(|&r| kept.iter().map(move |&c| (r, c)))
+        .map(|(r, c)| gram[r * p_all + c])
+        .collect();
     let (x, x_names) = keep_columns(x, x_names, &keep, "covariate", &mut prep.warnings);
     // Instruments are checked with the covariates in front.
-    let keep_z = independent(&z, &[&x]);
+    let (keep_z, _) = independent(&z, &[&x]);
     let (z, z_names) = keep_columns(z, z_names, &keep_z, "instrument", &mut prep.warnings);
     prep.x_names = x_names;
     prep.z_names = z_names;
@@ -182,6 +210,7 @@ pub(crate) fn prepare(table: &Table, roles: &Roles<'_>) -> Result<(Data, Prepare
         m,
         z,
         ps_start: None,
+        x_gram: Some(x_gram),
     };
     data.check_arms()?;
     Ok((data, prep))
@@ -192,11 +221,15 @@ fn treatment_levels(tcol: &Column, roles: &Roles<'_>) -> Result<(Value, Value)> 
     match (roles.treated, roles.control) {
         (Some(a), Some(b)) => Ok((a.clone(), b.clone())),
         (None, None) => {
-            let binary = (0..tcol.len()).all(|i| {
-                tcol.is_missing(i)
-                    || tcol.matches(i, &Value::Number(0.0))
-                    || tcol.matches(i, &Value::Number(1.0))
-            });
+            let binary = match tcol.as_numeric() {
+                // Non-finite numbers are missing.
+                Some(v) => v.iter().all(|&x| x == 0.0 || x == 1.0 || !x.is_finite()),
+                None => (0..tcol.len()).all(|i| {
+                    tcol.is_missing(i)
+                        || tcol.matches(i, &Value::Number(0.0))
+                        || tcol.matches(i, &Value::Number(1.0))
+                }),
+            };
             if binary {
                 Ok((Value::Number(1.0), Value::Number(0.0)))
             } else {
@@ -256,13 +289,22 @@ fn encode(
             warnings.push(format!("dropped `{name}`: it is constant"));
             continue;
         }
-        kept_cols.push(c.into_iter().map(|v| (v - mean) / sd).collect::<Vec<f64>>());
+        // One division, then multiplications: dividing every cell is the
+        // slowest step of the whole preparation.
+        let inv_sd = 1.0 / sd;
+        let mut c = c;
+        for v in &mut c {
+            *v = (*v - mean) * inv_sd;
+        }
+        kept_cols.push(c);
         kept_names.push(name);
     }
     let p = kept_cols.len();
-    let mut data = Vec::with_capacity(n * p);
-    for r in 0..n {
-        data.extend(kept_cols.iter().map(|c| c[r]));
+    let mut data = vec![0.0; n * p];
+    for (j, c) in kept_cols.iter().enumerate() {
+        for (r, v) in c.iter().enumerate() {
+            data[r * p + j] = *v;
+        }
     }
     Ok((Matrix::from_vec(n, p, data), kept_names))
 }
@@ -271,21 +313,26 @@ fn encode(
 const CONSTANT_TOL: f64 = 1e-12;
 
 /// Which columns of `m` are independent of the intercept, of the `front`
-/// matrices and of earlier columns of `m`.
-fn independent(m: &Matrix, front: &[&Matrix]) -> Vec<bool> {
+/// matrices and of earlier columns of `m`, and the Gram matrix of
+/// `[1, front.., m]` that decided it.
+fn independent(m: &Matrix, front: &[&Matrix]) -> (Vec<bool>, Vec<f64>) {
     let n = m.rows();
-    let mut full = Matrix::from_vec(n, 1, vec![1.0; n]);
-    for f in front {
+    // `[1, front.., m]` laid out column by column straight away: the Gram
+    // matrix is all that is needed, and it is a dot product per pair of
+    // columns.
+    let lead = 1 + front.iter().map(|f| f.cols()).sum::<usize>();
+    let p = lead + m.cols();
+    let mut data = Vec::with_capacity(n * p);
+    data.resize(n, 1.0);
+    for f in front.iter().copied().chain([m]) {
         for c in 0..f.cols() {
-            full = full.push_column(&f.column(c));
+            data.extend((0..n).map(|r| f.get(r, c)));
         }
     }
-    let lead = full.cols();
-    for c in 0..m.cols() {
-        full = full.push_column(&m.column(c));
-    }
-    let fac = SpdFactor::new(&full.gram(None), full.cols());
-    fac.kept()[lead..].to_vec()
+    let full = ColMajor::from_column_data(n, p, data);
+    let gram = full.gram();
+    let fac = SpdFactor::new(&gram, p);
+    (fac.kept()[lead..].to_vec(), gram)
 }
 
 fn keep_columns(

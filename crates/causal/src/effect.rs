@@ -135,8 +135,8 @@ pub(crate) fn setup(table: &Table, spec: &EffectSpec, method: Method, opts: &Opt
 /// from the common causes) by the back-door criterion; instruments are
 /// checked graphically. The interval is analytic where the method has one
 /// and no bootstrap was asked for, otherwise a (block) bootstrap percentile
-/// interval; methods without an analytic interval always bootstrap
-/// ([`FALLBACK_BOOTSTRAP`] draws unless told otherwise).
+/// interval. Every method has an analytic interval; a method without one
+/// would bootstrap ([`FALLBACK_BOOTSTRAP`] draws unless told otherwise).
 pub fn estimate_effect(table: &Table, spec: &EffectSpec, method: Method, opts: &Options) -> Result<Estimate> {
     let s = setup(table, spec, method, opts)?;
     estimate_from_setup(&s, method, opts)

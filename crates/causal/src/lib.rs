@@ -21,11 +21,17 @@
 //!      inflates each squared residual by its leverage and holds coverage in
 //!      samples of tens of rows, where HC0/HC1 are too narrow (Long & Ervin
 //!      2000);
-//!    - `ps_stratification`: quantile strata of a logistic propensity score
-//!      (default 5), stratum differences weighted to the estimand, as
-//!      DoWhy's `PropensityScoreStratificationEstimator`;
+//!    - `ps_stratification`: equal-count strata of a logistic propensity
+//!      score (default 5, quintiles; equal propensities share a stratum),
+//!      stratum differences weighted to the estimand, as DoWhy's
+//!      `PropensityScoreStratificationEstimator`; [`StrataRule::DoWhy`] and
+//!      `Options::strata_clipping` reproduce DoWhy's own bins
+//!      (`round(rank / n · k)`) and minimum count exactly;
 //!    - `ps_matching`: one nearest neighbour on the propensity, with
-//!      replacement, as DoWhy's `PropensityScoreMatchingEstimator`;
+//!      replacement, as DoWhy's `PropensityScoreMatchingEstimator`, with the
+//!      **Abadie–Imbens (2006)** standard error (conditional variances from
+//!      matching within each arm), which treats the propensity as known:
+//!      conservative for the ATE (Abadie & Imbens 2016);
 //!    - `ipw`: inverse-probability weighting with **Hajek** (normalised)
 //!      weights, which stay bounded averages when some propensities are
 //!      extreme, and propensities clipped to [0.01, 0.99] (DoWhy's
@@ -39,10 +45,10 @@
 //!    The propensity model is a logistic regression fitted by IRLS; when the
 //!    covariates perfectly separate the arms it is refitted with a ridge
 //!    penalty and a warning. Estimands are ATE, ATT and ATC.
-//! 4. **Uncertainty.** Analytic normal intervals where the method has one
-//!    (regression HC3, AIPW influence function, IPW sandwich, 2SLS HC1,
-//!    stratified and Welch variances); otherwise, or when asked, percentile
-//!    bootstrap intervals, optionally a moving-block bootstrap (Künsch 1989)
+//! 4. **Uncertainty.** Analytic normal intervals by default (regression HC3,
+//!    AIPW influence function, IPW sandwich, matching Abadie–Imbens, 2SLS
+//!    HC1, stratified and Welch variances); when asked (`Options::bootstrap`),
+//!    percentile bootstrap intervals, optionally a moving-block bootstrap (Künsch 1989)
 //!    for time-ordered rows, seeded (ChaCha8) so results are reproducible.
 //!    Bootstrap refits of the propensity model take two Newton steps from
 //!    the full-sample fit (the k-step bootstrap of Andrews 2002), which keeps
@@ -104,7 +110,7 @@ pub use graph::Graph;
 pub use identify::{check_instrument, find_instruments, identify_backdoor, is_backdoor_set, BackdoorSet};
 pub use refute::{e_value, refute};
 pub use spec::{
-    Diagnostics, EffectSpec, Estimand, Estimate, Method, Options, Overlap, Refutation, Stratum,
+    Diagnostics, EffectSpec, Estimand, Estimate, Method, Options, Overlap, Refutation, StrataRule, Stratum,
     DEFAULT_PS_CLIP, DEFAULT_STRATA,
 };
 pub use table::{Column, Table, Value};

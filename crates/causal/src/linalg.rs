@@ -158,6 +158,12 @@ impl ColMajor {
         }
     }
 
+    /// Wraps column-major data; `data.len()` must equal `rows * cols`.
+    pub fn from_column_data(rows: usize, cols: usize, data: Vec<f64>) -> ColMajor {
+        debug_assert_eq!(data.len(), rows * cols);
+        ColMajor { rows, cols, data }
+    }
+
     pub fn rows(&self) -> usize {
         self.rows
     }
@@ -194,7 +200,22 @@ impl ColMajor {
                 }
                 None => self.col(i),
             };
-            for j in 0..=i {
+            // Four columns per pass over `left`: each load of `left` then
+            // feeds four multiply-adds instead of one, and loads, not
+            // arithmetic, bound this loop.
+            let mut j = 0;
+            while j + 4 <= i + 1 {
+                let v = dot4(
+                    left,
+                    [self.col(j), self.col(j + 1), self.col(j + 2), self.col(j + 3)],
+                );
+                for (d, vd) in v.into_iter().enumerate() {
+                    g[i * p + j + d] = vd;
+                    g[(j + d) * p + i] = vd;
+                }
+                j += 4;
+            }
+            for j in j..=i {
                 let v = dot(left, self.col(j));
                 g[i * p + j] = v;
                 g[j * p + i] = v;
@@ -239,6 +260,36 @@ pub fn dot(a: &[f64], b: &[f64]) -> f64 {
         s += x * y;
     }
     s
+}
+
+/// Four dot products `a · b[d]` in one pass over `a`, with two running
+/// sums each (see [`dot`]); written as pairs so each pair is one vector
+/// multiply-add.
+fn dot4(a: &[f64], b: [&[f64]; 4]) -> [f64; 4] {
+    let n = b.iter().fold(a.len(), |n, v| n.min(v.len()));
+    let [b0, b1, b2, b3] = b.map(|v| &v[..n]);
+    let a = &a[..n];
+    let mut acc = [[0.0; 2]; 4];
+    let pairs = a
+        .chunks_exact(2)
+        .zip(b0.chunks_exact(2))
+        .zip(b1.chunks_exact(2))
+        .zip(b2.chunks_exact(2))
+        .zip(b3.chunks_exact(2));
+    for ((((x, y0), y1), y2), y3) in pairs {
+        for (acc, y) in acc.iter_mut().zip([y0, y1, y2, y3]) {
+            acc[0] += x[0] * y[0];
+            acc[1] += x[1] * y[1];
+        }
+    }
+    let mut out = [0.0; 4];
+    for (d, (o, acc)) in out.iter_mut().zip(acc).enumerate() {
+        *o = acc[0] + acc[1];
+        if n % 2 == 1 {
+            *o += a[n - 1] * b.map(|v| v[n - 1])[d];
+        }
+    }
+    out
 }
 
 /// Cholesky factor of a symmetric positive semi-definite matrix in which
@@ -370,33 +421,62 @@ impl Ols {
     pub fn rank(&self) -> usize {
         self.kept.iter().filter(|k| **k).count()
     }
-
-    /// HC3 covariance (MacKinnon & White 1985): each squared residual is
-    /// inflated by `1/(1-h_i)^2`, which keeps coverage close to nominal in
-    /// the small samples this crate is built for.
-    pub fn hc3(&self, x: &Matrix) -> Vec<f64> {
-        let p = x.cols();
-        let w: Vec<f64> = (0..x.rows())
-            .map(|r| {
-                let h = quad_form(&self.xtx_inv, x.row(r), p);
-                let denom = (1.0 - h).max(LEVERAGE_CLAMP);
-                self.resid[r] * self.resid[r] / (denom * denom)
-            })
-            .collect();
-        sandwich(&self.xtx_inv, &x.gram(Some(&w)), p)
-    }
 }
 
-/// `x' A x` for symmetric `A`.
-pub fn quad_form(a: &[f64], x: &[f64], p: usize) -> f64 {
-    let mut s = 0.0;
-    for i in 0..p {
-        if x[i] == 0.0 {
+/// Least squares `y ~ X` reduced to what regression adjustment reports: the
+/// last coefficient and its HC3 standard error (MacKinnon & White 1985),
+/// which inflates each squared residual by `1/(1-h_i)^2` and keeps coverage
+/// close to nominal in the small samples this crate is built for. `None`
+/// when the last column is a combination of the others.
+///
+/// With `X'X = L L'` and `Q = X L^-T` (built column by column, skipping
+/// dropped columns), the leverage is `h_i = |q_i|²` and the last row of
+/// `(X'X)^-1 X'` is `q_{i,last} / L_last,last`, so the HC3 variance of the
+/// last coefficient is `Σ_i e_i² / (1-h_i)² · q_{i,last}² / L_last,last²`:
+/// no inverse and no weighted Gram matrix, only what one coefficient needs.
+pub fn ols_last_hc3(x: &Matrix, y: &[f64]) -> Option<(f64, f64)> {
+    let cm = ColMajor::new(x);
+    let (n, p) = (cm.rows, cm.cols);
+    let last = p.checked_sub(1)?;
+    let f = SpdFactor::new(&cm.gram(), p);
+    if !f.kept[last] {
+        return None;
+    }
+    let beta = f.solve(&cm.t_mul(y));
+    let fitted = cm.mul_vec(&beta);
+    let mut q = vec![0.0; n * p];
+    let mut lev = vec![0.0; n];
+    for j in 0..p {
+        if !f.kept[j] {
             continue;
         }
-        s += x[i] * dot(&a[i * p..(i + 1) * p], x);
+        let (done, rest) = q.split_at_mut(j * n);
+        let qj = &mut rest[..n];
+        qj.copy_from_slice(cm.col(j));
+        for k in 0..j {
+            let ljk = f.l[j * p + k];
+            if f.kept[k] && ljk != 0.0 {
+                for (a, b) in qj.iter_mut().zip(&done[k * n..(k + 1) * n]) {
+                    *a -= ljk * b;
+                }
+            }
+        }
+        let inv = 1.0 / f.l[j * p + j];
+        for (a, h) in qj.iter_mut().zip(lev.iter_mut()) {
+            *a *= inv;
+            *h += *a * *a;
+        }
     }
-    s
+    let q_last = &q[last * n..];
+    let mut var = 0.0;
+    for i in 0..n {
+        let e = y[i] - fitted[i];
+        let denom = (1.0 - lev[i]).max(LEVERAGE_CLAMP);
+        let a = q_last[i] / denom;
+        var += e * e * a * a;
+    }
+    let l_last = f.l[last * p + last];
+    Some((beta[last], var.sqrt() / l_last))
 }
 
 /// `B M B` for symmetric `B` and `M`.
@@ -439,6 +519,58 @@ mod tests {
         let f = Ols::fit(&x, &y);
         assert!((f.beta[0] - 1.0).abs() < 1e-12);
         assert!((f.beta[1] - 2.0).abs() < 1e-12);
+    }
+
+    /// `x' A x` for symmetric `A`.
+    fn quad_form(a: &[f64], x: &[f64], p: usize) -> f64 {
+        (0..p).map(|i| x[i] * dot(&a[i * p..(i + 1) * p], x)).sum()
+    }
+
+    /// The full HC3 covariance, computed the textbook way.
+    fn hc3_reference(x: &Matrix, y: &[f64]) -> Vec<f64> {
+        let ols = Ols::fit(x, y);
+        let p = x.cols();
+        let w: Vec<f64> = (0..x.rows())
+            .map(|r| {
+                let h = quad_form(&ols.xtx_inv, x.row(r), p);
+                let denom = (1.0 - h).max(LEVERAGE_CLAMP);
+                ols.resid[r] * ols.resid[r] / (denom * denom)
+            })
+            .collect();
+        sandwich(&ols.xtx_inv, &x.gram(Some(&w)), p)
+    }
+
+    #[test]
+    fn last_coefficient_hc3_matches_the_full_sandwich() {
+        // Columns: intercept, x1, a copy of x1 (dropped), x2, treatment.
+        let n = 40;
+        let mut data = Vec::new();
+        let mut y = Vec::new();
+        for i in 0..n {
+            let f = i as f64;
+            let x1 = (f * 0.37).sin();
+            let x2 = (f * 1.3).cos() + 0.1 * f;
+            let t = f64::from(u8::from((f * 0.71).sin() + 0.3 * x1 > 0.0));
+            data.extend([1.0, x1, 2.0 * x1, x2, t]);
+            y.push(1.0 + 0.5 * x1 - x2 + 0.8 * t + 0.3 * (f * 2.9).sin() * (1.0 + t));
+        }
+        let x = Matrix::from_vec(n, 5, data);
+        let full = hc3_reference(&x, &y);
+        let beta = Ols::fit(&x, &y).beta[4];
+        let (b, se) = ols_last_hc3(&x, &y).unwrap();
+        assert!((b - beta).abs() < 1e-10, "{b} vs {beta}");
+        assert!(
+            (se - full[4 * 5 + 4].sqrt()).abs() < 1e-10,
+            "{se} vs {}",
+            full[24].sqrt()
+        );
+        // A treatment equal to another column is reported, not fitted.
+        let dup = Matrix::from_vec(
+            4,
+            3,
+            vec![1.0, 0.0, 0.0, 1.0, 1.0, 1.0, 1.0, 0.0, 0.0, 1.0, 1.0, 1.0],
+        );
+        assert!(ols_last_hc3(&dup, &[1.0, 2.0, 3.0, 4.0]).is_none());
     }
 
     #[test]

@@ -105,12 +105,24 @@ fn penalty(j: usize, ridge: f64) -> f64 {
     }
 }
 
-fn irls(design: &ColMajor, t: &[f64], ridge: f64, start: Option<&[f64]>, max_iter: usize) -> Irls {
+/// `gram`, when given, is the unweighted Gram matrix of the design; it
+/// serves the first Newton step from the intercept-only start, where every
+/// row has the same weight.
+fn irls(
+    design: &ColMajor,
+    t: &[f64],
+    ridge: f64,
+    start: Option<&[f64]>,
+    max_iter: usize,
+    gram: Option<&[f64]>,
+) -> Irls {
     let k = design.cols();
     let n = design.rows();
+    let mut flat_start = false;
     let mut beta = match start {
         Some(s) if s.len() == k && s.iter().all(|b| b.is_finite()) => s.to_vec(),
         _ => {
+            flat_start = true;
             // Start the intercept at the marginal log-odds.
             let share = t.iter().sum::<f64>() / n as f64;
             let mut b = vec![0.0; k];
@@ -126,12 +138,25 @@ fn irls(design: &ColMajor, t: &[f64], ridge: f64, start: Option<&[f64]>, max_ite
     let mut iterations = 0;
     for _ in 0..max_iter {
         iterations += 1;
-        for i in 0..n {
-            let p = sigmoid(eta[i]);
-            w[i] = p * (1.0 - p);
-            resid[i] = t[i] - p;
-        }
-        let mut h = design.gram_weighted(&w);
+        // From the intercept-only start every row has the same linear
+        // predictor, so the weights are one number and the Hessian is the
+        // Gram matrix scaled by it.
+        let flat_gram = gram.filter(|g| flat_start && iterations == 1 && g.len() == k * k);
+        let mut h = if let Some(g) = flat_gram {
+            let p = sigmoid(beta[0]);
+            let w0 = p * (1.0 - p);
+            for (r, ti) in resid.iter_mut().zip(t) {
+                *r = ti - p;
+            }
+            g.iter().map(|v| v * w0).collect()
+        } else {
+            for i in 0..n {
+                let p = sigmoid(eta[i]);
+                w[i] = p * (1.0 - p);
+                resid[i] = t[i] - p;
+            }
+            design.gram_weighted(&w)
+        };
         let mut g = design.t_mul(&resid);
         for j in 0..k {
             h[j * k + j] += penalty(j, ridge);
@@ -192,7 +217,16 @@ fn irls(design: &ColMajor, t: &[f64], ridge: f64, start: Option<&[f64]>, max_ite
 /// similar data, as in a bootstrap) speeds up convergence; when that fit was
 /// separated the penalised model is fitted straight away, since a resample
 /// of separated data is separated too.
-pub(crate) fn fit(x: &Matrix, t: &[f64], start: Option<&WarmStart>) -> Result<Propensity> {
+///
+/// `gram` is the Gram matrix of `[1, X]` when the caller already has it
+/// (data preparation computes it to find collinear columns); it saves one
+/// pass over the data.
+pub(crate) fn fit(
+    x: &Matrix,
+    t: &[f64],
+    start: Option<&WarmStart>,
+    gram: Option<&[f64]>,
+) -> Result<Propensity> {
     let design = x.with_leading(&[]);
     let cols = ColMajor::new(&design);
     let coef = start.map(|s| s.coef.as_slice());
@@ -201,7 +235,7 @@ pub(crate) fn fit(x: &Matrix, t: &[f64], start: Option<&WarmStart>) -> Result<Pr
         // full-sample fit keep the bootstrap's accuracy at a fraction of
         // the cost of iterating to convergence.
         let ridge = if s.separated { SEPARATION_RIDGE } else { 0.0 };
-        let fit = irls(&cols, t, ridge, coef, BOOTSTRAP_NEWTON_STEPS);
+        let fit = irls(&cols, t, ridge, coef, BOOTSTRAP_NEWTON_STEPS, None);
         return finish(design, cols, fit.beta, ridge, s.separated);
     }
     let separated = |f: &Irls| {
@@ -209,9 +243,9 @@ pub(crate) fn fit(x: &Matrix, t: &[f64], start: Option<&WarmStart>) -> Result<Pr
             || f.iterations > SLOW_CONVERGENCE
             || f.beta[1..].iter().any(|b| b.abs() > SEPARATION_COEF)
     };
-    let fit = irls(&cols, t, 0.0, None, MAX_ITER);
+    let fit = irls(&cols, t, 0.0, None, MAX_ITER, gram);
     if separated(&fit) {
-        let fit = irls(&cols, t, SEPARATION_RIDGE, None, MAX_ITER);
+        let fit = irls(&cols, t, SEPARATION_RIDGE, None, MAX_ITER, gram);
         finish(design, cols, fit.beta, SEPARATION_RIDGE, true)
     } else {
         finish(design, cols, fit.beta, 0.0, false)

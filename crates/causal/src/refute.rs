@@ -131,6 +131,7 @@ fn random_common_cause<F: Fn(&Data) -> Result<f64>>(
         let noise: Vec<f64> = (0..data.n()).map(|_| normal_draw(rng)).collect();
         let mut d = data.clone();
         d.x = d.x.push_column(&noise);
+        d.x_gram = None;
         if let Ok(v) = point(&d) {
             if v.is_finite() {
                 effects.push(v);

@@ -96,6 +96,36 @@ impl Column {
         }
     }
 
+    /// Marks the missing rows of this column in `out` (leaves others as
+    /// they are), one pass over the column.
+    pub(crate) fn mark_missing(&self, out: &mut [bool]) {
+        match self {
+            Column::Numeric { values, .. } => {
+                for (o, v) in out.iter_mut().zip(values) {
+                    *o |= !v.is_finite();
+                }
+            }
+            Column::Categorical { .. } => {
+                for (i, o) in out.iter_mut().enumerate() {
+                    *o |= self.is_missing(i);
+                }
+            }
+        }
+    }
+
+    /// [`Column::matches`] for every row at once; the value is parsed once,
+    /// not per row.
+    pub(crate) fn level_mask(&self, value: &Value) -> Vec<bool> {
+        match (self, value) {
+            (Column::Numeric { values, .. }, Value::Number(x)) => values.iter().map(|v| v == x).collect(),
+            (Column::Numeric { values, .. }, Value::Text(s)) => match s.trim().parse::<f64>() {
+                Ok(x) => values.iter().map(|v| *v == x).collect(),
+                Err(_) => vec![false; values.len()],
+            },
+            _ => (0..self.len()).map(|i| self.matches(i, value)).collect(),
+        }
+    }
+
     /// Whether row `i` holds `value` (numbers compare exactly; a text value
     /// matches a numeric cell when it parses to the same number).
     pub(crate) fn matches(&self, i: usize, value: &Value) -> bool {

@@ -16,7 +16,7 @@ use crate::spec::{Estimand, Options};
 
 pub(super) fn fit(data: &Data, opts: &Options) -> Result<Fit> {
     super::ipw::check_clip(opts.ps_clip)?;
-    let ps = propensity::fit(&data.x, &data.t, data.ps_start.as_ref())?;
+    let ps = propensity::fit(&data.x, &data.t, data.ps_start.as_ref(), data.x_gram())?;
     let mut warnings = ps.warnings(&data.t);
     let (mu1, mu0) = outcome_models(data, &mut warnings);
     let n = data.n();

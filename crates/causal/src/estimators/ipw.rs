@@ -41,7 +41,7 @@ pub(super) fn check_clip(clip: f64) -> Result<()> {
 
 pub(super) fn fit(data: &Data, opts: &Options, with_se: bool) -> Result<Fit> {
     check_clip(opts.ps_clip)?;
-    let ps = propensity::fit(&data.x, &data.t, data.ps_start.as_ref())?;
+    let ps = propensity::fit(&data.x, &data.t, data.ps_start.as_ref(), data.x_gram())?;
     let (estimate, se) = hajek(data, &ps, opts, with_se)?;
     let mut warnings = ps.warnings(&data.t);
     let clipped = ps

@@ -57,7 +57,7 @@ fn run(method: Method, data: &Data, opts: &Options, with_se: bool) -> Result<Fit
         Method::Naive => naive::fit(data, opts),
         Method::Regression => regression::fit(data, opts, with_se),
         Method::PsStratification => stratification::fit(data, opts),
-        Method::PsMatching => matching::fit(data, opts),
+        Method::PsMatching => matching::fit(data, opts, with_se),
         Method::Ipw => ipw::fit(data, opts, with_se),
         Method::Aipw => aipw::fit(data, opts),
         Method::Iv => iv::fit(data, opts),

@@ -8,7 +8,7 @@
 use super::{arms, Fit};
 use crate::design::Data;
 use crate::error::{CausalError, Result};
-use crate::linalg::{Matrix, Ols, SpdFactor};
+use crate::linalg::{ols_last_hc3, Matrix, SpdFactor};
 use crate::spec::{Estimand, Options};
 
 pub(super) fn fit(data: &Data, opts: &Options, with_se: bool) -> Result<Fit> {
@@ -32,16 +32,11 @@ pub(super) fn fit(data: &Data, opts: &Options, with_se: bool) -> Result<Fit> {
         }
         return Ok(Fit::point(f.solve(&design.t_mul(&data.y, None))[tc]));
     }
-    let ols = Ols::fit(&design, &data.y);
-    if !ols.kept[tc] {
-        return Err(CausalError::CollinearTreatment);
-    }
-    let cov = ols.hc3(&design);
-    let se = cov[tc * k + tc].max(0.0).sqrt();
+    let (beta, se) = ols_last_hc3(&design, &data.y).ok_or(CausalError::CollinearTreatment)?;
     Ok(Fit {
         se: Some(se),
         se_kind: "HC3",
-        ..Fit::point(ols.beta[tc])
+        ..Fit::point(beta)
     })
 }
 
