@@ -18,10 +18,22 @@ pub struct ServeArgs {
     /// Database: a SQLite file path (`sqlite:PATH` also works) or `postgres://…`.
     #[arg(long, default_value = DEFAULT_DB, env = "SPROUT_DB")]
     pub db: String,
-    /// Who writes recommendations: `template`, or `openai:URL#MODEL` for an
-    /// OpenAI-compatible server.
+    /// Who writes recommendations: `template`, `gguf:PATH` for a local GGUF model, or
+    /// `openai:URL#MODEL` for an OpenAI-compatible server.
     #[arg(long, default_value = "template", env = "SPROUT_WRITER")]
     pub writer: sprout_server::WriterSpec,
+    /// Keep raw samples this many days; older ones are folded into hourly aggregates
+    /// (kept) and deleted. Unset keeps raw samples for ever.
+    #[arg(long, env = "SPROUT_RETAIN_RAW_DAYS", value_parser = clap::value_parser!(u32).range(1..=36_500))]
+    pub retain_raw_days: Option<u32>,
+    /// Redis shared by several nodes (`redis://HOST:PORT`): live events reach every
+    /// node's parents, the analysis cache and the rate limits are shared. Unset: all
+    /// in-process (one node).
+    #[arg(long, env = "SPROUT_REDIS")]
+    pub redis: Option<String>,
+    /// Requests per minute allowed to one token; 0 turns the limit off.
+    #[arg(long, env = "SPROUT_RATE_LIMIT", default_value_t = sprout_server::config::DEFAULT_RATE_LIMIT)]
+    pub rate_limit: u32,
 }
 
 #[derive(Args)]
@@ -71,6 +83,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let store = open_store(&args.db).await?;
     let config = Config {
         writer: args.writer,
+        raw_retention: args
+            .retain_raw_days
+            .map(|days| chrono::Duration::days(i64::from(days))),
         ..config(args.addr)
     };
     let app = Application::build(config, store)

@@ -95,16 +95,16 @@ pub async fn cached(
     analysis: impl FnOnce(&Loaded) -> Value + Send + 'static,
 ) -> ApiResult<Arc<Value>> {
     let id = child.id;
-    if let Some(hit) = state.insights.get(id, &key) {
+    if let Some(hit) = state.insights.get(id, &key).await {
         return Ok(hit);
     }
-    let version = state.insights.version(id);
+    let version = state.insights.version(id).await;
     let loaded = load(state, child).await?;
     let span = tracing::Span::current();
     let value = tokio::task::spawn_blocking(move || span.in_scope(|| Arc::new(analysis(&loaded))))
         .await
         .map_err(|e| ApiError::internal(&e))?;
-    state.insights.put(id, &key, version, value.clone());
+    state.insights.put(id, &key, version, value.clone()).await;
     Ok(value)
 }
 
@@ -139,7 +139,7 @@ pub fn chronotype_value(loaded: &Loaded) -> Value {
 /// when it changed.
 pub async fn recompute_chronotype(state: &AppState, child: Child) -> ApiResult<Arc<Value>> {
     let (id, family, before) = (child.id, child.family_id, child.chronotype.clone());
-    state.insights.forget(id, CHRONOTYPE);
+    state.insights.forget(id, CHRONOTYPE).await;
     let report = cached(state, child, CHRONOTYPE.into(), chronotype_value).await?;
     let chronotype = report["chronotype"].as_str();
     if chronotype != before.as_deref() {

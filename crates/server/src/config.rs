@@ -10,6 +10,10 @@ pub const DEFAULT_TOKEN_TTL: Duration = Duration::from_secs(30 * 24 * 3600);
 /// verbose clients and still bounds what one request can make us hold.
 pub const DEFAULT_BODY_LIMIT: usize = 4 * 1024 * 1024;
 
+/// Requests per minute per token unless configured: far above what a device uploading
+/// every few seconds or a parent's app needs, low enough to stop a runaway client.
+pub const DEFAULT_RATE_LIMIT: u32 = 6_000;
+
 /// A secret that never prints (tokens, the admin token).
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
@@ -43,6 +47,15 @@ pub struct Config {
     pub refresh_debounce: Duration,
     /// Who writes recommendations.
     pub writer: WriterSpec,
+    /// How long raw samples are kept; older ones are folded into hourly aggregates and
+    /// deleted. `None` keeps them for ever.
+    pub raw_retention: Option<chrono::Duration>,
+    /// How often retention runs (the first run is at start-up).
+    pub retention_every: Duration,
+    /// Redis shared by the nodes (`--redis URL`): live fan-out, cache, rate limits.
+    pub redis: Option<Secret>,
+    /// Requests per minute allowed to one token (`None`: no limit).
+    pub rate_limit_per_minute: Option<u32>,
 }
 
 /// The recommendation writer, as `--writer` names it.
@@ -65,13 +78,15 @@ impl std::str::FromStr for WriterSpec {
             Ok(Self::Template)
         } else if let Some(spec) = text.strip_prefix("openai:") {
             Ok(Self::OpenAi(spec.to_owned()))
-        } else if text.starts_with("gguf:") {
-            Err(
-                "the local GGUF writer is not part of this build yet; use template or openai:URL#MODEL"
-                    .into(),
-            )
+        } else if let Some(path) = text.strip_prefix("gguf:") {
+            if path.is_empty() {
+                return Err("gguf: needs the model file's path, as gguf:PATH".into());
+            }
+            Ok(Self::Gguf(path.into()))
         } else {
-            Err(format!("'{text}' is not a writer (template, openai:URL#MODEL)"))
+            Err(format!(
+                "'{text}' is not a writer (template, gguf:PATH, openai:URL#MODEL)"
+            ))
         }
     }
 }
@@ -85,6 +100,10 @@ impl Default for Config {
             body_limit: DEFAULT_BODY_LIMIT,
             refresh_debounce: crate::jobs::DEFAULT_DEBOUNCE,
             writer: WriterSpec::Template,
+            raw_retention: None,
+            retention_every: crate::retention::DEFAULT_EVERY,
+            redis: None,
+            rate_limit_per_minute: Some(DEFAULT_RATE_LIMIT),
         }
     }
 }

@@ -9,6 +9,7 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
 mod analysis;
+mod archive;
 pub mod auth;
 mod cache;
 pub mod config;
@@ -19,10 +20,13 @@ pub mod live;
 mod openapi;
 mod paging;
 mod population;
+mod ratelimit;
 mod recommend;
+pub mod retention;
 mod rollup;
 mod routes;
 mod security;
+pub mod shared;
 pub mod telemetry;
 mod webapp;
 
@@ -48,6 +52,7 @@ pub struct AppState {
     pub(crate) writer: Arc<dyn sprout_coach::writer::Writer>,
     pub(crate) population: Arc<population::PopulationRegistry>,
     pub(crate) logins: Arc<security::LoginGuard>,
+    pub(crate) rate_limiter: Arc<ratelimit::RateLimiter>,
 }
 
 /// A bound, ready-to-serve Sprout server.
@@ -84,18 +89,43 @@ impl Application {
                     .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e.to_string()))?,
             ),
         };
+        let redis = match &config.redis {
+            Some(url) => Some(shared::Redis::connect(url.expose()).await.map_err(|e| {
+                std::io::Error::new(
+                    std::io::ErrorKind::ConnectionRefused,
+                    format!("cannot reach Redis: {e}"),
+                )
+            })?),
+            None => None,
+        };
+        let (insights, live) = match &redis {
+            Some(redis) => (
+                cache::InsightCache::with_redis(redis),
+                live::Hub::with_redis(redis),
+            ),
+            None => (cache::InsightCache::default(), live::Hub::default()),
+        };
+        let rate_limiter = ratelimit::RateLimiter::new(config.rate_limit_per_minute, redis.as_ref());
         let state = AppState {
             store,
             config: Arc::new(config),
             telemetry: Arc::new(Telemetry::new()),
-            insights: Arc::default(),
-            live: Arc::default(),
+            insights: Arc::new(insights),
+            live: Arc::new(live),
+            rate_limiter: Arc::new(rate_limiter),
             refresher,
             writer,
             population: Arc::default(),
             logins: Arc::default(),
         };
         tokio::spawn(jobs::run(state.clone(), refresh_requests, debounce));
+        if let Some(retention) = state.config.raw_retention {
+            tokio::spawn(retention::run(
+                state.clone(),
+                retention,
+                state.config.retention_every,
+            ));
+        }
         Ok(Self {
             listener,
             router: routes::router(state),

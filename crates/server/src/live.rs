@@ -2,11 +2,17 @@
 //! WebSockets (`/api/v1/ws`, and the original `/api/alerts`).
 //!
 //! Events go through a [`Hub`]; each connection forwards only its own family's events.
-//! The hub is in-process: one node sees its own events. A slow client that falls behind
-//! misses events rather than slowing everyone (the broadcast channel drops the oldest).
+//! On one node the hub is an in-process broadcast. With Redis, every node publishes its
+//! events to one Redis channel and delivers what it hears there, so a parent connected
+//! to node B sees what happened on node A. Redis pub/sub delivers to whoever is
+//! subscribed at that moment: an event published while a node is reconnecting is
+//! missed by that node's parents (the app re-reads state on reconnect; the store has
+//! everything). A slow client that falls behind misses events rather than slowing
+//! everyone (the broadcast channel drops the oldest).
 
 use crate::auth::{authenticate, Principal};
 use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::shared::Redis;
 use crate::AppState;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
@@ -17,7 +23,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sprout_domain::{ChildId, FamilyId};
 use std::sync::Arc;
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, mpsc};
 
 /// Events buffered for a slow connection before it starts missing them.
 const BUFFER: usize = 1_024;
@@ -69,28 +75,132 @@ impl LiveEvent {
     }
 }
 
-/// Fans events out to every open connection of this node.
+/// An event on its way: whose it is, and the JSON message parents receive.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Envelope {
+    /// `None`: every parent's.
+    pub family_id: Option<FamilyId>,
+    pub message: String,
+}
+
+/// Redis channel every node publishes to and listens on.
+fn channel() -> String {
+    format!("{}:live", crate::shared::PREFIX)
+}
+
+/// Events waiting to be published to Redis, in order, before they are delivered locally.
+const OUTBOX: usize = 4_096;
+
+/// Fans events out to every open connection of this node, and through Redis (when
+/// configured) to every other node's.
 pub struct Hub {
-    sender: broadcast::Sender<Arc<LiveEvent>>,
+    local: broadcast::Sender<Arc<Envelope>>,
+    outbox: Option<mpsc::Sender<Arc<Envelope>>>,
 }
 
 impl Default for Hub {
     fn default() -> Self {
         Self {
-            sender: broadcast::channel(BUFFER).0,
+            local: broadcast::channel(BUFFER).0,
+            outbox: None,
         }
     }
 }
 
 impl Hub {
-    pub fn publish(&self, event: LiveEvent) {
-        tracing::info!(kind = event.kind, child_id = ?event.child_id, "live event");
-        // No receiver means no parent is connected: nothing to deliver.
-        let _ = self.sender.send(Arc::new(event));
+    /// A hub whose events travel through Redis: one task publishes (in order), one
+    /// listens and delivers to this node's connections, resubscribing after outages.
+    pub fn with_redis(redis: &Redis) -> Self {
+        let local = broadcast::channel(BUFFER).0;
+        let (outbox, pending) = mpsc::channel(OUTBOX);
+        tokio::spawn(publish_to_redis(redis.conn(), pending, local.clone()));
+        tokio::spawn(listen_to_redis(redis.client.clone(), local.clone()));
+        Self {
+            local,
+            outbox: Some(outbox),
+        }
     }
 
-    pub fn subscribe(&self) -> broadcast::Receiver<Arc<LiveEvent>> {
-        self.sender.subscribe()
+    pub fn publish(&self, event: LiveEvent) {
+        tracing::info!(kind = event.kind, child_id = ?event.child_id, "live event");
+        let Ok(message) = serde_json::to_string(&event) else {
+            return;
+        };
+        let envelope = Arc::new(Envelope {
+            family_id: event.family_id,
+            message,
+        });
+        match &self.outbox {
+            Some(outbox) => {
+                if let Err(e) = outbox.try_send(envelope) {
+                    tracing::warn!("live outbox full; delivering on this node only");
+                    let _ = self.local.send(e.into_inner());
+                }
+            }
+            // No receiver means no parent is connected: nothing to deliver.
+            None => {
+                let _ = self.local.send(envelope);
+            }
+        }
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Envelope>> {
+        self.local.subscribe()
+    }
+}
+
+async fn publish_to_redis(
+    mut redis: redis::aio::ConnectionManager,
+    mut pending: mpsc::Receiver<Arc<Envelope>>,
+    local: broadcast::Sender<Arc<Envelope>>,
+) {
+    let channel = channel();
+    while let Some(envelope) = pending.recv().await {
+        let Ok(text) = serde_json::to_string(envelope.as_ref()) else {
+            continue;
+        };
+        let sent: redis::RedisResult<i64> = redis::cmd("PUBLISH")
+            .arg(&channel)
+            .arg(text)
+            .query_async(&mut redis)
+            .await;
+        if let Err(e) = sent {
+            // This node's parents still hear it; other nodes' miss it.
+            tracing::warn!(error = %e, "cannot publish a live event to Redis; delivering on this node only");
+            let _ = local.send(envelope);
+        }
+    }
+}
+
+async fn listen_to_redis(client: redis::Client, local: broadcast::Sender<Arc<Envelope>>) {
+    use futures::StreamExt;
+    let channel = channel();
+    loop {
+        match client.get_async_pubsub().await {
+            Ok(mut pubsub) => match pubsub.subscribe(&channel).await {
+                Ok(()) => {
+                    tracing::info!("listening for live events on Redis");
+                    let mut messages = pubsub.on_message();
+                    while let Some(message) = messages.next().await {
+                        let Ok(text) = message.get_payload::<String>() else {
+                            continue;
+                        };
+                        match serde_json::from_str::<Envelope>(&text) {
+                            Ok(envelope) => {
+                                let _ = local.send(Arc::new(envelope));
+                            }
+                            Err(e) => {
+                                tracing::warn!(error = %e, "ignoring a malformed live event from Redis")
+                            }
+                        }
+                    }
+                    tracing::warn!("lost the Redis subscription for live events; reconnecting");
+                }
+                Err(e) => tracing::warn!(error = %e, "cannot subscribe to live events on Redis"),
+            },
+            Err(e) => tracing::warn!(error = %e, "cannot reach Redis for live events; retrying"),
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
     }
 }
 
@@ -129,13 +239,12 @@ pub async fn connect(
     Ok(upgrade.on_upgrade(move |socket| forward(socket, events, family)))
 }
 
-async fn forward(mut socket: WebSocket, mut events: broadcast::Receiver<Arc<LiveEvent>>, family: FamilyId) {
+async fn forward(mut socket: WebSocket, mut events: broadcast::Receiver<Arc<Envelope>>, family: FamilyId) {
     loop {
         tokio::select! {
             event = events.recv() => match event {
                 Ok(event) if event.family_id.is_none_or(|f| f == family) => {
-                    let Ok(text) = serde_json::to_string(event.as_ref()) else { continue };
-                    if socket.send(Message::Text(text.into())).await.is_err() {
+                    if socket.send(Message::Text(event.message.clone().into())).await.is_err() {
                         return;
                     }
                 }

@@ -62,19 +62,23 @@ pub async fn current(state: &AppState, child: Child, viewer: UserId) -> ApiResul
         let fresh = state
             .insights
             .get(child.id, RECOMMENDATION)
+            .await
             .is_some_and(|f| f["id"] == json!(latest.id));
         if fresh || Utc::now() - latest.created_at < MIN_REUSE {
             return Ok(view(&latest));
         }
     }
-    let version = state.insights.version(child.id);
+    let version = state.insights.version(child.id).await;
     let created = generate(state, child.clone()).await?;
-    state.insights.put(
-        child.id,
-        RECOMMENDATION,
-        version,
-        std::sync::Arc::new(json!({ "id": created.id })),
-    );
+    state
+        .insights
+        .put(
+            child.id,
+            RECOMMENDATION,
+            version,
+            std::sync::Arc::new(json!({ "id": created.id })),
+        )
+        .await;
     let shown = view(&created);
     state.live.publish(LiveEvent::new(
         "recommendation.created",

@@ -7,6 +7,7 @@ use chrono::{DateTime, Duration, NaiveTime, TimeZone, Timelike, Utc};
 use chrono_tz::Tz;
 use serde::Serialize;
 use sprout_domain::Sample;
+use sprout_store::{Aggregate, HourAggregate};
 
 /// How coarse a roll-up is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,12 +29,25 @@ pub struct Summary {
 
 impl Summary {
     fn add(&mut self, value: Option<f64>) {
-        let Some(v) = value else { return };
-        self.count += 1;
-        self.sum += v;
-        self.min = Some(self.min.map_or(v, |m| m.min(v)));
-        self.max = Some(self.max.map_or(v, |m| m.max(v)));
+        if let Some(v) = value {
+            self.absorb(1, v, Some(v), Some(v));
+        }
+    }
+
+    /// Adds a retired hour's aggregate (or another summary's parts) to this one.
+    fn absorb(&mut self, count: u64, sum: f64, min: Option<f64>, max: Option<f64>) {
+        if count == 0 {
+            return;
+        }
+        self.count += count;
+        self.sum += sum;
+        self.min = [self.min, min].into_iter().flatten().reduce(f64::min);
+        self.max = [self.max, max].into_iter().flatten().reduce(f64::max);
         self.mean = Some(self.sum / self.count as f64);
+    }
+
+    fn absorb_aggregate(&mut self, a: &Aggregate) {
+        self.absorb(a.count, a.sum, a.min, a.max);
     }
 }
 
@@ -89,6 +103,70 @@ fn next_bucket(start: DateTime<Utc>, tz: Tz, resolution: Resolution) -> DateTime
     }
 }
 
+impl Bucket {
+    fn empty(start: DateTime<Utc>, tz: Tz, resolution: Resolution) -> Self {
+        Bucket {
+            start,
+            end: next_bucket(start, tz, resolution),
+            samples: 0,
+            stress_level: Summary::default(),
+            heart_rate: Summary::default(),
+            hrv_ms: Summary::default(),
+            steps: Summary::default(),
+            asleep_samples: 0,
+        }
+    }
+
+    fn absorb(&mut self, other: &Bucket) {
+        self.samples += other.samples;
+        self.asleep_samples += other.asleep_samples;
+        for (mine, theirs) in [
+            (&mut self.stress_level, &other.stress_level),
+            (&mut self.heart_rate, &other.heart_rate),
+            (&mut self.hrv_ms, &other.hrv_ms),
+            (&mut self.steps, &other.steps),
+        ] {
+            mine.absorb(theirs.count, theirs.sum, theirs.min, theirs.max);
+        }
+    }
+}
+
+/// Retired hours as buckets of `resolution` (an hour, or the local day holding it).
+pub fn from_hours(hours: &[HourAggregate], tz: Tz, resolution: Resolution) -> Vec<Bucket> {
+    let mut buckets: Vec<Bucket> = Vec::new();
+    for hour in hours {
+        let start = bucket_start(hour.start, tz, resolution);
+        if buckets.last().is_none_or(|b| b.start != start) {
+            buckets.push(Bucket::empty(start, tz, resolution));
+        }
+        let Some(bucket) = buckets.last_mut() else {
+            continue;
+        };
+        bucket.samples += hour.samples;
+        bucket.asleep_samples += hour.asleep_samples;
+        bucket.stress_level.absorb_aggregate(&hour.stress_level);
+        bucket.heart_rate.absorb_aggregate(&hour.heart_rate);
+        bucket.hrv_ms.absorb_aggregate(&hour.hrv_ms);
+        bucket.steps.absorb_aggregate(&hour.steps);
+    }
+    buckets
+}
+
+/// Merges two time-ordered bucket lists of one resolution; buckets with the same start
+/// (a retired hour and late samples of that hour not yet retired) become one.
+pub fn merge(a: Vec<Bucket>, b: Vec<Bucket>) -> Vec<Bucket> {
+    let mut all: Vec<Bucket> = a.into_iter().chain(b).collect();
+    all.sort_by_key(|bucket| bucket.start);
+    let mut merged: Vec<Bucket> = Vec::with_capacity(all.len());
+    for bucket in all {
+        match merged.last_mut() {
+            Some(last) if last.start == bucket.start => last.absorb(&bucket),
+            _ => merged.push(bucket),
+        }
+    }
+    merged
+}
+
 /// Folds time-ordered samples into buckets, appending to `buckets`.
 pub fn fold(buckets: &mut Vec<Bucket>, samples: &[Sample], tz: Tz, resolution: Resolution) {
     for sample in samples {
@@ -96,16 +174,7 @@ pub fn fold(buckets: &mut Vec<Bucket>, samples: &[Sample], tz: Tz, resolution: R
         let bucket = match buckets.last_mut() {
             Some(last) if last.start == start => last,
             _ => {
-                buckets.push(Bucket {
-                    start,
-                    end: next_bucket(start, tz, resolution),
-                    samples: 0,
-                    stress_level: Summary::default(),
-                    heart_rate: Summary::default(),
-                    hrv_ms: Summary::default(),
-                    steps: Summary::default(),
-                    asleep_samples: 0,
-                });
+                buckets.push(Bucket::empty(start, tz, resolution));
                 match buckets.last_mut() {
                     Some(b) => b,
                     None => continue,
@@ -158,6 +227,47 @@ mod tests {
             bucket_start(t("2026-03-01T10:45:10Z"), tz, Resolution::Hour),
             t("2026-03-01T10:30:00Z")
         );
+    }
+
+    #[test]
+    fn retired_hours_and_late_samples_merge_exactly() {
+        let tz: Tz = "UTC".parse().expect("zone");
+        let hour = HourAggregate {
+            start: t("2026-03-01T10:00:00Z"),
+            samples: 2,
+            stress_level: Aggregate {
+                count: 2,
+                sum: 0.6,
+                min: Some(0.1),
+                max: Some(0.5),
+            },
+            heart_rate: Aggregate::default(),
+            hrv_ms: Aggregate::default(),
+            steps: Aggregate::default(),
+            asleep_samples: 1,
+        };
+        let mut raw = Vec::new();
+        fold(
+            &mut raw,
+            &[sample(t("2026-03-01T10:30:00Z"), 0.9)],
+            tz,
+            Resolution::Hour,
+        );
+        fold(
+            &mut raw,
+            &[sample(t("2026-03-01T11:30:00Z"), 0.3)],
+            tz,
+            Resolution::Hour,
+        );
+        let merged = merge(from_hours(std::slice::from_ref(&hour), tz, Resolution::Hour), raw);
+        assert_eq!(merged.len(), 2);
+        assert_eq!((merged[0].samples, merged[0].asleep_samples), (3, 1));
+        let stress = merged[0].stress_level;
+        assert_eq!(stress.count, 3);
+        assert!((stress.mean.expect("mean") - 0.5).abs() < 1e-12);
+        assert_eq!((stress.min, stress.max), (Some(0.1), Some(0.9)));
+        let days = from_hours(&[hour], tz, Resolution::Day);
+        assert_eq!((days[0].start, days[0].samples), (t("2026-03-01T00:00:00Z"), 2));
     }
 
     #[test]

@@ -26,9 +26,9 @@ pub use error::StoreError;
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 pub use types::{
-    ActionFeedback, ArmCounts, AuditEntry, Backend, Consent, Erasure, Feedback, InsertOutcome,
-    NewRecommendation, NewToken, RecordCursor, StoredExperiment, StoredModel, StoredRecommendation,
-    TimeRange, TokenOwner, TokenRecord, UserRecord,
+    ActionFeedback, Aggregate, ArmCounts, AuditEntry, Backend, Consent, Erasure, Feedback, HourAggregate,
+    InsertOutcome, NewRecommendation, NewToken, RecordCursor, StoredExperiment, StoredModel,
+    StoredRecommendation, TimeRange, TokenOwner, TokenRecord, UserRecord,
 };
 
 use async_trait::async_trait;
@@ -207,8 +207,27 @@ pub trait Store: Send + Sync + 'static {
         by: UserId,
     ) -> Result<()>;
 
-    /// Deletes a child's raw samples older than `before`; returns how many.
-    async fn delete_samples_before(&self, before: DateTime<Utc>) -> Result<u64>;
+    /// Retires a child's raw samples older than `before`: in one transaction they are
+    /// folded into hourly aggregates (merging into hours retired earlier) and deleted.
+    /// Hours start `shift` past the UTC hour — the child's zone, for zones whose offset
+    /// is not whole hours. Returns how many samples were retired.
+    async fn retire_samples(
+        &self,
+        child: ChildId,
+        before: DateTime<Utc>,
+        shift: chrono::Duration,
+    ) -> Result<u64>;
+
+    /// A child's retired hours in `range` (by hour start), oldest first.
+    async fn sample_hours(
+        &self,
+        child: ChildId,
+        range: TimeRange,
+        limit: usize,
+    ) -> Result<Vec<HourAggregate>>;
+
+    /// Every child, for periodic work over all of them (retention).
+    async fn all_children(&self) -> Result<Vec<Child>>;
 
     /// Ends an experiment: the candidate becomes active (and the control retired) when
     /// `promoted`, else the candidate is retired. `false` if it was no longer running.

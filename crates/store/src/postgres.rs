@@ -1,7 +1,7 @@
 //! The PostgreSQL store, for many nodes; TimescaleDB is used when it is available.
 
 use crate::migrate::{migrator, EmbeddedMigration};
-use crate::sql::{impl_store, HasDb};
+use crate::sql::{impl_store, retire_sql, HasDb};
 use crate::{Backend, InsertOutcome, StoreError};
 use chrono::{DateTime, Utc};
 use sprout_domain::{ChildId, SampleBatch};
@@ -33,6 +33,11 @@ const MIGRATIONS: &[EmbeddedMigration] = &[
         5,
         "consents",
         include_str!("../migrations/postgres/0005_consents.sql"),
+    ),
+    (
+        6,
+        "sample hours",
+        include_str!("../migrations/postgres/0006_sample_hours.sql"),
     ),
 ];
 
@@ -126,6 +131,43 @@ impl_store! {
         async fn migrate(&self) -> crate::Result<()> {
             migrator(MIGRATIONS).await?.run(&self.write).await?;
             self.use_timescale_if_available().await
+        }
+
+        /// Repeatable read: the delete sees the snapshot the roll-up read, so a sample
+        /// committed in between is neither aggregated nor deleted (the next run takes it).
+        async fn retire_samples(
+            &self,
+            child: ChildId,
+            before: DateTime<Utc>,
+            shift: chrono::Duration,
+        ) -> crate::Result<u64> {
+            static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+            let sql = SQL.get_or_init(|| {
+                retire_sql(
+                    "to_timestamp(floor((extract(epoch FROM time)::float8 - $3) / 3600.0) * 3600.0 + $3)",
+                    |a, b| format!("LEAST({a}, {b})"),
+                    |a, b| format!("GREATEST({a}, {b})"),
+                )
+            });
+            let shift = shift.num_microseconds().unwrap_or_default() as f64 / 1e6;
+            let mut tx = self.write.begin().await?;
+            sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(sql)
+                .bind(child.0)
+                .bind(before)
+                .bind(shift)
+                .execute(&mut *tx)
+                .await?;
+            let retired = sqlx::query("DELETE FROM wellness_metrics WHERE child_id = $1 AND time < $2")
+                .bind(child.0)
+                .bind(before)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            tx.commit().await?;
+            Ok(retired)
         }
 
         /// One statement per batch: the columns travel as arrays and UNNEST turns them

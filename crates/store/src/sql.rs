@@ -79,6 +79,96 @@ pub(crate) fn birth_date(date: NaiveDate) -> NaiveDate {
     date
 }
 
+/// Raw sample columns and the `sample_hours` prefix of their aggregates.
+const AGGREGATED: [(&str, &str); 4] = [
+    ("stress_level", "stress"),
+    ("heart_rate", "heart"),
+    ("hrv_ms", "hrv"),
+    ("steps", "steps"),
+];
+
+/// The statement that folds a child's samples (`$1`) older than `$2` into `sample_hours`,
+/// merging into hours already there; the caller deletes the same samples in the same
+/// transaction. `bucket` is the backend's expression for the start of a sample's hour
+/// (`$3` is the child's offset past the UTC hour); `least`/`greatest` build its
+/// NULL-ignoring two-argument minimum and maximum.
+pub(crate) fn retire_sql(
+    bucket: &str,
+    least: fn(&str, &str) -> String,
+    greatest: fn(&str, &str) -> String,
+) -> String {
+    let mut columns = vec![
+        "child_id".to_owned(),
+        "hour_start".to_owned(),
+        "samples".to_owned(),
+    ];
+    let mut selected = vec![
+        "child_id".to_owned(),
+        format!("{bucket} AS h"),
+        "count(*)".to_owned(),
+    ];
+    let mut merged = vec!["samples = sample_hours.samples + excluded.samples".to_owned()];
+    for (raw, prefix) in AGGREGATED {
+        columns.extend(["n", "sum", "min", "max"].map(|part| format!("{prefix}_{part}")));
+        selected.extend([
+            format!("count({raw})"),
+            format!("coalesce(sum({raw}), 0)"),
+            format!("min({raw})"),
+            format!("max({raw})"),
+        ]);
+        let (old, new) = (format!("sample_hours.{prefix}"), format!("excluded.{prefix}"));
+        merged.extend([
+            format!("{prefix}_n = {old}_n + {new}_n"),
+            format!("{prefix}_sum = {old}_sum + {new}_sum"),
+            format!(
+                "{prefix}_min = {}",
+                least(&format!("{old}_min"), &format!("{new}_min"))
+            ),
+            format!(
+                "{prefix}_max = {}",
+                greatest(&format!("{old}_max"), &format!("{new}_max"))
+            ),
+        ]);
+    }
+    columns.push("asleep".to_owned());
+    selected.push(
+        "sum(CASE WHEN sleep_state IS NOT NULL AND sleep_state <> 'awake' THEN 1 ELSE 0 END)".to_owned(),
+    );
+    merged.push("asleep = sample_hours.asleep + excluded.asleep".to_owned());
+    format!(
+        "INSERT INTO sample_hours ({}) SELECT {} FROM wellness_metrics WHERE child_id = $1 AND time < $2 \
+         GROUP BY child_id, h ON CONFLICT (child_id, hour_start) DO UPDATE SET {}",
+        columns.join(", "),
+        selected.join(", "),
+        merged.join(", ")
+    )
+}
+
+/// The columns `sample_hours` is read back with, in [`hour_from_parts`]'s order.
+pub(crate) fn hour_columns() -> String {
+    let mut columns = vec!["hour_start".to_owned(), "samples".to_owned(), "asleep".to_owned()];
+    for (_, prefix) in AGGREGATED {
+        columns.extend(["n", "sum", "min", "max"].map(|part| format!("{prefix}_{part}")));
+    }
+    columns.join(", ")
+}
+
+/// Reads one measurement's aggregate from a `sample_hours` row.
+pub(crate) fn aggregate<R: sqlx::Row>(row: &R, prefix: &str) -> Result<crate::Aggregate, StoreError>
+where
+    for<'a> &'a str: sqlx::ColumnIndex<R>,
+    i64: for<'a> sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    f64: for<'a> sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+{
+    let count: i64 = row.try_get(format!("{prefix}_n").as_str())?;
+    Ok(crate::Aggregate {
+        count: u64::try_from(count).unwrap_or_default(),
+        sum: row.try_get(format!("{prefix}_sum").as_str())?,
+        min: row.try_get(format!("{prefix}_min").as_str())?,
+        max: row.try_get(format!("{prefix}_max").as_str())?,
+    })
+}
+
 pub(crate) const SAMPLE_COLUMNS: &str =
     "child_id, time, stress_level, heart_rate, hrv_ms, sleep_state, steps";
 
@@ -754,6 +844,7 @@ macro_rules! impl_store {
                     ("recommendation_feedback", &mut erased.feedback),
                     ("recommendations", &mut erased.recommendations),
                     ("wellness_metrics", &mut erased.samples),
+                    ("sample_hours", &mut erased.hourly_aggregates),
                     ("school_events", &mut erased.events),
                     ("interventions", &mut erased.interventions),
                     ("sleep_episodes", &mut erased.sleep_episodes),
@@ -1005,12 +1096,50 @@ macro_rules! impl_store {
                 Ok(())
             }
 
-            async fn delete_samples_before(&self, before: chrono::DateTime<chrono::Utc>) -> $crate::Result<u64> {
-                Ok(sqlx::query("DELETE FROM wellness_metrics WHERE time < $1")
-                    .bind(to_db(before))
-                    .execute(&self.write)
-                    .await?
-                    .rows_affected())
+            async fn sample_hours(
+                &self,
+                child: sprout_domain::ChildId,
+                range: $crate::TimeRange,
+                limit: usize,
+            ) -> $crate::Result<Vec<$crate::HourAggregate>> {
+                use sqlx::Row;
+                let rows = sqlx::query(&format!(
+                    "SELECT {} FROM sample_hours WHERE child_id = $1 AND hour_start >= $2 AND hour_start < $3 \
+                     ORDER BY hour_start LIMIT $4",
+                    $crate::sql::hour_columns()
+                ))
+                .bind(child.0)
+                .bind(to_db($crate::sql::range_start(&range)))
+                .bind(to_db($crate::sql::range_end(&range)))
+                .bind($crate::sql::limit(limit))
+                .fetch_all(&self.read)
+                .await?;
+                rows.iter()
+                    .map(|r| {
+                        let count = |column: &str| -> $crate::Result<u64> {
+                            Ok(u64::try_from(r.try_get::<i64, _>(column)?).unwrap_or_default())
+                        };
+                        Ok($crate::HourAggregate {
+                            start: from_db(r.try_get("hour_start")?)?,
+                            samples: count("samples")?,
+                            asleep_samples: count("asleep")?,
+                            stress_level: $crate::sql::aggregate(r, "stress")?,
+                            heart_rate: $crate::sql::aggregate(r, "heart")?,
+                            hrv_ms: $crate::sql::aggregate(r, "hrv")?,
+                            steps: $crate::sql::aggregate(r, "steps")?,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn all_children(&self) -> $crate::Result<Vec<sprout_domain::Child>> {
+                let rows = sqlx::query(concat!(
+                    "SELECT id, family_id, display_name, birth_date, timezone, chronotype, ",
+                    "preferred_interventions, created_at FROM children ORDER BY created_at, id"
+                ))
+                .fetch_all(&self.read)
+                .await?;
+                rows.iter().map(child_from_row).collect()
             }
         }
 

@@ -1,7 +1,7 @@
 //! The embedded SQLite store: one file, WAL, one writer connection and a read pool.
 
 use crate::migrate::{migrator, EmbeddedMigration};
-use crate::sql::{impl_store, HasDb, SAMPLE_COLUMNS};
+use crate::sql::{impl_store, retire_sql, HasDb, SAMPLE_COLUMNS};
 use crate::{Backend, InsertOutcome, StoreError};
 use chrono::{DateTime, Utc};
 use sprout_domain::{ChildId, SampleBatch};
@@ -33,6 +33,11 @@ const MIGRATIONS: &[EmbeddedMigration] = &[
         5,
         "consents",
         include_str!("../migrations/sqlite/0005_consents.sql"),
+    ),
+    (
+        6,
+        "sample hours",
+        include_str!("../migrations/sqlite/0006_sample_hours.sql"),
     ),
 ];
 
@@ -125,6 +130,39 @@ impl_store! {
         async fn migrate(&self) -> crate::Result<()> {
             migrator(MIGRATIONS).await?.run(&self.write).await?;
             Ok(())
+        }
+
+        /// One writer connection: nothing can land between the roll-up and the delete.
+        async fn retire_samples(
+            &self,
+            child: ChildId,
+            before: DateTime<Utc>,
+            shift: chrono::Duration,
+        ) -> crate::Result<u64> {
+            static SQL: OnceLock<String> = OnceLock::new();
+            let sql = SQL.get_or_init(|| {
+                retire_sql(
+                    "((time - $3) / 3600000000) * 3600000000 + $3",
+                    |a, b| format!("min(coalesce({a}, {b}), coalesce({b}, {a}))"),
+                    |a, b| format!("max(coalesce({a}, {b}), coalesce({b}, {a}))"),
+                )
+            });
+            let before = to_db(before);
+            let mut tx = self.write.begin().await?;
+            sqlx::query(sql)
+                .bind(child.0)
+                .bind(before)
+                .bind(shift.num_microseconds().unwrap_or_default())
+                .execute(&mut *tx)
+                .await?;
+            let retired = sqlx::query("DELETE FROM wellness_metrics WHERE child_id = $1 AND time < $2")
+                .bind(child.0)
+                .bind(before)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            tx.commit().await?;
+            Ok(retired)
         }
 
         async fn insert_samples(&self, child: ChildId, batch: &SampleBatch) -> crate::Result<InsertOutcome> {

@@ -144,6 +144,8 @@ pub struct AuditEntry {
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Erasure {
     pub samples: u64,
+    /// Hourly aggregates of samples the retention period had retired.
+    pub hourly_aggregates: u64,
     pub events: u64,
     pub interventions: u64,
     pub sleep_episodes: u64,
@@ -197,4 +199,28 @@ pub struct Consent {
     /// Who decided; `None` while the default holds.
     pub by_user: Option<UserId>,
     pub at: Option<DateTime<Utc>>,
+}
+
+/// Count, sum and range of one measurement over a retired hour. Sums, not means, so
+/// hours merge exactly.
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]
+pub struct Aggregate {
+    pub count: u64,
+    pub sum: f64,
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+}
+
+/// One hour of a child's samples after the raw samples were retired.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct HourAggregate {
+    /// Start of the child's local hour.
+    pub start: DateTime<Utc>,
+    pub samples: u64,
+    pub stress_level: Aggregate,
+    pub heart_rate: Aggregate,
+    pub hrv_ms: Aggregate,
+    pub steps: Aggregate,
+    /// Samples whose sleep state was one of the asleep stages.
+    pub asleep_samples: u64,
 }

@@ -38,6 +38,8 @@ on_both_backends!(
     recommendations_and_feedback,
     tokens_and_devices_can_be_revoked,
     erasing_a_child_leaves_nothing_behind,
+    retired_samples_become_exact_hourly_aggregates,
+    retired_hours_follow_the_childs_offset,
 );
 
 fn t(text: &str) -> DateTime<Utc> {
@@ -561,5 +563,169 @@ async fn erasing_a_child_leaves_nothing_behind(db: &TestDb) {
             .len(),
         50,
         "siblings keep theirs"
+    );
+}
+
+/// The aggregate the store should hold for `samples`' stress within `[from, to)`.
+fn expected_stress(samples: &[Sample], from: DateTime<Utc>, to: DateTime<Utc>) -> sprout_store::Aggregate {
+    let values: Vec<f64> = samples
+        .iter()
+        .filter(|s| s.time >= from && s.time < to)
+        .filter_map(|s| s.stress_level)
+        .collect();
+    sprout_store::Aggregate {
+        count: values.len() as u64,
+        sum: values.iter().sum(),
+        min: values.iter().copied().reduce(f64::min),
+        max: values.iter().copied().reduce(f64::max),
+    }
+}
+
+fn assert_aggregate(actual: sprout_store::Aggregate, expected: sprout_store::Aggregate) {
+    assert_eq!(
+        (actual.count, actual.min, actual.max),
+        (expected.count, expected.min, expected.max)
+    );
+    assert!(
+        (actual.sum - expected.sum).abs() < 1e-9,
+        "{} vs {}",
+        actual.sum,
+        expected.sum
+    );
+}
+
+async fn retired_samples_become_exact_hourly_aggregates(db: &TestDb) {
+    let store = db.store.as_ref();
+    let (_, child) = family_with_child(store, "retire@example.org").await;
+    let start = t("2026-03-01T10:00:00Z");
+    let mut samples = minute_samples(start, 150);
+    for s in samples.iter_mut().skip(20).take(15) {
+        s.sleep_state = Some(SleepState::Deep);
+    }
+    samples[5].stress_level = None;
+    let batch = SampleBatch::from_trusted(samples.clone()).expect("batch");
+    store.insert_samples(child, &batch).await.expect("samples");
+
+    let cutoff = t("2026-03-01T12:00:00Z");
+    let retired = store
+        .retire_samples(child, cutoff, Duration::zero())
+        .await
+        .expect("retire");
+    assert_eq!(retired, 120);
+    let raw = store
+        .samples(child, TimeRange::default(), None, 1_000)
+        .await
+        .expect("raw");
+    assert_eq!(raw.len(), 30);
+    assert!(raw.iter().all(|s| s.time >= cutoff));
+
+    let hours = store
+        .sample_hours(child, TimeRange::default(), 100)
+        .await
+        .expect("hours");
+    assert_eq!(hours.len(), 2);
+    assert_eq!(hours[0].start, start);
+    assert_eq!(hours[1].start, t("2026-03-01T11:00:00Z"));
+    assert_eq!((hours[0].samples, hours[0].asleep_samples), (60, 15));
+    assert_eq!((hours[1].samples, hours[1].asleep_samples), (60, 0));
+    assert_aggregate(
+        hours[0].stress_level,
+        expected_stress(&samples, start, t("2026-03-01T11:00:00Z")),
+    );
+    assert_aggregate(
+        hours[1].stress_level,
+        expected_stress(&samples, t("2026-03-01T11:00:00Z"), cutoff),
+    );
+    assert_eq!(hours[0].heart_rate.count, 60);
+    assert_eq!(hours[0].hrv_ms, sprout_store::Aggregate::default());
+    // Steps were 0..60 in the first hour.
+    assert_eq!(
+        (hours[0].steps.sum, hours[0].steps.max),
+        ((0..60).sum::<i64>() as f64, Some(59.0))
+    );
+
+    // A late sample for a retired hour is retired on the next run and merges exactly.
+    let late = Sample {
+        time: t("2026-03-01T10:30:30Z"),
+        stress_level: Some(0.95),
+        heart_rate: None,
+        hrv_ms: None,
+        sleep_state: Some(SleepState::Rem),
+        steps: None,
+    };
+    let batch = SampleBatch::from_trusted(vec![late.clone()]).expect("late");
+    store.insert_samples(child, &batch).await.expect("late sample");
+    assert_eq!(
+        store
+            .retire_samples(child, cutoff, Duration::zero())
+            .await
+            .expect("again"),
+        1
+    );
+    let hours = store
+        .sample_hours(child, TimeRange::default(), 100)
+        .await
+        .expect("hours");
+    assert_eq!(hours.len(), 2);
+    assert_eq!((hours[0].samples, hours[0].asleep_samples), (61, 16));
+    samples.push(late);
+    assert_aggregate(
+        hours[0].stress_level,
+        expected_stress(&samples, start, t("2026-03-01T11:00:00Z")),
+    );
+    assert_eq!(hours[0].heart_rate.count, 60);
+    // Nothing left to retire: a no-op.
+    assert_eq!(
+        store
+            .retire_samples(child, cutoff, Duration::zero())
+            .await
+            .expect("noop"),
+        0
+    );
+
+    let range = TimeRange {
+        from: Some(t("2026-03-01T11:00:00Z")),
+        to: None,
+    };
+    assert_eq!(
+        store.sample_hours(child, range, 100).await.expect("ranged").len(),
+        1
+    );
+    assert!(store
+        .all_children()
+        .await
+        .expect("all")
+        .iter()
+        .any(|c| c.id == child));
+
+    let erased = store.erase_child(child).await.expect("erase");
+    assert_eq!((erased.samples, erased.hourly_aggregates), (30, 2));
+    assert!(store
+        .sample_hours(child, TimeRange::default(), 100)
+        .await
+        .expect("gone")
+        .is_empty());
+}
+
+async fn retired_hours_follow_the_childs_offset(db: &TestDb) {
+    let store = db.store.as_ref();
+    let (_, child) = family_with_child(store, "kolkata@example.org").await;
+    let samples = minute_samples(t("2026-03-01T10:00:00Z"), 120);
+    let batch = SampleBatch::from_trusted(samples).expect("batch");
+    store.insert_samples(child, &batch).await.expect("samples");
+    // Hours half past the UTC hour, as in India (UTC+05:30).
+    let retired = store
+        .retire_samples(child, t("2026-03-01T11:30:00Z"), Duration::minutes(30))
+        .await
+        .expect("retire");
+    assert_eq!(retired, 90);
+    let hours = store
+        .sample_hours(child, TimeRange::default(), 100)
+        .await
+        .expect("hours");
+    let starts: Vec<_> = hours.iter().map(|h| (h.start, h.samples)).collect();
+    assert_eq!(
+        starts,
+        vec![(t("2026-03-01T09:30:00Z"), 30), (t("2026-03-01T10:30:00Z"), 60)]
     );
 }

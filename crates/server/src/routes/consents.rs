@@ -88,6 +88,9 @@ pub async fn put_consents(
         crate::routes::entry(principal.actor(), "consent.changed", Some(child.id), detail),
     )
     .await;
-    state.insights.forget(child.id, crate::recommend::RECOMMENDATION);
+    state
+        .insights
+        .forget(child.id, crate::recommend::RECOMMENDATION)
+        .await;
     Ok(Json(json!({ "items": state.store.consents(child.id).await? })))
 }

@@ -4,7 +4,7 @@ use crate::auth::{Access, Principal};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::JsonBody;
 use crate::paging::{encode_time_cursor, ListQuery, Page};
-use crate::rollup::{fold, Bucket, Resolution};
+use crate::rollup::{fold, from_hours, merge, Bucket, Resolution};
 use crate::AppState;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
@@ -21,6 +21,8 @@ const RAW_PAGE: (usize, usize) = (1_000, 10_000);
 const BUCKET_PAGE: (usize, usize) = (168, 1_000);
 /// Raw rows read per store round trip while rolling up.
 const ROLLUP_READ: usize = 10_000;
+/// Retired hours read for one page of buckets: the largest page of days, 25 hours each.
+const RETIRED_HOURS_READ: usize = (BUCKET_PAGE.1 + 2) * 25;
 
 /// The batch as sent: each row kept raw so a bad row is reported by its index.
 #[derive(Deserialize)]
@@ -65,7 +67,7 @@ pub async fn post_metrics(
     let batch = SampleBatch::parse_raw(raw.samples.iter().map(|r| r.get()), Utc::now())?;
     let outcome = state.store.insert_samples(child.id, &batch).await?;
     if outcome.accepted > 0 {
-        state.insights.invalidate(child.id);
+        state.insights.invalidate(child.id).await;
         state.refresher.schedule(child.id);
         alert_if_stressed(&state, &child, batch.samples());
     }
@@ -169,6 +171,9 @@ async fn roll_up(
     resolution: Resolution,
     limit: usize,
 ) -> ApiResult<Vec<Bucket>> {
+    // Hours the retention period has retired come from their aggregates.
+    let hours = state.store.sample_hours(child, range, RETIRED_HOURS_READ).await?;
+    let retired = from_hours(&hours, tz, resolution);
     let mut buckets = Vec::new();
     let mut after = None;
     loop {
@@ -179,6 +184,7 @@ async fn roll_up(
         }
         after = page.last().map(|s| s.time);
     }
+    let mut buckets = merge(retired, buckets);
     // The last bucket may be partial when reading stopped early; it belongs to the next page.
     if buckets.len() > limit + 1 {
         buckets.truncate(limit + 1);

@@ -95,6 +95,10 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(prometheus))
         .nest("/api/v1", api)
         .nest("/api", original)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::ratelimit::limit,
+        ))
         .layer(axum::middleware::from_fn(crate::security::headers))
         .layer(axum::middleware::from_fn_with_state(
             state.telemetry.clone(),

@@ -7,7 +7,8 @@ use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::recommend::{view, RECOMMENDATION};
 use crate::AppState;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::Utc;
 use serde_json::{json, Value};
@@ -144,26 +145,48 @@ fn fhir(episodes: &[SleepEpisode]) -> Vec<Value> {
         .collect()
 }
 
-/// All of a child's data as one JSON document: samples, events, interventions, sleep
-/// (also as Open mHealth and FHIR), recommendations and feedback, and the current
-/// insights.
+/// How an export is packed.
+#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ExportQuery {
+    /// `json` (default): one JSON document; `zip`: a zip of CSV files (and the JSON parts
+    /// that are not tables).
+    pub format: Option<String>,
+}
+
+/// All of a child's data as one JSON document, or a zip of CSVs: samples (and the
+/// hourly aggregates of retired samples), events, interventions, sleep (also as Open
+/// mHealth and FHIR), recommendations and feedback, and the current insights.
 #[utoipa::path(get, path = "/api/v1/children/{child_id}/export", tag = "privacy",
-    security(("bearer" = [])), params(("child_id" = String, Path)),
-    responses((status = 200, description = "the complete export"), (status = 401), (status = 403), (status = 404)))]
+    security(("bearer" = [])), params(("child_id" = String, Path), ExportQuery),
+    responses((status = 200, description = "the complete export (JSON, or application/zip with format=zip)"),
+              (status = 400), (status = 401), (status = 403), (status = 404)))]
 #[tracing::instrument(skip_all, fields(child_id = %child_id))]
 pub async fn export_child(
     principal: Principal,
     State(state): State<AppState>,
     Path(child_id): Path<String>,
-) -> ApiResult<Json<Value>> {
+    crate::extract::ApiQuery(query): crate::extract::ApiQuery<ExportQuery>,
+) -> ApiResult<Response> {
+    let zip = match query.format.as_deref() {
+        None | Some("json") => false,
+        Some("zip") => true,
+        Some(other) => {
+            return Err(ApiError::bad_request(format!(
+                "format '{other}' is not one of json, zip"
+            )))
+        }
+    };
     let child = principal.child(&state, &child_id, Access::Read).await?;
     let Principal::Parent { user_id, .. } = principal else {
         return Err(ApiError::new(ErrorCode::Forbidden, "this needs a parent's token"));
     };
     let all = TimeRange::default();
     let store = &state.store;
-    let (samples, events, interventions, sleep) = tokio::try_join!(
+    let (samples, hours, events, interventions, sleep) = tokio::try_join!(
         store.samples(child.id, all, None, EXPORT_ROWS),
+        store.sample_hours(child.id, all, EXPORT_ROWS),
         store.events(child.id, all, None, EXPORT_ROWS),
         store.interventions(child.id, all, None, EXPORT_ROWS),
         store.sleep_episodes(child.id, all, None, EXPORT_ROWS),
@@ -182,7 +205,7 @@ pub async fn export_child(
     .await
     .map_err(|e| ApiError::internal(&e))?;
     let counts = json!({
-        "samples": samples.len(), "events": events.len(), "interventions": interventions.len(),
+        "samples": samples.len(), "hourly_aggregates": hours.len(), "events": events.len(), "interventions": interventions.len(),
         "sleep_episodes": sleep.len(), "recommendations": recommendations.len(), "feedback": feedback.len(),
     });
     audit(
@@ -192,16 +215,17 @@ pub async fn export_child(
             principal.actor(),
             "child.exported",
             Some(child.id),
-            counts.clone(),
+            json!({ "format": if zip { "zip" } else { "json" }, "counts": counts }),
         ),
     )
     .await;
-    Ok(Json(json!({
+    let document = json!({
         "format": "sprout-export-1",
         "exported_at": Utc::now(),
         "counts": counts,
-        "child": crate::routes::ChildView::from(child),
+        "child": crate::routes::ChildView::from(child.clone()),
         "samples": samples,
+        "hourly_aggregates": hours,
         "events": events,
         "interventions": interventions,
         "sleep_episodes": sleep,
@@ -212,7 +236,26 @@ pub async fn export_child(
             "action_kind": f.action_kind, "action_slot": f.action_slot, "was_helpful": f.was_helpful, "at": f.at,
         })).collect::<Vec<_>>(),
         "insights": insights,
-    })))
+    });
+    if !zip {
+        return Ok(Json(document).into_response());
+    }
+    let bytes = tokio::task::spawn_blocking(move || crate::archive::zip_export(&document))
+        .await
+        .map_err(|e| ApiError::internal(&e))?
+        .map_err(|e| ApiError::internal(&e))?;
+    let name = format!("attachment; filename=\"sprout-export-{}.zip\"", child.id);
+    Ok((
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static("application/zip")),
+            (
+                header::CONTENT_DISPOSITION,
+                HeaderValue::from_str(&name).map_err(|e| ApiError::internal(&e))?,
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
 }
 
 /// Erases a child and everything recorded about them — on every table, in this node's
@@ -230,9 +273,9 @@ pub async fn delete_child(
     let child = principal.child(&state, &child_id, Access::Read).await?;
     principal.family()?;
     let erased = state.store.erase_child(child.id).await?;
-    state.insights.invalidate(child.id);
+    state.insights.invalidate(child.id).await;
     for key in [CHRONOTYPE, CAUSAL, RECOMMENDATION] {
-        state.insights.forget(child.id, key);
+        state.insights.forget(child.id, key).await;
     }
     state.population.forget(child.id);
     let detail = json!({ "erased": erased });

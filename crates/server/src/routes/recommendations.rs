@@ -132,7 +132,7 @@ pub async fn post_feedback(
         .await?;
     // The next recommendation should learn from this answer, and so should a running
     // experiment (after the reply: the parent does not wait for it).
-    state.insights.forget(child.id, RECOMMENDATION);
+    state.insights.forget(child.id, RECOMMENDATION).await;
     let background = state.clone();
     tokio::spawn(async move {
         if let Err(e) = crate::recommend::evaluate_experiment(&background).await {

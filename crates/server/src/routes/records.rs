@@ -55,7 +55,7 @@ pub async fn post_event(
     let event = NewSchoolEvent::parse(&body, Utc::now())?;
     let (stored, created) = state.store.insert_event(child.id, &event).await?;
     if created {
-        state.insights.invalidate(child.id);
+        state.insights.invalidate(child.id).await;
         state.refresher.schedule(child.id);
     }
     Ok((created_status(created), Json(stored)))
@@ -97,7 +97,7 @@ pub async fn post_intervention(
     let intervention = NewIntervention::parse(&body, Utc::now())?;
     let (stored, created) = state.store.insert_intervention(child.id, &intervention).await?;
     if created {
-        state.insights.invalidate(child.id);
+        state.insights.invalidate(child.id).await;
         state.refresher.schedule(child.id);
     }
     Ok((created_status(created), Json(stored)))
@@ -141,7 +141,7 @@ pub async fn post_sleep_episode(
     let episode = NewSleepEpisode::parse(&body, Utc::now())?;
     let (stored, created) = state.store.insert_sleep_episode(child.id, &episode).await?;
     if created {
-        state.insights.invalidate(child.id);
+        state.insights.invalidate(child.id).await;
         state.refresher.schedule(child.id);
     }
     Ok((created_status(created), Json(stored)))

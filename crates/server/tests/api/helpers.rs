@@ -33,7 +33,8 @@ macro_rules! on_both_backends {
 pub struct TestApp {
     pub base: String,
     pub client: Client,
-    pub db: TestDb,
+    /// Shared by every node started with [`TestApp::another_node`].
+    pub db: std::sync::Arc<TestDb>,
     pub server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
     stop: Option<oneshot::Sender<()>>,
 }
@@ -47,13 +48,26 @@ pub struct Family {
 }
 
 pub async fn spawn_app(backend: Backend) -> TestApp {
-    let db = TestDb::new(backend).await;
-    let config = Config {
+    spawn_app_with(backend, |_| {}).await
+}
+
+/// [`spawn_app`] with the test's own changes to the configuration.
+pub async fn spawn_app_with(backend: Backend, configure: impl FnOnce(&mut Config)) -> TestApp {
+    start(std::sync::Arc::new(TestDb::new(backend).await), configure).await
+}
+
+fn test_config() -> Config {
+    Config {
         addr: "127.0.0.1:0".parse().expect("addr"),
         admin_token: Some(Secret::new(ADMIN_TOKEN)),
         refresh_debounce: std::time::Duration::from_millis(200),
         ..Config::default()
-    };
+    }
+}
+
+async fn start(db: std::sync::Arc<TestDb>, configure: impl FnOnce(&mut Config)) -> TestApp {
+    let mut config = test_config();
+    configure(&mut config);
     let app = Application::build(config, db.store.clone()).await.expect("bind");
     let base = format!("http://127.0.0.1:{}", app.port());
     let (stop, stopped) = oneshot::channel::<()>();
@@ -70,6 +84,11 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
 }
 
 impl TestApp {
+    /// A second server on the same database, as another node of one deployment.
+    pub async fn another_node(&self, configure: impl FnOnce(&mut Config)) -> TestApp {
+        start(self.db.clone(), configure).await
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
     }

@@ -15,9 +15,10 @@ on_both_backends!(
     new_sleep_updates_the_chronotype_live
 );
 
-type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+pub type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
-async fn open(app: &TestApp, path_and_query: &str, bearer: Option<&str>) -> Result<Socket, String> {
+pub async fn open(app: &TestApp, path_and_query: &str, bearer: Option<&str>) -> Result<Socket, String> {
     let url = format!("ws://{}{path_and_query}", app.base.trim_start_matches("http://"));
     let mut request = url.into_client_request().map_err(|e| e.to_string())?;
     if let Some(token) = bearer {
@@ -33,7 +34,7 @@ async fn open(app: &TestApp, path_and_query: &str, bearer: Option<&str>) -> Resu
 }
 
 /// The next JSON message, or `None` if none arrives in `wait`.
-async fn next_event(socket: &mut Socket, wait: Duration) -> Option<Value> {
+pub async fn next_event(socket: &mut Socket, wait: Duration) -> Option<Value> {
     loop {
         match tokio::time::timeout(wait, socket.next()).await {
             Ok(Some(Ok(Message::Text(text)))) => return serde_json::from_str(&text).ok(),
@@ -44,7 +45,7 @@ async fn next_event(socket: &mut Socket, wait: Duration) -> Option<Value> {
 }
 
 /// Thirty minutes of high stress ending now.
-fn stressed_batch() -> Value {
+pub fn stressed_batch() -> Value {
     let now = Utc::now();
     let samples: Vec<Value> = (0..30)
         .map(|i| json!({"time": (now - chrono::Duration::minutes(29 - i)).to_rfc3339(), "stress_level": 0.9}))

@@ -11,4 +11,5 @@ mod live;
 mod operations;
 mod privacy;
 mod recommendations;
+mod scaleout;
 mod validation;

@@ -1,7 +1,7 @@
 //! A family's control over its data: export, erasure, revocation, audit; and the
 //! protections every route has (lockout, security headers).
 
-use crate::helpers::{expect_error, samples_json, spawn_app, PASSWORD};
+use crate::helpers::{expect_error, samples_json, spawn_app, spawn_app_with, PASSWORD};
 use crate::on_both_backends;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -10,6 +10,7 @@ use sprout_store::Backend;
 on_both_backends!(
     consent_decides_what_happens_with_a_childs_data,
     export_is_complete_and_erasure_is_total,
+    old_samples_retire_into_hourly_aggregates_and_export_as_csv,
     tokens_can_be_revoked,
     repeated_failed_logins_lock_the_account
 );
@@ -449,4 +450,197 @@ async fn consent_decides_what_happens_with_a_childs_data(backend: Backend) {
         .filter(|e| e["action"] == "consent.changed")
         .count();
     assert_eq!(changes, 2, "each decision is in the audit trail");
+}
+
+/// The named file of a zip archive, as text.
+fn zip_entry(archive: &[u8], name: &str) -> String {
+    use std::io::Read;
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(archive)).expect("a zip archive");
+    let mut text = String::new();
+    zip.by_name(name)
+        .unwrap_or_else(|_| panic!("{name} in the archive"))
+        .read_to_string(&mut text)
+        .expect("utf-8");
+    text
+}
+
+async fn old_samples_retire_into_hourly_aggregates_and_export_as_csv(backend: Backend) {
+    let app = spawn_app_with(backend, |config| {
+        config.raw_retention = Some(chrono::Duration::days(30));
+        config.retention_every = std::time::Duration::from_millis(200);
+    })
+    .await;
+    let family = app.family("retention@example.org").await;
+    let child = &family.child_id;
+    let metrics = format!("/api/v1/children/{child}/metrics");
+    // Two hours of minute samples long past the 30 days, and an hour of recent ones.
+    let old = app
+        .post(
+            &metrics,
+            Some(&family.device_token),
+            &samples_json("2026-02-01T00:00:00Z", 120),
+        )
+        .await;
+    assert_eq!(old.status(), StatusCode::OK);
+    let recent_start = (chrono::Utc::now() - chrono::Duration::hours(2)).to_rfc3339();
+    let recent = app
+        .post(
+            &metrics,
+            Some(&family.device_token),
+            &samples_json(&recent_start, 60),
+        )
+        .await;
+    assert_eq!(recent.status(), StatusCode::OK);
+
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while app.stored_samples(child).await > 60 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "old samples were not retired"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let raw: Value = app
+        .get(&format!("{metrics}?to=2026-03-01T00:00:00Z"), Some(&family.token))
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(
+        raw["items"].as_array().map(Vec::len),
+        Some(0),
+        "raw samples past retention are gone"
+    );
+
+    // Hours and days read the same as before: the aggregates are exact.
+    let old_range = "from=2026-02-01T00:00:00Z&to=2026-02-02T00:00:00Z";
+    let hours: Value = app
+        .get(
+            &format!("{metrics}?resolution=hour&{old_range}"),
+            Some(&family.token),
+        )
+        .await
+        .json()
+        .await
+        .expect("json");
+    let hours = hours["items"].as_array().expect("hours").clone();
+    assert_eq!(hours.len(), 2);
+    for (i, hour) in hours.iter().enumerate() {
+        assert_eq!(hour["samples"], 60);
+        assert_eq!(hour["stress_level"]["count"], 60);
+        assert!((hour["stress_level"]["mean"].as_f64().expect("mean") - 0.45).abs() < 1e-9);
+        assert_eq!(
+            (
+                hour["stress_level"]["min"].as_f64(),
+                hour["stress_level"]["max"].as_f64()
+            ),
+            (Some(0.0), Some(0.9))
+        );
+        let first_step = 60.0 * i as f64;
+        assert_eq!(hour["steps"]["min"].as_f64(), Some(first_step));
+        assert_eq!(hour["steps"]["max"].as_f64(), Some(first_step + 59.0));
+        assert_eq!(hour["heart_rate"]["mean"].as_f64(), Some(80.0));
+    }
+    let days: Value = app
+        .get(
+            &format!("{metrics}?resolution=day&{old_range}"),
+            Some(&family.token),
+        )
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(days["items"][0]["samples"], 120);
+    assert_eq!(days["items"][0]["steps"]["max"].as_f64(), Some(119.0));
+    // Recent samples are still there, raw.
+    let now_hours: Value = app
+        .get(
+            &format!("{metrics}?resolution=hour&from={}", urlencode(&recent_start)),
+            Some(&family.token),
+        )
+        .await
+        .json()
+        .await
+        .expect("json");
+    let recent_count: u64 = now_hours["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|b| b["samples"].as_u64().unwrap_or(0))
+        .sum();
+    assert_eq!(recent_count, 60);
+
+    let export: Value = app
+        .get(&format!("/api/v1/children/{child}/export"), Some(&family.token))
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(
+        (
+            export["counts"]["samples"].as_u64(),
+            export["counts"]["hourly_aggregates"].as_u64()
+        ),
+        (Some(60), Some(2))
+    );
+
+    let response = app
+        .get(
+            &format!("/api/v1/children/{child}/export?format=zip"),
+            Some(&family.token),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["content-type"], "application/zip");
+    let archive = response.bytes().await.expect("body");
+    let samples_csv = zip_entry(&archive, "samples.csv");
+    let mut lines = samples_csv.lines();
+    assert_eq!(
+        lines.next(),
+        Some("time,heart_rate,hrv_ms,sleep_state,steps,stress_level")
+    );
+    assert_eq!(lines.count(), 60);
+    let hours_csv = zip_entry(&archive, "hourly_aggregates.csv");
+    let mut lines = hours_csv.lines();
+    let header: Vec<&str> = lines.next().expect("header").split(',').collect();
+    assert!(
+        header.contains(&"stress_level.sum") && header.contains(&"asleep_samples"),
+        "{header:?}"
+    );
+    let sum_column = header
+        .iter()
+        .position(|c| *c == "stress_level.sum")
+        .expect("sum column");
+    let rows: Vec<Vec<String>> = lines.map(|l| l.split(',').map(str::to_owned).collect()).collect();
+    assert_eq!(rows.len(), 2);
+    assert!((rows[0][sum_column].parse::<f64>().expect("sum") - 27.0).abs() < 1e-9);
+    for name in [
+        "events.csv",
+        "interventions.csv",
+        "sleep_episodes.csv",
+        "recommendations.csv",
+        "feedback.csv",
+        "causal_effects.csv",
+    ] {
+        zip_entry(&archive, name);
+    }
+    let manifest: Value = serde_json::from_str(&zip_entry(&archive, "manifest.json")).expect("manifest");
+    assert_eq!(manifest["counts"]["samples"], 60);
+    let child_json: Value = serde_json::from_str(&zip_entry(&archive, "child.json")).expect("child");
+    assert_eq!(child_json["id"], json!(child));
+
+    expect_error(
+        app.get(
+            &format!("/api/v1/children/{child}/export?format=xml"),
+            Some(&family.token),
+        )
+        .await,
+        StatusCode::BAD_REQUEST,
+        "bad_request",
+    )
+    .await;
+}
+
+fn urlencode(text: &str) -> String {
+    text.replace('+', "%2B").replace(':', "%3A")
 }

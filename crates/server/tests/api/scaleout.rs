@@ -1,0 +1,192 @@
+//! Several nodes of one deployment sharing a database and Redis: what one node does,
+//! the others see — live events, cache invalidation, rate limits.
+
+use crate::helpers::{spawn_app_with, TestApp};
+use crate::live::{next_event, open, stressed_batch};
+use crate::on_both_backends;
+use reqwest::StatusCode;
+use serde_json::json;
+use sprout_server::{Config, Secret};
+use sprout_store::Backend;
+use std::time::{Duration, Instant};
+
+on_both_backends!(
+    a_parent_on_one_node_hears_what_happened_on_another,
+    new_data_on_one_node_retires_every_nodes_cached_analyses,
+    a_rate_limit_holds_across_nodes
+);
+
+const REDIS: &str = "redis://127.0.0.1:6379";
+
+fn with_redis(config: &mut Config) {
+    config.redis = Some(Secret::new(REDIS));
+}
+
+/// Two nodes: A (the first) and B, on one database and one Redis.
+async fn two_nodes(backend: Backend, configure: impl Fn(&mut Config)) -> (TestApp, TestApp) {
+    let a = spawn_app_with(backend, |c| {
+        with_redis(c);
+        configure(c);
+    })
+    .await;
+    let b = a
+        .another_node(|c| {
+            with_redis(c);
+            configure(c);
+        })
+        .await;
+    (a, b)
+}
+
+async fn a_parent_on_one_node_hears_what_happened_on_another(backend: Backend) {
+    let (a, b) = two_nodes(backend, |_| {}).await;
+    let family = a.family("nodes-live@example.org").await;
+    let mut on_b = open(&b, "/api/v1/ws", Some(&family.token))
+        .await
+        .expect("connect to B");
+    // The subscription on B is live once B answers; give its listener a moment.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    let created = Instant::now();
+    let response = a
+        .get(
+            &format!("/api/v1/children/{}/recommendation", family.child_id),
+            Some(&family.token),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let recommendation: serde_json::Value = response.json().await.expect("json");
+    let event = loop {
+        let event = next_event(&mut on_b, Duration::from_secs(1))
+            .await
+            .expect("B delivers A's event within 1 s");
+        if event["type"] == "recommendation.created" {
+            break event;
+        }
+    };
+    assert!(created.elapsed() < Duration::from_secs(2));
+    assert_eq!(event["recommendation_id"], recommendation["id"]);
+    assert_eq!(event["child_id"], json!(family.child_id));
+
+    // Another family on B hears nothing of it.
+    let other = b.family("nodes-live-other@example.org").await;
+    let mut other_on_b = open(&b, "/api/v1/ws", Some(&other.token)).await.expect("connect");
+    let stressed = a
+        .post(
+            &format!("/api/v1/children/{}/metrics", family.child_id),
+            Some(&family.device_token),
+            &stressed_batch(),
+        )
+        .await;
+    assert_eq!(stressed.status(), StatusCode::OK);
+    let alert = loop {
+        let event = next_event(&mut on_b, Duration::from_secs(1))
+            .await
+            .expect("the alert reaches B");
+        if event["type"] == "alert.stress_high" {
+            break event;
+        }
+    };
+    assert_eq!(alert["child_id"], json!(family.child_id));
+    assert!(next_event(&mut other_on_b, Duration::from_millis(500))
+        .await
+        .is_none());
+}
+
+async fn new_data_on_one_node_retires_every_nodes_cached_analyses(backend: Backend) {
+    use redis::AsyncCommands;
+    let (a, b) = two_nodes(backend, |_| {}).await;
+    let family = a.family("nodes-cache@example.org").await;
+    let child = &family.child_id;
+    let mut redis = redis::Client::open(REDIS)
+        .expect("redis url")
+        .get_multiplexed_async_connection()
+        .await
+        .expect("redis");
+    let version_key = format!("sprout:version:{child}");
+    let before: Option<u64> = redis.get(&version_key).await.expect("version");
+
+    let forecast = format!("/api/v1/children/{child}/forecast");
+    assert_eq!(
+        a.get(&forecast, Some(&family.token)).await.status(),
+        StatusCode::OK
+    );
+    let cached: Vec<String> = redis.keys(format!("sprout:cache:{child}:*")).await.expect("keys");
+    assert!(!cached.is_empty(), "A's result is in the shared cache");
+
+    let samples = crate::helpers::samples_json(
+        &(chrono::Utc::now() - chrono::Duration::hours(1)).to_rfc3339(),
+        30,
+    );
+    let response = b
+        .post(
+            &format!("/api/v1/children/{child}/metrics"),
+            Some(&family.device_token),
+            &samples,
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let after: Option<u64> = redis.get(&version_key).await.expect("version");
+    assert!(
+        after.unwrap_or(0) > before.unwrap_or(0),
+        "B's new data moved the shared version"
+    );
+    // A answers from the new data: its cached result is replaced by one of the new version.
+    assert_eq!(
+        a.get(&forecast, Some(&family.token)).await.status(),
+        StatusCode::OK
+    );
+    let mut versions = Vec::new();
+    for key in redis
+        .keys::<_, Vec<String>>(format!("sprout:cache:{child}:*"))
+        .await
+        .expect("keys")
+    {
+        let stored: String = redis.get(&key).await.expect("entry");
+        let stored: serde_json::Value = serde_json::from_str(&stored).expect("json");
+        versions.push(stored["version"].as_u64());
+    }
+    assert!(versions.contains(&after), "{versions:?} vs {after:?}");
+}
+
+async fn a_rate_limit_holds_across_nodes(backend: Backend) {
+    let (a, b) = two_nodes(backend, |c| c.rate_limit_per_minute = Some(10)).await;
+    let family = a.family("nodes-rate@example.org").await;
+    // Counting happens in one-minute windows: start well inside one.
+    let into_minute = chrono::Utc::now().timestamp() % 60;
+    if into_minute > 45 {
+        tokio::time::sleep(Duration::from_secs((61 - into_minute) as u64)).await;
+    }
+    let path = format!("/api/v1/children/{}", family.child_id);
+    let mut statuses = Vec::new();
+    for i in 0..14 {
+        let node = if i % 2 == 0 { &a } else { &b };
+        statuses.push(node.get(&path, Some(&family.token)).await.status());
+    }
+    // family() used the parent's token twice (the child, the device) before this loop.
+    let ok = statuses.iter().filter(|s| **s == StatusCode::OK).count();
+    let limited = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)
+        .count();
+    assert_eq!((ok, limited), (8, 6), "{statuses:?}");
+    let refused = b.get(&path, Some(&family.token)).await;
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    let retry: u64 = refused.headers()["retry-after"]
+        .to_str()
+        .expect("ascii")
+        .parse()
+        .expect("seconds");
+    assert!((1..=60).contains(&retry));
+    // Another token is counted on its own.
+    let other = a.family("nodes-rate-other@example.org").await;
+    assert_eq!(
+        b.get(
+            &format!("/api/v1/children/{}", other.child_id),
+            Some(&other.token)
+        )
+        .await
+        .status(),
+        StatusCode::OK
+    );
+}
