@@ -34,6 +34,11 @@ pub struct ServeArgs {
     /// Requests per minute allowed to one token; 0 turns the limit off.
     #[arg(long, env = "SPROUT_RATE_LIMIT", default_value_t = sprout_server::config::DEFAULT_RATE_LIMIT)]
     pub rate_limit: u32,
+    /// A sentence-embedding model's directory (all-MiniLM-L6-v2 from
+    /// `crates/embed/scripts/fetch-model.sh`, or a BGE-style model) for retrieving a
+    /// child's notes and past recommendations by meaning; unset uses a lexical fallback.
+    #[arg(long, env = "SPROUT_EMBED_MODEL")]
+    pub embed_model: Option<std::path::PathBuf>,
 }
 
 #[derive(Args)]

@@ -39,6 +39,10 @@ pub struct Facts {
     /// How much higher stress has been in the day before a test (two decimals), when the
     /// child's history shows it beyond chance.
     pub pre_test_rise: Option<f64>,
+    /// What the family's own history says that bears on this action: parents' notes and
+    /// earlier suggestions with their answers, retrieved by meaning (filled in by the
+    /// caller; see the server's memory). The family's own words, so a writer may use them.
+    pub history: Vec<String>,
 }
 
 /// Parent-facing names of the kinds, as actions.
@@ -135,6 +139,7 @@ pub fn gather(
             .filter(|p| p.significant && p.difference > 0.0)
             .map(|p| (p.difference * 100.0).round() / 100.0)
             .filter(|rise| *rise > 0.0),
+        history: Vec::new(),
     }
 }
 
@@ -176,6 +181,7 @@ impl Facts {
             Some(p) => lines.push(format!("Measured effect: lowers their stress by about {p}%")),
             None => lines.push("Measured effect: not known yet".into()),
         }
+        lines.extend(self.history.iter().map(|h| format!("From the family: {h}")));
         lines
     }
 

@@ -12,7 +12,7 @@ use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, ZipWriter};
 
 /// Lists of records written as CSV, by their key in the export document.
-const TABLES: [&str; 7] = [
+const TABLES: [&str; 8] = [
     "samples",
     "hourly_aggregates",
     "events",
@@ -20,6 +20,7 @@ const TABLES: [&str; 7] = [
     "sleep_episodes",
     "recommendations",
     "feedback",
+    "notes",
 ];
 /// Parts kept as JSON files.
 const DOCUMENTS: [&str; 4] = [

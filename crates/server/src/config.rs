@@ -56,6 +56,8 @@ pub struct Config {
     pub redis: Option<Secret>,
     /// Requests per minute allowed to one token (`None`: no limit).
     pub rate_limit_per_minute: Option<u32>,
+    /// A sentence-embedding model's directory for retrieval (`None`: the hashing embedder).
+    pub embed_model: Option<std::path::PathBuf>,
 }
 
 /// The recommendation writer, as `--writer` names it.
@@ -104,6 +106,7 @@ impl Default for Config {
             retention_every: crate::retention::DEFAULT_EVERY,
             redis: None,
             rate_limit_per_minute: Some(DEFAULT_RATE_LIMIT),
+            embed_model: None,
         }
     }
 }

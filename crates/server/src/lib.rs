@@ -17,6 +17,7 @@ pub mod error;
 mod extract;
 mod jobs;
 pub mod live;
+mod memory;
 mod openapi;
 mod paging;
 mod population;
@@ -53,6 +54,7 @@ pub struct AppState {
     pub(crate) population: Arc<population::PopulationRegistry>,
     pub(crate) logins: Arc<security::LoginGuard>,
     pub(crate) rate_limiter: Arc<ratelimit::RateLimiter>,
+    pub(crate) memory: Arc<memory::Memory>,
 }
 
 /// A bound, ready-to-serve Sprout server.
@@ -106,6 +108,12 @@ impl Application {
             None => (cache::InsightCache::default(), live::Hub::default()),
         };
         let rate_limiter = ratelimit::RateLimiter::new(config.rate_limit_per_minute, redis.as_ref());
+        let model = config.embed_model.clone();
+        let memory = tokio::task::spawn_blocking(move || memory::Memory::load(model.as_deref()))
+            .await
+            .map_err(std::io::Error::other)?
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e.to_string()))?;
+        tracing::info!(embedder = memory.embedder_id(), "memory ready");
         let state = AppState {
             store,
             config: Arc::new(config),
@@ -113,6 +121,7 @@ impl Application {
             insights: Arc::new(insights),
             live: Arc::new(live),
             rate_limiter: Arc::new(rate_limiter),
+            memory: Arc::new(memory),
             refresher,
             writer,
             population: Arc::default(),

@@ -46,8 +46,10 @@ use utoipa::{Modify, OpenApi};
         routes::start_experiment,
         routes::get_consents,
         routes::put_consents,
+        routes::post_note,
+        routes::get_notes,
     ),
-    components(schemas(crate::rollup::Bucket, crate::rollup::Summary)),
+    components(schemas(crate::rollup::Bucket, crate::rollup::Summary, routes::NoteInput)),
     modifiers(&BearerAuth)
 )]
 struct ApiDoc;

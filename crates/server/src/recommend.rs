@@ -89,6 +89,26 @@ pub async fn current(state: &AppState, child: Child, viewer: UserId) -> ApiResul
     Ok(shown)
 }
 
+/// Memories handed to the writer at most.
+const RECALLED: usize = 3;
+
+/// What to look for in the family's history: the chosen action at its time, and the
+/// occasion (an upcoming test, a stressful day ahead).
+fn recall_query(facts: &sprout_coach::Facts) -> String {
+    let mut query = format!(
+        "{} {}",
+        sprout_coach::facts::activity(facts.action),
+        facts.slot.phrase()
+    );
+    if let Some((test, day)) = &facts.next_test {
+        query.push_str(&format!("; {test} {day}"));
+    }
+    if facts.forecast_peak.is_some() {
+        query.push_str("; stressful day");
+    }
+    query
+}
+
 /// Decides, writes, checks and stores a new recommendation.
 #[tracing::instrument(skip_all, fields(child_id = %child.id))]
 pub async fn generate(state: &AppState, child: Child) -> ApiResult<StoredRecommendation> {
@@ -139,7 +159,7 @@ pub async fn generate(state: &AppState, child: Child) -> ApiResult<StoredRecomme
     .map_err(|e| ApiError::internal(&e))?;
     let Some(sprout_coach::Plan {
         decision,
-        facts,
+        mut facts,
         effects,
         chronotype,
         stress,
@@ -151,6 +171,18 @@ pub async fn generate(state: &AppState, child: Child) -> ApiResult<StoredRecomme
             "no time slot is left to plan for",
         ));
     };
+    // What the family said before about this kind of moment: their notes, earlier
+    // suggestions and answers, by meaning. Only with consent to personalisation.
+    let recalled = if personal {
+        let query = recall_query(&facts);
+        state
+            .memory
+            .recall(state.store.as_ref(), child.id, &query, RECALLED)
+            .await?
+    } else {
+        Vec::new()
+    };
+    facts.history = recalled.iter().map(|r| r.text.clone()).collect();
     let id = RecordId::new();
     let variant = id.0.as_bytes()[0] as usize;
     // In an experiment the child's arm (a stable hash of child and experiment) decides
@@ -223,6 +255,7 @@ pub async fn generate(state: &AppState, child: Child) -> ApiResult<StoredRecomme
         "action_start": decision.slot.start,
         "reasons": decision.reasons,
         "facts": facts,
+        "recalled": recalled,
         "fallback_reason": written.fallback_reason,
     });
     let new = NewRecommendation {

@@ -27,8 +27,8 @@ pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 pub use types::{
     ActionFeedback, Aggregate, ArmCounts, AuditEntry, Backend, Consent, Erasure, Feedback, HourAggregate,
-    InsertOutcome, NewRecommendation, NewToken, RecordCursor, StoredExperiment, StoredModel,
-    StoredRecommendation, TimeRange, TokenOwner, TokenRecord, UserRecord,
+    InsertOutcome, NewRecommendation, NewToken, Note, RecordCursor, RememberedRecommendation,
+    StoredExperiment, StoredModel, StoredRecommendation, TimeRange, TokenOwner, TokenRecord, UserRecord,
 };
 
 use async_trait::async_trait;
@@ -228,6 +228,19 @@ pub trait Store: Send + Sync + 'static {
 
     /// Every child, for periodic work over all of them (retention).
     async fn all_children(&self) -> Result<Vec<Child>>;
+
+    /// Stores a parent's note about a child.
+    async fn insert_note(&self, note: &Note) -> Result<()>;
+
+    /// A child's notes, newest first.
+    async fn notes(&self, child: ChildId, limit: usize) -> Result<Vec<Note>>;
+
+    /// A child's recommendations with every parent's answer, newest first.
+    async fn remembered_recommendations(
+        &self,
+        child: ChildId,
+        limit: usize,
+    ) -> Result<Vec<RememberedRecommendation>>;
 
     /// Ends an experiment: the candidate becomes active (and the control retired) when
     /// `promoted`, else the candidate is retired. `false` if it was no longer running.

@@ -39,6 +39,7 @@ const MIGRATIONS: &[EmbeddedMigration] = &[
         "sample hours",
         include_str!("../migrations/postgres/0006_sample_hours.sql"),
     ),
+    (7, "notes", include_str!("../migrations/postgres/0007_notes.sql")),
 ];
 
 /// Enough connections for a node's request concurrency without exhausting the server's

@@ -845,6 +845,7 @@ macro_rules! impl_store {
                     ("recommendations", &mut erased.recommendations),
                     ("wellness_metrics", &mut erased.samples),
                     ("sample_hours", &mut erased.hourly_aggregates),
+                    ("notes", &mut erased.notes),
                     ("school_events", &mut erased.events),
                     ("interventions", &mut erased.interventions),
                     ("sleep_episodes", &mut erased.sleep_episodes),
@@ -1130,6 +1131,78 @@ macro_rules! impl_store {
                         })
                     })
                     .collect()
+            }
+
+            async fn insert_note(&self, note: &$crate::Note) -> $crate::Result<()> {
+                sqlx::query("INSERT INTO notes (id, child_id, author, created_at, text) VALUES ($1, $2, $3, $4, $5)")
+                    .bind(note.id.0)
+                    .bind(note.child_id.0)
+                    .bind(note.author.0)
+                    .bind(to_db(note.created_at))
+                    .bind(&note.text)
+                    .execute(&self.write)
+                    .await?;
+                Ok(())
+            }
+
+            async fn notes(&self, child: sprout_domain::ChildId, limit: usize) -> $crate::Result<Vec<$crate::Note>> {
+                use sqlx::Row;
+                let rows = sqlx::query(
+                    "SELECT id, author, created_at, text FROM notes WHERE child_id = $1 \
+                     ORDER BY created_at DESC, id LIMIT $2",
+                )
+                .bind(child.0)
+                .bind($crate::sql::limit(limit))
+                .fetch_all(&self.read)
+                .await?;
+                rows.iter()
+                    .map(|r| {
+                        Ok($crate::Note {
+                            id: $crate::sql::record_id(r.try_get("id")?),
+                            child_id: child,
+                            author: sprout_domain::UserId(r.try_get("author")?),
+                            created_at: from_db(r.try_get("created_at")?)?,
+                            text: r.try_get("text")?,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn remembered_recommendations(
+                &self,
+                child: sprout_domain::ChildId,
+                limit: usize,
+            ) -> $crate::Result<Vec<$crate::RememberedRecommendation>> {
+                use sqlx::Row;
+                let rows = sqlx::query(
+                    "SELECT r.id, r.created_at, r.text, r.action_kind, f.was_helpful, f.comment \
+                     FROM (SELECT id, created_at, text, action_kind FROM recommendations WHERE child_id = $1 \
+                           ORDER BY created_at DESC, id LIMIT $2) r \
+                     LEFT JOIN recommendation_feedback f ON f.recommendation_id = r.id \
+                     ORDER BY r.created_at DESC, r.id",
+                )
+                .bind(child.0)
+                .bind($crate::sql::limit(limit))
+                .fetch_all(&self.read)
+                .await?;
+                let mut remembered: Vec<$crate::RememberedRecommendation> = Vec::new();
+                for r in &rows {
+                    let id = $crate::sql::record_id(r.try_get("id")?);
+                    if remembered.last().is_none_or(|last| last.id != id) {
+                        remembered.push($crate::RememberedRecommendation {
+                            id,
+                            created_at: from_db(r.try_get("created_at")?)?,
+                            text: r.try_get("text")?,
+                            action_kind: $crate::sql::intervention_kind(r.try_get("action_kind")?)?,
+                            answers: Vec::new(),
+                        });
+                    }
+                    let helpful: Option<bool> = r.try_get("was_helpful")?;
+                    if let (Some(helpful), Some(last)) = (helpful, remembered.last_mut()) {
+                        last.answers.push((helpful, r.try_get("comment")?));
+                    }
+                }
+                Ok(remembered)
             }
 
             async fn all_children(&self) -> $crate::Result<Vec<sprout_domain::Child>> {

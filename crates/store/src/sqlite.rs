@@ -39,6 +39,7 @@ const MIGRATIONS: &[EmbeddedMigration] = &[
         "sample hours",
         include_str!("../migrations/sqlite/0006_sample_hours.sql"),
     ),
+    (7, "notes", include_str!("../migrations/sqlite/0007_notes.sql")),
 ];
 
 /// Readers in WAL mode do not block the writer or each other; a few cover a small server.

@@ -146,6 +146,7 @@ pub struct Erasure {
     pub samples: u64,
     /// Hourly aggregates of samples the retention period had retired.
     pub hourly_aggregates: u64,
+    pub notes: u64,
     pub events: u64,
     pub interventions: u64,
     pub sleep_episodes: u64,
@@ -223,4 +224,25 @@ pub struct HourAggregate {
     pub steps: Aggregate,
     /// Samples whose sleep state was one of the asleep stages.
     pub asleep_samples: u64,
+}
+
+/// A parent's note about a child.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Note {
+    pub id: RecordId,
+    pub child_id: ChildId,
+    pub author: UserId,
+    pub created_at: DateTime<Utc>,
+    pub text: String,
+}
+
+/// A past recommendation with every parent's answer to it, as retrieval remembers it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RememberedRecommendation {
+    pub id: RecordId,
+    pub created_at: DateTime<Utc>,
+    pub text: String,
+    pub action_kind: InterventionKind,
+    /// Each answer: 👍 (`true`) or 👎, and the comment if any.
+    pub answers: Vec<(bool, Option<String>)>,
 }

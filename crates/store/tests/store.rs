@@ -40,6 +40,7 @@ on_both_backends!(
     erasing_a_child_leaves_nothing_behind,
     retired_samples_become_exact_hourly_aggregates,
     retired_hours_follow_the_childs_offset,
+    notes_and_remembered_recommendations,
 );
 
 fn t(text: &str) -> DateTime<Utc> {
@@ -728,4 +729,87 @@ async fn retired_hours_follow_the_childs_offset(db: &TestDb) {
         starts,
         vec![(t("2026-03-01T09:30:00Z"), 30), (t("2026-03-01T10:30:00Z"), 60)]
     );
+}
+
+async fn notes_and_remembered_recommendations(db: &TestDb) {
+    let store = db.store.as_ref();
+    let (family, user) = store
+        .create_family("N", &email("notes@example.org"), "h")
+        .await
+        .expect("family");
+    let (_, second) = store
+        .create_family("N2", &email("notes2@example.org"), "h")
+        .await
+        .expect("family");
+    let new_child = NewChild::parse("Ida", "2015-02-02", "UTC", Utc::now()).expect("child");
+    let child = store.create_child(family, &new_child).await.expect("child").id;
+    for (i, text) in ["Sleeps better after reading.", "Nervous before swimming lessons."]
+        .iter()
+        .enumerate()
+    {
+        let note = sprout_store::Note {
+            id: sprout_domain::RecordId::new(),
+            child_id: child,
+            author: user,
+            created_at: t("2026-03-01T10:00:00Z") + Duration::hours(i as i64),
+            text: (*text).to_owned(),
+        };
+        store.insert_note(&note).await.expect("note");
+    }
+    let notes = store.notes(child, 10).await.expect("notes");
+    assert_eq!(notes.len(), 2);
+    assert_eq!(notes[0].text, "Nervous before swimming lessons.", "newest first");
+    assert_eq!(notes[1].author, user);
+
+    let mut ids = Vec::new();
+    for i in 0..3 {
+        let id = sprout_domain::RecordId::new();
+        ids.push(id);
+        store
+            .insert_recommendation(&NewRecommendation {
+                id,
+                child_id: child,
+                created_at: t("2026-03-02T10:00:00Z") + Duration::hours(i),
+                text: format!("Suggestion {i}."),
+                action_kind: sprout_domain::InterventionKind::Reading,
+                action_slot: "this_evening".into(),
+                model_version: "template-1".into(),
+                arm: "control".into(),
+                experiment_id: None,
+                details: serde_json::json!({}),
+            })
+            .await
+            .expect("recommendation");
+    }
+    store
+        .upsert_feedback(ids[1], user, child, true, Some("It worked."))
+        .await
+        .expect("feedback");
+    // A second parent answering is its own answer (the test reuses another family's user).
+    store
+        .upsert_feedback(ids[1], second, child, false, None)
+        .await
+        .expect("feedback");
+    let remembered = store
+        .remembered_recommendations(child, 2)
+        .await
+        .expect("remembered");
+    assert_eq!(
+        remembered.len(),
+        2,
+        "the limit counts recommendations, not answers"
+    );
+    assert_eq!(remembered[0].text, "Suggestion 2.");
+    assert_eq!(remembered[1].id, ids[1]);
+    let mut answers = remembered[1].answers.clone();
+    answers.sort();
+    assert_eq!(
+        answers,
+        vec![(false, None), (true, Some("It worked.".to_owned()))]
+    );
+    assert!(remembered[0].answers.is_empty());
+
+    let erased = store.erase_child(child).await.expect("erase");
+    assert_eq!(erased.notes, 2);
+    assert!(store.notes(child, 10).await.expect("notes").is_empty());
 }

@@ -6,6 +6,7 @@ mod families;
 mod insights;
 mod measurements;
 mod models;
+mod notes;
 mod ops;
 mod privacy;
 mod recommendations;
@@ -24,6 +25,7 @@ pub(crate) use families::*;
 pub(crate) use insights::*;
 pub(crate) use measurements::*;
 pub(crate) use models::*;
+pub(crate) use notes::*;
 pub(crate) use ops::*;
 pub(crate) use privacy::*;
 pub(crate) use recommendations::*;
@@ -37,6 +39,7 @@ pub fn router(state: AppState) -> Router {
         .route("/children", post(create_child).get(list_children))
         .route("/children/{child_id}", get(get_child).delete(delete_child))
         .route("/children/{child_id}/export", get(export_child))
+        .route("/children/{child_id}/notes", get(get_notes).post(post_note))
         .route(
             "/children/{child_id}/consents",
             get(get_consents).put(put_consents),

@@ -195,6 +195,7 @@ pub async fn export_child(
         .recommendations(child.id, user_id, None, EXPORT_ROWS)
         .await?;
     let feedback = store.child_feedback(child.id).await?;
+    let notes = store.notes(child.id, EXPORT_ROWS).await?;
     let loaded = load(&state, child.clone()).await?;
     let insights = tokio::task::spawn_blocking(move || {
         json!({
@@ -206,7 +207,7 @@ pub async fn export_child(
     .map_err(|e| ApiError::internal(&e))?;
     let counts = json!({
         "samples": samples.len(), "hourly_aggregates": hours.len(), "events": events.len(), "interventions": interventions.len(),
-        "sleep_episodes": sleep.len(), "recommendations": recommendations.len(), "feedback": feedback.len(),
+        "sleep_episodes": sleep.len(), "recommendations": recommendations.len(), "feedback": feedback.len(), "notes": notes.len(),
     });
     audit(
         &state,
@@ -235,6 +236,7 @@ pub async fn export_child(
         "feedback": feedback.iter().map(|f| json!({
             "action_kind": f.action_kind, "action_slot": f.action_slot, "was_helpful": f.was_helpful, "at": f.at,
         })).collect::<Vec<_>>(),
+        "notes": notes,
         "insights": insights,
     });
     if !zip {
@@ -278,6 +280,7 @@ pub async fn delete_child(
         state.insights.forget(child.id, key).await;
     }
     state.population.forget(child.id);
+    state.memory.forget(child.id);
     let detail = json!({ "erased": erased });
     audit(
         &state,

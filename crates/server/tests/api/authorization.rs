@@ -77,6 +77,18 @@ fn child_routes() -> Vec<ChildRoute> {
         },
         ChildRoute {
             method: Method::POST,
+            path: "/api/v1/children/{child_id}/notes",
+            audience: Parents,
+            body: || json!({"text": "Sleeps better after reading."}),
+        },
+        ChildRoute {
+            method: Method::GET,
+            path: "/api/v1/children/{child_id}/notes",
+            audience: Parents,
+            body: no_body,
+        },
+        ChildRoute {
+            method: Method::POST,
             path: "/api/v1/children/{child_id}/interventions",
             audience: ParentsAndDevice,
             body: || json!({"kind": "mindfulness", "time": "2026-01-05T19:00:00+01:00", "duration_min": 15}),

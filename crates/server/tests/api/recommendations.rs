@@ -1,6 +1,6 @@
 //! Recommendations end to end: decided, written, checked, stored, pushed; answered.
 
-use crate::helpers::{expect_error, spawn_app, TestApp};
+use crate::helpers::{expect_error, spawn_app, spawn_app_with, TestApp};
 use crate::insights::seed;
 use crate::on_both_backends;
 use futures::StreamExt;
@@ -12,7 +12,8 @@ use tokio_tungstenite::tungstenite::Message;
 
 on_both_backends!(
     a_recommendation_is_grounded_stored_and_answered,
-    feedback_is_only_for_your_own_children
+    feedback_is_only_for_your_own_children,
+    parents_notes_are_kept_and_recalled_by_meaning
 );
 
 async fn get_json(app: &TestApp, path: &str, token: &str) -> Value {
@@ -209,4 +210,114 @@ async fn feedback_is_only_for_your_own_children(backend: Backend) {
         "not_found",
     )
     .await;
+}
+
+/// One note per kind of action, each in the words the action is named with, and one
+/// about something else entirely.
+const NOTES: [(&str, &str); 7] = [
+    (
+        "mindfulness",
+        "A short mindfulness exercise calms her before tests.",
+    ),
+    ("outdoor_play", "Some outdoor play in the park helps her unwind."),
+    ("reading", "Quiet reading together makes bedtime easy."),
+    (
+        "early_bedtime",
+        "An earlier bedtime helps after a busy school day.",
+    ),
+    (
+        "screen_limit",
+        "A screen-free hour before bed works well for her.",
+    ),
+    ("other", "A calming activity like drawing helps her settle."),
+    ("unrelated", "Her grandmother visits every June."),
+];
+
+async fn parents_notes_are_kept_and_recalled_by_meaning(backend: Backend) {
+    // The real sentence model when the test command fetched it, else the lexical fallback.
+    let model = std::env::var_os("SPROUT_EMBED_MODEL_DIR").map(std::path::PathBuf::from);
+    let app = spawn_app_with(backend, |c| c.embed_model = model.clone()).await;
+    let family = app.family("notes@example.org").await;
+    let child = &family.child_id;
+    seed(&app, child).await;
+    let notes = format!("/api/v1/children/{child}/notes");
+
+    for (_, text) in NOTES {
+        let response = app
+            .post(&notes, Some(&family.token), &json!({ "text": text }))
+            .await;
+        assert_eq!(response.status(), StatusCode::CREATED);
+        let note: Value = response.json().await.expect("json");
+        assert_eq!(note["text"], text);
+    }
+    let listed = get_json(&app, &notes, &family.token).await;
+    assert_eq!(listed["items"].as_array().map(Vec::len), Some(NOTES.len()));
+    assert_eq!(listed["items"][0]["text"], NOTES[6].1, "newest first");
+
+    // Bad notes are refused and nothing is stored.
+    for bad in [json!({"text": "   "}), json!({"text": "x".repeat(2_001)})] {
+        expect_error(
+            app.post(&notes, Some(&family.token), &bad).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+        )
+        .await;
+    }
+    let response = app
+        .post(
+            &notes,
+            Some(&family.device_token),
+            &json!({"text": "from a watch"}),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let listed = get_json(&app, &notes, &family.token).await;
+    assert_eq!(listed["items"].as_array().map(Vec::len), Some(NOTES.len()));
+
+    let recommendation = get_json(
+        &app,
+        &format!("/api/v1/children/{child}/recommendation"),
+        &family.token,
+    )
+    .await;
+    let kind = recommendation["action"]["kind"]
+        .as_str()
+        .expect("action kind")
+        .to_owned();
+    let recalled = recommendation["recalled"].as_array().expect("recalled").clone();
+    assert!(
+        !recalled.is_empty(),
+        "something relevant was recalled: {recommendation}"
+    );
+    let expected = NOTES
+        .iter()
+        .find(|(k, _)| *k == kind)
+        .map(|(_, text)| *text)
+        .expect("a note for the action");
+    assert_eq!(recalled[0]["kind"], "note");
+    assert!(
+        recalled[0]["text"].as_str().is_some_and(|t| t.contains(expected)),
+        "the note about {kind} comes first: {recalled:?}"
+    );
+    assert!(recalled
+        .iter()
+        .all(|r| !r["text"].as_str().unwrap_or("").contains("grandmother")));
+    // The writer was given them as facts from the family.
+    let history = recommendation["facts"]["history"].as_array().expect("history");
+    assert_eq!(history.len(), recalled.len());
+
+    // The notes go with the child's export, and are erased with the child.
+    let export = get_json(&app, &format!("/api/v1/children/{child}/export"), &family.token).await;
+    assert_eq!(export["counts"]["notes"], NOTES.len());
+    let erased: Value = app
+        .client
+        .delete(app.url(&format!("/api/v1/children/{child}")))
+        .bearer_auth(&family.token)
+        .send()
+        .await
+        .expect("delete")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(erased["erased"]["notes"], NOTES.len());
 }
