@@ -36,6 +36,9 @@ struct Cli {
 enum Command {
     /// Serve the HTTP API.
     Serve(serve::ServeArgs),
+    /// Run the periodic jobs only (raw-sample retention), beside API nodes started
+    /// with `serve --no-worker`.
+    Worker(serve::WorkerArgs),
     /// Run the demo: an embedded database with a demo family, served locally.
     Demo(demo::DemoArgs),
     /// Stream simulated children's data into a running server through its public API.
@@ -66,6 +69,7 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async {
         match cli.command {
             Command::Serve(args) => serve::run(args).await,
+            Command::Worker(args) => serve::worker(args).await,
             Command::Demo(args) => demo::run(args).await,
             Command::Simulate(args) => simulate::run(args).await,
             Command::Migrate(args) => serve::migrate(args).await,

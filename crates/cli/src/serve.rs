@@ -15,22 +15,12 @@ pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:8080")]
     pub addr: SocketAddr,
-    /// Database: a SQLite file path (`sqlite:PATH` also works) or `postgres://…`.
-    #[arg(long, default_value = DEFAULT_DB, env = "SPROUT_DB")]
-    pub db: String,
+    #[command(flatten)]
+    pub node: NodeArgs,
     /// Who writes recommendations: `template`, `gguf:PATH` for a local GGUF model, or
     /// `openai:URL#MODEL` for an OpenAI-compatible server.
     #[arg(long, default_value = "template", env = "SPROUT_WRITER")]
     pub writer: sprout_server::WriterSpec,
-    /// Keep raw samples this many days; older ones are folded into hourly aggregates
-    /// (kept) and deleted. Unset keeps raw samples for ever.
-    #[arg(long, env = "SPROUT_RETAIN_RAW_DAYS", value_parser = clap::value_parser!(u32).range(1..=36_500))]
-    pub retain_raw_days: Option<u32>,
-    /// Redis shared by several nodes (`redis://HOST:PORT`): live events reach every
-    /// node's parents, the analysis cache and the rate limits are shared. Unset: all
-    /// in-process (one node).
-    #[arg(long, env = "SPROUT_REDIS")]
-    pub redis: Option<String>,
     /// Requests per minute allowed to one token; 0 turns the limit off.
     #[arg(long, env = "SPROUT_RATE_LIMIT", default_value_t = sprout_server::config::DEFAULT_RATE_LIMIT)]
     pub rate_limit: u32,
@@ -39,6 +29,44 @@ pub struct ServeArgs {
     /// child's notes and past recommendations by meaning; unset uses a lexical fallback.
     #[arg(long, env = "SPROUT_EMBED_MODEL")]
     pub embed_model: Option<std::path::PathBuf>,
+    /// Leave the periodic jobs (retention) to a `sprout worker`.
+    #[arg(long)]
+    pub no_worker: bool,
+}
+
+/// What every node of a deployment shares: the database, Redis, the retention period.
+#[derive(Args)]
+pub struct NodeArgs {
+    /// Database: a SQLite file path (`sqlite:PATH` also works) or `postgres://…`.
+    #[arg(long, default_value = DEFAULT_DB, env = "SPROUT_DB")]
+    pub db: String,
+    /// Redis shared by several nodes (`redis://HOST:PORT`): live events reach every
+    /// node's parents, the analysis cache and the rate limits are shared. Unset: all
+    /// in-process (one node).
+    #[arg(long, env = "SPROUT_REDIS")]
+    pub redis: Option<String>,
+    /// Keep raw samples this many days; older ones are folded into hourly aggregates
+    /// (kept) and deleted. Unset keeps raw samples for ever.
+    #[arg(long, env = "SPROUT_RETAIN_RAW_DAYS", value_parser = clap::value_parser!(u32).range(1..=36_500))]
+    pub retain_raw_days: Option<u32>,
+}
+
+impl NodeArgs {
+    fn apply(&self, config: Config) -> Config {
+        Config {
+            redis: self.redis.clone().map(Secret::new),
+            raw_retention: self
+                .retain_raw_days
+                .map(|days| chrono::Duration::days(i64::from(days))),
+            ..config
+        }
+    }
+}
+
+#[derive(Args)]
+pub struct WorkerArgs {
+    #[command(flatten)]
+    pub node: NodeArgs,
 }
 
 #[derive(Args)]
@@ -85,13 +113,13 @@ pub fn config(addr: SocketAddr) -> Config {
 }
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
-    let store = open_store(&args.db).await?;
+    let store = open_store(&args.node.db).await?;
     let config = Config {
         writer: args.writer,
-        raw_retention: args
-            .retain_raw_days
-            .map(|days| chrono::Duration::days(i64::from(days))),
-        ..config(args.addr)
+        rate_limit_per_minute: (args.rate_limit > 0).then_some(args.rate_limit),
+        embed_model: args.embed_model,
+        run_jobs: !args.no_worker,
+        ..args.node.apply(config(args.addr))
     };
     let app = Application::build(config, store)
         .await
@@ -100,6 +128,17 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     app.run_until_stopped(sprout_server::shutdown_signal())
         .await
         .context("server failed")
+}
+
+/// `sprout worker`: the periodic jobs only, for deployments whose API nodes run
+/// `--no-worker`.
+pub async fn worker(args: WorkerArgs) -> anyhow::Result<()> {
+    let store = open_store(&args.node.db).await?;
+    let config = args.node.apply(config(SocketAddr::from(([127, 0, 0, 1], 0))));
+    println!("Sprout worker running");
+    sprout_server::run_worker(config, store, sprout_server::shutdown_signal())
+        .await
+        .context("worker failed")
 }
 
 pub async fn migrate(args: MigrateArgs) -> anyhow::Result<()> {

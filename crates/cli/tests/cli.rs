@@ -18,6 +18,7 @@ fn every_command_has_help() {
     for args in [
         vec!["--help"],
         vec!["serve", "--help"],
+        vec!["worker", "--help"],
         vec!["demo", "--help"],
         vec!["simulate", "--help"],
         vec!["migrate", "--help"],

@@ -58,6 +58,9 @@ pub struct Config {
     pub rate_limit_per_minute: Option<u32>,
     /// A sentence-embedding model's directory for retrieval (`None`: the hashing embedder).
     pub embed_model: Option<std::path::PathBuf>,
+    /// Whether this node runs the periodic jobs (retention); off on API nodes whose
+    /// deployment has a `sprout worker`.
+    pub run_jobs: bool,
 }
 
 /// The recommendation writer, as `--writer` names it.
@@ -107,6 +110,7 @@ impl Default for Config {
             redis: None,
             rate_limit_per_minute: Some(DEFAULT_RATE_LIMIT),
             embed_model: None,
+            run_jobs: true,
         }
     }
 }

@@ -57,6 +57,38 @@ pub struct AppState {
     pub(crate) memory: Arc<memory::Memory>,
 }
 
+/// Runs the periodic jobs only (`sprout worker`), until `shutdown` completes: raw-sample
+/// retention, with the shared cache invalidated through Redis when configured. API
+/// nodes started with `run_jobs: false` leave this work to it.
+pub async fn run_worker(
+    config: Config,
+    store: Arc<dyn Store>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let cache = match &config.redis {
+        Some(url) => {
+            cache::InsightCache::with_redis(&shared::Redis::connect(url.expose()).await.map_err(|e| {
+                std::io::Error::new(
+                    std::io::ErrorKind::ConnectionRefused,
+                    format!("cannot reach Redis: {e}"),
+                )
+            })?)
+        }
+        None => cache::InsightCache::default(),
+    };
+    let Some(retention) = config.raw_retention else {
+        tracing::warn!("no periodic job is configured (set a raw-sample retention); the worker idles");
+        shutdown.await;
+        return Ok(());
+    };
+    tracing::info!(retention_days = retention.num_days(), "worker running");
+    tokio::select! {
+        () = retention::run(store, Arc::new(cache), retention, config.retention_every) => {}
+        () = shutdown => tracing::info!("worker stopped"),
+    }
+    Ok(())
+}
+
 /// A bound, ready-to-serve Sprout server.
 pub struct Application {
     listener: TcpListener,
@@ -128,12 +160,15 @@ impl Application {
             logins: Arc::default(),
         };
         tokio::spawn(jobs::run(state.clone(), refresh_requests, debounce));
-        if let Some(retention) = state.config.raw_retention {
-            tokio::spawn(retention::run(
-                state.clone(),
-                retention,
-                state.config.retention_every,
-            ));
+        if state.config.run_jobs {
+            if let Some(retention) = state.config.raw_retention {
+                tokio::spawn(retention::run(
+                    state.store.clone(),
+                    state.insights.clone(),
+                    retention,
+                    state.config.retention_every,
+                ));
+            }
         }
         Ok(Self {
             listener,

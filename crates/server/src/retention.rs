@@ -7,7 +7,6 @@
 //! into its hour exactly (the store keeps sums, not means).
 
 use crate::rollup::{bucket_start, Resolution};
-use crate::AppState;
 use chrono::{DateTime, Duration, Utc};
 use sprout_domain::ChildId;
 use sprout_store::Store;
@@ -35,22 +34,27 @@ pub async fn retire_all(
     Ok(retired)
 }
 
-/// Runs retention at start-up and then every `every`, for as long as the server runs.
-pub async fn run(state: AppState, retention: Duration, every: std::time::Duration) {
+/// Runs retention at start-up and then every `every`, for as long as the process runs.
+pub async fn run(
+    store: std::sync::Arc<dyn Store>,
+    cache: std::sync::Arc<crate::cache::InsightCache>,
+    retention: Duration,
+    every: std::time::Duration,
+) {
     let mut ticks = tokio::time::interval(every);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticks.tick().await;
-        match retire_all(state.store.as_ref(), retention, Utc::now()).await {
+        match retire_all(store.as_ref(), retention, Utc::now()).await {
             Ok(retired) => {
                 for (child, count) in retired {
                     // Analyses read raw samples: what they saw has changed.
-                    state.insights.invalidate(child).await;
+                    cache.invalidate(child).await;
                     tracing::info!(%child, retired = count, "raw samples folded into hourly aggregates");
                 }
             }
             Err(e) => {
-                tracing::error!(error = %e, "raw-sample retention failed; it runs again within the hour")
+                tracing::error!(error = %e, "raw-sample retention failed; it runs again at the next tick")
             }
         }
     }

@@ -17,6 +17,12 @@ pub struct Running {
 impl Running {
     /// Starts `sprout ARGS` and waits for its "… at http://…" line.
     pub fn start(args: &[&str], envs: &[(&str, &str)]) -> Self {
+        Self::start_until(args, envs, "http://")
+    }
+
+    /// Starts `sprout ARGS` and waits for a line containing `marker`; `url` is the line
+    /// from the marker on.
+    pub fn start_until(args: &[&str], envs: &[(&str, &str)], marker: &str) -> Self {
         let mut child = Command::new(SPROUT)
             .args(args)
             .envs(envs.iter().copied())
@@ -31,7 +37,7 @@ impl Running {
                 .next()
                 .expect("sprout printed its URL before exiting")
                 .expect("line");
-            if let Some(at) = line.find("http://") {
+            if let Some(at) = line.find(marker) {
                 break line[at..].trim().to_owned();
             }
         };
