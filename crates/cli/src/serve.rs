@@ -49,11 +49,20 @@ pub struct NodeArgs {
     /// (kept) and deleted. Unset keeps raw samples for ever.
     #[arg(long, env = "SPROUT_RETAIN_RAW_DAYS", value_parser = clap::value_parser!(u32).range(1..=36_500))]
     pub retain_raw_days: Option<u32>,
+    /// The job type this deployment's background jobs carry on the PostgreSQL job
+    /// queue; deployments sharing one database keep their jobs apart by it.
+    #[arg(long, env = "SPROUT_JOBS_NAMESPACE", default_value = "sprout::jobs")]
+    pub jobs_namespace: String,
 }
 
 impl NodeArgs {
     fn apply(&self, config: Config) -> Config {
+        // With PostgreSQL, background jobs go through its durable queue, so any node's
+        // worker can run them; the embedded store runs them in-process.
+        let postgres = self.db.starts_with("postgres://") || self.db.starts_with("postgresql://");
         Config {
+            jobs_database: postgres.then(|| Secret::new(self.db.clone())),
+            jobs_namespace: self.jobs_namespace.clone(),
             redis: self.redis.clone().map(Secret::new),
             raw_retention: self
                 .retain_raw_days

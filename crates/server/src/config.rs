@@ -61,6 +61,11 @@ pub struct Config {
     /// Whether this node runs the periodic jobs (retention); off on API nodes whose
     /// deployment has a `sprout worker`.
     pub run_jobs: bool,
+    /// The PostgreSQL database holding the durable job queue (`None`: refreshes run
+    /// in-process, as they must with the embedded SQLite store).
+    pub jobs_database: Option<Secret>,
+    /// The job type this deployment's jobs carry in the queue.
+    pub jobs_namespace: String,
 }
 
 /// The recommendation writer, as `--writer` names it.
@@ -111,6 +116,8 @@ impl Default for Config {
             rate_limit_per_minute: Some(DEFAULT_RATE_LIMIT),
             embed_model: None,
             run_jobs: true,
+            jobs_database: None,
+            jobs_namespace: "sprout::jobs".into(),
         }
     }
 }

@@ -58,21 +58,27 @@ pub async fn run(state: AppState, mut requests: mpsc::Receiver<ChildId>, debounc
                 let ready: Vec<ChildId> = due.iter().filter(|(_, at)| **at <= now).map(|(c, _)| *c).collect();
                 for child in ready {
                     due.remove(&child);
-                    refresh(&state, child).await;
+                    dispatch(&state, child).await;
                 }
             }
         }
     }
 }
 
+/// Refreshes one child's analyses: the chronotype (a change is recorded and pushed),
+/// the effects and the forecast (warmed into the cache). An error is one the job may
+/// succeed on when retried (the store was unreachable); an analysis that cannot be
+/// made from the data is logged, not retried.
 #[tracing::instrument(skip(state))]
-async fn refresh(state: &AppState, child_id: ChildId) {
+pub async fn refresh(state: &AppState, child_id: ChildId) -> Result<(), std::io::Error> {
     let child = match state.store.get_child(child_id).await {
         Ok(Some(child)) => child,
-        Ok(None) => return,
+        // Erased since: nothing to do.
+        Ok(None) => return Ok(()),
         Err(e) => {
-            tracing::warn!(error = %e, "cannot load the child for a refresh");
-            return;
+            return Err(std::io::Error::other(format!(
+                "cannot load the child for a refresh: {e}"
+            )))
         }
     };
     if let Err(e) = recompute_chronotype(state, child.clone()).await {
@@ -83,5 +89,20 @@ async fn refresh(state: &AppState, child_id: ChildId) {
     }
     if let Err(e) = stress_and_sleep_forecast(state, child, DEFAULT_FORECAST_HOURS).await {
         tracing::warn!(error = %e.message, "forecast refresh failed");
+    }
+    Ok(())
+}
+
+/// Runs the refresh where this deployment runs jobs: on the durable queue when there
+/// is one, else here.
+async fn dispatch(state: &AppState, child: ChildId) {
+    if let Some(queue) = &state.queue {
+        match queue.push(crate::queue::Job::Refresh { child_id: child }).await {
+            Ok(()) => return,
+            Err(e) => tracing::warn!(error = %e, %child, "cannot queue a refresh; running it here"),
+        }
+    }
+    if let Err(e) = refresh(state, child).await {
+        tracing::warn!(error = %e, %child, "refresh failed; the next upload schedules another");
     }
 }

@@ -21,6 +21,7 @@ mod memory;
 mod openapi;
 mod paging;
 mod population;
+mod queue;
 mod ratelimit;
 mod recommend;
 pub mod retention;
@@ -55,53 +56,67 @@ pub struct AppState {
     pub(crate) logins: Arc<security::LoginGuard>,
     pub(crate) rate_limiter: Arc<ratelimit::RateLimiter>,
     pub(crate) memory: Arc<memory::Memory>,
+    /// The durable job queue, where nodes share PostgreSQL.
+    pub(crate) queue: Option<queue::JobQueue>,
 }
 
-/// Runs the periodic jobs only (`sprout worker`), until `shutdown` completes: raw-sample
-/// retention, with the shared cache invalidated through Redis when configured. API
-/// nodes started with `run_jobs: false` leave this work to it.
+/// Runs jobs only (`sprout worker`), until `shutdown` completes: the durable queue's
+/// jobs (where nodes share PostgreSQL) and raw-sample retention, with the shared cache
+/// and live events through Redis when configured. API nodes started with
+/// `run_jobs: false` leave this work to it.
 pub async fn run_worker(
     config: Config,
     store: Arc<dyn Store>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let cache = match &config.redis {
-        Some(url) => {
-            cache::InsightCache::with_redis(&shared::Redis::connect(url.expose()).await.map_err(|e| {
-                std::io::Error::new(
-                    std::io::ErrorKind::ConnectionRefused,
-                    format!("cannot reach Redis: {e}"),
-                )
-            })?)
+    let (state, _refresh_requests) = AppState::new(config, store).await?;
+    let periodic = {
+        let state = state.clone();
+        async move {
+            match state.config.raw_retention {
+                Some(retention) => {
+                    retention::run(
+                        state.store.clone(),
+                        state.insights.clone(),
+                        retention,
+                        state.config.retention_every,
+                    )
+                    .await
+                }
+                None => std::future::pending().await,
+            }
         }
-        None => cache::InsightCache::default(),
     };
-    let Some(retention) = config.raw_retention else {
-        tracing::warn!("no periodic job is configured (set a raw-sample retention); the worker idles");
-        shutdown.await;
-        return Ok(());
+    let queued = {
+        let state = state.clone();
+        async move {
+            match state.queue.clone() {
+                Some(queue) => queue::work(state, queue, std::future::pending()).await,
+                None => std::future::pending().await,
+            }
+        }
     };
-    tracing::info!(retention_days = retention.num_days(), "worker running");
+    tracing::info!(
+        queue = state.queue.is_some(),
+        retention = state.config.raw_retention.is_some(),
+        "worker running"
+    );
     tokio::select! {
-        () = retention::run(store, Arc::new(cache), retention, config.retention_every) => {}
+        () = periodic => {}
+        () = queued => {}
         () = shutdown => tracing::info!("worker stopped"),
     }
     Ok(())
 }
 
-/// A bound, ready-to-serve Sprout server.
-pub struct Application {
-    listener: TcpListener,
-    router: axum::Router,
-    addr: SocketAddr,
-}
-
-impl Application {
-    pub async fn build(config: Config, store: Arc<dyn Store>) -> std::io::Result<Self> {
-        let listener = TcpListener::bind(config.addr).await?;
-        let addr = listener.local_addr()?;
+impl AppState {
+    /// Everything a node needs, from its configuration: writer, Redis-backed or local
+    /// shared parts, memory, the job queue; and the receiving end of its refresh requests.
+    async fn new(
+        config: Config,
+        store: Arc<dyn Store>,
+    ) -> std::io::Result<(Self, tokio::sync::mpsc::Receiver<sprout_domain::ChildId>)> {
         let (refresher, refresh_requests) = jobs::channel();
-        let debounce = config.refresh_debounce;
         let writer: Arc<dyn sprout_coach::writer::Writer> = match &config.writer {
             WriterSpec::Template => Arc::new(sprout_coach::writer::TemplateWriter::default()),
             WriterSpec::Gguf(path) => {
@@ -146,6 +161,14 @@ impl Application {
             .map_err(std::io::Error::other)?
             .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e.to_string()))?;
         tracing::info!(embedder = memory.embedder_id(), "memory ready");
+        let queue = match &config.jobs_database {
+            Some(url) => Some(
+                queue::JobQueue::connect(url.expose(), &config.jobs_namespace)
+                    .await
+                    .map_err(|e| std::io::Error::other(format!("cannot open the job queue: {e}")))?,
+            ),
+            None => None,
+        };
         let state = AppState {
             store,
             config: Arc::new(config),
@@ -158,9 +181,30 @@ impl Application {
             writer,
             population: Arc::default(),
             logins: Arc::default(),
+            queue,
         };
+        Ok((state, refresh_requests))
+    }
+}
+
+/// A bound, ready-to-serve Sprout server.
+pub struct Application {
+    listener: TcpListener,
+    router: axum::Router,
+    addr: SocketAddr,
+}
+
+impl Application {
+    pub async fn build(config: Config, store: Arc<dyn Store>) -> std::io::Result<Self> {
+        let listener = TcpListener::bind(config.addr).await?;
+        let addr = listener.local_addr()?;
+        let (state, refresh_requests) = AppState::new(config, store).await?;
+        let debounce = state.config.refresh_debounce;
         tokio::spawn(jobs::run(state.clone(), refresh_requests, debounce));
         if state.config.run_jobs {
+            if let Some(queue) = state.queue.clone() {
+                tokio::spawn(queue::work(state.clone(), queue, std::future::pending()));
+            }
             if let Some(retention) = state.config.raw_retention {
                 tokio::spawn(retention::run(
                     state.store.clone(),

@@ -65,6 +65,11 @@ fn test_config() -> Config {
     }
 }
 
+/// A node on an existing test database.
+pub async fn spawn_on(db: std::sync::Arc<TestDb>, configure: impl FnOnce(&mut Config)) -> TestApp {
+    start(db, configure).await
+}
+
 async fn start(db: std::sync::Arc<TestDb>, configure: impl FnOnce(&mut Config)) -> TestApp {
     let mut config = test_config();
     configure(&mut config);

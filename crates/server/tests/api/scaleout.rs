@@ -190,3 +190,89 @@ async fn a_rate_limit_holds_across_nodes(backend: Backend) {
         StatusCode::OK
     );
 }
+
+/// A night owl's five weeks of sleep, as the device would post them.
+pub fn night_owl_sleep() -> Vec<serde_json::Value> {
+    let config = sprout_sim::SimConfig {
+        seed: 5,
+        children: 3,
+        days: 35,
+        end: chrono::Utc::now(),
+        step_minutes: 60,
+        ..Default::default()
+    };
+    let owl = sprout_sim::simulate_child(&config, 2);
+    owl.sleep_episodes
+        .iter()
+        .filter(|e| e.offset < chrono::Utc::now())
+        .map(|episode| {
+            let offset = chrono::FixedOffset::east_opt(episode.utc_offset_min * 60).expect("offset");
+            json!({
+                "onset": episode.onset.with_timezone(&offset).to_rfc3339(),
+                "offset": episode.offset.with_timezone(&offset).to_rfc3339(),
+            })
+        })
+        .collect()
+}
+
+/// On PostgreSQL a refresh goes through the durable queue: node A (no worker) queues it,
+/// node B's worker runs it, and the parent connected to A hears the result.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refresh_queued_on_one_node_runs_on_another() {
+    let namespace = format!("test::{}", uuid::Uuid::new_v4().simple());
+    let db = std::sync::Arc::new(sprout_store::testing::TestDb::new(Backend::Postgres).await);
+    let jobs = |c: &mut Config| {
+        with_redis(c);
+        c.jobs_database = Some(Secret::new(db.url.clone()));
+        c.jobs_namespace = namespace.clone();
+    };
+    // A queues but does not work; B works.
+    let a = crate::helpers::spawn_on(db.clone(), |c| {
+        jobs(c);
+        c.run_jobs = false;
+    })
+    .await;
+    let b = a.another_node(jobs).await;
+    let family = a.family("nodes-queue@example.org").await;
+    let mut on_a = open(&a, "/api/v1/ws", Some(&family.token))
+        .await
+        .expect("connect to A");
+    let path = format!("/api/v1/children/{}/sleep-episodes", family.child_id);
+    for body in night_owl_sleep() {
+        let response = a.post(&path, Some(&family.device_token), &body).await;
+        assert!(response.status().is_success());
+    }
+    let event = loop {
+        let event = next_event(&mut on_a, Duration::from_secs(20))
+            .await
+            .expect("chronotype.updated arrives from B's worker");
+        if event["type"] == "chronotype.updated" {
+            break event;
+        }
+    };
+    assert_eq!(event["chronotype"], "night_owl", "{event}");
+    // The event is published mid-job; the job ends after the analyses are warmed.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let counts = job_counts(&db.url, &namespace).await;
+        if !counts.is_empty() && counts.iter().all(|(status, _)| status == "Done") {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "jobs not done: {counts:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    drop(b);
+}
+
+/// Jobs of `namespace` by status, read from apalis' table.
+pub async fn job_counts(url: &str, namespace: &str) -> Vec<(String, i64)> {
+    use apalis_sql::sqlx::{self, Connection};
+    let mut connection = sqlx::PgConnection::connect(url).await.expect("connect");
+    sqlx::query_as(
+        "SELECT status, count(*) FROM apalis.jobs WHERE job_type = $1 GROUP BY status ORDER BY status",
+    )
+    .bind(namespace)
+    .fetch_all(&mut connection)
+    .await
+    .expect("count jobs")
+}
