@@ -42,8 +42,22 @@ pub fn token_hash(token: &str) -> [u8; 32] {
     Sha256::digest(token.as_bytes()).into()
 }
 
+/// Password hashes computed at once: one per core. Each argon2id hash takes 19 MiB, so
+/// a burst of logins must not run hundreds at once; the others wait their turn.
+static HASHING: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+
+async fn hashing_permit() -> ApiResult<tokio::sync::SemaphorePermit<'static>> {
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    HASHING
+        .get_or_init(|| tokio::sync::Semaphore::new(cores))
+        .acquire()
+        .await
+        .map_err(|e| ApiError::internal(&e))
+}
+
 /// Hashes a password with argon2id on the blocking pool.
 pub async fn hash_password(password: Password) -> ApiResult<String> {
+    let _permit = hashing_permit().await?;
     tokio::task::spawn_blocking(move || {
         let salt = SaltString::generate(&mut OsRng);
         Argon2::default()
@@ -58,6 +72,7 @@ pub async fn hash_password(password: Password) -> ApiResult<String> {
 /// Checks a password against a stored hash on the blocking pool. With no stored hash
 /// (unknown e-mail) a fixed hash is checked instead, so both cases take the same time.
 pub async fn verify_password(password: String, stored: Option<String>) -> ApiResult<bool> {
+    let _permit = hashing_permit().await?;
     tokio::task::spawn_blocking(move || {
         let hash = stored.unwrap_or_else(|| UNKNOWN_USER_HASH.to_owned());
         let Ok(parsed) = PasswordHash::new(&hash) else {

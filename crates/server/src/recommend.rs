@@ -39,7 +39,8 @@ pub fn view(r: &StoredRecommendation) -> Value {
         "feedback": r.was_helpful.map(|h| json!({ "was_helpful": h })),
     });
     if let (Value::Object(target), Value::Object(details)) = (&mut value, &r.details) {
-        for (key, v) in details {
+        // The writer's prompt is kept for training, not shown.
+        for (key, v) in details.iter().filter(|(key, _)| key.as_str() != "prompt") {
             target.entry(key.clone()).or_insert_with(|| v.clone());
         }
         if let Some(start) = details.get("action_start") {
@@ -255,6 +256,9 @@ pub async fn generate(state: &AppState, child: Child) -> ApiResult<StoredRecomme
         "action_start": decision.slot.start,
         "reasons": decision.reasons,
         "facts": facts,
+        // What a language model would be given for these facts: the training
+        // example's prompt when parents answer (`sprout learn export`).
+        "prompt": sprout_coach::prompt::build(&facts),
         "recalled": recalled,
         "fallback_reason": written.fallback_reason,
     });

@@ -26,8 +26,8 @@ pub use error::StoreError;
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 pub use types::{
-    ActionFeedback, Aggregate, ArmCounts, AuditEntry, Backend, Consent, Erasure, Feedback, HourAggregate,
-    InsertOutcome, NewRecommendation, NewToken, Note, RecordCursor, RememberedRecommendation,
+    ActionFeedback, Aggregate, ArmCounts, AuditEntry, Backend, Consent, Erasure, Feedback, FeedbackExample,
+    HourAggregate, InsertOutcome, NewRecommendation, NewToken, Note, RecordCursor, RememberedRecommendation,
     StoredExperiment, StoredModel, StoredRecommendation, TimeRange, TokenOwner, TokenRecord, UserRecord,
 };
 
@@ -181,6 +181,14 @@ pub trait Store: Send + Sync + 'static {
 
     /// Model versions, newest first.
     async fn models(&self) -> Result<Vec<StoredModel>>;
+
+    /// Registers a model version (e.g. an adapter trained elsewhere); `false` if the
+    /// version exists already, and nothing is changed.
+    async fn register_model(&self, model: &StoredModel) -> Result<bool>;
+
+    /// Every parent's answer with the recommendation it answers, oldest first: the
+    /// feedback a writer is trained on (the caller checks each child's consent).
+    async fn feedback_examples(&self) -> Result<Vec<FeedbackExample>>;
 
     /// Experiments, newest first.
     async fn experiments(&self) -> Result<Vec<StoredExperiment>>;

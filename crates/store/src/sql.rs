@@ -948,6 +948,49 @@ macro_rules! impl_store {
                     })
                     .collect()
             }
+            async fn register_model(&self, model: &$crate::StoredModel) -> $crate::Result<bool> {
+                let inserted = sqlx::query(
+                    "INSERT INTO models (version, base, adapter_path, data_snapshot, metrics, status, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (version) DO NOTHING",
+                )
+                .bind(&model.version)
+                .bind(&model.base)
+                .bind(&model.adapter_path)
+                .bind(&model.data_snapshot)
+                .bind(model.metrics.to_string())
+                .bind(&model.status)
+                .bind(to_db(model.created_at))
+                .execute(&self.write)
+                .await?
+                .rows_affected();
+                Ok(inserted == 1)
+            }
+
+            async fn feedback_examples(&self) -> $crate::Result<Vec<$crate::FeedbackExample>> {
+                use sqlx::Row;
+                let rows = sqlx::query(
+                    "SELECT r.id, r.child_id, r.text, r.model_version, r.details, f.was_helpful, f.comment, \
+                     f.updated_at FROM recommendation_feedback f JOIN recommendations r ON r.id = f.recommendation_id \
+                     ORDER BY f.updated_at, r.id",
+                )
+                .fetch_all(&self.read)
+                .await?;
+                rows.iter()
+                    .map(|r| {
+                        Ok($crate::FeedbackExample {
+                            recommendation_id: $crate::sql::record_id(r.try_get("id")?),
+                            child_id: sprout_domain::ChildId(r.try_get("child_id")?),
+                            text: r.try_get("text")?,
+                            model_version: r.try_get("model_version")?,
+                            details: $crate::sql::details(r.try_get("details")?)?,
+                            was_helpful: r.try_get("was_helpful")?,
+                            comment: r.try_get("comment")?,
+                            answered_at: from_db(r.try_get("updated_at")?)?,
+                        })
+                    })
+                    .collect()
+            }
+
             async fn start_experiment(
                 &self,
                 candidate: &str,

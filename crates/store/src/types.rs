@@ -246,3 +246,17 @@ pub struct RememberedRecommendation {
     /// Each answer: 👍 (`true`) or 👎, and the comment if any.
     pub answers: Vec<(bool, Option<String>)>,
 }
+
+/// One parent's answer to a recommendation, with what was recommended and how it was
+/// written (`details` holds the prompt the writer got).
+#[derive(Debug, Clone, PartialEq)]
+pub struct FeedbackExample {
+    pub recommendation_id: RecordId,
+    pub child_id: ChildId,
+    pub text: String,
+    pub model_version: String,
+    pub details: serde_json::Value,
+    pub was_helpful: bool,
+    pub comment: Option<String>,
+    pub answered_at: DateTime<Utc>,
+}
