@@ -65,36 +65,57 @@ fn recommend(args: &RecommendArgs) -> anyhow::Result<()> {
         sleep_episodes: &records.sleep_episodes,
         now: Utc::now(),
     };
-    let mut times = Vec::with_capacity(args.iterations);
-    let mut text = String::new();
-    for i in 0..args.iterations.max(1) {
-        let started = Instant::now();
-        let plan = sprout_coach::plan(&data, &child.to_string(), Some(12), &[]).context("no slot left")?;
-        let written = sprout_coach::template::write(&plan.facts, i);
-        sprout_coach::guardrails::check(&written, &plan.facts)
-            .map_err(|v| anyhow::anyhow!("guardrails: {v}"))?;
-        let answer = serde_json::to_string(&json!({
-            "recommendation": written,
-            "forecast": plan.stress,
-            "sleep": plan.sleep,
-            "action": plan.decision,
-            "facts": plan.facts,
-        }))?;
-        times.push(started.elapsed().as_secs_f64() * 1_000.0);
-        text = written;
-        std::hint::black_box(answer);
-    }
-    times.sort_by(f64::total_cmp);
-    let at = |q: f64| times[((times.len() - 1) as f64 * q).round() as usize];
+    // The server's path: the background refresh has warmed the child's forecast when new
+    // data arrived, so a recommendation reads it from the cache (as JSON). The cold row
+    // computes the forecast inside the request, as after a cache expiry.
+    let cached = serde_json::to_string(&sprout_insights::forecast::stress_forecast(&data, 24).ok())?;
     println!(
         "template recommendation, {} days of minute data ({} samples), {} runs:",
         args.days,
         sim.samples.len(),
-        times.len()
+        args.iterations.max(1)
     );
-    println!("| p50 ms | p99 ms | aim p99 ms |");
-    println!("|---:|---:|---:|");
-    println!("| {:.2} | {:.2} | {RECOMMEND_AIM_MS:.1} |", at(0.5), at(0.99));
+    println!("| path | p50 ms | p99 ms | aim p99 ms |");
+    println!("|---|---:|---:|---:|");
+    let mut text = String::new();
+    for warm in [true, false] {
+        let mut times = Vec::with_capacity(args.iterations);
+        for i in 0..args.iterations.max(1) {
+            let started = Instant::now();
+            let stress = if warm {
+                sprout_coach::StressInput::Known(serde_json::from_str(&cached)?)
+            } else {
+                sprout_coach::StressInput::Compute
+            };
+            let plan = sprout_coach::plan(&data, &child.to_string(), Some(12), &[], stress)
+                .context("no slot left")?;
+            let written = sprout_coach::template::write(&plan.facts, i);
+            sprout_coach::guardrails::check(&written, &plan.facts)
+                .map_err(|v| anyhow::anyhow!("guardrails: {v}"))?;
+            let answer = serde_json::to_string(&json!({
+                "recommendation": written,
+                "forecast": plan.stress,
+                "sleep": plan.sleep,
+                "action": plan.decision,
+                "facts": plan.facts,
+            }))?;
+            times.push(started.elapsed().as_secs_f64() * 1_000.0);
+            text = written;
+            std::hint::black_box(answer);
+        }
+        times.sort_by(f64::total_cmp);
+        let at = |q: f64| times[((times.len() - 1) as f64 * q).round() as usize];
+        let path = if warm {
+            "forecast from the cache (the server's path)"
+        } else {
+            "forecast computed in the request"
+        };
+        println!(
+            "| {path} | {:.2} | {:.2} | {RECOMMEND_AIM_MS:.1} |",
+            at(0.5),
+            at(0.99)
+        );
+    }
     println!("example: {text}");
     Ok(())
 }

@@ -30,7 +30,7 @@ pub use facts::Facts;
 pub use policy::{Decision, PolicyInput};
 pub use slots::{Slot, SlotKind};
 
-pub use plan::{plan, Plan};
+pub use plan::{plan, Plan, StressInput};
 
 mod plan {
     //! One child's recommendation plan, from their data to the facts a writer gets: the
@@ -45,6 +45,14 @@ mod plan {
     use sprout_insights::effects::{intervention_effects, EffectOptions, InterventionEffect};
     use sprout_insights::forecast::{sleep_outlook, stress_forecast, NightOutlook, StressForecast};
     use sprout_insights::{chronotype, ChildData};
+
+    /// Where the plan's stress forecast comes from: computed here, or already known
+    /// (the server's cached forecast, warmed by its background refresh); `Known(None)`
+    /// means the forecast is known to be unavailable.
+    pub enum StressInput {
+        Compute,
+        Known(Option<StressForecast>),
+    }
 
     /// Everything decided before any text is written.
     pub struct Plan {
@@ -63,6 +71,7 @@ mod plan {
         child_key: &str,
         age_years: Option<u32>,
         answers: &[PastAnswer],
+        stress: StressInput,
     ) -> Option<Plan> {
         let effects = intervention_effects(
             data,
@@ -76,7 +85,10 @@ mod plan {
         let chronotype = (report.status == Status::Ok)
             .then_some(report.chronotype)
             .flatten();
-        let stress = stress_forecast(data, 24).ok();
+        let stress = match stress {
+            StressInput::Compute => stress_forecast(data, 24).ok(),
+            StressInput::Known(known) => known,
+        };
         let sleep = sleep_outlook(data, 3).ok().map(|(nights, _)| nights);
         let tz = data.tz;
         let tomorrow = data.now.with_timezone(&tz).date_naive() + chrono::Duration::days(1);

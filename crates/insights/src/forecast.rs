@@ -3,7 +3,7 @@
 use crate::calendar::{free_days, is_school_day};
 use crate::{ChildData, InsightError};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sprout_chrono::msf::{nights, sleep_days};
 use sprout_chrono::SleepEpisode as EngineEpisode;
 use sprout_forecast::{forecast, forecast_sleep, Event, Night, Options, Series, SleepForecast};
@@ -17,8 +17,8 @@ pub const STRESS_LEVEL: f64 = 0.8;
 /// Nights of sleep history the sleep forecast learns from.
 const SLEEP_HISTORY_NIGHTS: usize = 56;
 
-/// The stress forecast as the API shows it.
-#[derive(Debug, Clone, Serialize)]
+/// The stress forecast as the API shows it (and as the cache keeps it).
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct StressForecast {
     pub model: String,
     pub level: f64,
@@ -30,7 +30,7 @@ pub struct StressForecast {
     pub events: Vec<ForecastEvent>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ForecastEvent {
     pub event_type: String,
     pub start: DateTime<Utc>,

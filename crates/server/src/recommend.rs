@@ -143,6 +143,21 @@ pub async fn generate(state: &AppState, child: Child) -> ApiResult<StoredRecomme
     } else {
         Loaded::empty(child.clone())
     };
+    // The forecast the background refresh warmed, when it is current; else the plan
+    // computes it.
+    let stress = match state
+        .insights
+        .get(
+            child.id,
+            &format!("forecast:{}", crate::analysis::DEFAULT_FORECAST_HOURS),
+        )
+        .await
+    {
+        Some(cached) if personal => {
+            sprout_coach::StressInput::Known(serde_json::from_value(cached["stress"].clone()).ok())
+        }
+        _ => sprout_coach::StressInput::Compute,
+    };
     let span = tracing::Span::current();
     // The analyses are CPU work: off the async workers.
     let plan = tokio::task::spawn_blocking(move || {
@@ -153,7 +168,7 @@ pub async fn generate(state: &AppState, child: Child) -> ApiResult<StoredRecomme
                     .child
                     .age_years(data.now.with_timezone(&data.tz).date_naive()),
             );
-            sprout_coach::plan(&data, &loaded.child.id.to_string(), age, &answers)
+            sprout_coach::plan(&data, &loaded.child.id.to_string(), age, &answers, stress)
         })
     })
     .await
