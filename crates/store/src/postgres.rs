@@ -121,6 +121,19 @@ impl PgStore {
         .execute(&self.write)
         .await?;
         tracing::info!("wellness_metrics is a TimescaleDB hypertable");
+        // Chunks older than a week are compressed, segmented by child (reads are per
+        // child). A policy that cannot be set (an older TimescaleDB, the Apache-licensed
+        // build without compression) leaves the plain hypertable: logged, not fatal.
+        for statement in [
+            "ALTER TABLE wellness_metrics SET (timescaledb.compress, timescaledb.compress_segmentby = 'child_id', \
+             timescaledb.compress_orderby = 'time')",
+            "SELECT add_compression_policy('wellness_metrics', INTERVAL '7 days', if_not_exists => TRUE)",
+        ] {
+            if let Err(e) = sqlx::query(statement).execute(&self.write).await {
+                tracing::warn!(error = %e, "TimescaleDB compression is not available; samples stay uncompressed");
+                break;
+            }
+        }
         Ok(())
     }
 }
