@@ -27,7 +27,7 @@ pub mod template;
 pub mod writer;
 
 pub use facts::Facts;
-pub use policy::{Decision, PolicyInput};
+pub use policy::{ApprovalPrior, Decision, PolicyInput};
 pub use slots::{Slot, SlotKind};
 
 pub use plan::{plan, Plan, StressInput};
@@ -71,6 +71,7 @@ mod plan {
         child_key: &str,
         age_years: Option<u32>,
         answers: &[PastAnswer],
+        approval_priors: &[crate::ApprovalPrior],
         stress: StressInput,
     ) -> Option<Plan> {
         let effects = intervention_effects(
@@ -103,6 +104,7 @@ mod plan {
             chronotype,
             test_tomorrow,
             answers,
+            approval_priors,
             seed: seed(child_key, data.now, answers.len()),
         })?;
         let facts = gather(

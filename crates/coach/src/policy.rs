@@ -61,8 +61,26 @@ pub struct PolicyInput<'a> {
     /// A test or exam starts tomorrow (local).
     pub test_tomorrow: bool,
     pub answers: &'a [PastAnswer],
+    /// Other families' experience: a Beta(α, β) prior on the 👍 rate of each kind, which
+    /// the family's own answers update. A kind not listed starts from Beta(1, 1).
+    pub approval_priors: &'a [ApprovalPrior],
     /// Seeds the draws, so the same situation gives the same choice.
     pub seed: u64,
+}
+
+/// What other families' answers say about a kind of action, as a Beta prior.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct ApprovalPrior {
+    pub kind: InterventionKind,
+    pub alpha: f64,
+    pub beta: f64,
+}
+
+fn approval_prior(priors: &[ApprovalPrior], kind: InterventionKind) -> (f64, f64) {
+    priors
+        .iter()
+        .find(|p| p.kind == kind)
+        .map_or((1.0, 1.0), |p| (p.alpha, p.beta))
 }
 
 /// The chosen action and why.
@@ -140,7 +158,8 @@ pub fn choose(input: &PolicyInput<'_>) -> Option<Decision> {
             let (mean, sd) = effect_prior(kind, input.effects);
             let effect = Normal::new(mean, sd).map(|d| d.sample(&mut rng)).unwrap_or(mean);
             let (up, down) = tally(input.answers, kind, slot.kind);
-            let approval = Beta::new(1.0 + up, 1.0 + down)
+            let (alpha, beta) = approval_prior(input.approval_priors, kind);
+            let approval = Beta::new(alpha + up, beta + down)
                 .map(|d| d.sample(&mut rng))
                 .unwrap_or(0.5);
             let score =
@@ -192,6 +211,13 @@ fn reasons(best: &Draw, input: &PolicyInput<'_>) -> Vec<String> {
     let (up, down) = tally(input.answers, best.kind, best.slot);
     if up + down > 0.0 {
         reasons.push(format!("family feedback on it: {up} helpful, {down} not"));
+    }
+    let (alpha, beta) = approval_prior(input.approval_priors, best.kind);
+    if (alpha, beta) != (1.0, 1.0) {
+        reasons.push(format!(
+            "other families: about {:.0}% found it helpful",
+            100.0 * alpha / (alpha + beta)
+        ));
     }
     match (input.chronotype, best.slot) {
         (Some(Chronotype::NightOwl), s) if s.is_evening() => {

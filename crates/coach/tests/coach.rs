@@ -28,6 +28,7 @@ fn decide(chronotype: Option<Chronotype>, answers: &[PastAnswer], seed: u64) -> 
         chronotype,
         test_tomorrow: false,
         answers,
+        approval_priors: &[],
         seed,
     })
     .expect("a decision")
@@ -180,6 +181,7 @@ fn the_policy_learns_what_a_family_likes() {
             chronotype: None,
             test_tomorrow: false,
             answers: &answers,
+            approval_priors: &[],
             seed: round,
         })
         .expect("decision");
@@ -197,5 +199,45 @@ fn the_policy_learns_what_a_family_likes() {
     assert!(
         late_rate > random_rate + 0.25,
         "policy {late_rate:.2} vs random {random_rate:.2}"
+    );
+}
+
+#[test]
+fn a_new_child_starts_from_what_other_families_found_helpful() {
+    let slots = candidate_slots(noon(), berlin(), None);
+    // Other families: reading mostly helpful, everything else mostly not.
+    let priors: Vec<sprout_coach::ApprovalPrior> = sprout_coach::policy::RECOMMENDABLE
+        .into_iter()
+        .map(|kind| {
+            let (alpha, beta) = if kind == InterventionKind::Reading {
+                (40.0, 4.0)
+            } else {
+                (4.0, 40.0)
+            };
+            sprout_coach::ApprovalPrior { kind, alpha, beta }
+        })
+        .collect();
+    let picks = |priors: &[sprout_coach::ApprovalPrior]| {
+        (0..200u64)
+            .filter(|seed| {
+                choose(&PolicyInput {
+                    slots: &slots,
+                    effects: &[],
+                    chronotype: None,
+                    test_tomorrow: false,
+                    answers: &[],
+                    approval_priors: priors,
+                    seed: *seed,
+                })
+                .expect("decision")
+                .kind
+                    == InterventionKind::Reading
+            })
+            .count()
+    };
+    let (with, without) = (picks(&priors), picks(&[]));
+    assert!(
+        with > 150 && with > 2 * without,
+        "reading chosen {with}/200 with the prior, {without}/200 without"
     );
 }

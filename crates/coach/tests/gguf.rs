@@ -39,6 +39,7 @@ async fn the_local_model_writes_checked_recommendations() {
         chronotype,
         test_tomorrow: false,
         answers: &[],
+        approval_priors: &[],
         seed: 1,
     })
     .expect("decision");

@@ -53,6 +53,7 @@ pub struct AppState {
     pub(crate) refresher: jobs::Refresher,
     pub(crate) writer: Arc<dyn sprout_coach::writer::Writer>,
     pub(crate) population: Arc<population::PopulationRegistry>,
+    pub(crate) approvals: Arc<population::ApprovalPopulation>,
     pub(crate) logins: Arc<security::LoginGuard>,
     pub(crate) rate_limiter: Arc<ratelimit::RateLimiter>,
     pub(crate) memory: Arc<memory::Memory>,
@@ -180,6 +181,7 @@ impl AppState {
             refresher,
             writer,
             population: Arc::default(),
+            approvals: Arc::default(),
             logins: Arc::default(),
             queue,
         };

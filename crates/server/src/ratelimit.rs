@@ -2,7 +2,7 @@
 //! in fixed one-minute windows — in-process on one node, in Redis across nodes (one
 //! counter per token and window, so two nodes together still allow N).
 //!
-//! Requests without a token are not counted here: they can only log in (which has its
+//! The admin token is not limited. Requests without a token are not counted here: they can only log in (which has its
 //! own lockout) or read public pages. When Redis is unreachable the limit fails open
 //! (the request is served and the error logged): a cache outage must not lock every
 //! family out.
@@ -119,6 +119,14 @@ fn bearer(request: &Request) -> Option<String> {
 /// Middleware: 429 with `Retry-After` once a token has used its minute.
 pub async fn limit(State(state): State<AppState>, request: Request, next: Next) -> Response {
     if let Some(token) = bearer(&request).filter(|t| !t.is_empty()) {
+        // The operators' admin token is not limited: their tooling may need bursts.
+        let admin = state.config.admin_token.as_ref().is_some_and(|admin| {
+            use subtle::ConstantTimeEq;
+            bool::from(admin.expose().as_bytes().ct_eq(token.as_bytes()))
+        });
+        if admin {
+            return next.run(request).await;
+        }
         if let Err(retry_after) = state.rate_limiter.admit(&token).await {
             let mut response = ApiError::new(
                 ErrorCode::RateLimited,

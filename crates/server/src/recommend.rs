@@ -143,6 +143,8 @@ pub async fn generate(state: &AppState, child: Child) -> ApiResult<StoredRecomme
     } else {
         Loaded::empty(child.clone())
     };
+    // What other families found helpful: where this child's own answers start from.
+    let approval_priors = state.approvals.priors(state.store.as_ref(), child.id).await?;
     // The forecast the background refresh warmed, when it is current; else the plan
     // computes it.
     let stress = match state
@@ -168,7 +170,14 @@ pub async fn generate(state: &AppState, child: Child) -> ApiResult<StoredRecomme
                     .child
                     .age_years(data.now.with_timezone(&data.tz).date_naive()),
             );
-            sprout_coach::plan(&data, &loaded.child.id.to_string(), age, &answers, stress)
+            sprout_coach::plan(
+                &data,
+                &loaded.child.id.to_string(),
+                age,
+                &answers,
+                &approval_priors,
+                stress,
+            )
         })
     })
     .await

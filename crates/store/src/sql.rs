@@ -969,7 +969,7 @@ macro_rules! impl_store {
             async fn feedback_examples(&self) -> $crate::Result<Vec<$crate::FeedbackExample>> {
                 use sqlx::Row;
                 let rows = sqlx::query(
-                    "SELECT r.id, r.child_id, r.text, r.model_version, r.details, f.was_helpful, f.comment, \
+                    "SELECT r.id, r.child_id, r.text, r.action_kind, r.model_version, r.details, f.was_helpful, f.comment, \
                      f.updated_at FROM recommendation_feedback f JOIN recommendations r ON r.id = f.recommendation_id \
                      ORDER BY f.updated_at, r.id",
                 )
@@ -981,6 +981,7 @@ macro_rules! impl_store {
                             recommendation_id: $crate::sql::record_id(r.try_get("id")?),
                             child_id: sprout_domain::ChildId(r.try_get("child_id")?),
                             text: r.try_get("text")?,
+                            action_kind: $crate::sql::intervention_kind(r.try_get("action_kind")?)?,
                             model_version: r.try_get("model_version")?,
                             details: $crate::sql::details(r.try_get("details")?)?,
                             was_helpful: r.try_get("was_helpful")?,

@@ -254,6 +254,7 @@ pub struct FeedbackExample {
     pub recommendation_id: RecordId,
     pub child_id: ChildId,
     pub text: String,
+    pub action_kind: InterventionKind,
     pub model_version: String,
     pub details: serde_json::Value,
     pub was_helpful: bool,
