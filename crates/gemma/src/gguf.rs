@@ -170,7 +170,7 @@ impl Gguf {
     }
 
     /// Linear rotary scaling factor of the global layers, if the file sets one.
-    pub(crate) fn rope_scaling_factor(&self) -> Result<Option<f32>> {
+    pub fn rope_scaling_factor(&self) -> Result<Option<f32>> {
         let meta = self.meta();
         let linear = match meta.value("gemma3.rope.scaling.type") {
             Ok(v) => v.to_string().map(|s| s == "linear").unwrap_or(false),
@@ -262,6 +262,23 @@ impl Gguf {
             _ => t,
         };
         Ok(t)
+    }
+
+    /// Reads tensor `name` in any storage type and expands it to a dense f32 tensor, shaped as in the
+    /// file (outermost first). For training (`sprout-tune`), which differentiates through the weights
+    /// and so cannot use candle's quantized matmuls; inference keeps the quantized copies.
+    pub fn dequantized(&mut self, name: &str) -> Result<candle_core::Tensor> {
+        let dims = self.tensor_dims(name)?;
+        Ok(self.tensor(name, &dims)?.dequantize(&Device::Cpu)?)
+    }
+
+    /// Like [`Gguf::dequantized`], but for a projection matrix: the values [`crate::Gemma3`] actually
+    /// multiplies by, i.e. after the Q5_0/Q5_1/Q4_1 → Q8_0 conversion done at load. That conversion is
+    /// not exact, so training on the file's own values would train a slightly different model from
+    /// the one that runs (final hidden states up to 0.76 apart on the 270M model).
+    pub fn dequantized_matrix(&mut self, name: &str) -> Result<candle_core::Tensor> {
+        let dims = self.tensor_dims(name)?;
+        Ok(self.matrix(name, &dims)?.dequantize(&Device::Cpu)?)
     }
 
     /// Reads a small f32 vector (norm weights) as a dense tensor.
