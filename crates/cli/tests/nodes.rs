@@ -324,5 +324,44 @@ async fn a_worker_killed_in_the_middle_of_jobs_loses_none() {
         .await;
         assert_eq!(child["chronotype"], "night_owl", "{child}");
     }
-    assert!(second.terminate() && api.terminate());
+
+    // A second API process: a parent connected to it hears, within a second, the
+    // recommendation created through the first (Redis pub/sub between processes).
+    let other = node(&db.url, &jobs, "0");
+    let ws = format!(
+        "ws://{}/api/v1/ws?token={token}",
+        other.url.trim_start_matches("http://")
+    );
+    let (mut socket, _) = tokio_tungstenite::connect_async(ws)
+        .await
+        .expect("websocket on the second node");
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let created = std::time::Instant::now();
+    let (status, recommendation) = send(
+        http.get(format!(
+            "{}/api/v1/children/{}/recommendation",
+            api.url, children[0]
+        ))
+        .bearer_auth(&token),
+    )
+    .await;
+    assert_eq!(status, 200);
+    use futures::StreamExt;
+    let event = loop {
+        let left = std::time::Duration::from_secs(1).saturating_sub(created.elapsed());
+        let next = tokio::time::timeout(left, socket.next()).await;
+        let Ok(Some(Ok(tokio_tungstenite::tungstenite::Message::Text(text)))) = next else {
+            panic!("no recommendation.created on the second node within 1 s: {next:?}");
+        };
+        let event: Value = serde_json::from_str(&text).expect("json");
+        if event["type"] == "recommendation.created" {
+            break event;
+        }
+    };
+    assert_eq!(event["recommendation_id"], recommendation["id"]);
+    eprintln!(
+        "recommendation.created reached the other process after {:?}",
+        created.elapsed()
+    );
+    assert!(second.terminate() && api.terminate() && other.terminate());
 }
