@@ -112,6 +112,38 @@ impl InsightCache {
         }
     }
 
+    /// Drops everything cached of a child, version included (erasure): nothing of theirs
+    /// stays in this process or in Redis.
+    pub async fn forget_child(&self, child: ChildId) {
+        if let Some(redis) = &self.redis {
+            let mut redis = redis.clone();
+            let pattern = format!("{PREFIX}:cache:{child}:*");
+            let keys: Vec<String> = match redis.scan_match::<_, String>(&pattern).await {
+                Ok(iter) => {
+                    use futures::StreamExt;
+                    iter.filter_map(|k| async move { k.ok() }).collect().await
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, %child, "cannot list the child's shared cache entries");
+                    Vec::new()
+                }
+            };
+            let mut redis = self.redis.clone().unwrap_or(redis);
+            let mut doomed = keys;
+            doomed.push(version_key(child));
+            if let Err(e) = redis.del::<_, u64>(doomed).await {
+                tracing::error!(error = %e, %child, "cannot erase the child's shared cache entries");
+            }
+            return;
+        }
+        if let Ok(mut entries) = self.local.entries.lock() {
+            entries.retain(|(c, _), _| *c != child);
+        }
+        if let Ok(mut versions) = self.local.versions.lock() {
+            versions.remove(&child);
+        }
+    }
+
     pub async fn get(&self, child: ChildId, key: &str) -> Option<Arc<Value>> {
         if let Some(redis) = &self.redis {
             let mut redis = redis.clone();

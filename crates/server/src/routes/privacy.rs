@@ -4,7 +4,7 @@
 use crate::analysis::{load, CAUSAL, CHRONOTYPE};
 use crate::auth::{token_hash, Access, Principal};
 use crate::error::{ApiError, ApiResult, ErrorCode};
-use crate::recommend::{view, RECOMMENDATION};
+use crate::recommend::view;
 use crate::AppState;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -275,10 +275,7 @@ pub async fn delete_child(
     let child = principal.child(&state, &child_id, Access::Read).await?;
     principal.family()?;
     let erased = state.store.erase_child(child.id).await?;
-    state.insights.invalidate(child.id).await;
-    for key in [CHRONOTYPE, CAUSAL, RECOMMENDATION] {
-        state.insights.forget(child.id, key).await;
-    }
+    state.insights.forget_child(child.id).await;
     state.population.forget(child.id);
     state.memory.forget(child.id);
     let detail = json!({ "erased": erased });

@@ -147,6 +147,20 @@ async fn new_data_on_one_node_retires_every_nodes_cached_analyses(backend: Backe
         versions.push(stored["version"].as_u64());
     }
     assert!(versions.contains(&after), "{versions:?} vs {after:?}");
+
+    // Erasing the child through B leaves nothing of theirs in the shared cache.
+    let erased = b
+        .client
+        .delete(b.url(&format!("/api/v1/children/{child}")))
+        .bearer_auth(&family.token)
+        .send()
+        .await
+        .expect("delete");
+    assert_eq!(erased.status(), StatusCode::OK);
+    let left: Vec<String> = redis.keys(format!("sprout:cache:{child}:*")).await.expect("keys");
+    assert!(left.is_empty(), "{left:?}");
+    let version: Option<u64> = redis.get(&version_key).await.expect("version");
+    assert_eq!(version, None);
 }
 
 async fn a_rate_limit_holds_across_nodes(backend: Backend) {
