@@ -156,6 +156,10 @@ impl AppState {
             None => (cache::InsightCache::default(), live::Hub::default()),
         };
         let rate_limiter = ratelimit::RateLimiter::new(config.rate_limit_per_minute, redis.as_ref());
+        let logins = match &redis {
+            Some(redis) => security::LoginGuard::with_redis(redis),
+            None => security::LoginGuard::default(),
+        };
         let model = config.embed_model.clone();
         let memory = tokio::task::spawn_blocking(move || memory::Memory::load(model.as_deref()))
             .await
@@ -182,7 +186,7 @@ impl AppState {
             writer,
             population: Arc::default(),
             approvals: Arc::default(),
-            logins: Arc::default(),
+            logins: Arc::new(logins),
             queue,
         };
         Ok((state, refresh_requests))

@@ -44,15 +44,49 @@ pub async fn headers(request: Request, next: Next) -> Response {
     response
 }
 
-/// Failed login attempts per e-mail, in this process.
+/// Failed login attempts per e-mail: in this process, or in Redis so that the lockout
+/// holds across nodes (a counter per e-mail's hash that expires with the window opened
+/// by the first failure). A Redis error never locks anyone out and never lets a locked
+/// account through silently: it is logged, and the local count still applies.
 #[derive(Default)]
 pub struct LoginGuard {
     failures: Mutex<HashMap<String, Vec<Instant>>>,
+    redis: Option<redis::aio::ConnectionManager>,
+}
+
+fn login_key(email: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let hash: String = Sha256::digest(email.as_bytes())
+        .iter()
+        .take(16)
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("{}:login:{hash}", crate::shared::PREFIX)
 }
 
 impl LoginGuard {
+    pub fn with_redis(redis: &crate::shared::Redis) -> Self {
+        Self {
+            failures: Mutex::default(),
+            redis: Some(redis.conn()),
+        }
+    }
+
     /// How long the e-mail must still wait, if it is locked.
-    pub fn locked_for(&self, email: &str) -> Option<Duration> {
+    pub async fn locked_for(&self, email: &str) -> Option<Duration> {
+        if let Some(redis) = &self.redis {
+            let mut redis = redis.clone();
+            let key = login_key(email);
+            let counted: redis::RedisResult<(Option<usize>, i64)> =
+                redis::pipe().get(&key).ttl(&key).query_async(&mut redis).await;
+            match counted {
+                Ok((Some(count), ttl)) if count >= MAX_FAILED_LOGINS => {
+                    return Some(Duration::from_secs(u64::try_from(ttl).unwrap_or(1).max(1)));
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "Redis login counter unavailable; using this node's"),
+            }
+        }
         let mut failures = self.failures.lock().ok()?;
         let recent = failures.get_mut(email)?;
         recent.retain(|at| at.elapsed() < LOCKOUT_WINDOW);
@@ -63,13 +97,35 @@ impl LoginGuard {
         Some(LOCKOUT_WINDOW.saturating_sub(oldest.elapsed()))
     }
 
-    pub fn failed(&self, email: &str) {
+    pub async fn failed(&self, email: &str) {
+        if let Some(redis) = &self.redis {
+            let mut redis = redis.clone();
+            let key = login_key(email);
+            let counted: redis::RedisResult<(u64, i64)> = redis::pipe()
+                .atomic()
+                .incr(&key, 1)
+                .cmd("EXPIRE")
+                .arg(&key)
+                .arg(LOCKOUT_WINDOW.as_secs())
+                .arg("NX")
+                .query_async(&mut redis)
+                .await;
+            if let Err(e) = counted {
+                tracing::warn!(error = %e, "cannot count a failed login in Redis");
+            }
+        }
         if let Ok(mut failures) = self.failures.lock() {
             failures.entry(email.to_owned()).or_default().push(Instant::now());
         }
     }
 
-    pub fn succeeded(&self, email: &str) {
+    pub async fn succeeded(&self, email: &str) {
+        if let Some(redis) = &self.redis {
+            let mut redis = redis.clone();
+            if let Err(e) = redis::AsyncCommands::del::<_, u64>(&mut redis, login_key(email)).await {
+                tracing::warn!(error = %e, "cannot clear the failed-login counter in Redis");
+            }
+        }
         if let Ok(mut failures) = self.failures.lock() {
             failures.remove(email);
         }

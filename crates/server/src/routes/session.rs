@@ -42,7 +42,7 @@ pub async fn login(
     };
     // Repeated failures lock the e-mail for a while, whether or not it has an account.
     let key = body.email.trim().to_lowercase();
-    if let Some(wait) = state.logins.locked_for(&key) {
+    if let Some(wait) = state.logins.locked_for(&key).await {
         return Err(ApiError::new(
             ErrorCode::RateLimited,
             format!(
@@ -53,10 +53,10 @@ pub async fn login(
     }
     let verified = verify_password(body.password, user.as_ref().map(|u| u.password_hash.clone())).await?;
     let Some(user) = user.filter(|_| verified) else {
-        state.logins.failed(&key);
+        state.logins.failed(&key).await;
         return Err(wrong());
     };
-    state.logins.succeeded(&key);
+    state.logins.succeeded(&key).await;
     let token = issue_token();
     let ttl = chrono::Duration::from_std(state.config.token_ttl).unwrap_or(chrono::Duration::days(30));
     let expires_at = Utc::now() + ttl;

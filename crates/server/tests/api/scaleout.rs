@@ -13,7 +13,8 @@ use std::time::{Duration, Instant};
 on_both_backends!(
     a_parent_on_one_node_hears_what_happened_on_another,
     new_data_on_one_node_retires_every_nodes_cached_analyses,
-    a_rate_limit_holds_across_nodes
+    a_rate_limit_holds_across_nodes,
+    a_lockout_holds_across_nodes
 );
 
 const REDIS: &str = "redis://127.0.0.1:6379";
@@ -295,4 +296,33 @@ pub async fn job_counts(url: &str, namespace: &str) -> Vec<(String, i64)> {
     .fetch_all(&mut connection)
     .await
     .expect("count jobs")
+}
+
+async fn a_lockout_holds_across_nodes(backend: Backend) {
+    let (a, b) = two_nodes(backend, |_| {}).await;
+    // A unique e-mail: the counter lives in the shared Redis.
+    let email = format!("lockout-{}@example.org", uuid::Uuid::new_v4().simple());
+    a.create_family(&email).await;
+    for i in 0..5 {
+        let node = if i % 2 == 0 { &a } else { &b };
+        let wrong = node
+            .post(
+                "/api/v1/auth/login",
+                None,
+                &json!({"email": email, "password": "not the password at all"}),
+            )
+            .await;
+        assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+    }
+    // Five failures spread over both nodes lock the e-mail on both, even with the right password.
+    for node in [&a, &b] {
+        let locked = node
+            .post(
+                "/api/v1/auth/login",
+                None,
+                &json!({"email": email, "password": crate::helpers::PASSWORD}),
+            )
+            .await;
+        assert_eq!(locked.status(), StatusCode::TOO_MANY_REQUESTS);
+    }
 }
