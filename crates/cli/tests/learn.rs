@@ -3,7 +3,7 @@
 
 use serde_json::{json, Value};
 use std::process::Command;
-use support::{Running, SPROUT};
+use support::{call, Running, SPROUT};
 
 mod support;
 
@@ -31,11 +31,6 @@ async fn feedback_goes_out_as_kto_jsonl_and_adapters_come_in() {
         &[("SPROUT_ADMIN_TOKEN", ADMIN)],
     );
     let http = reqwest::Client::new();
-    let call = |request: reqwest::RequestBuilder| async move {
-        let response = request.send().await.expect("request");
-        let status = response.status().as_u16();
-        (status, response.json::<Value>().await.unwrap_or(Value::Null))
-    };
     call(
         http.post(format!("{}/api/v1/families", server.url))
             .bearer_auth(ADMIN)

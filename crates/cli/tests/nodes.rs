@@ -8,7 +8,7 @@ use chrono::{Duration, Utc};
 use serde_json::{json, Value};
 use sprout_store::testing::TestDb;
 use sprout_store::{Backend, TimeRange};
-use support::Running;
+use support::{call, Running};
 
 mod support;
 
@@ -51,30 +51,24 @@ fn namespace() -> String {
     format!("test::{}", uuid::Uuid::new_v4().simple())
 }
 
-async fn send(request: reqwest::RequestBuilder) -> (u16, Value) {
-    let response = request.send().await.expect("request");
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_nodes_and_a_worker_share_postgres_and_redis() {
     let db = TestDb::new(Backend::Postgres).await;
     let jobs = namespace();
     let (a, b) = (node(&db.url, &jobs, "12"), node(&db.url, &jobs, "12"));
     let http = reqwest::Client::new();
-    let (status, _) = send(http.post(format!("{}/api/v1/families", a.url)).bearer_auth(ADMIN).json(&json!({
+    let (status, _) = call(http.post(format!("{}/api/v1/families", a.url)).bearer_auth(ADMIN).json(&json!({
         "name": "Nodes", "parent_email": "nodes@example.org", "parent_password": "a long enough password"
     })))
     .await;
     assert_eq!(status, 201);
-    let (_, login) = send(
+    let (_, login) = call(
         http.post(format!("{}/api/v1/auth/login", b.url))
             .json(&json!({"email": "nodes@example.org", "password": "a long enough password"})),
     )
     .await;
     let token = login["token"].as_str().expect("token").to_owned();
-    let (_, child) = send(
+    let (_, child) = call(
         http.post(format!("{}/api/v1/children", a.url))
             .bearer_auth(&token)
             .json(&json!({
@@ -83,7 +77,7 @@ async fn two_nodes_and_a_worker_share_postgres_and_redis() {
     )
     .await;
     let child_id = child["id"].as_str().expect("child id").to_owned();
-    let (_, device) = send(
+    let (_, device) = call(
         http.post(format!("{}/api/v1/children/{child_id}/devices", b.url))
             .bearer_auth(&token)
             .json(&json!({"name": "watch"})),
@@ -99,7 +93,7 @@ async fn two_nodes_and_a_worker_share_postgres_and_redis() {
         .map(|i| json!({"time": (start + Duration::minutes(i)).to_rfc3339(), "stress_level": (i % 10) as f64 / 10.0}))
         .collect();
     for chunk in samples.chunks(1_000) {
-        let (status, _) = send(
+        let (status, _) = call(
             http.post(format!("{}/api/v1/children/{child_id}/metrics", a.url))
                 .bearer_auth(&device_token)
                 .json(&json!({ "samples": chunk })),
@@ -165,7 +159,7 @@ async fn two_nodes_and_a_worker_share_postgres_and_redis() {
     for i in 0..LIMIT + 2 {
         let node = if i % 2 == 0 { &a } else { &b };
         statuses.push(
-            send(
+            call(
                 http.get(format!("{}/api/v1/children", node.url))
                     .bearer_auth(&token),
             )
@@ -203,12 +197,12 @@ async fn a_worker_killed_in_the_middle_of_jobs_loses_none() {
     let jobs = namespace();
     let api = node(&db.url, &jobs, "0");
     let http = reqwest::Client::new();
-    let (status, _) = send(http.post(format!("{}/api/v1/families", api.url)).bearer_auth(ADMIN).json(&json!({
+    let (status, _) = call(http.post(format!("{}/api/v1/families", api.url)).bearer_auth(ADMIN).json(&json!({
         "name": "Queue", "parent_email": "queue@example.org", "parent_password": "a long enough password"
     })))
     .await;
     assert_eq!(status, 201);
-    let (_, login) = send(
+    let (_, login) = call(
         http.post(format!("{}/api/v1/auth/login", api.url))
             .json(&json!({"email": "queue@example.org", "password": "a long enough password"})),
     )
@@ -227,12 +221,12 @@ async fn a_worker_killed_in_the_middle_of_jobs_loses_none() {
     let owl = sprout_sim::simulate_child(&config, 2);
     let mut children = Vec::new();
     for i in 0..CHILDREN {
-        let (_, child) = send(http.post(format!("{}/api/v1/children", api.url)).bearer_auth(&token).json(&json!({
+        let (_, child) = call(http.post(format!("{}/api/v1/children", api.url)).bearer_auth(&token).json(&json!({
             "display_name": format!("Kid {i}"), "birth_date": "2016-05-01", "timezone": "Europe/Berlin"
         })))
         .await;
         let id = child["id"].as_str().expect("child id").to_owned();
-        let (_, device) = send(
+        let (_, device) = call(
             http.post(format!("{}/api/v1/children/{id}/devices", api.url))
                 .bearer_auth(&token)
                 .json(&json!({"name": "watch"})),
@@ -245,7 +239,7 @@ async fn a_worker_killed_in_the_middle_of_jobs_loses_none() {
                 "onset": episode.onset.with_timezone(&offset).to_rfc3339(),
                 "offset": episode.offset.with_timezone(&offset).to_rfc3339(),
             });
-            let (status, _) = send(
+            let (status, _) = call(
                 http.post(format!("{}/api/v1/children/{id}/sleep-episodes", api.url))
                     .bearer_auth(&device)
                     .json(&body),
@@ -260,7 +254,7 @@ async fn a_worker_killed_in_the_middle_of_jobs_loses_none() {
             .map(|s| json!({"time": s.time.to_rfc3339(), "stress_level": s.stress_level}))
             .collect();
         for chunk in samples.chunks(10_000) {
-            let (status, _) = send(
+            let (status, _) = call(
                 http.post(format!("{}/api/v1/children/{id}/metrics", api.url))
                     .bearer_auth(&device)
                     .json(&json!({ "samples": chunk })),
@@ -317,7 +311,7 @@ async fn a_worker_killed_in_the_middle_of_jobs_loses_none() {
     }
     // Their effect is there once for each child: the chronotype recorded.
     for id in &children {
-        let (_, child) = send(
+        let (_, child) = call(
             http.get(format!("{}/api/v1/children/{id}", api.url))
                 .bearer_auth(&token),
         )
@@ -337,7 +331,7 @@ async fn a_worker_killed_in_the_middle_of_jobs_loses_none() {
         .expect("websocket on the second node");
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     let created = std::time::Instant::now();
-    let (status, recommendation) = send(
+    let (status, recommendation) = call(
         http.get(format!(
             "{}/api/v1/children/{}/recommendation",
             api.url, children[0]

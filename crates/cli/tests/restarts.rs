@@ -10,7 +10,7 @@ use sprout_store::{Backend, TimeRange};
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
-use support::Running;
+use support::{send, Running};
 
 mod support;
 
@@ -77,12 +77,6 @@ fn restart_redis() {
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
     panic!("Redis did not come back");
-}
-
-async fn send(request: reqwest::RequestBuilder) -> Option<(u16, Value)> {
-    let response = request.send().await.ok()?;
-    let status = response.status().as_u16();
-    Some((status, response.json().await.unwrap_or(Value::Null)))
 }
 
 /// A node on a fresh PostgreSQL schema with Redis, a family, a child and its device.

@@ -185,13 +185,18 @@ pub async fn causal_effects(state: &AppState, child: Child) -> ApiResult<Arc<Val
 /// background refresh.
 pub const DEFAULT_FORECAST_HOURS: usize = 24;
 
+/// The cache key of a child's forecast for `hours`.
+pub fn forecast_key(hours: usize) -> String {
+    format!("forecast:{hours}")
+}
+
 /// The child's forecast for `hours`, from the cache or computed now.
 pub async fn stress_and_sleep_forecast(
     state: &AppState,
     child: Child,
     hours: usize,
 ) -> ApiResult<Arc<Value>> {
-    cached(state, child, format!("forecast:{hours}"), move |loaded| {
+    cached(state, child, forecast_key(hours), move |loaded| {
         forecast_value(loaded, hours)
     })
     .await

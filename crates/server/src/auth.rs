@@ -159,17 +159,22 @@ impl Principal {
     }
 }
 
-fn bearer(parts: &Parts) -> ApiResult<&str> {
-    let header = parts
-        .headers
-        .get(axum::http::header::AUTHORIZATION)
-        .ok_or_else(|| ApiError::unauthorized("missing Authorization: Bearer token"))?;
-    header
+/// The token of an `Authorization: Bearer <token>` header, if there is a well-formed one.
+pub fn bearer_token(headers: &axum::http::HeaderMap) -> Option<&str> {
+    headers
+        .get(axum::http::header::AUTHORIZATION)?
         .to_str()
-        .ok()
-        .and_then(|h| h.strip_prefix("Bearer "))
+        .ok()?
+        .strip_prefix("Bearer ")
         .map(str::trim)
         .filter(|t| !t.is_empty())
+}
+
+fn bearer(parts: &Parts) -> ApiResult<&str> {
+    if !parts.headers.contains_key(axum::http::header::AUTHORIZATION) {
+        return Err(ApiError::unauthorized("missing Authorization: Bearer token"));
+    }
+    bearer_token(&parts.headers)
         .ok_or_else(|| ApiError::unauthorized("the Authorization header must be 'Bearer <token>'"))
 }
 

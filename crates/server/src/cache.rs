@@ -118,7 +118,7 @@ impl InsightCache {
         if let Some(redis) = &self.redis {
             let mut redis = redis.clone();
             let pattern = format!("{PREFIX}:cache:{child}:*");
-            let keys: Vec<String> = match redis.scan_match::<_, String>(&pattern).await {
+            let mut doomed: Vec<String> = match redis.scan_match::<_, String>(&pattern).await {
                 Ok(iter) => {
                     use futures::StreamExt;
                     iter.filter_map(|k| async move { k.ok() }).collect().await
@@ -128,8 +128,6 @@ impl InsightCache {
                     Vec::new()
                 }
             };
-            let mut redis = self.redis.clone().unwrap_or(redis);
-            let mut doomed = keys;
             doomed.push(version_key(child));
             if let Err(e) = redis.del::<_, u64>(doomed).await {
                 tracing::error!(error = %e, %child, "cannot erase the child's shared cache entries");

@@ -218,12 +218,8 @@ pub async fn connect(
     Query(query): Query<WsQuery>,
     upgrade: WebSocketUpgrade,
 ) -> ApiResult<Response> {
-    let from_header = headers
-        .get(axum::http::header::AUTHORIZATION)
-        .and_then(|h| h.to_str().ok())
-        .and_then(|h| h.strip_prefix("Bearer "))
-        .map(str::to_owned);
-    let token = from_header
+    let token = crate::auth::bearer_token(&headers)
+        .map(str::to_owned)
         .or(query.token)
         .ok_or_else(|| ApiError::unauthorized("pass the token as Authorization: Bearer or ?token="))?;
     let family = match authenticate(&state, token.trim()).await? {

@@ -9,7 +9,7 @@
 
 use crate::auth::token_hash;
 use crate::error::{ApiError, ErrorCode};
-use crate::shared::{Redis, PREFIX};
+use crate::shared::{hex, Redis, PREFIX};
 use crate::AppState;
 use axum::extract::{Request, State};
 use axum::middleware::Next;
@@ -95,18 +95,9 @@ impl RateLimiter {
     }
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// The bearer token of a request: the Authorization header, or `?token=` (WebSockets).
 fn bearer(request: &Request) -> Option<String> {
-    let from_header = request
-        .headers()
-        .get(axum::http::header::AUTHORIZATION)
-        .and_then(|h| h.to_str().ok())
-        .and_then(|h| h.strip_prefix("Bearer "))
-        .map(|t| t.trim().to_owned());
+    let from_header = crate::auth::bearer_token(request.headers()).map(str::to_owned);
     from_header.or_else(|| {
         request.uri().query().and_then(|q| {
             q.split('&')

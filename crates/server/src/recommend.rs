@@ -151,7 +151,7 @@ pub async fn generate(state: &AppState, child: Child) -> ApiResult<StoredRecomme
         .insights
         .get(
             child.id,
-            &format!("forecast:{}", crate::analysis::DEFAULT_FORECAST_HOURS),
+            &crate::analysis::forecast_key(crate::analysis::DEFAULT_FORECAST_HOURS),
         )
         .await
     {

@@ -56,11 +56,7 @@ pub struct LoginGuard {
 
 fn login_key(email: &str) -> String {
     use sha2::{Digest, Sha256};
-    let hash: String = Sha256::digest(email.as_bytes())
-        .iter()
-        .take(16)
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let hash = crate::shared::hex(&Sha256::digest(email.as_bytes())[..16]);
     format!("{}:login:{hash}", crate::shared::PREFIX)
 }
 

@@ -14,6 +14,11 @@ use std::time::Duration;
 /// Prefix of every key and channel Sprout uses, so Redis can be shared with other tools.
 pub const PREFIX: &str = "sprout";
 
+/// Lower-case hex of `bytes`, for key names built from hashes.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// A connection to the Redis all nodes share.
 #[derive(Clone)]
 pub struct Redis {

@@ -63,3 +63,16 @@ impl Running {
         self.child.wait().expect("wait").success()
     }
 }
+
+/// Sends a request; its status and JSON body (`null` when not JSON), or `None` when it
+/// could not be sent (the server is down).
+pub async fn send(request: reqwest::RequestBuilder) -> Option<(u16, serde_json::Value)> {
+    let response = request.send().await.ok()?;
+    let status = response.status().as_u16();
+    Some((status, response.json().await.unwrap_or(serde_json::Value::Null)))
+}
+
+/// [`send`] to a server that must be up.
+pub async fn call(request: reqwest::RequestBuilder) -> (u16, serde_json::Value) {
+    send(request).await.expect("the server answers")
+}

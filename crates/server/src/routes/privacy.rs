@@ -50,12 +50,8 @@ pub async fn logout(
     State(state): State<AppState>,
     headers: HeaderMap,
 ) -> ApiResult<StatusCode> {
-    let token = headers
-        .get(axum::http::header::AUTHORIZATION)
-        .and_then(|h| h.to_str().ok())
-        .and_then(|h| h.strip_prefix("Bearer "))
-        .ok_or_else(|| ApiError::unauthorized("missing token"))?;
-    state.store.revoke_token(&token_hash(token.trim())).await?;
+    let token = crate::auth::bearer_token(&headers).ok_or_else(|| ApiError::unauthorized("missing token"))?;
+    state.store.revoke_token(&token_hash(token)).await?;
     if let Principal::Parent { family_id, .. } = principal {
         audit(
             &state,

@@ -228,3 +228,27 @@ pub fn samples_json(start: &str, count: usize) -> Value {
         .collect();
     json!({ "samples": samples })
 }
+
+/// A night owl's five weeks of sleep, as the device would post them.
+pub fn night_owl_sleep() -> Vec<serde_json::Value> {
+    let config = sprout_sim::SimConfig {
+        seed: 5,
+        children: 3,
+        days: 35,
+        end: chrono::Utc::now(),
+        step_minutes: 60,
+        ..Default::default()
+    };
+    let owl = sprout_sim::simulate_child(&config, 2);
+    owl.sleep_episodes
+        .iter()
+        .filter(|e| e.offset < chrono::Utc::now())
+        .map(|episode| {
+            let offset = chrono::FixedOffset::east_opt(episode.utc_offset_min * 60).expect("offset");
+            json!({
+                "onset": episode.onset.with_timezone(&offset).to_rfc3339(),
+                "offset": episode.offset.with_timezone(&offset).to_rfc3339(),
+            })
+        })
+        .collect()
+}

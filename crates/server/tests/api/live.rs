@@ -106,22 +106,8 @@ async fn new_sleep_updates_the_chronotype_live(backend: Backend) {
     let mut socket = open(&app, "/api/v1/ws", Some(&family.token))
         .await
         .expect("connect");
-    let config = sprout_sim::SimConfig {
-        seed: 5,
-        children: 3,
-        days: 35,
-        end: Utc::now(),
-        step_minutes: 60,
-        ..Default::default()
-    };
-    let owl = sprout_sim::simulate_child(&config, 2);
     let path = format!("/api/v1/children/{}/sleep-episodes", family.child_id);
-    for episode in owl.sleep_episodes.iter().filter(|e| e.offset < Utc::now()) {
-        let offset = chrono::FixedOffset::east_opt(episode.utc_offset_min * 60).expect("offset");
-        let body = json!({
-            "onset": episode.onset.with_timezone(&offset).to_rfc3339(),
-            "offset": episode.offset.with_timezone(&offset).to_rfc3339(),
-        });
+    for body in crate::helpers::night_owl_sleep() {
         let response = app.post(&path, Some(&family.device_token), &body).await;
         assert!(response.status().is_success());
     }

@@ -212,30 +212,6 @@ async fn a_rate_limit_holds_across_nodes(backend: Backend) {
     );
 }
 
-/// A night owl's five weeks of sleep, as the device would post them.
-pub fn night_owl_sleep() -> Vec<serde_json::Value> {
-    let config = sprout_sim::SimConfig {
-        seed: 5,
-        children: 3,
-        days: 35,
-        end: chrono::Utc::now(),
-        step_minutes: 60,
-        ..Default::default()
-    };
-    let owl = sprout_sim::simulate_child(&config, 2);
-    owl.sleep_episodes
-        .iter()
-        .filter(|e| e.offset < chrono::Utc::now())
-        .map(|episode| {
-            let offset = chrono::FixedOffset::east_opt(episode.utc_offset_min * 60).expect("offset");
-            json!({
-                "onset": episode.onset.with_timezone(&offset).to_rfc3339(),
-                "offset": episode.offset.with_timezone(&offset).to_rfc3339(),
-            })
-        })
-        .collect()
-}
-
 /// On PostgreSQL a refresh goes through the durable queue: node A (no worker) queues it,
 /// node B's worker runs it, and the parent connected to A hears the result.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -259,7 +235,7 @@ async fn a_refresh_queued_on_one_node_runs_on_another() {
         .await
         .expect("connect to A");
     let path = format!("/api/v1/children/{}/sleep-episodes", family.child_id);
-    for body in night_owl_sleep() {
+    for body in crate::helpers::night_owl_sleep() {
         let response = a.post(&path, Some(&family.device_token), &body).await;
         assert!(response.status().is_success());
     }
