@@ -1,4 +1,5 @@
-//! `sprout learn`: the feedback as a dataset for fine-tuning elsewhere, and adapters
+//! `sprout learn`: fine-tuning the local writer (a first supervised adapter, then KTO on
+//! parents' answers), the feedback as a dataset for fine-tuning elsewhere, and adapters
 //! trained elsewhere brought back as model versions.
 
 use crate::serve::{open_store, DEFAULT_DB};
@@ -6,9 +7,7 @@ use anyhow::{bail, Context};
 use clap::{Args, Subcommand};
 use serde_json::json;
 use sha2::{Digest, Sha256};
-use sprout_domain::ConsentPurpose;
 use sprout_store::StoredModel;
-use std::collections::HashMap;
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -19,6 +18,44 @@ pub enum LearnCommand {
     Export(ExportArgs),
     /// Register a LoRA adapter trained elsewhere as a candidate model version.
     ImportAdapter(ImportArgs),
+    /// Fine-tune the local GGUF writer with KTO on parents' answers (consented families
+    /// only) and register the adapter as a candidate version. What `sprout serve` runs in
+    /// the background every N answers; prints the version's JSON (or null) last.
+    Train(TrainArgs),
+    /// Train the first adapter of the local GGUF writer, supervised, on good
+    /// recommendations (the template writer's texts for varied facts), and register it
+    /// as a candidate version; KTO on parents' answers continues from it.
+    Sft(SftArgs),
+}
+
+/// The model, where adapters go, and how to train.
+#[derive(Args)]
+pub struct TrainingArgs {
+    #[arg(long, default_value = DEFAULT_DB, env = "SPROUT_DB")]
+    pub db: String,
+    /// The GGUF file of the local writer.
+    #[arg(long)]
+    pub base: PathBuf,
+    /// Directory that receives one adapter directory per version.
+    #[arg(long, default_value = crate::serve::DEFAULT_ADAPTERS, env = "SPROUT_ADAPTERS")]
+    pub adapters: PathBuf,
+    #[command(flatten)]
+    pub settings: crate::serve::TrainSettingsArgs,
+}
+
+#[derive(Args)]
+pub struct TrainArgs {
+    #[command(flatten)]
+    pub training: TrainingArgs,
+}
+
+#[derive(Args)]
+pub struct SftArgs {
+    #[command(flatten)]
+    pub training: TrainingArgs,
+    /// How many good examples to train on.
+    #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u64).range(4..=100_000))]
+    pub examples: u64,
 }
 
 #[derive(Args)]
@@ -52,63 +89,29 @@ pub async fn run(command: LearnCommand) -> anyhow::Result<()> {
     match command {
         LearnCommand::Export(args) => export(args).await,
         LearnCommand::ImportAdapter(args) => import_adapter(args).await,
+        LearnCommand::Train(args) => train(args).await,
+        LearnCommand::Sft(args) => sft(args).await,
     }
 }
 
 async fn export(args: ExportArgs) -> anyhow::Result<()> {
     let store = open_store(&args.db).await?;
-    let examples = store
-        .feedback_examples()
+    let data = sprout_server::finetune::dataset(store.as_ref())
         .await
         .context("cannot read the feedback")?;
-    let mut consented: HashMap<sprout_domain::ChildId, bool> = HashMap::new();
-    let mut lines = Vec::new();
-    let (mut without_consent, mut without_prompt) = (0usize, 0usize);
-    for example in examples {
-        let allowed = match consented.get(&example.child_id) {
-            Some(allowed) => *allowed,
-            None => {
-                let consents = store.consents(example.child_id).await?;
-                let allowed = consents
-                    .iter()
-                    .find(|c| c.purpose == ConsentPurpose::Training)
-                    .map_or(ConsentPurpose::Training.default_granted(), |c| c.granted);
-                consented.insert(example.child_id, allowed);
-                allowed
-            }
-        };
-        if !allowed {
-            without_consent += 1;
-            continue;
-        }
-        let Some(prompt) = example.details.get("prompt").and_then(|p| p.as_str()) else {
-            without_prompt += 1;
-            continue;
-        };
-        // The prompt ends at "Recommendation:"; the completion is the text after it.
-        let line = json!({
-            "prompt": prompt,
-            "completion": format!(" {}", example.text),
-            "label": example.was_helpful,
-        });
-        lines.push(serde_json::to_string(&line)?);
-    }
-    let mut text = lines.join("\n");
-    if !text.is_empty() {
-        text.push('\n');
-    }
     match &args.out {
         Some(path) => {
-            std::fs::write(path, &text).with_context(|| format!("cannot write {}", path.display()))?
+            std::fs::write(path, &data.jsonl).with_context(|| format!("cannot write {}", path.display()))?
         }
-        None => std::io::stdout().write_all(text.as_bytes())?,
+        None => std::io::stdout().write_all(data.jsonl.as_bytes())?,
     }
-    let snapshot = hex(&Sha256::digest(text.as_bytes()));
     eprintln!(
-        "{} examples written (data snapshot {}); left out: {without_consent} without the family's consent to \
-         training, {without_prompt} written before prompts were kept",
-        lines.len(),
-        &snapshot[..16]
+        "{} examples written (data snapshot {}); left out: {} without the family's consent to \
+         training, {} written before prompts were kept",
+        data.examples.len(),
+        &data.snapshot[..16],
+        data.without_consent,
+        data.without_prompt
     );
     Ok(())
 }
@@ -170,4 +173,54 @@ fn check_safetensors(bytes: &[u8]) -> anyhow::Result<()> {
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+impl TrainingArgs {
+    fn config(&self) -> anyhow::Result<sprout_server::FineTuneConfig> {
+        if !self.base.is_file() {
+            bail!("--base {} is not a file", self.base.display());
+        }
+        Ok(sprout_server::FineTuneConfig {
+            base: self.base.clone(),
+            adapters: self.adapters.clone(),
+            every: sprout_server::finetune::DEFAULT_EVERY,
+            settings: self.settings.settings(),
+            trainer: sprout_server::Trainer::InProcess,
+            candidate_share: sprout_server::finetune::DEFAULT_CANDIDATE_SHARE,
+        })
+    }
+}
+
+async fn train(args: TrainArgs) -> anyhow::Result<()> {
+    let config = args.training.config()?;
+    let store = open_store(&args.training.db).await?;
+    let model = sprout_server::finetune::train(store.as_ref(), &config)
+        .await
+        .context("fine-tuning failed")?;
+    match &model {
+        Some(m) => eprintln!("registered {} (candidate)", m.version),
+        None => eprintln!("too few consented answers to train on yet"),
+    }
+    println!(
+        "{}",
+        serde_json::to_string(&model.map(|m| json!({ "version": m.version, "metrics": m.metrics })))?
+    );
+    Ok(())
+}
+
+async fn sft(args: SftArgs) -> anyhow::Result<()> {
+    let config = args.training.config()?;
+    let store = open_store(&args.training.db).await?;
+    let model = sprout_server::finetune::train_initial(store.as_ref(), &config, args.examples as usize)
+        .await
+        .context("supervised training failed")?;
+    eprintln!(
+        "registered {} (candidate); start an experiment with POST /api/v1/experiments",
+        model.version
+    );
+    println!(
+        "{}",
+        serde_json::to_string(&json!({ "version": model.version, "metrics": model.metrics }))?
+    );
+    Ok(())
 }

@@ -9,6 +9,90 @@ use std::sync::Arc;
 
 /// Where the embedded database lives unless `--db` says otherwise.
 pub const DEFAULT_DB: &str = "sprout-data/sprout.db";
+/// Where fine-tuned adapters are written unless `--adapters` says otherwise.
+pub const DEFAULT_ADAPTERS: &str = "sprout-data/adapters";
+
+/// How the local writer's adapters are trained.
+#[derive(Args, Clone)]
+pub struct TrainSettingsArgs {
+    /// Passes over the training data.
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..=100))]
+    pub train_epochs: u64,
+    /// Stop after this many optimiser steps (bounds the time of one run).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub train_max_steps: Option<u64>,
+    /// Sequences per optimiser step.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u64).range(1..=256))]
+    pub train_batch_size: u64,
+    /// Tokens per sequence; longer prompts lose their start.
+    #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u64).range(16..=4096))]
+    pub train_max_seq_len: u64,
+    /// Seed of the adapter's initialisation, the held-out split and the shuffling.
+    #[arg(long, default_value_t = 0)]
+    pub train_seed: u64,
+}
+
+impl TrainSettingsArgs {
+    pub fn settings(&self) -> sprout_server::TrainSettings {
+        sprout_server::TrainSettings {
+            epochs: self.train_epochs as usize,
+            max_steps: self.train_max_steps.map(|s| s as usize),
+            batch_size: self.train_batch_size as usize,
+            max_seq_len: self.train_max_seq_len as usize,
+            seed: self.train_seed,
+        }
+    }
+}
+
+/// Fine-tuning of the local writer on parents' answers, in the background.
+#[derive(Args)]
+pub struct FineTuneArgs {
+    /// Fine-tune the local writer (`--writer gguf:PATH`; a worker: `--finetune-base`)
+    /// after every N answers from parents, pooled over families; 0 never does.
+    #[arg(long, default_value_t = sprout_server::finetune::DEFAULT_EVERY, env = "SPROUT_FINETUNE_EVERY")]
+    pub finetune_every: u64,
+    /// Directory for the adapters (nodes that serve them must see the same one).
+    #[arg(long, default_value = DEFAULT_ADAPTERS, env = "SPROUT_ADAPTERS")]
+    pub adapters: std::path::PathBuf,
+    /// Share of children a fine-tuned candidate writes for in its experiment.
+    #[arg(long, default_value_t = sprout_server::finetune::DEFAULT_CANDIDATE_SHARE, value_parser = share)]
+    pub candidate_share: f64,
+    #[command(flatten)]
+    pub settings: TrainSettingsArgs,
+}
+
+fn share(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(v) if v > 0.0 && v < 1.0 => Ok(v),
+        _ => Err("must be a number between 0 and 1 (exclusive)".into()),
+    }
+}
+
+impl FineTuneArgs {
+    /// The configuration for a node whose local model is `base` (none: no fine-tuning).
+    /// Training runs as this binary's `learn train` in a child process.
+    fn config(
+        &self,
+        base: Option<&std::path::Path>,
+        db: &str,
+    ) -> anyhow::Result<Option<sprout_server::FineTuneConfig>> {
+        let Some(base) = base.filter(|_| self.finetune_every > 0) else {
+            return Ok(None);
+        };
+        let exe = std::env::current_exe().context("cannot find this program to run the trainer")?;
+        Ok(Some(sprout_server::FineTuneConfig {
+            base: base.to_path_buf(),
+            adapters: self.adapters.clone(),
+            every: self.finetune_every,
+            settings: self.settings.settings(),
+            trainer: sprout_server::Trainer::Process {
+                exe,
+                database: Secret::new(db),
+            },
+            candidate_share: self.candidate_share,
+        }))
+    }
+}
 
 #[derive(Args)]
 pub struct ServeArgs {
@@ -32,6 +116,8 @@ pub struct ServeArgs {
     /// Leave the periodic jobs (retention) to a `sprout worker`.
     #[arg(long)]
     pub no_worker: bool,
+    #[command(flatten)]
+    pub finetune: FineTuneArgs,
 }
 
 /// What every node of a deployment shares: the database, Redis, the retention period.
@@ -76,6 +162,11 @@ impl NodeArgs {
 pub struct WorkerArgs {
     #[command(flatten)]
     pub node: NodeArgs,
+    /// The local writer's GGUF file, to fine-tune it on parents' answers in this worker.
+    #[arg(long, env = "SPROUT_FINETUNE_BASE")]
+    pub finetune_base: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    pub finetune: FineTuneArgs,
 }
 
 #[derive(Args)]
@@ -123,7 +214,13 @@ pub fn config(addr: SocketAddr) -> Config {
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let store = open_store(&args.node.db).await?;
+    let base = match &args.writer {
+        sprout_server::WriterSpec::Gguf(path) => Some(path.as_path()),
+        _ => None,
+    };
+    let finetune = args.finetune.config(base, &args.node.db)?;
     let config = Config {
+        finetune,
         writer: args.writer,
         rate_limit_per_minute: (args.rate_limit > 0).then_some(args.rate_limit),
         embed_model: args.embed_model,
@@ -143,7 +240,12 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
 /// `--no-worker`.
 pub async fn worker(args: WorkerArgs) -> anyhow::Result<()> {
     let store = open_store(&args.node.db).await?;
-    let config = args.node.apply(config(SocketAddr::from(([127, 0, 0, 1], 0))));
+    let config = Config {
+        finetune: args
+            .finetune
+            .config(args.finetune_base.as_deref(), &args.node.db)?,
+        ..args.node.apply(config(SocketAddr::from(([127, 0, 0, 1], 0))))
+    };
     println!("Sprout worker running");
     sprout_server::run_worker(config, store, sprout_server::shutdown_signal())
         .await

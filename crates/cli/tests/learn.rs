@@ -111,7 +111,10 @@ async fn feedback_goes_out_as_kto_jsonl_and_adapters_come_in() {
     );
     assert_eq!(
         example["completion"],
-        format!(" {}", recommendation["recommendation"].as_str().expect("text"))
+        format!(
+            " {}\n\n",
+            recommendation["recommendation"].as_str().expect("text")
+        )
     );
 
     // An adapter trained elsewhere becomes a candidate version.

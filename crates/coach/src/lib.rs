@@ -18,6 +18,7 @@
 // Nothing from outside the process may panic; tests may unwrap what they built.
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
+pub mod examples;
 pub mod facts;
 pub mod guardrails;
 pub mod policy;

@@ -2,7 +2,9 @@
 //!
 //! * `template` — [`crate::template`], deterministic and always available;
 //! * `gguf:PATH` — a local GGUF model (Gemma 3) run in-process by `sprout-gemma`, on one
-//!   dedicated thread fed from a short queue; a full queue answers "busy" at once;
+//!   dedicated thread fed from a short queue; a full queue answers "busy" at once. Its
+//!   fine-tuned versions ([`AdaptedWriter`]) share that thread and swap their LoRA
+//!   adapter in per request;
 //! * `openai:URL#MODEL` — any OpenAI-compatible completion server (llama.cpp's server,
 //!   Ollama, vLLM), with a timeout and a retry.
 //!
@@ -124,36 +126,103 @@ impl Writer for OpenAiWriter {
 /// Requests waiting for the local model beyond the one it is writing; more are refused
 /// at once rather than left to pile up (one generation takes a few seconds).
 const GGUF_QUEUE: usize = 4;
+/// Fine-tuned adapters kept loaded on the model thread (an experiment needs two at most;
+/// each is about 3 MB).
+const ADAPTERS_KEPT: usize = 4;
+
+/// A fine-tuned version of the local model: a LoRA adapter directory written by
+/// `sprout-tune`, applied over the base GGUF for the generations of that version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdapterVersion {
+    /// The version's name in the registry, e.g. `gemma-3-270m-q4_k_m-kto-3f2a9c1b`.
+    pub version: String,
+    /// The adapter's directory (or its `adapter.safetensors` inside it).
+    pub path: std::path::PathBuf,
+}
 
 struct GgufJob {
     prompt: String,
+    adapter: Option<AdapterVersion>,
     reply: tokio::sync::oneshot::Sender<Result<String, String>>,
 }
 
 /// A local GGUF model on its own thread. Threads that busy-wait collapse when cores are
-/// shared, so the model runs single-threaded and requests queue for it.
+/// shared, so the model runs single-threaded and requests queue for it. The base model
+/// and its fine-tuned versions share the thread and the weights: each request names its
+/// adapter, which is swapped in (a few milliseconds) when it differs from the last one.
 pub struct GgufWriter {
     jobs: std::sync::mpsc::SyncSender<GgufJob>,
     version: String,
     load_secs: f64,
 }
 
+/// The model thread's side: the weights, the adapter in place, adapters read so far.
+struct ModelThread {
+    model: sprout_gemma::Model,
+    options: sprout_gemma::GenerateOptions,
+    applied: Option<AdapterVersion>,
+    adapters: Vec<(AdapterVersion, sprout_tune::AdapterFile)>,
+}
+
+impl ModelThread {
+    fn generate(&mut self, prompt: &str, adapter: Option<AdapterVersion>) -> Result<String, String> {
+        if self.applied != adapter {
+            self.switch(adapter)?;
+        }
+        self.model
+            .generate(prompt, &self.options)
+            .map(|g| g.text)
+            .map_err(|e| e.to_string())
+    }
+
+    fn switch(&mut self, adapter: Option<AdapterVersion>) -> Result<(), String> {
+        // Whatever happens below, the model must not be left half-adapted.
+        self.applied = None;
+        sprout_tune::remove(self.model.weights_mut()).map_err(|e| e.to_string())?;
+        let Some(wanted) = adapter else { return Ok(()) };
+        let position = self.adapters.iter().position(|(v, _)| *v == wanted);
+        let file = match position {
+            Some(i) => self.adapters.remove(i).1,
+            None => {
+                let dir = if wanted.path.is_file() {
+                    wanted.path.parent().unwrap_or(&wanted.path).to_path_buf()
+                } else {
+                    wanted.path.clone()
+                };
+                sprout_tune::AdapterFile::load(&dir)
+                    .map_err(|e| format!("cannot load the adapter of {}: {e}", wanted.version))?
+            }
+        };
+        let applied = sprout_tune::apply(self.model.weights_mut(), &file)
+            .map_err(|e| format!("cannot apply the adapter of {}: {e}", wanted.version));
+        self.adapters.push((wanted.clone(), file));
+        if self.adapters.len() > ADAPTERS_KEPT {
+            self.adapters.remove(0);
+        }
+        match applied {
+            Ok(()) => {
+                self.applied = Some(wanted);
+                Ok(())
+            }
+            Err(e) => {
+                let _ = sprout_tune::remove(self.model.weights_mut());
+                Err(e)
+            }
+        }
+    }
+}
+
 impl GgufWriter {
     /// Loads the model (blocking: call it off the async runtime) and starts its thread.
     pub fn load(path: &std::path::Path) -> Result<Self, WriterError> {
-        let version = format!(
-            "gguf:{}",
-            path.file_stem()
-                .map(|s| s.to_string_lossy().into_owned())
-                .unwrap_or_else(|| "model".into())
-        );
+        let version = base_version(path);
         let (ready, loaded) = std::sync::mpsc::channel::<Result<f64, String>>();
         let (jobs, queue) = std::sync::mpsc::sync_channel::<GgufJob>(GGUF_QUEUE);
         let path = path.to_owned();
         std::thread::Builder::new()
             .name("gguf-writer".into())
             .spawn(move || {
-                let mut model = match sprout_gemma::Model::load(&path) {
+                let model = match sprout_gemma::Model::load(&path) {
                     Ok(model) => {
                         let _ = ready.send(Ok(model.load_secs()));
                         model
@@ -163,16 +232,18 @@ impl GgufWriter {
                         return;
                     }
                 };
-                let options = sprout_gemma::GenerateOptions {
-                    max_new_tokens: MAX_NEW_TOKENS as usize,
-                    stop: vec![prompt::STOP.to_owned(), "Facts:".to_owned()],
-                    ..Default::default()
+                let mut thread = ModelThread {
+                    model,
+                    options: sprout_gemma::GenerateOptions {
+                        max_new_tokens: MAX_NEW_TOKENS as usize,
+                        stop: vec![prompt::STOP.to_owned(), "Facts:".to_owned()],
+                        ..Default::default()
+                    },
+                    applied: None,
+                    adapters: Vec::new(),
                 };
                 for job in queue {
-                    let text = model
-                        .generate(&job.prompt, &options)
-                        .map(|g| g.text)
-                        .map_err(|e| e.to_string());
+                    let text = thread.generate(&job.prompt, job.adapter);
                     let _ = job.reply.send(text);
                 }
             })
@@ -191,19 +262,21 @@ impl GgufWriter {
     pub fn load_secs(&self) -> f64 {
         self.load_secs
     }
-}
 
-#[async_trait]
-impl Writer for GgufWriter {
-    fn model_version(&self) -> String {
-        self.version.clone()
+    /// A writer for a fine-tuned version of this model, sharing its thread.
+    pub fn with_adapter(self: &std::sync::Arc<Self>, adapter: AdapterVersion) -> AdaptedWriter {
+        AdaptedWriter {
+            base: self.clone(),
+            adapter,
+        }
     }
 
-    async fn write(&self, _facts: &Facts, prompt: &str, _variant: usize) -> Result<String, WriterError> {
+    async fn generate(&self, prompt: &str, adapter: Option<AdapterVersion>) -> Result<String, WriterError> {
         let (reply, answer) = tokio::sync::oneshot::channel();
         self.jobs
             .try_send(GgufJob {
                 prompt: prompt.to_owned(),
+                adapter,
                 reply,
             })
             .map_err(|e| match e {
@@ -216,6 +289,44 @@ impl Writer for GgufWriter {
             .await
             .map_err(|_| WriterError::Local("the model thread has stopped".into()))?;
         text.map(|t| t.trim().to_owned()).map_err(WriterError::Local)
+    }
+}
+
+/// The version name of a GGUF file's base model: `gguf:` and the file's stem.
+pub fn base_version(path: &std::path::Path) -> String {
+    format!(
+        "gguf:{}",
+        path.file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "model".into())
+    )
+}
+
+#[async_trait]
+impl Writer for GgufWriter {
+    fn model_version(&self) -> String {
+        self.version.clone()
+    }
+
+    async fn write(&self, _facts: &Facts, prompt: &str, _variant: usize) -> Result<String, WriterError> {
+        self.generate(prompt, None).await
+    }
+}
+
+/// A fine-tuned version of the local model: the base writer with an adapter applied.
+pub struct AdaptedWriter {
+    base: std::sync::Arc<GgufWriter>,
+    adapter: AdapterVersion,
+}
+
+#[async_trait]
+impl Writer for AdaptedWriter {
+    fn model_version(&self) -> String {
+        self.adapter.version.clone()
+    }
+
+    async fn write(&self, _facts: &Facts, prompt: &str, _variant: usize) -> Result<String, WriterError> {
+        self.base.generate(prompt, Some(self.adapter.clone())).await
     }
 }
 

@@ -66,6 +66,8 @@ pub struct Config {
     pub jobs_database: Option<Secret>,
     /// The job type this deployment's jobs carry in the queue.
     pub jobs_namespace: String,
+    /// Fine-tuning of the local writer on parents' answers (`None`: off).
+    pub finetune: Option<crate::finetune::FineTuneConfig>,
 }
 
 /// The recommendation writer, as `--writer` names it.
@@ -118,6 +120,7 @@ impl Default for Config {
             run_jobs: true,
             jobs_database: None,
             jobs_namespace: "sprout::jobs".into(),
+            finetune: None,
         }
     }
 }

@@ -15,10 +15,12 @@ mod cache;
 pub mod config;
 pub mod error;
 mod extract;
+pub mod finetune;
 mod jobs;
 pub mod live;
 mod memory;
 mod openapi;
+pub mod outcomes;
 mod paging;
 mod population;
 mod queue;
@@ -33,6 +35,7 @@ pub mod telemetry;
 mod webapp;
 
 pub use config::{Config, Secret, WriterSpec};
+pub use finetune::{FineTuneConfig, TrainSettings, Trainer};
 pub use openapi::openapi_json;
 
 use sprout_store::Store;
@@ -52,6 +55,10 @@ pub struct AppState {
     pub live: Arc<live::Hub>,
     pub(crate) refresher: jobs::Refresher,
     pub(crate) writer: Arc<dyn sprout_coach::writer::Writer>,
+    /// The local model when the writer is one: its fine-tuned versions share it.
+    pub(crate) local: Option<Arc<sprout_coach::writer::GgufWriter>>,
+    /// One fine-tuning run at a time in this process.
+    pub(crate) training: finetune::TrainingLock,
     pub(crate) population: Arc<population::PopulationRegistry>,
     pub(crate) approvals: Arc<population::ApprovalPopulation>,
     pub(crate) logins: Arc<security::LoginGuard>,
@@ -102,7 +109,9 @@ pub async fn run_worker(
         retention = state.config.raw_retention.is_some(),
         "worker running"
     );
+    let measured = outcomes::run(state.store.clone(), outcomes::DEFAULT_EVERY);
     tokio::select! {
+        () = measured => {}
         () = periodic => {}
         () = queued => {}
         () = shutdown => tracing::info!("worker stopped"),
@@ -118,6 +127,7 @@ impl AppState {
         store: Arc<dyn Store>,
     ) -> std::io::Result<(Self, tokio::sync::mpsc::Receiver<sprout_domain::ChildId>)> {
         let (refresher, refresh_requests) = jobs::channel();
+        let mut local = None;
         let writer: Arc<dyn sprout_coach::writer::Writer> = match &config.writer {
             WriterSpec::Template => Arc::new(sprout_coach::writer::TemplateWriter::default()),
             WriterSpec::Gguf(path) => {
@@ -132,7 +142,9 @@ impl AppState {
                     load_secs = writer.load_secs(),
                     "local model loaded"
                 );
-                Arc::new(writer)
+                let writer = Arc::new(writer);
+                local = Some(writer.clone());
+                writer
             }
             WriterSpec::OpenAi(spec) => Arc::new(
                 sprout_coach::writer::OpenAiWriter::new(spec)
@@ -184,6 +196,8 @@ impl AppState {
             memory: Arc::new(memory),
             refresher,
             writer,
+            local,
+            training: Arc::default(),
             population: Arc::default(),
             approvals: Arc::default(),
             logins: Arc::new(logins),
@@ -211,6 +225,7 @@ impl Application {
             if let Some(queue) = state.queue.clone() {
                 tokio::spawn(queue::work(state.clone(), queue, std::future::pending()));
             }
+            tokio::spawn(outcomes::run(state.store.clone(), outcomes::DEFAULT_EVERY));
             if let Some(retention) = state.config.raw_retention {
                 tokio::spawn(retention::run(
                     state.store.clone(),

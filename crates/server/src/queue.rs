@@ -37,6 +37,9 @@ use std::time::Duration;
 pub enum Job {
     /// Recompute a child's chronotype (publishing a change) and warm their analyses.
     Refresh { child_id: ChildId },
+    /// Fine-tune the local writer on parents' answers when it is still due, register the
+    /// candidate and start its experiment ([`crate::finetune`]).
+    FineTune,
 }
 
 /// Where jobs are pushed and taken from.
@@ -121,6 +124,9 @@ pub async fn work(state: AppState, queue: JobQueue, shutdown: impl Future<Output
 async fn run(job: Job, state: Data<AppState>) -> Result<(), apalis_core::error::Error> {
     match job {
         Job::Refresh { child_id } => crate::jobs::refresh(&state, child_id).await,
+        Job::FineTune => crate::finetune::run_job(&state)
+            .await
+            .map_err(|e| std::io::Error::other(e.to_string())),
     }
     .map_err(|e| apalis_core::error::Error::Failed(std::sync::Arc::new(Box::new(e))))
 }

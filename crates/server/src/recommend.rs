@@ -227,10 +227,16 @@ pub async fn generate(state: &AppState, child: Child) -> ApiResult<StoredRecomme
         Some(e) => {
             let id = child.id.0;
             match sprout_learn::assign(&id, &e.id, e.candidate_share) {
-                sprout_learn::Arm::Candidate => {
-                    (writer_for(state, &e.candidate_version), "candidate", Some(e.id))
-                }
-                sprout_learn::Arm::Control => (writer_for(state, &e.control_version), "control", Some(e.id)),
+                sprout_learn::Arm::Candidate => (
+                    writer_for(state, &e.candidate_version).await?,
+                    "candidate",
+                    Some(e.id),
+                ),
+                sprout_learn::Arm::Control => (
+                    writer_for(state, &e.control_version).await?,
+                    "control",
+                    Some(e.id),
+                ),
             }
         }
         None => {
@@ -242,10 +248,12 @@ pub async fn generate(state: &AppState, child: Child) -> ApiResult<StoredRecomme
                 .iter()
                 .find(|m| m.status == "active")
                 .map(|m| m.version.clone());
-            let promoted =
-                active.filter(|v| v != sprout_coach::template::MODEL_VERSION && runnable(state, v));
+            let promoted = match active.filter(|v| v != sprout_coach::template::MODEL_VERSION) {
+                Some(v) if runnable(state, &v).await? => Some(v),
+                _ => None,
+            };
             match promoted {
-                Some(version) => (writer_for(state, &version), CONTROL_ARM, None),
+                Some(version) => (writer_for(state, &version).await?, CONTROL_ARM, None),
                 None => (state.writer.clone(), CONTROL_ARM, None),
             }
         }
@@ -254,10 +262,11 @@ pub async fn generate(state: &AppState, child: Child) -> ApiResult<StoredRecomme
     let remote = writer.model_version().starts_with("openai:");
     let writer: std::sync::Arc<dyn sprout_coach::writer::Writer> =
         if remote && !allows(ConsentPurpose::RemoteModel) {
-            writer_for(state, CONTROL_TEMPLATE)
+            writer_for(state, CONTROL_TEMPLATE).await?
         } else {
             writer
         };
+    let asked = writer.model_version();
     let written = compose(writer.as_ref(), &facts, variant).await.map_err(|e| {
         ApiError::new(
             crate::error::ErrorCode::RateLimited,
@@ -289,6 +298,9 @@ pub async fn generate(state: &AppState, child: Child) -> ApiResult<StoredRecomme
         // example's prompt when parents answer (`sprout learn export`).
         "prompt": sprout_coach::prompt::build(&facts),
         "recalled": recalled,
+        // The version asked to write: `model_version` says who did, which differs when
+        // the guardrails replaced its text.
+        "writer": asked,
         "fallback_reason": written.fallback_reason,
     });
     let new = NewRecommendation {
@@ -318,19 +330,52 @@ pub async fn generate(state: &AppState, child: Child) -> ApiResult<StoredRecomme
     })
 }
 
-/// The writer of a model version: a template style, or the configured writer for its own
-/// version. A version this node cannot run falls back to the configured writer (and is
-/// recorded as what actually wrote).
-pub fn writer_for(state: &AppState, version: &str) -> std::sync::Arc<dyn sprout_coach::writer::Writer> {
-    match sprout_coach::template::Style::of_version(version) {
-        Some(style) => std::sync::Arc::new(sprout_coach::writer::TemplateWriter { style }),
-        None => state.writer.clone(),
+/// The writer of a model version: a template style, the configured writer, or a
+/// fine-tuned version of the local model (its adapter over the same base). A version this
+/// node cannot run falls back to the configured writer (and is recorded as what actually
+/// wrote).
+pub async fn writer_for(
+    state: &AppState,
+    version: &str,
+) -> ApiResult<std::sync::Arc<dyn sprout_coach::writer::Writer>> {
+    if let Some(style) = sprout_coach::template::Style::of_version(version) {
+        return Ok(std::sync::Arc::new(sprout_coach::writer::TemplateWriter {
+            style,
+        }));
     }
+    if let (Some(local), Some(adapter)) = (&state.local, adapter_of(state, version).await?) {
+        return Ok(std::sync::Arc::new(local.with_adapter(adapter)));
+    }
+    Ok(state.writer.clone())
+}
+
+/// The adapter of a registered fine-tuned version of this node's local model.
+async fn adapter_of(
+    state: &AppState,
+    version: &str,
+) -> ApiResult<Option<sprout_coach::writer::AdapterVersion>> {
+    let Some(local) = &state.local else {
+        return Ok(None);
+    };
+    let base = sprout_coach::writer::Writer::model_version(local.as_ref());
+    Ok(state
+        .store
+        .models()
+        .await?
+        .into_iter()
+        .find(|m| m.version == version && m.base == base)
+        .and_then(|m| m.adapter_path)
+        .map(|path| sprout_coach::writer::AdapterVersion {
+            version: version.to_owned(),
+            path: path.into(),
+        }))
 }
 
 /// Whether a version can be run here (for starting experiments).
-pub fn runnable(state: &AppState, version: &str) -> bool {
-    sprout_coach::template::Style::of_version(version).is_some() || state.writer.model_version() == version
+pub async fn runnable(state: &AppState, version: &str) -> ApiResult<bool> {
+    Ok(sprout_coach::template::Style::of_version(version).is_some()
+        || state.writer.model_version() == version
+        || adapter_of(state, version).await?.is_some())
 }
 
 /// Re-evaluates the running experiment after an answer; promotes or rolls back when the
@@ -340,18 +385,7 @@ pub async fn evaluate_experiment(state: &AppState) -> ApiResult<()> {
         return Ok(());
     };
     let counts = state.store.arm_counts(experiment.id).await?;
-    let arm = |name: &str| {
-        counts
-            .iter()
-            .find(|c| c.arm == name)
-            .map(|c| sprout_learn::ArmStats {
-                recommendations: c.recommendations,
-                answered: c.answered,
-                helpful: c.helpful,
-                ..Default::default()
-            })
-            .unwrap_or_default()
-    };
+    let arm = |name: &str| crate::routes::models::arm(&counts, name);
     let decision = sprout_learn::decide(
         &arm("control"),
         &arm("candidate"),

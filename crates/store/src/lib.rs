@@ -190,6 +190,24 @@ pub trait Store: Send + Sync + 'static {
     /// feedback a writer is trained on (the caller checks each child's consent).
     async fn feedback_examples(&self) -> Result<Vec<FeedbackExample>>;
 
+    /// How many answers parents have given in all (changed minds count once).
+    async fn feedback_count(&self) -> Result<u64>;
+
+    /// Recommendations created since `since` whose outcome is not measured yet, oldest
+    /// first, each with its latest answer (from any parent) as `was_helpful`.
+    async fn awaiting_outcome(&self, since: DateTime<Utc>, limit: usize)
+        -> Result<Vec<StoredRecommendation>>;
+
+    /// Records what happened after a recommendation and its reward.
+    async fn set_outcome(&self, id: RecordId, outcome: &serde_json::Value, reward: Option<f64>)
+        -> Result<()>;
+
+    /// Updates a recommendation's reward (after an answer).
+    async fn set_reward(&self, id: RecordId, reward: Option<f64>) -> Result<()>;
+
+    /// The measured outcome of a recommendation, once there is one.
+    async fn outcome(&self, id: RecordId) -> Result<Option<serde_json::Value>>;
+
     /// Experiments, newest first.
     async fn experiments(&self) -> Result<Vec<StoredExperiment>>;
 

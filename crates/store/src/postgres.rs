@@ -40,6 +40,11 @@ const MIGRATIONS: &[EmbeddedMigration] = &[
         include_str!("../migrations/postgres/0006_sample_hours.sql"),
     ),
     (7, "notes", include_str!("../migrations/postgres/0007_notes.sql")),
+    (
+        8,
+        "outcomes",
+        include_str!("../migrations/postgres/0008_outcomes.sql"),
+    ),
 ];
 
 /// Enough connections for a node's request concurrency without exhausting the server's

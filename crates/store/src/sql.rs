@@ -934,17 +934,37 @@ macro_rules! impl_store {
                 .bind(experiment)
                 .fetch_all(&self.read)
                 .await?;
+                // Rewards per recommendation, apart from the join above (which has a row
+                // per answer).
+                let rewards = sqlx::query(
+                    "SELECT arm, SUM(CASE WHEN reward IS NULL THEN 0 ELSE 1 END) AS rewarded, \
+                            COALESCE(SUM(reward), 0.0) AS reward_sum \
+                     FROM recommendations WHERE experiment_id = $1 GROUP BY arm",
+                )
+                .bind(experiment)
+                .fetch_all(&self.read)
+                .await?;
                 rows.iter()
                     .map(|r| {
                         let count = |name: &str| -> $crate::Result<u64> {
                             Ok(u64::try_from(r.try_get::<i64, _>(name)?).unwrap_or(0))
                         };
-                        Ok($crate::ArmCounts {
-                            arm: r.try_get("arm")?,
+                        let arm: String = r.try_get("arm")?;
+                        let mut counts = $crate::ArmCounts {
                             recommendations: count("recommendations")?,
                             answered: count("answered")?,
                             helpful: count("helpful")?,
-                        })
+                            rewarded: 0,
+                            reward_sum: 0.0,
+                            arm,
+                        };
+                        for w in &rewards {
+                            if w.try_get::<String, _>("arm")? == counts.arm {
+                                counts.rewarded = u64::try_from(w.try_get::<i64, _>("rewarded")?).unwrap_or(0);
+                                counts.reward_sum = w.try_get("reward_sum")?;
+                            }
+                        }
+                        Ok(counts)
                     })
                     .collect()
             }
@@ -990,6 +1010,70 @@ macro_rules! impl_store {
                         })
                     })
                     .collect()
+            }
+
+            async fn feedback_count(&self) -> $crate::Result<u64> {
+                use sqlx::Row;
+                let n: i64 = sqlx::query("SELECT COUNT(*) AS n FROM recommendation_feedback")
+                    .fetch_one(&self.read)
+                    .await?
+                    .try_get("n")?;
+                Ok(u64::try_from(n).unwrap_or(0))
+            }
+
+            async fn awaiting_outcome(
+                &self,
+                since: chrono::DateTime<chrono::Utc>,
+                limit: usize,
+            ) -> $crate::Result<Vec<$crate::StoredRecommendation>> {
+                let rows = sqlx::query(
+                    "SELECT r.id, r.child_id, r.created_at, r.text, r.action_kind, r.action_slot, r.model_version, \
+                            r.arm, r.details, (SELECT f.was_helpful FROM recommendation_feedback f \
+                            WHERE f.recommendation_id = r.id ORDER BY f.updated_at DESC LIMIT 1) AS was_helpful \
+                     FROM recommendations r WHERE r.outcome IS NULL AND r.created_at >= $1 \
+                     ORDER BY r.created_at, r.id LIMIT $2",
+                )
+                .bind(to_db(since))
+                .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+                .fetch_all(&self.read)
+                .await?;
+                rows.iter().map(recommendation_from_row).collect()
+            }
+
+            async fn set_outcome(
+                &self,
+                id: sprout_domain::RecordId,
+                outcome: &serde_json::Value,
+                reward: Option<f64>,
+            ) -> $crate::Result<()> {
+                sqlx::query("UPDATE recommendations SET outcome = $1, reward = $2 WHERE id = $3")
+                    .bind(outcome.to_string())
+                    .bind(reward)
+                    .bind(id.0)
+                    .execute(&self.write)
+                    .await?;
+                Ok(())
+            }
+
+            async fn set_reward(&self, id: sprout_domain::RecordId, reward: Option<f64>) -> $crate::Result<()> {
+                sqlx::query("UPDATE recommendations SET reward = $1 WHERE id = $2")
+                    .bind(reward)
+                    .bind(id.0)
+                    .execute(&self.write)
+                    .await?;
+                Ok(())
+            }
+
+            async fn outcome(&self, id: sprout_domain::RecordId) -> $crate::Result<Option<serde_json::Value>> {
+                use sqlx::Row;
+                let row = sqlx::query("SELECT outcome FROM recommendations WHERE id = $1")
+                    .bind(id.0)
+                    .fetch_optional(&self.read)
+                    .await?;
+                match row.map(|r| r.try_get::<Option<String>, _>("outcome")).transpose()?.flatten() {
+                    Some(text) => Ok(Some($crate::sql::details(text)?)),
+                    None => Ok(None),
+                }
             }
 
             async fn start_experiment(

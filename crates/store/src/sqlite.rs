@@ -40,6 +40,11 @@ const MIGRATIONS: &[EmbeddedMigration] = &[
         include_str!("../migrations/sqlite/0006_sample_hours.sql"),
     ),
     (7, "notes", include_str!("../migrations/sqlite/0007_notes.sql")),
+    (
+        8,
+        "outcomes",
+        include_str!("../migrations/sqlite/0008_outcomes.sql"),
+    ),
 ];
 
 /// Readers in WAL mode do not block the writer or each other; a few cover a small server.

@@ -184,12 +184,15 @@ pub struct StoredExperiment {
 }
 
 /// Per-arm counts of an experiment: recommendations written, answered, found helpful.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ArmCounts {
     pub arm: String,
     pub recommendations: u64,
     pub answered: u64,
     pub helpful: u64,
+    /// Recommendations with a reward, and the sum of their rewards.
+    pub rewarded: u64,
+    pub reward_sum: f64,
 }
 
 /// A family's decision on one use of a child's data.

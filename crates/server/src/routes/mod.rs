@@ -5,7 +5,7 @@ mod consents;
 mod families;
 mod insights;
 mod measurements;
-mod models;
+pub(crate) mod models;
 mod notes;
 mod ops;
 mod privacy;

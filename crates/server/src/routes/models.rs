@@ -17,7 +17,8 @@ pub async fn list_models(principal: Principal, State(state): State<AppState>) ->
     Ok(Json(json!({ "items": state.store.models().await? })))
 }
 
-fn arm(counts: &[sprout_store::ArmCounts], name: &str) -> ArmStats {
+/// One arm's counts as the decision statistics read them.
+pub(crate) fn arm(counts: &[sprout_store::ArmCounts], name: &str) -> ArmStats {
     counts
         .iter()
         .find(|c| c.arm == name)
@@ -25,7 +26,8 @@ fn arm(counts: &[sprout_store::ArmCounts], name: &str) -> ArmStats {
             recommendations: c.recommendations,
             answered: c.answered,
             helpful: c.helpful,
-            ..ArmStats::default()
+            rewarded: c.rewarded,
+            reward_sum: c.reward_sum,
         })
         .unwrap_or_default()
 }
@@ -71,7 +73,7 @@ pub async fn start_experiment(
     if !(body.candidate_share > 0.0 && body.candidate_share < 1.0) {
         return Err(sprout_domain::ValidationError::new("candidate_share", "must be between 0 and 1").into());
     }
-    if !crate::recommend::runnable(&state, &body.candidate_version) {
+    if !crate::recommend::runnable(&state, &body.candidate_version).await? {
         return Err(sprout_domain::ValidationError::new(
             "candidate_version",
             format!("'{}' cannot be run by this server", body.candidate_version),

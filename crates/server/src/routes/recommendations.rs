@@ -134,10 +134,15 @@ pub async fn post_feedback(
     // experiment (after the reply: the parent does not wait for it).
     state.insights.forget(child.id, RECOMMENDATION).await;
     let background = state.clone();
+    let helpful = saved.was_helpful;
     tokio::spawn(async move {
+        if let Err(e) = crate::outcomes::after_answer(&background, id, helpful).await {
+            tracing::warn!(error = %e, "cannot update the recommendation's reward");
+        }
         if let Err(e) = crate::recommend::evaluate_experiment(&background).await {
             tracing::warn!(error = %e.message, "experiment evaluation failed");
         }
+        crate::finetune::after_feedback(&background).await;
     });
     tracing::info!(recommendation_id = %id, was_helpful = saved.was_helpful, "feedback saved");
     Ok(Json(FeedbackResponse {

@@ -12,7 +12,10 @@ use sprout_store::Backend;
 use std::time::Duration;
 use tokio_tungstenite::tungstenite::Message;
 
-on_both_backends!(a_better_candidate_is_promoted);
+on_both_backends!(
+    a_better_candidate_is_promoted,
+    rewards_blend_answers_with_measured_stress
+);
 
 async fn a_better_candidate_is_promoted(backend: Backend) {
     let app = spawn_app(backend).await;
@@ -194,4 +197,119 @@ async fn a_better_candidate_is_promoted(backend: Backend) {
         .await
         .expect("json");
     assert_eq!(rec["model_version"], "template-2");
+}
+
+/// Known truth: stress in the window after the recommended time averaged 0.45 against a
+/// forecast of 0.55 in [0.35, 0.75], so the outcome score is 0.5 + 0.10 / 0.40 = 0.75; a
+/// 👍 makes the reward 0.7 + 0.3 × 0.75 = 0.925, a changed mind (👎) 0.225.
+async fn rewards_blend_answers_with_measured_stress(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let family = app.family("reward@example.org").await;
+    let store = app.db.store.clone();
+    let experiment = store
+        .start_experiment("template-2", "template", 0.5)
+        .await
+        .expect("experiment");
+    let child: sprout_domain::ChildId = family.child_id.parse().expect("child id");
+    let start: chrono::DateTime<Utc> = "2026-02-01T18:00:00Z".parse().expect("time");
+    let forecast: Vec<Value> = (0..3)
+        .map(|h| {
+            json!({ "time": start + chrono::Duration::hours(h), "mean": 0.55, "lower": 0.35, "upper": 0.75 })
+        })
+        .collect();
+    let id = sprout_domain::RecordId::new();
+    store
+        .insert_recommendation(&sprout_store::NewRecommendation {
+            id,
+            child_id: child,
+            created_at: Utc::now() - chrono::Duration::hours(1),
+            text: "Try some quiet reading together at 6 PM tonight.".into(),
+            action_kind: sprout_domain::InterventionKind::Reading,
+            action_slot: "this_evening".into(),
+            model_version: "template-2".into(),
+            arm: "candidate".into(),
+            experiment_id: Some(experiment.id),
+            details: json!({ "action_start": start, "forecast": { "stress": forecast } }),
+        })
+        .await
+        .expect("recommendation");
+    // Three hours of samples at 0.0, 0.1, ... 0.9 (mean 0.45) from the recommended time,
+    // and some after the window that must not count.
+    let metrics = format!("/api/v1/children/{}/metrics", family.child_id);
+    for (from, count) in [("2026-02-01T18:00:00Z", 180), ("2026-02-01T21:00:00Z", 7)] {
+        let response = app
+            .post(
+                &metrics,
+                Some(&family.device_token),
+                &crate::helpers::samples_json(from, count),
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::OK);
+    }
+    let before = store
+        .awaiting_outcome(Utc::now() - chrono::Duration::days(1), 10)
+        .await
+        .expect("awaiting");
+    assert_eq!(before.iter().map(|r| r.id).collect::<Vec<_>>(), vec![id]);
+
+    let recorded = sprout_server::outcomes::measure_due(store.as_ref(), Utc::now())
+        .await
+        .expect("measure");
+    assert_eq!(recorded, 1);
+    let outcome = store.outcome(id).await.expect("outcome").expect("measured");
+    assert_eq!(outcome["samples"], 180);
+    assert!(
+        (outcome["observed_mean"].as_f64().expect("observed") - 0.45).abs() < 1e-9,
+        "{outcome}"
+    );
+    assert!(
+        (outcome["outcome_score"].as_f64().expect("score") - 0.75).abs() < 1e-9,
+        "{outcome}"
+    );
+    let counts = store.arm_counts(experiment.id).await.expect("counts");
+    let candidate = counts.iter().find(|c| c.arm == "candidate").expect("arm");
+    assert_eq!(candidate.rewarded, 1, "the outcome alone is a reward");
+    assert!((candidate.reward_sum - 0.75).abs() < 1e-9);
+    assert!(store
+        .awaiting_outcome(Utc::now() - chrono::Duration::days(1), 10)
+        .await
+        .expect("awaiting")
+        .is_empty());
+
+    // Rewards are updated after the reply: wait for the arm's sum to reach `expected`.
+    let answer_and_wait = |helpful: bool, expected: f64| {
+        let body = json!({ "recommendation_id": id, "child_id": family.child_id, "was_helpful": helpful });
+        let (app, store, token) = (&app, store.clone(), family.token.clone());
+        async move {
+            let response = app.post("/api/v1/feedback", Some(&token), &body).await;
+            assert_eq!(response.status(), StatusCode::OK);
+            for _ in 0..200 {
+                let counts = store.arm_counts(experiment.id).await.expect("counts");
+                let sum = counts
+                    .iter()
+                    .find(|c| c.arm == "candidate")
+                    .expect("arm")
+                    .reward_sum;
+                if (sum - expected).abs() < 1e-9 {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            panic!("the reward did not become {expected} after the answer")
+        }
+    };
+    answer_and_wait(true, 0.925).await;
+    let listed: Value = app
+        .get("/api/v1/experiments", Some(&family.token))
+        .await
+        .json()
+        .await
+        .expect("json");
+    let results = &listed["items"][0]["results"];
+    assert!(
+        (results["candidate"]["mean_reward"].as_f64().expect("mean reward") - 0.925).abs() < 1e-9,
+        "{results}"
+    );
+    // A changed mind: 0.7 × 0 + 0.3 × 0.75.
+    answer_and_wait(false, 0.225).await;
 }

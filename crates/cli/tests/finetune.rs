@@ -1,0 +1,255 @@
+//! The local writer learns from parents in the background: after every N answers a
+//! `sprout learn train` process fine-tunes the real Gemma 3 270M with KTO, the adapter is
+//! registered as a candidate with its metrics, its experiment starts against the active
+//! version, `model.candidate` reaches the parents' live channel, and children in the
+//! candidate arm are written for by the fine-tuned version. Training continues from the
+//! supervised first adapter (`sprout learn sft`). Runs when `SPROUT_GEMMA_GGUF`
+//! names the model file (`scripts/test` fetches it).
+
+use futures::StreamExt;
+use serde_json::{json, Value};
+use std::time::{Duration, Instant};
+use support::{call, Running};
+
+mod support;
+
+const ADMIN: &str = "finetune-admin";
+const EVERY: usize = 4;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn answers_train_a_candidate_that_writes_in_its_experiment() {
+    let Some(gguf) = std::env::var_os("SPROUT_GEMMA_GGUF") else {
+        eprintln!("SKIPPED: set SPROUT_GEMMA_GGUF to the Gemma 3 270M GGUF file to run the fine-tuning test");
+        return;
+    };
+    let gguf = gguf.to_string_lossy().into_owned();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("finetune.db").to_string_lossy().into_owned();
+    let adapters = dir.path().join("adapters");
+    // The first adapter, supervised on good recommendations, before any feedback.
+    let sft = std::process::Command::new(support::SPROUT)
+        .args([
+            "learn",
+            "sft",
+            "--db",
+            &db,
+            "--base",
+            &gguf,
+            "--adapters",
+            &adapters.to_string_lossy(),
+            "--examples",
+            "8",
+            "--train-max-steps",
+            "1",
+            "--train-batch-size",
+            "2",
+            "--train-max-seq-len",
+            "96",
+        ])
+        .output()
+        .expect("run sprout learn sft");
+    assert!(sft.status.success(), "{}", String::from_utf8_lossy(&sft.stderr));
+    let sft: Value = serde_json::from_slice(&sft.stdout).expect("the version's JSON");
+    let first = sft["version"].as_str().expect("version").to_owned();
+    assert!(first.contains("-sft-"), "{sft}");
+    assert_eq!(sft["metrics"]["objective"], "sft");
+    assert_eq!(sft["metrics"]["report"]["steps"], 1);
+    let writer = format!("gguf:{gguf}");
+    let every = EVERY.to_string();
+    let server = Running::start(
+        &[
+            "serve",
+            "--addr",
+            "127.0.0.1:0",
+            "--db",
+            &db,
+            "--writer",
+            &writer,
+            "--finetune-every",
+            &every,
+            "--adapters",
+            &adapters.to_string_lossy(),
+            // One short step: the test is about the pipeline; the trainer's own tests and
+            // benchmark measure learning.
+            "--train-max-steps",
+            "1",
+            "--train-batch-size",
+            "2",
+            "--train-max-seq-len",
+            "96",
+        ],
+        &[("SPROUT_ADMIN_TOKEN", ADMIN)],
+    );
+    let http = reqwest::Client::new();
+    call(
+        http.post(format!("{}/api/v1/families", server.url))
+            .bearer_auth(ADMIN)
+            .json(&json!({
+                "name": "F", "parent_email": "tune@example.org", "parent_password": "a long enough password"
+            })),
+    )
+    .await;
+    let (_, login) = call(
+        http.post(format!("{}/api/v1/auth/login", server.url))
+            .json(&json!({"email": "tune@example.org", "password": "a long enough password"})),
+    )
+    .await;
+    let token = login["token"].as_str().expect("token").to_owned();
+    let ws_url = format!("{}/api/v1/ws?token={token}", server.url.replacen("http", "ws", 1));
+    let (mut live, _) = tokio_tungstenite::connect_async(ws_url.as_str())
+        .await
+        .expect("live channel");
+
+    let new_child = |name: String| {
+        let (http, url, token) = (http.clone(), server.url.clone(), token.clone());
+        async move {
+            let (status, child) = call(http.post(format!("{url}/api/v1/children")).bearer_auth(&token).json(
+                &json!({ "display_name": name, "birth_date": "2016-05-01", "timezone": "Europe/Berlin" }),
+            ))
+            .await;
+            assert_eq!(status, 201, "{child}");
+            let id = child["id"].as_str().expect("id").to_owned();
+            let (status, _) = call(
+                http.put(format!("{url}/api/v1/children/{id}/consents"))
+                    .bearer_auth(&token)
+                    .json(&json!({"training": true, "experiments": true})),
+            )
+            .await;
+            assert_eq!(status, 200);
+            id
+        }
+    };
+    let recommend = |child: String| {
+        let (http, url, token) = (http.clone(), server.url.clone(), token.clone());
+        async move {
+            let (status, r) = call(
+                http.get(format!("{url}/api/v1/children/{child}/recommendation"))
+                    .bearer_auth(&token),
+            )
+            .await;
+            assert_eq!(status, 200, "{r}");
+            r
+        }
+    };
+
+    // EVERY answers, half of them 👍: the last one starts the training run.
+    for i in 0..EVERY {
+        let child = new_child(format!("Kid {i}")).await;
+        let r = recommend(child.clone()).await;
+        let (status, body) = call(
+            http.post(format!("{}/api/v1/feedback", server.url))
+                .bearer_auth(&token)
+                .json(&json!({ "recommendation_id": r["id"], "child_id": child, "was_helpful": i % 2 == 0 })),
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+    }
+
+    // The candidate is announced on the live channel once it is registered.
+    let announced = tokio::time::timeout(Duration::from_secs(300), async {
+        while let Some(message) = live.next().await {
+            let Ok(tokio_tungstenite::tungstenite::Message::Text(text)) = message else {
+                continue;
+            };
+            let event: Value = serde_json::from_str(&text).expect("JSON event");
+            if event["type"] == "model.candidate" {
+                return event;
+            }
+        }
+        panic!("the live channel closed");
+    })
+    .await
+    .expect("a candidate within 5 minutes of the last answer");
+    let version = announced["version"]
+        .as_str()
+        .expect("the candidate's version")
+        .to_owned();
+    assert!(version.contains("-kto-"), "{announced}");
+
+    let (_, models) = call(
+        http.get(format!("{}/api/v1/models", server.url))
+            .bearer_auth(&token),
+    )
+    .await;
+    let model = models["items"]
+        .as_array()
+        .expect("models")
+        .iter()
+        .find(|m| m["version"] == version.as_str())
+        .expect("the candidate is registered")
+        .clone();
+    assert_eq!(model["status"], "candidate");
+    assert_eq!(
+        model["base"],
+        format!(
+            "gguf:{}",
+            std::path::Path::new(&gguf).file_stem().unwrap().to_string_lossy()
+        )
+    );
+    assert_eq!(model["metrics"]["objective"], "kto");
+    assert_eq!(model["metrics"]["feedback_count"], EVERY);
+    assert_eq!(model["metrics"]["examples"], EVERY);
+    assert_eq!(
+        model["metrics"]["from_version"],
+        first.as_str(),
+        "KTO continues from the first adapter"
+    );
+    let losses = model["metrics"]["report"]["losses"]
+        .as_array()
+        .expect("loss curve");
+    assert_eq!(losses.len(), 1);
+    assert!(losses[0].as_f64().is_some_and(f64::is_finite));
+    assert!(model["data_snapshot"]
+        .as_str()
+        .is_some_and(|s| s.starts_with("sha256:")));
+    let adapter = std::path::PathBuf::from(model["adapter_path"].as_str().expect("adapter path"));
+    assert!(adapter.starts_with(&adapters));
+    assert!(adapter.join("adapter.safetensors").is_file());
+
+    // Its experiment runs against the active version.
+    let (_, experiments) = call(
+        http.get(format!("{}/api/v1/experiments", server.url))
+            .bearer_auth(&token),
+    )
+    .await;
+    let experiment = experiments["items"]
+        .as_array()
+        .expect("experiments")
+        .iter()
+        .find(|e| e["experiment"]["candidate_version"] == version.as_str())
+        .expect("an experiment for the candidate")
+        .clone();
+    assert_eq!(experiment["experiment"]["status"], "running");
+    assert_eq!(experiment["experiment"]["control_version"], "template-1");
+
+    // Children in the candidate arm are written for by the fine-tuned version (its text
+    // may still be replaced by the template's when it fails the guardrails; then the
+    // reason is recorded, and it is not a failure to load the adapter).
+    let started = Instant::now();
+    let mut seen = None;
+    for i in 0..16 {
+        let child = new_child(format!("Arm {i}")).await;
+        let r = recommend(child).await;
+        if r["arm"] == "candidate" {
+            seen = Some(r);
+            break;
+        }
+        assert_eq!(r["arm"], "control");
+    }
+    let r = seen.expect("a child in the candidate arm among 16 (share 0.5)");
+    assert_eq!(r["writer"], version.as_str(), "{r}");
+    match r["fallback_reason"].as_str() {
+        None => assert_eq!(r["model_version"], version.as_str()),
+        Some(reason) => {
+            assert!(!reason.contains("adapter"), "{reason}");
+            assert_eq!(r["model_version"], "template-1");
+        }
+    }
+    eprintln!(
+        "candidate {version}; arm search took {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+
+    // More answers below the next threshold train nothing new.
+    assert!(server.terminate());
+}
