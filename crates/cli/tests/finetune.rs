@@ -16,36 +16,131 @@ mod support;
 const ADMIN: &str = "finetune-admin";
 const EVERY: usize = 4;
 
+/// One short step: the test is about the pipeline; the trainer's own tests and benchmark
+/// measure learning.
+const TRAIN: [&str; 6] = [
+    "--train-max-steps",
+    "1",
+    "--train-batch-size",
+    "2",
+    "--train-max-seq-len",
+    "96",
+];
+
+fn model() -> Option<String> {
+    match std::env::var_os("SPROUT_GEMMA_GGUF") {
+        Some(gguf) => Some(gguf.to_string_lossy().into_owned()),
+        None => {
+            eprintln!(
+                "SKIPPED: set SPROUT_GEMMA_GGUF to the Gemma 3 270M GGUF file to run the fine-tuning test"
+            );
+            None
+        }
+    }
+}
+
+/// The embedded store: one node trains in the background itself.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn answers_train_a_candidate_that_writes_in_its_experiment() {
-    let Some(gguf) = std::env::var_os("SPROUT_GEMMA_GGUF") else {
-        eprintln!("SKIPPED: set SPROUT_GEMMA_GGUF to the Gemma 3 270M GGUF file to run the fine-tuning test");
-        return;
-    };
-    let gguf = gguf.to_string_lossy().into_owned();
+    let Some(gguf) = model() else { return };
     let dir = tempfile::tempdir().expect("tempdir");
     let db = dir.path().join("finetune.db").to_string_lossy().into_owned();
-    let adapters = dir.path().join("adapters");
+    let adapters = dir.path().join("adapters").to_string_lossy().into_owned();
+    let writer = format!("gguf:{gguf}");
+    let every = EVERY.to_string();
+    let mut args = vec![
+        "serve",
+        "--addr",
+        "127.0.0.1:0",
+        "--db",
+        &db,
+        "--writer",
+        &writer,
+        "--finetune-every",
+        &every,
+        "--adapters",
+        &adapters,
+    ];
+    args.extend(TRAIN);
+    scenario(&gguf, &db, &adapters, || {
+        vec![Running::start(&args, &[("SPROUT_ADMIN_TOKEN", ADMIN)])]
+    })
+    .await;
+}
+
+/// PostgreSQL and Redis: the API node queues the job, a `sprout worker` trains, and the
+/// announcement reaches the API node's parents through Redis.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_trains_the_candidate_from_the_queue() {
+    let Some(gguf) = model() else { return };
+    let db = sprout_store::testing::TestDb::new(sprout_store::Backend::Postgres).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let adapters = dir.path().join("adapters").to_string_lossy().into_owned();
+    let namespace = format!("test::{}", uuid::Uuid::new_v4().simple());
+    let writer = format!("gguf:{gguf}");
+    let every = EVERY.to_string();
+    let redis = "redis://127.0.0.1:6379";
+    let mut api = vec![
+        "serve",
+        "--addr",
+        "127.0.0.1:0",
+        "--db",
+        &db.url,
+        "--redis",
+        redis,
+        "--no-worker",
+        "--writer",
+        &writer,
+        "--finetune-every",
+        &every,
+        "--adapters",
+        &adapters,
+    ];
+    api.extend(TRAIN);
+    let mut worker = vec![
+        "worker",
+        "--db",
+        &db.url,
+        "--redis",
+        redis,
+        "--finetune-base",
+        &gguf,
+        "--adapters",
+        &adapters,
+    ];
+    worker.extend(TRAIN);
+    let env = [
+        ("SPROUT_ADMIN_TOKEN", ADMIN),
+        ("SPROUT_JOBS_NAMESPACE", namespace.as_str()),
+    ];
+    scenario(&gguf, &db.url, &adapters, || {
+        // The API node first: its URL is what the scenario talks to.
+        let node = Running::start(&api, &env);
+        vec![node, Running::start_until(&worker, &env, "worker running")]
+    })
+    .await;
+}
+
+/// The first adapter (supervised), then `EVERY` answers through the first of `start`'s
+/// processes, then the candidate: registered, announced, in an experiment, writing.
+async fn scenario(gguf: &str, db: &str, adapters: &str, start: impl FnOnce() -> Vec<Running>) {
+    let adapters = std::path::PathBuf::from(adapters);
     // The first adapter, supervised on good recommendations, before any feedback.
+    let mut sft_args = vec![
+        "learn",
+        "sft",
+        "--db",
+        db,
+        "--base",
+        gguf,
+        "--adapters",
+        adapters.to_str().expect("path"),
+        "--examples",
+        "8",
+    ];
+    sft_args.extend(TRAIN);
     let sft = std::process::Command::new(support::SPROUT)
-        .args([
-            "learn",
-            "sft",
-            "--db",
-            &db,
-            "--base",
-            &gguf,
-            "--adapters",
-            &adapters.to_string_lossy(),
-            "--examples",
-            "8",
-            "--train-max-steps",
-            "1",
-            "--train-batch-size",
-            "2",
-            "--train-max-seq-len",
-            "96",
-        ])
+        .args(&sft_args)
         .output()
         .expect("run sprout learn sft");
     assert!(sft.status.success(), "{}", String::from_utf8_lossy(&sft.stderr));
@@ -54,32 +149,8 @@ async fn answers_train_a_candidate_that_writes_in_its_experiment() {
     assert!(first.contains("-sft-"), "{sft}");
     assert_eq!(sft["metrics"]["objective"], "sft");
     assert_eq!(sft["metrics"]["report"]["steps"], 1);
-    let writer = format!("gguf:{gguf}");
-    let every = EVERY.to_string();
-    let server = Running::start(
-        &[
-            "serve",
-            "--addr",
-            "127.0.0.1:0",
-            "--db",
-            &db,
-            "--writer",
-            &writer,
-            "--finetune-every",
-            &every,
-            "--adapters",
-            &adapters.to_string_lossy(),
-            // One short step: the test is about the pipeline; the trainer's own tests and
-            // benchmark measure learning.
-            "--train-max-steps",
-            "1",
-            "--train-batch-size",
-            "2",
-            "--train-max-seq-len",
-            "96",
-        ],
-        &[("SPROUT_ADMIN_TOKEN", ADMIN)],
-    );
+    let processes = start();
+    let server = &processes[0];
     let http = reqwest::Client::new();
     call(
         http.post(format!("{}/api/v1/families", server.url))
@@ -250,6 +321,7 @@ async fn answers_train_a_candidate_that_writes_in_its_experiment() {
         started.elapsed().as_secs_f64()
     );
 
-    // More answers below the next threshold train nothing new.
-    assert!(server.terminate());
+    for process in processes {
+        assert!(process.terminate());
+    }
 }

@@ -176,14 +176,15 @@ fn trained_through(models: &[StoredModel], base: &str) -> u64 {
         .unwrap_or(0)
 }
 
-/// Whether enough new answers arrived since the last training run.
-async fn due(store: &dyn Store, config: &FineTuneConfig) -> Result<bool, FineTuneError> {
+/// The number of answers so far when enough new ones arrived since the last training
+/// run; `None` otherwise.
+async fn due(store: &dyn Store, config: &FineTuneConfig) -> Result<Option<u64>, FineTuneError> {
     if config.every == 0 {
-        return Ok(false);
+        return Ok(None);
     }
     let count = store.feedback_count().await?;
     let last = trained_through(&store.models().await?, &base_version(&config.base));
-    Ok(count >= last + config.every)
+    Ok((count >= last + config.every).then_some(count))
 }
 
 /// After an answer is stored: schedules a training run when one is due. Never fails the
@@ -192,38 +193,39 @@ pub async fn after_feedback(state: &AppState) {
     let Some(config) = &state.config.finetune else {
         return;
     };
-    match due(state.store.as_ref(), config).await {
-        Ok(true) => {}
-        Ok(false) => return,
+    let through = match due(state.store.as_ref(), config).await {
+        Ok(Some(count)) => count,
+        Ok(None) => return,
         Err(e) => {
             tracing::warn!(error = %e, "cannot tell whether fine-tuning is due");
             return;
         }
-    }
+    };
     if let Some(queue) = &state.queue {
-        match queue.push(crate::queue::Job::FineTune).await {
+        match queue.push(crate::queue::Job::FineTune { through }).await {
             Ok(()) => return,
             Err(e) => tracing::warn!(error = %e, "cannot queue fine-tuning; running it here"),
         }
     }
     let state = state.clone();
     tokio::spawn(async move {
-        if let Err(e) = run_job(&state).await {
+        if let Err(e) = run_job(&state, through).await {
             tracing::warn!(error = %e, "fine-tuning failed; the next answers schedule another run");
         }
     });
 }
 
-/// The job: trains when still due (one run at a time per process), then announces the
-/// candidate and starts its experiment.
-pub async fn run_job(state: &AppState) -> Result<(), FineTuneError> {
+/// The job: trains unless a version already covers the first `through` answers (one run
+/// at a time per process), then announces the candidate and starts its experiment. The
+/// node that saw the answers decided the run was due; the worker only avoids repeating it.
+pub async fn run_job(state: &AppState, through: u64) -> Result<(), FineTuneError> {
     let Some(config) = &state.config.finetune else {
         return Err(FineTuneError::Other(
             "this node has no local model to fine-tune (start it with --writer gguf:PATH)".into(),
         ));
     };
     let _one_at_a_time = state.training.lock().await;
-    if !due(state.store.as_ref(), config).await? {
+    if trained_through(&state.store.models().await?, &base_version(&config.base)) >= through {
         return Ok(());
     }
     let started = std::time::Instant::now();

@@ -37,9 +37,10 @@ use std::time::Duration;
 pub enum Job {
     /// Recompute a child's chronotype (publishing a change) and warm their analyses.
     Refresh { child_id: ChildId },
-    /// Fine-tune the local writer on parents' answers when it is still due, register the
-    /// candidate and start its experiment ([`crate::finetune`]).
-    FineTune,
+    /// Fine-tune the local writer on parents' answers unless a version already covers
+    /// the first `through` of them, register the candidate and start its experiment
+    /// ([`crate::finetune`]).
+    FineTune { through: u64 },
 }
 
 /// Where jobs are pushed and taken from.
@@ -124,7 +125,7 @@ pub async fn work(state: AppState, queue: JobQueue, shutdown: impl Future<Output
 async fn run(job: Job, state: Data<AppState>) -> Result<(), apalis_core::error::Error> {
     match job {
         Job::Refresh { child_id } => crate::jobs::refresh(&state, child_id).await,
-        Job::FineTune => crate::finetune::run_job(&state)
+        Job::FineTune { through } => crate::finetune::run_job(&state, through)
             .await
             .map_err(|e| std::io::Error::other(e.to_string())),
     }
