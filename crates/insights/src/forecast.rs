@@ -40,13 +40,18 @@ pub struct ForecastEvent {
 /// upcoming assessments as known future events.
 pub fn stress_forecast(data: &ChildData<'_>, hours: usize) -> Result<StressForecast, InsightError> {
     let since = data.now - STRESS_HISTORY;
+    // Complete hours only: a half-measured hour's mean is a noisy reading of it, and the
+    // current hour is what the forecast starts with. (It also lets a cache keep one
+    // forecast per hour while samples of that hour arrive.)
+    let hour_start =
+        DateTime::from_timestamp(data.now.timestamp().div_euclid(3_600) * 3_600, 0).unwrap_or(data.now);
     // Hourly means first: the forecaster works hourly anyway, and handing it a minute
     // series only makes it resample tens of thousands of points on every call.
     let mut hourly: Vec<(i64, f64, u32)> = Vec::new();
     for sample in data
         .samples
         .iter()
-        .filter(|s| s.time > since && s.time <= data.now)
+        .filter(|s| s.time > since && s.time < hour_start)
     {
         let Some(value) = sample.stress_level else {
             continue;

@@ -98,7 +98,7 @@ pub async fn cached(
     if let Some(hit) = state.insights.get(id, &key).await {
         return Ok(hit);
     }
-    let version = state.insights.version(id).await;
+    let version = state.insights.version(id, &key).await;
     let loaded = load(state, child).await?;
     let span = tracing::Span::current();
     let value = tokio::task::spawn_blocking(move || span.in_scope(|| Arc::new(analysis(&loaded))))
@@ -185,9 +185,17 @@ pub async fn causal_effects(state: &AppState, child: Child) -> ApiResult<Arc<Val
 /// background refresh.
 pub const DEFAULT_FORECAST_HOURS: usize = 24;
 
-/// The cache key of a child's forecast for `hours`.
-pub fn forecast_key(hours: usize) -> String {
-    format!("forecast:{hours}")
+/// Start of every forecast cache key (the cache checks these against the child's settled
+/// data; see [`crate::cache`]).
+pub const FORECAST_KEY_PREFIX: &str = "forecast:";
+
+/// The cache key of a child's forecast for `hours`, made in the hour of `now`: the
+/// forecast reads the complete hours before it, so the next hour needs a new one.
+pub fn forecast_key(hours: usize, now: DateTime<Utc>) -> String {
+    format!(
+        "{FORECAST_KEY_PREFIX}{hours}:{}",
+        now.timestamp().div_euclid(3_600)
+    )
 }
 
 /// The child's forecast for `hours`, from the cache or computed now.
@@ -196,7 +204,7 @@ pub async fn stress_and_sleep_forecast(
     child: Child,
     hours: usize,
 ) -> ApiResult<Arc<Value>> {
-    cached(state, child, forecast_key(hours), move |loaded| {
+    cached(state, child, forecast_key(hours, Utc::now()), move |loaded| {
         forecast_value(loaded, hours)
     })
     .await

@@ -4,6 +4,13 @@
 //! Every write to a child (samples, events, interventions, sleep) bumps the child's
 //! data version; a cached result is served only while its version is current and it is
 //! younger than [`MAX_AGE`] (some answers depend on the clock: "tonight", "tomorrow").
+//!
+//! The forecast reads complete hours only (the current hour is what it forecasts), and
+//! its key names the hour it was made in ([`crate::analysis::forecast_key`]). So it is
+//! checked against a second version, of the child's *settled* data, which samples of the
+//! current hour leave alone ([`InsightCache::invalidate_recent`]): a device uploading
+//! every second does not make every read of that child's forecast a recomputation, and
+//! the next hour's key is a new entry. Everything else is checked against the full version.
 //! In Redis the version is a counter every node increments and reads, so new data on
 //! node A retires node B's cached forecast too; entries expire after [`MAX_AGE`]. A Redis
 //! error is a miss (the result is computed), never a failed request.
@@ -25,9 +32,28 @@ struct Entry {
     value: Arc<Value>,
 }
 
+/// Which data a cached result depends on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Scope {
+    /// All of the child's data.
+    All,
+    /// The child's data up to the start of the current hour.
+    Settled,
+}
+
+impl Scope {
+    fn of(key: &str) -> Self {
+        if key.starts_with(crate::analysis::FORECAST_KEY_PREFIX) {
+            Self::Settled
+        } else {
+            Self::All
+        }
+    }
+}
+
 #[derive(Default)]
 struct Local {
-    versions: Mutex<HashMap<ChildId, u64>>,
+    versions: Mutex<HashMap<(ChildId, Scope), u64>>,
     entries: Mutex<HashMap<(ChildId, String), Entry>>,
 }
 
@@ -37,8 +63,11 @@ pub struct InsightCache {
     redis: Option<redis::aio::ConnectionManager>,
 }
 
-fn version_key(child: ChildId) -> String {
-    format!("{PREFIX}:version:{child}")
+fn version_key(child: ChildId, scope: Scope) -> String {
+    match scope {
+        Scope::All => format!("{PREFIX}:version:{child}"),
+        Scope::Settled => format!("{PREFIX}:settled:{child}"),
+    }
 }
 
 fn entry_key(child: ChildId, key: &str) -> String {
@@ -64,11 +93,15 @@ impl InsightCache {
         }
     }
 
-    /// The child's current data version.
-    pub async fn version(&self, child: ChildId) -> u64 {
+    /// The current version of the child's data that `key`'s result depends on.
+    pub async fn version(&self, child: ChildId, key: &str) -> u64 {
+        self.scoped_version(child, Scope::of(key)).await
+    }
+
+    async fn scoped_version(&self, child: ChildId, scope: Scope) -> u64 {
         if let Some(redis) = &self.redis {
             let mut redis = redis.clone();
-            return match redis.get::<_, Option<u64>>(version_key(child)).await {
+            return match redis.get::<_, Option<u64>>(version_key(child, scope)).await {
                 Ok(version) => version.unwrap_or(0),
                 Err(e) => {
                     warn(&e);
@@ -80,21 +113,37 @@ impl InsightCache {
         self.local
             .versions
             .lock()
-            .map(|v| v.get(&child).copied().unwrap_or(0))
+            .map(|v| v.get(&(child, scope)).copied().unwrap_or(0))
             .unwrap_or(0)
     }
 
     /// Marks the child's data as changed, so cached results are recomputed.
     pub async fn invalidate(&self, child: ChildId) {
+        self.bump(child, &[Scope::All, Scope::Settled]).await;
+    }
+
+    /// Marks the child's data of the current hour as changed (new samples, all of this
+    /// hour): results that read settled hours only stay current.
+    pub async fn invalidate_recent(&self, child: ChildId) {
+        self.bump(child, &[Scope::All]).await;
+    }
+
+    async fn bump(&self, child: ChildId, scopes: &[Scope]) {
         if let Some(redis) = &self.redis {
             let mut redis = redis.clone();
-            if let Err(e) = redis.incr::<_, _, u64>(version_key(child), 1).await {
+            let mut pipe = redis::pipe();
+            for scope in scopes {
+                pipe.incr(version_key(child, *scope), 1).ignore();
+            }
+            if let Err(e) = pipe.query_async::<()>(&mut redis).await {
                 tracing::error!(error = %e, %child, "cannot invalidate the shared cache");
             }
             return;
         }
         if let Ok(mut versions) = self.local.versions.lock() {
-            *versions.entry(child).or_insert(0) += 1;
+            for scope in scopes {
+                *versions.entry((child, *scope)).or_insert(0) += 1;
+            }
         }
     }
 
@@ -128,7 +177,8 @@ impl InsightCache {
                     Vec::new()
                 }
             };
-            doomed.push(version_key(child));
+            doomed.push(version_key(child, Scope::All));
+            doomed.push(version_key(child, Scope::Settled));
             if let Err(e) = redis.del::<_, u64>(doomed).await {
                 tracing::error!(error = %e, %child, "cannot erase the child's shared cache entries");
             }
@@ -138,25 +188,27 @@ impl InsightCache {
             entries.retain(|(c, _), _| *c != child);
         }
         if let Ok(mut versions) = self.local.versions.lock() {
-            versions.remove(&child);
+            versions.retain(|(c, _), _| *c != child);
         }
     }
 
     pub async fn get(&self, child: ChildId, key: &str) -> Option<Arc<Value>> {
         if let Some(redis) = &self.redis {
             let mut redis = redis.clone();
-            let (version, stored): (Option<u64>, Option<String>) =
-                match redis.mget(&[version_key(child), entry_key(child, key)]).await {
-                    Ok(pair) => pair,
-                    Err(e) => {
-                        warn(&e);
-                        return None;
-                    }
-                };
+            let (version, stored): (Option<u64>, Option<String>) = match redis
+                .mget(&[version_key(child, Scope::of(key)), entry_key(child, key)])
+                .await
+            {
+                Ok(pair) => pair,
+                Err(e) => {
+                    warn(&e);
+                    return None;
+                }
+            };
             let stored: Stored = serde_json::from_str(&stored?).ok()?;
             return (stored.version == version.unwrap_or(0)).then(|| Arc::new(stored.value));
         }
-        let version = self.version(child).await;
+        let version = self.version(child, key).await;
         let entries = self.local.entries.lock().ok()?;
         let entry = entries.get(&(child, key.to_owned()))?;
         (entry.version == version && entry.made.elapsed() < MAX_AGE).then(|| entry.value.clone())
@@ -164,7 +216,7 @@ impl InsightCache {
 
     /// Stores a result computed from data at `version`; a result of stale data is dropped.
     pub async fn put(&self, child: ChildId, key: &str, version: u64, value: Arc<Value>) {
-        if version != self.version(child).await {
+        if version != self.version(child, key).await {
             return;
         }
         if let Some(redis) = &self.redis {

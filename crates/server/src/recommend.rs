@@ -69,7 +69,7 @@ pub async fn current(state: &AppState, child: Child, viewer: UserId) -> ApiResul
             return Ok(view(&latest));
         }
     }
-    let version = state.insights.version(child.id).await;
+    let version = state.insights.version(child.id, RECOMMENDATION).await;
     let created = generate(state, child.clone()).await?;
     state
         .insights
@@ -151,7 +151,7 @@ pub async fn generate(state: &AppState, child: Child) -> ApiResult<StoredRecomme
         .insights
         .get(
             child.id,
-            &crate::analysis::forecast_key(crate::analysis::DEFAULT_FORECAST_HOURS),
+            &crate::analysis::forecast_key(crate::analysis::DEFAULT_FORECAST_HOURS, Utc::now()),
         )
         .await
     {

@@ -67,7 +67,14 @@ pub async fn post_metrics(
     let batch = SampleBatch::parse_raw(raw.samples.iter().map(|r| r.get()), Utc::now())?;
     let outcome = state.store.insert_samples(child.id, &batch).await?;
     if outcome.accepted > 0 {
-        state.insights.invalidate(child.id).await;
+        // Samples of the current hour only leave analyses of the settled hours (the
+        // forecast) current; anything older changes them too.
+        let hour_start = Utc::now().timestamp().div_euclid(3_600) * 3_600;
+        if batch.samples().iter().all(|s| s.time.timestamp() >= hour_start) {
+            state.insights.invalidate_recent(child.id).await;
+        } else {
+            state.insights.invalidate(child.id).await;
+        }
         state.refresher.schedule(child.id);
         alert_if_stressed(&state, &child, batch.samples());
     }

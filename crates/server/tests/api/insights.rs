@@ -10,6 +10,7 @@ use sprout_sim::{SimConfig, SimulatedChild};
 use sprout_store::Backend;
 
 on_both_backends!(
+    the_forecast_stays_cached_while_only_this_hours_samples_arrive,
     insights_answer_from_the_childs_data,
     insights_are_honest_without_data,
     effects_are_pooled_across_children
@@ -95,7 +96,9 @@ async fn insights_answer_from_the_childs_data(backend: Backend) {
     )
     .await;
     assert_eq!(again["generated_at"], forecast["generated_at"]);
-    let late = samples_json(&(Utc::now() - chrono::Duration::seconds(30)).to_rfc3339(), 1);
+    // A sample of a complete hour (the forecast's input; see the test below for this
+    // hour's samples).
+    let late = samples_json(&(Utc::now() - chrono::Duration::minutes(90)).to_rfc3339(), 1);
     app.post(
         &format!("/api/v1/children/{child}/metrics"),
         Some(&family.device_token),
@@ -110,7 +113,7 @@ async fn insights_answer_from_the_childs_data(backend: Backend) {
     .await;
     assert_ne!(
         fresh["generated_at"], forecast["generated_at"],
-        "new samples make a new forecast"
+        "new samples of complete hours make a new forecast"
     );
 
     // Chronotype: the simulated night owl, and recomputing records it on the child.
@@ -265,5 +268,61 @@ async fn effects_are_pooled_across_children(backend: Backend) {
             shrunk >= own.min(population) - 1e-9 && shrunk <= own.max(population) + 1e-9,
             "{effect}"
         );
+    }
+}
+
+/// The forecast reads complete hours: samples of the current hour leave the cached one
+/// current (a streaming device does not force a recomputation on every read), a late
+/// sample of an earlier hour retires it. With Redis (the shared cache) too.
+async fn the_forecast_stays_cached_while_only_this_hours_samples_arrive(backend: Backend) {
+    for redis in [false, true] {
+        let app = crate::helpers::spawn_app_with(backend, |c| {
+            if redis {
+                c.redis = Some(sprout_server::Secret::new("redis://127.0.0.1:6379"));
+            }
+        })
+        .await;
+        let family = app.family(&format!("hourly-{redis}@example.org")).await;
+        seed_with(&app, &family.child_id, 5, 8).await;
+        let forecast = format!("/api/v1/children/{}/forecast", family.child_id);
+        let metrics = format!("/api/v1/children/{}/metrics", family.child_id);
+        let generated = || {
+            let (app, path, token) = (&app, forecast.clone(), family.token.clone());
+            async move {
+                let body: Value = app.get(&path, Some(&token)).await.json().await.expect("json");
+                assert!(body["stress"]["mean"].is_array(), "{body}");
+                body["generated_at"].as_str().expect("generated_at").to_owned()
+            }
+        };
+        let sample = |at: chrono::DateTime<Utc>| json!({ "samples": [{ "time": at.to_rfc3339(), "stress_level": 0.9, "heart_rate": 90.0 }] });
+        let hour = || Utc::now().timestamp().div_euclid(3_600);
+        // Near the end of an hour the next read may fall in the next one: try again there.
+        for _attempt in 0..3 {
+            let started = hour();
+            let first = generated().await;
+            let now = app
+                .post(&metrics, Some(&family.device_token), &sample(Utc::now()))
+                .await;
+            assert_eq!(now.status(), StatusCode::OK);
+            let again = generated().await;
+            if hour() != started {
+                continue;
+            }
+            assert_eq!(
+                first, again,
+                "a sample of this hour retired the forecast (redis: {redis})"
+            );
+            let late = Utc::now() - chrono::Duration::hours(2);
+            let response = app
+                .post(&metrics, Some(&family.device_token), &sample(late))
+                .await;
+            assert_eq!(response.status(), StatusCode::OK);
+            let after = generated().await;
+            assert_ne!(
+                first, after,
+                "a late sample of an earlier hour must retire it (redis: {redis})"
+            );
+            break;
+        }
     }
 }
