@@ -6,3 +6,4 @@ pub(crate) mod mstl;
 pub(crate) mod naive;
 pub(crate) mod optim;
 pub mod regression;
+pub(crate) mod stl;

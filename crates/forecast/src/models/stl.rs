@@ -1,0 +1,447 @@
+//! STL, the seasonal-trend decomposition by loess of Cleveland et al. (1990),
+//! for one period, without robustness iterations: the decomposition step of
+//! [`super::mstl`].
+//!
+//! The arithmetic is that of the reference algorithm as ported by `stlrs`,
+//! operation for operation, so the components are bit-identical to it (a
+//! test checks this). What differs is when the loess weights are computed.
+//! Without robustness weights a loess fit is a fixed weighted sum of its
+//! window, and the weights depend only on where the point sits in a series
+//! of a given length, never on the values. The reference recomputes them
+//! (a division, two cubes and six passes over the window per fitted point)
+//! every time it smooths; here they are computed once per series length and
+//! reused for every cycle-subseries of the period (24 or 168 of them, all
+//! of one or two lengths), for each inner loop and for each MSTL iteration.
+//! That was most of a forecast's time.
+
+use std::ops::Range;
+
+/// Loess degree of the cycle-subseries smoother (locally constant), the
+/// reference default.
+const SEASONAL_DEGREE: u8 = 0;
+
+/// Loess degree of the trend and low-pass smoothers (locally linear), the
+/// reference default.
+const TREND_DEGREE: u8 = 1;
+
+/// Inner loops of the reference algorithm when it is not robust.
+const INNER_LOOPS: usize = 2;
+
+/// Window lengths (odd, at least 3) and evaluation strides of the three
+/// smoothers, as in the reference's parameters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct StlSettings {
+    pub period: usize,
+    pub seasonal_len: usize,
+    pub trend_len: usize,
+    pub low_pass_len: usize,
+    pub seasonal_jump: usize,
+    pub trend_jump: usize,
+    pub low_pass_jump: usize,
+}
+
+/// One fitted point of a loess smoother: the weighted sum of the input over
+/// `left..left + weights.len()`, or a fallback when no point in the window
+/// has weight (the reference's `est` returning false).
+#[derive(Debug, Clone)]
+struct Fit {
+    at: usize,
+    left: usize,
+    weights: Option<Range<usize>>,
+}
+
+/// A loess smoother for series of one length: the reference's `ess` with
+/// its weights precomputed.
+#[derive(Debug, Clone)]
+struct Loess {
+    n: usize,
+    /// Distance between fitted points; those in between are interpolated.
+    jump: usize,
+    fits: Vec<Fit>,
+    weights: Vec<f64>,
+}
+
+fn pow2(x: f64) -> f64 {
+    x * x
+}
+
+fn pow3(x: f64) -> f64 {
+    x * x * x
+}
+
+/// The weights of the reference's `est` for the fit at `xs` (1-based) from
+/// the window `nleft..=nright` of a series of length `n`, appended to
+/// `weights`; `None` (and nothing appended) when the window has no weight.
+fn est_weights(
+    n: usize,
+    len: usize,
+    degree: u8,
+    xs: f64,
+    nleft: usize,
+    nright: usize,
+    weights: &mut Vec<f64>,
+) -> Option<Range<usize>> {
+    let range = n as f64 - 1.0;
+    let mut h = (xs - nleft as f64).max(nright as f64 - xs);
+    if len > n {
+        h += ((len - n) / 2) as f64;
+    }
+    let h9 = 0.999 * h;
+    let h1 = 0.001 * h;
+    let start = weights.len();
+    let mut a = 0.0;
+    for j in nleft..=nright {
+        let r = (j as f64 - xs).abs();
+        let mut w = 0.0;
+        if r <= h9 {
+            w = if r <= h1 { 1.0 } else { pow3(1.0 - pow3(r / h)) };
+            a += w;
+        }
+        weights.push(w);
+    }
+    if a <= 0.0 {
+        weights.truncate(start);
+        return None;
+    }
+    let w = &mut weights[start..];
+    w.iter_mut().for_each(|v| *v /= a);
+    if h > 0.0 && degree > 0 {
+        let mut a = 0.0;
+        for (j, v) in (nleft..).zip(w.iter()) {
+            a += v * j as f64;
+        }
+        let mut b = xs - a;
+        let mut c = 0.0;
+        for (j, v) in (nleft..).zip(w.iter()) {
+            c += v * pow2(j as f64 - a);
+        }
+        if c.sqrt() > 0.001 * range {
+            b /= c;
+            for (j, v) in (nleft..).zip(w.iter_mut()) {
+                *v *= b * (j as f64 - a) + 1.0;
+            }
+        }
+    }
+    Some(start..weights.len())
+}
+
+impl Loess {
+    /// Mirrors the reference's `ess` for a series of length `n`, recording
+    /// each fit instead of computing it.
+    fn new(n: usize, len: usize, degree: u8, jump: usize) -> Loess {
+        let mut plan = Loess {
+            n,
+            jump: 1,
+            fits: Vec::new(),
+            weights: Vec::new(),
+        };
+        if n < 2 {
+            plan.fits.push(Fit {
+                at: 0,
+                left: 0,
+                weights: None,
+            });
+            return plan;
+        }
+        let newnj = jump.clamp(1, n - 1);
+        plan.jump = newnj;
+        let record = |plan: &mut Loess, i: usize, nleft: usize, nright: usize| {
+            let weights = est_weights(n, len, degree, i as f64, nleft, nright, &mut plan.weights);
+            plan.fits.push(Fit {
+                at: i - 1,
+                left: nleft - 1,
+                weights,
+            });
+        };
+        let (mut nleft, mut nright) = (0, 0);
+        if len >= n {
+            (nleft, nright) = (1, n);
+            for i in (1..=n).step_by(newnj) {
+                record(&mut plan, i, nleft, nright);
+            }
+        } else if newnj == 1 {
+            let nsh = len.div_ceil(2);
+            (nleft, nright) = (1, len);
+            for i in 1..=n {
+                if i > nsh && nright != n {
+                    nleft += 1;
+                    nright += 1;
+                }
+                record(&mut plan, i, nleft, nright);
+            }
+        } else {
+            let nsh = len.div_ceil(2);
+            for i in (1..=n).step_by(newnj) {
+                (nleft, nright) = if i < nsh {
+                    (1, len)
+                } else if i > n - nsh {
+                    (n - len + 1, n)
+                } else {
+                    (i - nsh + 1, len + i - nsh)
+                };
+                record(&mut plan, i, nleft, nright);
+            }
+        }
+        if newnj != 1 {
+            let k = ((n - 1) / newnj) * newnj + 1;
+            if k != n {
+                // The reference fits the last point with the window left
+                // over from the last regular fit.
+                record(&mut plan, n, nleft, nright);
+            }
+        }
+        plan
+    }
+
+    /// Smooths `y` (length `n`) into `ys`.
+    fn apply(&self, y: &[f64], ys: &mut [f64]) {
+        for fit in &self.fits {
+            ys[fit.at] = match &fit.weights {
+                Some(range) => {
+                    let mut s = 0.0;
+                    for (w, v) in self.weights[range.clone()].iter().zip(&y[fit.left..]) {
+                        s += w * v;
+                    }
+                    s
+                }
+                None => y[fit.at],
+            };
+        }
+        let (n, newnj) = (self.n, self.jump);
+        if newnj == 1 {
+            return;
+        }
+        // Linear interpolation between fitted points, as in the reference.
+        let mut i = 1;
+        while i + newnj <= n {
+            let delta = (ys[i + newnj - 1] - ys[i - 1]) / newnj as f64;
+            for j in i + 1..i + newnj {
+                ys[j - 1] = ys[i - 1] + delta * (j - i) as f64;
+            }
+            i += newnj;
+        }
+        let k = ((n - 1) / newnj) * newnj + 1;
+        if k != n && k != n - 1 {
+            let delta = (ys[n - 1] - ys[k - 1]) / (n - k) as f64;
+            for j in k + 1..n {
+                ys[j - 1] = ys[k - 1] + delta * (j - k) as f64;
+            }
+        }
+    }
+}
+
+/// Smoother of one cycle-subseries (the values at one phase of the period),
+/// extended by one fitted value at each end.
+#[derive(Debug, Clone)]
+struct Subseries {
+    len: usize,
+    smooth: Loess,
+    /// Weights for the value before the start (window `0..`) and after the
+    /// end (window `right_left..`); `None` copies the neighbouring value.
+    before: Option<Vec<f64>>,
+    after: Option<Vec<f64>>,
+    after_left: usize,
+}
+
+impl Subseries {
+    fn new(k: usize, s: &StlSettings) -> Subseries {
+        let ns = s.seasonal_len;
+        let mut before = Vec::new();
+        let before = est_weights(k, ns, SEASONAL_DEGREE, 0.0, 1, ns.min(k), &mut before).map(|_| before);
+        let nleft = (k + 1).saturating_sub(ns).max(1);
+        let mut after = Vec::new();
+        let after = est_weights(k, ns, SEASONAL_DEGREE, (k + 1) as f64, nleft, k, &mut after).map(|_| after);
+        Subseries {
+            len: k,
+            smooth: Loess::new(k, ns, SEASONAL_DEGREE, s.seasonal_jump),
+            before,
+            after,
+            after_left: nleft - 1,
+        }
+    }
+
+    /// Smooths `y` (length `len`) into `out` (length `len + 2`).
+    fn apply(&self, y: &[f64], out: &mut [f64]) {
+        let k = self.len;
+        self.smooth.apply(y, &mut out[1..=k]);
+        let dot = |w: &[f64], from: usize| {
+            let mut s = 0.0;
+            for (w, v) in w.iter().zip(&y[from..]) {
+                s += w * v;
+            }
+            s
+        };
+        out[0] = match &self.before {
+            Some(w) => dot(w, 0),
+            None => out[1],
+        };
+        out[k + 1] = match &self.after {
+            Some(w) => dot(w, self.after_left),
+            None => out[k],
+        };
+    }
+}
+
+/// STL for series of one length and one set of settings, with every
+/// smoother's weights ready; [`Stl::seasonal`] can be called many times.
+#[derive(Debug, Clone)]
+pub(crate) struct Stl {
+    n: usize,
+    settings: StlSettings,
+    /// Cycle-subseries smoothers, by subseries length (at most two lengths).
+    subseries: Vec<Subseries>,
+    low_pass: Loess,
+    trend: Loess,
+}
+
+/// Moving average of `len` values over `x[..n]` into `ave`, as the reference's `ma`.
+fn moving_average(x: &[f64], n: usize, len: usize, ave: &mut [f64]) {
+    let newn = n - len + 1;
+    let flen = len as f64;
+    let mut v: f64 = x.iter().take(len).copied().sum();
+    ave[0] = v / flen;
+    for m in 0..newn - 1 {
+        v = v - x[m] + x[len + m];
+        ave[m + 1] = v / flen;
+    }
+}
+
+impl Stl {
+    /// Plans STL for series of length `n`; `None` when `n` holds fewer than
+    /// two periods (the reference's error), or a setting is out of range.
+    pub fn new(n: usize, settings: StlSettings) -> Option<Stl> {
+        let s = settings;
+        if s.period < 2 || n / 2 < s.period {
+            return None;
+        }
+        let odd = |l: usize| l >= 3 && l % 2 == 1;
+        if !(odd(s.seasonal_len) && odd(s.trend_len) && odd(s.low_pass_len)) {
+            return None;
+        }
+        if s.seasonal_jump == 0 || s.trend_jump == 0 || s.low_pass_jump == 0 {
+            return None;
+        }
+        let mut subseries: Vec<Subseries> = Vec::new();
+        for j in 1..=s.period {
+            let k = (n - j) / s.period + 1;
+            if !subseries.iter().any(|sub| sub.len == k) {
+                subseries.push(Subseries::new(k, &s));
+            }
+        }
+        Some(Stl {
+            n,
+            settings,
+            subseries,
+            low_pass: Loess::new(n, s.low_pass_len, TREND_DEGREE, s.low_pass_jump),
+            trend: Loess::new(n, s.trend_len, TREND_DEGREE, s.trend_jump),
+        })
+    }
+
+    /// The seasonal component of `y` (length `n`), computed as the reference
+    /// does with the trend starting at zero.
+    pub fn seasonal(&self, y: &[f64]) -> Vec<f64> {
+        let n = self.n;
+        let np = self.settings.period;
+        let extended = n + 2 * np;
+        let mut trend = vec![0.0; n];
+        let mut season = vec![0.0; n];
+        let mut detrended = vec![0.0; n];
+        let mut cycle = vec![0.0; extended];
+        let mut averaged = vec![0.0; extended];
+        let mut averaged_twice = vec![0.0; extended];
+        let mut low_pass = vec![0.0; n];
+        let mut sub_in = Vec::with_capacity(n / np + 1);
+        let mut sub_out = vec![0.0; n / np + 3];
+        for _ in 0..INNER_LOOPS {
+            detrended
+                .iter_mut()
+                .zip(y.iter().zip(&trend))
+                .for_each(|(d, (v, t))| *d = v - t);
+            // Cycle-subseries smoothing, each extended by a period at both ends.
+            for j in 0..np {
+                sub_in.clear();
+                sub_in.extend(detrended[j..].iter().step_by(np));
+                let k = sub_in.len();
+                let Some(plan) = self.subseries.iter().find(|sub| sub.len == k) else {
+                    continue;
+                };
+                plan.apply(&sub_in, &mut sub_out[..k + 2]);
+                for (m, v) in sub_out[..k + 2].iter().enumerate() {
+                    cycle[m * np + j] = *v;
+                }
+            }
+            // Low-pass filter of the cycle: three moving averages, then loess.
+            moving_average(&cycle, extended, np, &mut averaged);
+            moving_average(&averaged, extended - np + 1, np, &mut averaged_twice);
+            moving_average(&averaged_twice, extended - 2 * np + 2, 3, &mut averaged);
+            self.low_pass.apply(&averaged[..n], &mut low_pass);
+            for i in 0..n {
+                season[i] = cycle[np + i] - low_pass[i];
+            }
+            detrended
+                .iter_mut()
+                .zip(y.iter().zip(&season))
+                .for_each(|(d, (v, s))| *d = v - s);
+            self.trend.apply(&detrended, &mut trend);
+        }
+        season
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::{Rng, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
+
+    fn reference(y: &[f64], s: &StlSettings) -> Vec<f64> {
+        let (seasonal, _, _, _) = stlrs::params()
+            .seasonal_length(s.seasonal_len)
+            .trend_length(s.trend_len)
+            .low_pass_length(s.low_pass_len)
+            .seasonal_jump(s.seasonal_jump)
+            .trend_jump(s.trend_jump)
+            .low_pass_jump(s.low_pass_jump)
+            .fit(y, s.period)
+            .expect("valid settings")
+            .into_parts();
+        seasonal
+    }
+
+    /// Same bits as the reference port, over the settings MSTL uses and
+    /// lengths that exercise every branch of the smoothers (windows longer
+    /// than the series, a last point off the evaluation grid, unit jumps).
+    #[test]
+    fn matches_reference_bit_for_bit() {
+        let mut rng = ChaCha8Rng::seed_from_u64(11);
+        let settings = [
+            (24, 11, 43, 25, 2, 11, 7),
+            (168, 15, 281, 169, 2, 71, 43),
+            (24, 11, 43, 25, 1, 1, 1),
+            (7, 7, 13, 7, 3, 5, 2),
+            (5, 35, 9, 5, 4, 2, 3),
+        ];
+        for (period, ns, nt, nl, sj, tj, lj) in settings {
+            let s = StlSettings {
+                period,
+                seasonal_len: ns,
+                trend_len: nt,
+                low_pass_len: nl,
+                seasonal_jump: sj,
+                trend_jump: tj,
+                low_pass_jump: lj,
+            };
+            for n in [2 * period, 2 * period + 1, 3 * period - 1, 5 * period + 7, 1301] {
+                let y: Vec<f64> = (0..n)
+                    .map(|t| (t % period) as f64 * 0.1 + 0.01 * t as f64 + rng.random::<f64>())
+                    .collect();
+                let stl = Stl::new(n, s).expect("two periods");
+                let ours = stl.seasonal(&y);
+                let theirs = reference(&y, &s);
+                for (t, (a, b)) in ours.iter().zip(&theirs).enumerate() {
+                    assert_eq!(a.to_bits(), b.to_bits(), "{s:?}, n {n}, t {t}: {a} vs {b}");
+                }
+            }
+        }
+    }
+}
