@@ -10,7 +10,7 @@
 //! The model nests AR(1) (`theta = 0`) and comes arbitrarily close to simple
 //! exponential smoothing (`phi` → 1), the two remainder models it replaced.
 
-use super::optim::nelder_mead;
+use super::optim::{nelder_mead, MAX_BATCH};
 
 /// The AR coefficient is kept inside the stationary region with a margin, so
 /// forecasts always revert rather than drift.
@@ -45,17 +45,33 @@ fn coefficients(c: &[f64]) -> (f64, f64) {
     )
 }
 
-/// Conditional sum of squared one-step errors on the deviations `x` (the
-/// error before the start is taken as zero).
-fn css(x: &[f64], phi: f64, theta: f64) -> f64 {
-    let (mut prev_x, mut prev_e, mut total) = (0.0, 0.0, 0.0);
+/// Conditional sums of squared one-step errors on the deviations `x` (the
+/// error before the start is taken as zero) for up to [`MAX_BATCH`]
+/// coefficient pairs in one pass: each lane is the sequential recursion,
+/// operation for operation, and independent lanes overlap their latency.
+fn css<const L: usize>(x: &[f64], coefs: [(f64, f64); L]) -> [f64; L] {
+    let phi: [f64; L] = std::array::from_fn(|l| coefs[l].0);
+    let theta: [f64; L] = std::array::from_fn(|l| coefs[l].1);
+    let (mut prev_x, mut prev_e, mut total) = (0.0, [0.0; L], [0.0; L]);
     for &v in x {
-        let e = v - phi * prev_x - theta * prev_e;
-        total += e * e;
+        for l in 0..L {
+            let e = v - phi[l] * prev_x - theta[l] * prev_e[l];
+            total[l] += e * e;
+            prev_e[l] = e;
+        }
         prev_x = v;
-        prev_e = e;
     }
     total
+}
+
+fn css_batch(x: &[f64], points: &[&[f64]], values: &mut [f64]) {
+    let c = |i: usize| coefficients(points[i]);
+    match points.len() {
+        1 => values[0] = css::<1>(x, [c(0)])[0],
+        2 => values.copy_from_slice(&css::<2>(x, [c(0), c(1)])),
+        3 => values.copy_from_slice(&css::<3>(x, [c(0), c(1), c(2)])),
+        _ => values.copy_from_slice(&css::<MAX_BATCH>(x, [c(0), c(1), c(2), c(3)])),
+    }
 }
 
 /// Fits `x[t] = phi * x[t-1] + e[t] + theta * e[t-1]` on `x = y - mean`.
@@ -65,10 +81,7 @@ pub(crate) fn fit(y: &[f64]) -> Option<ArmaFit> {
     }
     let mean = y.iter().sum::<f64>() / y.len() as f64;
     let x: Vec<f64> = y.iter().map(|v| v - mean).collect();
-    let objective = |c: &[f64]| {
-        let (phi, theta) = coefficients(c);
-        css(&x, phi, theta)
-    };
+    let objective = |points: &[&[f64]], values: &mut [f64]| css_batch(&x, points, values);
     // Start at a persistent process (phi ≈ 0.9) with a partly offsetting MA term.
     let (best, _) = nelder_mead(objective, &[1.5, -0.3], INITIAL_STEP, MAX_EVALUATIONS);
     let (phi, theta) = coefficients(&best);

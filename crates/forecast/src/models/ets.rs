@@ -9,7 +9,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::optim::{nelder_mead, INITIAL_STEP, MAX_EVALUATIONS};
+use super::optim::{nelder_mead, INITIAL_STEP, MAX_BATCH, MAX_EVALUATIONS};
 
 /// A refit on slightly changed data (the event-adjusted series) starts from
 /// the previous optimum with a small simplex and a reduced budget.
@@ -188,9 +188,9 @@ impl EtsSpec {
             return None;
         }
         let init = self.init_state(y);
-        let objective = |x: &[f64]| {
-            let params = self.params(x);
-            sse(self, &params, &init, y)
+        let objective = |points: &[&[f64]], values: &mut [f64]| {
+            let params: Vec<Params> = points.iter().map(|x| self.params(x)).collect();
+            sse_batch(self, &params, &init, y, values);
         };
         let (best, _) = nelder_mead(objective, start, step, budget);
         Some(EtsFit {
@@ -202,34 +202,73 @@ impl EtsSpec {
     }
 }
 
-fn sse(spec: &EtsSpec, p: &Params, init: &State, y: &[f64]) -> f64 {
-    let mut level = init.level;
-    let mut slope = init.slope;
-    let mut total = 0.0;
+/// Sums of squared one-step errors of each parameter set in `params` (at
+/// most [`MAX_BATCH`]) into `values`.
+fn sse_batch(spec: &EtsSpec, params: &[Params], init: &State, y: &[f64], values: &mut [f64]) {
+    match params.len() {
+        1 => values[0] = sse_lanes::<1>(spec, params, init, y)[0],
+        2 => values[..2].copy_from_slice(&sse_lanes::<2>(spec, params, init, y)),
+        3 => values[..3].copy_from_slice(&sse_lanes::<3>(spec, params, init, y)),
+        _ => {
+            for (p, v) in params.chunks(MAX_BATCH).zip(values.chunks_mut(MAX_BATCH)) {
+                match p.len() {
+                    MAX_BATCH => v.copy_from_slice(&sse_lanes::<MAX_BATCH>(spec, p, init, y)),
+                    _ => sse_batch(spec, p, init, y, v),
+                }
+            }
+        }
+    }
+}
+
+/// The SSE of `L` parameter sets in one pass: each lane is the sequential
+/// filter, operation for operation, and the lanes are independent, so the
+/// processor overlaps their step-to-step latency. Without a trend the slope
+/// terms (a zero slope times one) are left out, which changes no value.
+fn sse_lanes<const L: usize>(spec: &EtsSpec, params: &[Params], init: &State, y: &[f64]) -> [f64; L] {
+    let lane = |f: fn(&Params) -> f64| -> [f64; L] { std::array::from_fn(|l| f(&params[l])) };
+    let (alpha, beta, gamma, phi) = (
+        lane(|p| p.alpha),
+        lane(|p| p.beta),
+        lane(|p| p.gamma),
+        lane(|p| p.phi),
+    );
+    let mut level = [init.level; L];
+    let mut slope = [init.slope; L];
+    let mut total = [0.0; L];
     match spec.period {
         Some(m) => {
-            let mut season = init.season.clone();
-            let mut phase = 0usize;
-            for &v in y {
-                let damped = p.phi * slope;
-                let err = v - (level + damped + season[phase]);
-                total += err * err;
-                level += damped + p.alpha * err;
-                slope = damped + p.beta * err;
-                season[phase] += p.gamma * err;
-                phase += 1;
-                if phase == m {
-                    phase = 0;
+            let mut season: Vec<[f64; L]> = init.season.iter().map(|&s| [s; L]).collect();
+            for cycle in y.chunks(m) {
+                for (s, &v) in season.iter_mut().zip(cycle) {
+                    if spec.trend == Trend::None {
+                        for l in 0..L {
+                            let err = v - (level[l] + s[l]);
+                            total[l] += err * err;
+                            level[l] += alpha[l] * err;
+                            s[l] += gamma[l] * err;
+                        }
+                    } else {
+                        for l in 0..L {
+                            let damped = phi[l] * slope[l];
+                            let err = v - (level[l] + damped + s[l]);
+                            total[l] += err * err;
+                            level[l] += damped + alpha[l] * err;
+                            slope[l] = damped + beta[l] * err;
+                            s[l] += gamma[l] * err;
+                        }
+                    }
                 }
             }
         }
         None => {
             for &v in y {
-                let damped = p.phi * slope;
-                let err = v - (level + damped);
-                total += err * err;
-                level += damped + p.alpha * err;
-                slope = damped + p.beta * err;
+                for l in 0..L {
+                    let damped = phi[l] * slope[l];
+                    let err = v - (level[l] + damped);
+                    total[l] += err * err;
+                    level[l] += damped + alpha[l] * err;
+                    slope[l] = damped + beta[l] * err;
+                }
             }
         }
     }
