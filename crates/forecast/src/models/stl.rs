@@ -69,9 +69,21 @@ fn pow3(x: f64) -> f64 {
     x * x * x
 }
 
+/// The normalised tricube weights of the last window shape seen: every
+/// interior fit of a smoother has the same shape (the same offsets of the
+/// window's ends from the fitted point, the same bandwidth), so its weights
+/// before the locally linear correction are computed once.
+#[derive(Debug, Default)]
+struct ShapeCache {
+    key: Option<(i64, i64, u64)>,
+    /// `None` when no point of the window has weight.
+    weights: Option<Vec<f64>>,
+}
+
 /// The weights of the reference's `est` for the fit at `xs` (1-based) from
 /// the window `nleft..=nright` of a series of length `n`, appended to
 /// `weights`; `None` (and nothing appended) when the window has no weight.
+#[allow(clippy::too_many_arguments)]
 fn est_weights(
     n: usize,
     len: usize,
@@ -80,31 +92,39 @@ fn est_weights(
     nleft: usize,
     nright: usize,
     weights: &mut Vec<f64>,
+    cache: &mut ShapeCache,
 ) -> Option<Range<usize>> {
     let range = n as f64 - 1.0;
     let mut h = (xs - nleft as f64).max(nright as f64 - xs);
     if len > n {
         h += ((len - n) / 2) as f64;
     }
-    let h9 = 0.999 * h;
-    let h1 = 0.001 * h;
-    let start = weights.len();
-    let mut a = 0.0;
-    for j in nleft..=nright {
-        let r = (j as f64 - xs).abs();
-        let mut w = 0.0;
-        if r <= h9 {
-            w = if r <= h1 { 1.0 } else { pow3(1.0 - pow3(r / h)) };
-            a += w;
+    // `xs` is always a whole number, so the distances `|j - xs|` below, and
+    // with them the normalised weights, depend only on this key.
+    let key = (xs as i64 - nleft as i64, nright as i64 - xs as i64, h.to_bits());
+    if cache.key != Some(key) {
+        let h9 = 0.999 * h;
+        let h1 = 0.001 * h;
+        let mut w = Vec::with_capacity(nright + 1 - nleft);
+        let mut a = 0.0;
+        for j in nleft..=nright {
+            let r = (j as f64 - xs).abs();
+            let mut v = 0.0;
+            if r <= h9 {
+                v = if r <= h1 { 1.0 } else { pow3(1.0 - pow3(r / h)) };
+                a += v;
+            }
+            w.push(v);
         }
-        weights.push(w);
+        cache.key = Some(key);
+        cache.weights = (a > 0.0).then(|| {
+            w.iter_mut().for_each(|v| *v /= a);
+            w
+        });
     }
-    if a <= 0.0 {
-        weights.truncate(start);
-        return None;
-    }
+    let start = weights.len();
+    weights.extend_from_slice(cache.weights.as_deref()?);
     let w = &mut weights[start..];
-    w.iter_mut().for_each(|v| *v /= a);
     if h > 0.0 && degree > 0 {
         let mut a = 0.0;
         for (j, v) in (nleft..).zip(w.iter()) {
@@ -145,8 +165,18 @@ impl Loess {
         }
         let newnj = jump.clamp(1, n - 1);
         plan.jump = newnj;
-        let record = |plan: &mut Loess, i: usize, nleft: usize, nright: usize| {
-            let weights = est_weights(n, len, degree, i as f64, nleft, nright, &mut plan.weights);
+        let mut cache = ShapeCache::default();
+        let mut record = |plan: &mut Loess, i: usize, nleft: usize, nright: usize| {
+            let weights = est_weights(
+                n,
+                len,
+                degree,
+                i as f64,
+                nleft,
+                nright,
+                &mut plan.weights,
+                &mut cache,
+            );
             plan.fits.push(Fit {
                 at: i - 1,
                 left: nleft - 1,
@@ -246,11 +276,23 @@ struct Subseries {
 impl Subseries {
     fn new(k: usize, s: &StlSettings) -> Subseries {
         let ns = s.seasonal_len;
+        let mut cache = ShapeCache::default();
         let mut before = Vec::new();
-        let before = est_weights(k, ns, SEASONAL_DEGREE, 0.0, 1, ns.min(k), &mut before).map(|_| before);
+        let before =
+            est_weights(k, ns, SEASONAL_DEGREE, 0.0, 1, ns.min(k), &mut before, &mut cache).map(|_| before);
         let nleft = (k + 1).saturating_sub(ns).max(1);
         let mut after = Vec::new();
-        let after = est_weights(k, ns, SEASONAL_DEGREE, (k + 1) as f64, nleft, k, &mut after).map(|_| after);
+        let after = est_weights(
+            k,
+            ns,
+            SEASONAL_DEGREE,
+            (k + 1) as f64,
+            nleft,
+            k,
+            &mut after,
+            &mut cache,
+        )
+        .map(|_| after);
         Subseries {
             len: k,
             smooth: Loess::new(k, ns, SEASONAL_DEGREE, s.seasonal_jump),
