@@ -225,7 +225,38 @@ impl Loess {
 
     /// Smooths `y` (length `n`) into `ys`.
     fn apply(&self, y: &[f64], ys: &mut [f64]) {
-        for fit in &self.fits {
+        let mut fits = self.fits.as_slice();
+        while !fits.is_empty() {
+            // Four fits with windows of one length at a time: each sum keeps
+            // its own order, and the four chains of additions overlap.
+            if let [a, b, c, d, ..] = fits {
+                if let (Some(ra), Some(rb), Some(rc), Some(rd)) =
+                    (&a.weights, &b.weights, &c.weights, &d.weights)
+                {
+                    let len = ra.len();
+                    if rb.len() == len && rc.len() == len && rd.len() == len {
+                        let w = [
+                            &self.weights[ra.clone()],
+                            &self.weights[rb.clone()],
+                            &self.weights[rc.clone()],
+                            &self.weights[rd.clone()],
+                        ];
+                        let v = [
+                            &y[a.left..a.left + len],
+                            &y[b.left..b.left + len],
+                            &y[c.left..c.left + len],
+                            &y[d.left..d.left + len],
+                        ];
+                        let s = dot4(w, v);
+                        for (fit, s) in [a, b, c, d].into_iter().zip(s) {
+                            ys[fit.at] = s;
+                        }
+                        fits = &fits[4..];
+                        continue;
+                    }
+                }
+            }
+            let fit = &fits[0];
             ys[fit.at] = match &fit.weights {
                 Some(range) => {
                     let mut s = 0.0;
@@ -236,6 +267,7 @@ impl Loess {
                 }
                 None => y[fit.at],
             };
+            fits = &fits[1..];
         }
         let (n, newnj) = (self.n, self.jump);
         if newnj == 1 {
@@ -258,6 +290,22 @@ impl Loess {
             }
         }
     }
+}
+
+/// Four dot products of slices of one length, each summed in order from
+/// zero (as the reference sums one), side by side.
+fn dot4(w: [&[f64]; 4], v: [&[f64]; 4]) -> [f64; 4] {
+    let len = w[0].len();
+    let (w0, w1, w2, w3) = (&w[0][..len], &w[1][..len], &w[2][..len], &w[3][..len]);
+    let (v0, v1, v2, v3) = (&v[0][..len], &v[1][..len], &v[2][..len], &v[3][..len]);
+    let mut s = [0.0; 4];
+    for t in 0..len {
+        s[0] += w0[t] * v0[t];
+        s[1] += w1[t] * v1[t];
+        s[2] += w2[t] * v2[t];
+        s[3] += w3[t] * v3[t];
+    }
+    s
 }
 
 /// Smoother of one cycle-subseries (the values at one phase of the period),
