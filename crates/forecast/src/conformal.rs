@@ -37,16 +37,17 @@ fn quantile_of_abs_bits(abs: &mut [u64], level: f64) -> f64 {
 
 /// Interval half-width per lead from a matrix of errors (`errors[origin][lead]`).
 pub fn half_widths(errors: &[Vec<f64>], horizon: usize, level: f64) -> Vec<f64> {
-    half_widths_of(errors.iter(), horizon, level)
+    half_widths_of(errors.iter().map(Vec::as_slice), horizon, level)
+}
+
+/// [`half_widths`] of errors stored `horizon` per origin in one slice.
+pub(crate) fn half_widths_flat(errors: &[f64], horizon: usize, level: f64) -> Vec<f64> {
+    half_widths_of(errors.chunks_exact(horizon.max(1)), horizon, level)
 }
 
 /// [`half_widths`] over any set of rows, gathering each lead's pooled
 /// errors into one reused buffer.
-fn half_widths_of<'a>(
-    rows: impl Iterator<Item = &'a Vec<f64>> + Clone,
-    horizon: usize,
-    level: f64,
-) -> Vec<f64> {
+fn half_widths_of<'a>(rows: impl Iterator<Item = &'a [f64]> + Clone, horizon: usize, level: f64) -> Vec<f64> {
     let mut pooled: Vec<u64> = Vec::with_capacity(rows.clone().count() * (2 * LEAD_POOL_RADIUS + 1));
     (0..horizon)
         .map(|lead| {
@@ -65,8 +66,21 @@ fn half_widths_of<'a>(
 /// Honest coverage estimate: widths calibrated on even-numbered origins are
 /// checked on odd-numbered ones and vice versa, so no error judges its own interval.
 pub fn cross_coverage(errors: &[Vec<f64>], horizon: usize, level: f64) -> Option<f64> {
-    let half = |parity: usize| errors.iter().skip(parity).step_by(2);
-    if errors.len() < 2 {
+    cross_coverage_of(errors.iter().map(Vec::as_slice), horizon, level)
+}
+
+/// [`cross_coverage`] of errors stored `horizon` per origin in one slice.
+pub(crate) fn cross_coverage_flat(errors: &[f64], horizon: usize, level: f64) -> Option<f64> {
+    cross_coverage_of(errors.chunks_exact(horizon.max(1)), horizon, level)
+}
+
+fn cross_coverage_of<'a>(
+    rows: impl Iterator<Item = &'a [f64]> + Clone,
+    horizon: usize,
+    level: f64,
+) -> Option<f64> {
+    let half = |parity: usize| rows.clone().skip(parity).step_by(2);
+    if half(1).next().is_none() {
         return None;
     }
     let (w_even, w_odd) = (

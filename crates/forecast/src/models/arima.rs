@@ -11,6 +11,7 @@
 //! exponential smoothing (`phi` → 1), the two remainder models it replaced.
 
 use super::optim::{nelder_mead, MAX_BATCH};
+use super::Run;
 
 /// The AR coefficient is kept inside the stationary region with a margin, so
 /// forecasts always revert rather than drift.
@@ -94,32 +95,35 @@ impl ArmaFit {
     }
 
     /// Same contract as the ETS `run`: at each origin `o` (ascending, at most
-    /// `y.len()`) the `h`-step forecast with `y[..o]` known; and the one-step
-    /// residuals for all of `y`.
-    pub fn run(&self, y: &[f64], origins: &[usize], h: usize) -> (Vec<Vec<f64>>, Vec<f64>) {
-        let mut forecasts = Vec::with_capacity(origins.len());
-        let mut residuals = Vec::with_capacity(y.len());
+    /// `y.len()`) the `h`-step forecast with `y[..o]` known; with
+    /// `residuals`, the one-step residuals for all of `y`.
+    pub fn run(&self, y: &[f64], origins: &[usize], h: usize, residuals: bool) -> Run {
+        let mut forecasts = Vec::with_capacity(origins.len() * h);
+        let mut res = Vec::with_capacity(if residuals { y.len() } else { 0 });
         let mut next_origin = origins.iter().copied().peekable();
         let (mut prev_x, mut prev_e) = (0.0, 0.0);
         for t in 0..=y.len() {
             while next_origin.peek() == Some(&t) {
                 next_origin.next();
                 let mut dev = self.phi * prev_x + self.theta * prev_e;
-                let mut out = Vec::with_capacity(h);
                 for _ in 0..h {
-                    out.push(self.mean + dev);
+                    forecasts.push(self.mean + dev);
                     dev *= self.phi;
                 }
-                forecasts.push(out);
             }
             let Some(&v) = y.get(t) else { break };
             let x = v - self.mean;
             let e = x - self.phi * prev_x - self.theta * prev_e;
-            residuals.push(e);
+            if residuals {
+                res.push(e);
+            }
             prev_x = x;
             prev_e = e;
         }
-        (forecasts, residuals)
+        Run {
+            forecasts,
+            residuals: res,
+        }
     }
 }
 
@@ -145,8 +149,8 @@ mod tests {
         let fit = fit(&y).expect("long enough");
         assert!((fit.phi - phi).abs() < 0.05, "phi {}", fit.phi);
         assert!((fit.theta - theta).abs() < 0.07, "theta {}", fit.theta);
-        let (fc, residuals) = fit.run(&y, &[y.len()], 300);
-        assert_eq!(residuals.len(), y.len());
-        assert!((fc[0][299] - fit.mean).abs() < 1e-6);
+        let run = fit.run(&y, &[y.len()], 300, true);
+        assert_eq!(run.residuals.len(), y.len());
+        assert!((run.forecasts[299] - fit.mean).abs() < 1e-6);
     }
 }

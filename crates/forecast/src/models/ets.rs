@@ -10,6 +10,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::optim::{nelder_mead, INITIAL_STEP, MAX_BATCH, MAX_EVALUATIONS};
+use super::Run;
 
 /// A refit on slightly changed data (the event-adjusted series) starts from
 /// the previous optimum with a small simplex and a reduced budget.
@@ -288,41 +289,44 @@ impl EtsFit {
 
     /// Runs the filter over `y` with the fitted parameters. At each origin `o`
     /// (ascending, at most `y.len()`) it records the `h`-step forecast made
-    /// with `y[..o]` known. Also returns the one-step residuals for all of `y`.
-    pub fn run(&self, y: &[f64], origins: &[usize], h: usize) -> (Vec<Vec<f64>>, Vec<f64>) {
+    /// with `y[..o]` known; with `residuals`, also the one-step residuals for all of `y`.
+    pub fn run(&self, y: &[f64], origins: &[usize], h: usize, residuals: bool) -> Run {
         let p = &self.params;
         let m = self.spec.period.unwrap_or(1);
         let mut level = self.init.level;
         let mut slope = self.init.slope;
         let mut season = self.init.season.clone();
-        let mut forecasts = Vec::with_capacity(origins.len());
-        let mut residuals = Vec::with_capacity(y.len());
+        let mut forecasts = Vec::with_capacity(origins.len() * h);
+        let mut res = Vec::with_capacity(if residuals { y.len() } else { 0 });
         let mut next_origin = origins.iter().copied().peekable();
         for t in 0..=y.len() {
             while next_origin.peek() == Some(&t) {
                 next_origin.next();
-                let mut out = Vec::with_capacity(h);
                 let mut damp_sum = 0.0;
                 let mut damp = 1.0;
                 for j in 0..h {
                     damp *= p.phi;
                     damp_sum += damp;
-                    out.push(level + damp_sum * slope + season[(t + j) % m]);
+                    forecasts.push(level + damp_sum * slope + season[(t + j) % m]);
                 }
-                forecasts.push(out);
             }
             let Some(&v) = y.get(t) else { break };
             let damped = p.phi * slope;
             let phase = t % m;
             let err = v - (level + damped + season[phase]);
-            residuals.push(err);
+            if residuals {
+                res.push(err);
+            }
             level += damped + p.alpha * err;
             slope = damped + p.beta * err;
             if self.spec.period.is_some() {
                 season[phase] += p.gamma * err;
             }
         }
-        (forecasts, residuals)
+        Run {
+            forecasts,
+            residuals: res,
+        }
     }
 }
 
@@ -341,8 +345,8 @@ mod tests {
             period: Some(24),
         };
         let fit = spec.fit(&y).expect("long enough");
-        let (fc, _) = fit.run(&y, &[y.len()], 24);
-        for (j, v) in fc[0].iter().enumerate() {
+        let fc = fit.run(&y, &[y.len()], 24, false).forecasts;
+        for (j, v) in fc.iter().enumerate() {
             assert!((v - (2.0 + pattern[j])).abs() < 1e-6, "lead {j}: {v}");
         }
     }
@@ -355,7 +359,7 @@ mod tests {
             period: None,
         };
         let fit = spec.fit(&y).expect("long enough");
-        let (fc, _) = fit.run(&y, &[100], 3);
-        assert!((fc[0][2] - (1.0 + 0.5 * 102.0)).abs() < 0.05, "{:?}", fc);
+        let fc = fit.run(&y, &[100], 3, false).forecasts;
+        assert!((fc[2] - (1.0 + 0.5 * 102.0)).abs() < 0.05, "{:?}", fc);
     }
 }

@@ -12,6 +12,7 @@
 
 use super::arima::{self, ArmaFit};
 use super::stl::{Stl, StlSettings};
+use super::Run;
 
 /// Outer MSTL iterations; two is the reference implementation's default and
 /// further passes change the components very little.
@@ -151,13 +152,13 @@ impl MstlFit {
     }
 
     /// Same contract as [`super::ets::EtsFit::run`].
-    pub fn run(&self, y: &[f64], origins: &[usize], h: usize) -> (Vec<Vec<f64>>, Vec<f64>) {
-        let (mut forecasts, residuals) = self.adjusted_model.run(&self.adjusted(y), origins, h);
-        for (fc, &o) in forecasts.iter_mut().zip(origins) {
+    pub fn run(&self, y: &[f64], origins: &[usize], h: usize, residuals: bool) -> Run {
+        let mut run = self.adjusted_model.run(&self.adjusted(y), origins, h, residuals);
+        for (fc, &o) in run.forecasts.chunks_exact_mut(h.max(1)).zip(origins) {
             for (j, v) in fc.iter_mut().enumerate() {
                 *v += seasonal_at(&self.periods, &self.seasonal, o + j);
             }
         }
-        (forecasts, residuals)
+        run
     }
 }
