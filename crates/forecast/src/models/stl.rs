@@ -83,6 +83,8 @@ struct ShapeCache {
 /// The weights of the reference's `est` for the fit at `xs` (1-based) from
 /// the window `nleft..=nright` of a series of length `n`, appended to
 /// `weights`; `None` (and nothing appended) when the window has no weight.
+/// With `degree > 0` the caller must still apply [`linear_correction`] when
+/// the second value returned is true.
 #[allow(clippy::too_many_arguments)]
 fn est_weights(
     n: usize,
@@ -93,8 +95,7 @@ fn est_weights(
     nright: usize,
     weights: &mut Vec<f64>,
     cache: &mut ShapeCache,
-) -> Option<Range<usize>> {
-    let range = n as f64 - 1.0;
+) -> Option<(Range<usize>, bool)> {
     let mut h = (xs - nleft as f64).max(nright as f64 - xs);
     if len > n {
         h += ((len - n) / 2) as f64;
@@ -124,25 +125,53 @@ fn est_weights(
     }
     let start = weights.len();
     weights.extend_from_slice(cache.weights.as_deref()?);
-    let w = &mut weights[start..];
-    if h > 0.0 && degree > 0 {
-        let mut a = 0.0;
-        for (j, v) in (nleft..).zip(w.iter()) {
-            a += v * j as f64;
+    Some((start..weights.len(), h > 0.0 && degree > 0))
+}
+
+/// The reference's locally linear correction of the normalised weights of
+/// `L` fits with windows of one length (`w[l]` starting at 1-based index
+/// `nleft[l]`, fitted at `xs[l]`) in a series of length `n`. The weighted
+/// sums run side by side, each in the reference's order.
+fn linear_correction<const L: usize>(
+    weights: &mut [f64],
+    ranges: [&Range<usize>; L],
+    nleft: [usize; L],
+    xs: [f64; L],
+    n: usize,
+) {
+    let range = n as f64 - 1.0;
+    let len = ranges[0].len();
+    let w: [&[f64]; L] = std::array::from_fn(|l| &weights[ranges[l].clone()][..len]);
+    // Window positions as floats, counted up by one: whole numbers this
+    // small are exact, so this is the reference's `j as f64` without a
+    // conversion per term.
+    let first: [f64; L] = std::array::from_fn(|l| nleft[l] as f64);
+    let mut a = [0.0; L];
+    let mut j = first;
+    for t in 0..len {
+        for l in 0..L {
+            a[l] += w[l][t] * j[l];
+            j[l] += 1.0;
         }
-        let mut b = xs - a;
-        let mut c = 0.0;
-        for (j, v) in (nleft..).zip(w.iter()) {
-            c += v * pow2(j as f64 - a);
+    }
+    let mut c = [0.0; L];
+    let mut j = first;
+    for t in 0..len {
+        for l in 0..L {
+            c[l] += w[l][t] * pow2(j[l] - a[l]);
+            j[l] += 1.0;
         }
-        if c.sqrt() > 0.001 * range {
-            b /= c;
-            for (j, v) in (nleft..).zip(w.iter_mut()) {
-                *v *= b * (j as f64 - a) + 1.0;
+    }
+    for l in 0..L {
+        if c[l].sqrt() > 0.001 * range {
+            let b = (xs[l] - a[l]) / c[l];
+            let mut j = first[l];
+            for v in weights[ranges[l].clone()].iter_mut() {
+                *v *= b * (j - a[l]) + 1.0;
+                j += 1.0;
             }
         }
     }
-    Some(start..weights.len())
 }
 
 impl Loess {
@@ -166,6 +195,8 @@ impl Loess {
         let newnj = jump.clamp(1, n - 1);
         plan.jump = newnj;
         let mut cache = ShapeCache::default();
+        // Fits whose weights still need the locally linear correction.
+        let mut linear: Vec<usize> = Vec::new();
         let mut record = |plan: &mut Loess, i: usize, nleft: usize, nright: usize| {
             let weights = est_weights(
                 n,
@@ -177,10 +208,13 @@ impl Loess {
                 &mut plan.weights,
                 &mut cache,
             );
+            if let Some((_, true)) = weights {
+                linear.push(plan.fits.len());
+            }
             plan.fits.push(Fit {
                 at: i - 1,
                 left: nleft - 1,
-                weights,
+                weights: weights.map(|(r, _)| r),
             });
         };
         let (mut nleft, mut nright) = (0, 0);
@@ -220,7 +254,40 @@ impl Loess {
                 record(&mut plan, n, nleft, nright);
             }
         }
+        plan.correct(&linear);
         plan
+    }
+
+    /// Applies the locally linear correction to the given fits, four at a
+    /// time where their windows are of one length.
+    fn correct(&mut self, fits: &[usize]) {
+        let part = |f: &Fit| {
+            (
+                f.weights.clone().unwrap_or_default(),
+                f.left + 1,
+                (f.at + 1) as f64,
+            )
+        };
+        let mut rest = fits;
+        while let Some(&first) = rest.first() {
+            if let [a, b, c, d, ..] = *rest {
+                let [pa, pb, pc, pd] = [a, b, c, d].map(|i| part(&self.fits[i]));
+                if [&pb, &pc, &pd].iter().all(|p| p.0.len() == pa.0.len()) {
+                    linear_correction::<4>(
+                        &mut self.weights,
+                        [&pa.0, &pb.0, &pc.0, &pd.0],
+                        [pa.1, pb.1, pc.1, pd.1],
+                        [pa.2, pb.2, pc.2, pd.2],
+                        self.n,
+                    );
+                    rest = &rest[4..];
+                    continue;
+                }
+            }
+            let p = part(&self.fits[first]);
+            linear_correction::<1>(&mut self.weights, [&p.0], [p.1], [p.2], self.n);
+            rest = &rest[1..];
+        }
     }
 
     /// Smooths `y` (length `n`) into `ys`.
@@ -326,6 +393,7 @@ impl Subseries {
         let ns = s.seasonal_len;
         let mut cache = ShapeCache::default();
         let mut before = Vec::new();
+        // The seasonal loess is locally constant: no linear correction.
         let before =
             est_weights(k, ns, SEASONAL_DEGREE, 0.0, 1, ns.min(k), &mut before, &mut cache).map(|_| before);
         let nleft = (k + 1).saturating_sub(ns).max(1);
