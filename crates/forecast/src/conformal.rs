@@ -80,9 +80,8 @@ fn cross_coverage_of<'a>(
     level: f64,
 ) -> Option<f64> {
     let half = |parity: usize| rows.clone().skip(parity).step_by(2);
-    if half(1).next().is_none() {
-        return None;
-    }
+    // Both halves need at least one origin.
+    half(1).next()?;
     let (w_even, w_odd) = (
         half_widths_of(half(0), horizon, level),
         half_widths_of(half(1), horizon, level),

@@ -132,6 +132,8 @@ fn est_weights(
 /// `L` fits with windows of one length (`w[l]` starting at 1-based index
 /// `nleft[l]`, fitted at `xs[l]`) in a series of length `n`. The weighted
 /// sums run side by side, each in the reference's order.
+// Indexing by lane and position reads as the side-by-side sums it is.
+#[allow(clippy::needless_range_loop)]
 fn linear_correction<const L: usize>(
     weights: &mut [f64],
     ranges: [&Range<usize>; L],
@@ -359,6 +361,52 @@ impl Loess {
     }
 }
 
+impl Loess {
+    /// Smooths `L` series of length `n` at once, lane by lane exactly as
+    /// [`Loess::apply`] smooths one: `get(t)` is the value at `t` of each.
+    /// All lanes share the weights, so the processor works on the lanes
+    /// together.
+    fn apply_lanes<const L: usize>(&self, get: impl Fn(usize) -> [f64; L], ys: &mut [[f64; L]]) {
+        for fit in &self.fits {
+            ys[fit.at] = match &fit.weights {
+                Some(range) => {
+                    let mut s = [0.0; L];
+                    for (t, w) in self.weights[range.clone()].iter().enumerate() {
+                        let v = get(fit.left + t);
+                        for l in 0..L {
+                            s[l] += w * v[l];
+                        }
+                    }
+                    s
+                }
+                None => get(fit.at),
+            };
+        }
+        let (n, newnj) = (self.n, self.jump);
+        if newnj == 1 {
+            return;
+        }
+        let interpolate = |ys: &mut [[f64; L]], from: usize, to: usize| {
+            let steps = (to - from) as f64;
+            let delta: [f64; L] = std::array::from_fn(|l| (ys[to - 1][l] - ys[from - 1][l]) / steps);
+            for j in from + 1..to {
+                for l in 0..L {
+                    ys[j - 1][l] = ys[from - 1][l] + delta[l] * (j - from) as f64;
+                }
+            }
+        };
+        let mut i = 1;
+        while i + newnj <= n {
+            interpolate(ys, i, i + newnj);
+            i += newnj;
+        }
+        let k = ((n - 1) / newnj) * newnj + 1;
+        if k != n && k != n - 1 {
+            interpolate(ys, k, n);
+        }
+    }
+}
+
 /// Four dot products of slices of one length, each summed in order from
 /// zero (as the reference sums one), side by side.
 fn dot4(w: [&[f64]; 4], v: [&[f64]; 4]) -> [f64; 4] {
@@ -418,14 +466,18 @@ impl Subseries {
         }
     }
 
-    /// Smooths `y` (length `len`) into `out` (length `len + 2`).
-    fn apply(&self, y: &[f64], out: &mut [f64]) {
+    /// Smooths `L` subseries of length `len` at once (`get(t)` is their
+    /// values at `t`) into `out` (length `len + 2`).
+    fn apply_lanes<const L: usize>(&self, get: impl Fn(usize) -> [f64; L], out: &mut [[f64; L]]) {
         let k = self.len;
-        self.smooth.apply(y, &mut out[1..=k]);
+        self.smooth.apply_lanes(&get, &mut out[1..=k]);
         let dot = |w: &[f64], from: usize| {
-            let mut s = 0.0;
-            for (w, v) in w.iter().zip(&y[from..]) {
-                s += w * v;
+            let mut s = [0.0; L];
+            for (t, w) in w.iter().enumerate() {
+                let v = get(from + t);
+                for l in 0..L {
+                    s[l] += w * v[l];
+                }
             }
             s
         };
@@ -508,24 +560,45 @@ impl Stl {
         let mut averaged = vec![0.0; extended];
         let mut averaged_twice = vec![0.0; extended];
         let mut low_pass = vec![0.0; n];
-        let mut sub_in = Vec::with_capacity(n / np + 1);
-        let mut sub_out = vec![0.0; n / np + 3];
+        let mut lanes4 = vec![[0.0; 4]; n / np + 3];
+        let mut lanes1 = vec![[0.0; 1]; n / np + 3];
         for _ in 0..INNER_LOOPS {
             detrended
                 .iter_mut()
                 .zip(y.iter().zip(&trend))
                 .for_each(|(d, (v, t))| *d = v - t);
-            // Cycle-subseries smoothing, each extended by a period at both ends.
-            for j in 0..np {
-                sub_in.clear();
-                sub_in.extend(detrended[j..].iter().step_by(np));
-                let k = sub_in.len();
+            // Cycle-subseries smoothing, each extended by a period at both
+            // ends. Neighbouring phases lie side by side in the series, so
+            // four subseries of one length are smoothed together in place.
+            let sub_len = |phase: usize| (n - phase - 1) / np + 1;
+            let mut j = 0;
+            while j < np {
+                let k = sub_len(j);
                 let Some(plan) = self.subseries.iter().find(|sub| sub.len == k) else {
+                    j += 1;
                     continue;
                 };
-                plan.apply(&sub_in, &mut sub_out[..k + 2]);
-                for (m, v) in sub_out[..k + 2].iter().enumerate() {
-                    cycle[m * np + j] = *v;
+                if j + 4 <= np && sub_len(j + 3) == k {
+                    let get = |t: usize| -> [f64; 4] {
+                        let at = j + t * np;
+                        [
+                            detrended[at],
+                            detrended[at + 1],
+                            detrended[at + 2],
+                            detrended[at + 3],
+                        ]
+                    };
+                    plan.apply_lanes(get, &mut lanes4[..k + 2]);
+                    for (m, v) in lanes4[..k + 2].iter().enumerate() {
+                        cycle[m * np + j..m * np + j + 4].copy_from_slice(v);
+                    }
+                    j += 4;
+                } else {
+                    plan.apply_lanes(|t: usize| [detrended[j + t * np]], &mut lanes1[..k + 2]);
+                    for (m, v) in lanes1[..k + 2].iter().enumerate() {
+                        cycle[m * np + j] = v[0];
+                    }
+                    j += 1;
                 }
             }
             // Low-pass filter of the cycle: three moving averages, then loess.
