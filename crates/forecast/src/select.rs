@@ -290,10 +290,7 @@ fn evaluate(
             };
         }
     }
-    let (sum, count) = errors
-        .iter()
-        .filter(|e| e.is_finite())
-        .fold((0.0, 0usize), |(s, c), e| (s + e.abs(), c + 1));
+    let (sum, count) = abs_sum_finite(&errors);
     if count == 0 || forecast.iter().any(|v| !v.is_finite()) {
         return None;
     }
@@ -364,10 +361,7 @@ fn combine(members: &[Evaluated]) -> Option<Evaluated> {
     let errors: Vec<f64> = (0..first.errors.len())
         .map(|i| members.iter().map(|m| m.errors[i]).sum::<f64>() / k)
         .collect();
-    let (sum, count) = errors
-        .iter()
-        .filter(|e| e.is_finite())
-        .fold((0.0, 0usize), |(s, c), e| (s + e.abs(), c + 1));
+    let (sum, count) = abs_sum_finite(&errors);
     let names: Vec<&str> = members.iter().map(|m| m.name.as_str()).collect();
     Some(Evaluated {
         name: format!("mean[{}]", names.join(" | ")),
@@ -380,6 +374,21 @@ fn combine(members: &[Evaluated]) -> Option<Evaluated> {
             .flat_map(|m| m.member_forecasts.iter().cloned())
             .collect(),
     })
+}
+
+/// Sum of the absolute finite errors (in order) and their count.
+// Kept out of line: inlined into the large caller, the running sum was
+// spilled to memory at every step.
+#[inline(never)]
+fn abs_sum_finite(errors: &[f64]) -> (f64, usize) {
+    let (mut sum, mut count) = (0.0, 0usize);
+    for e in errors {
+        if e.is_finite() {
+            sum += e.abs();
+            count += 1;
+        }
+    }
+    (sum, count)
 }
 
 fn adjusted_values(y: &[f64], design: &Design, beta: &[f64]) -> Vec<f64> {
