@@ -6,6 +6,12 @@
 pub(crate) fn seasonal_naive(y: &[f64], period: usize, origins: &[usize], h: usize) -> Vec<f64> {
     let mut out = Vec::with_capacity(origins.len() * h);
     for &o in origins {
+        // Within one period of the origin the forecast is the last cycle
+        // itself: copy it.
+        if h <= period && o >= period && o - period + h <= y.len() {
+            out.extend_from_slice(&y[o - period..o - period + h]);
+            continue;
+        }
         // The last known value in the same phase as step o + j.
         out.extend((0..h).map(|j| {
             (o + j % period)
