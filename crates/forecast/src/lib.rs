@@ -59,8 +59,8 @@
 //! stop where the training part ends, up to two weeks before the forecast.
 //! The intervals then describe the same procedure on a slightly shorter
 //! history, which if anything overstates the error. Fitting once and
-//! replaying the state is what keeps model selection within a few
-//! milliseconds.
+//! replaying the state is what keeps model selection, on two months of
+//! hourly data, under a millisecond.
 //!
 //! Under three days of history there are too few origins to rank models or
 //! calibrate intervals; seasonal naive (or the mean) answers, with intervals
@@ -81,12 +81,17 @@
 //! `rand` 0.8 and `rand_distr` for features not used here. `augurs-mstl`
 //! is a thin wrapper that adds `augurs-core`, `distrs` and `tracing` around
 //! `stlrs`, with intervals from the trend model's Gaussian assumption rather
-//! than calibrated ones. So this crate uses `stlrs`'s STL (dependency-free,
-//! MIT/Unlicense) directly, with the few-line MSTL loop around it here so
-//! that each period's loess settings can be chosen, and implements the small parts
-//! that no crate covers well: seasonal ETS, ARMA(1,1), Nelder–Mead, event
-//! regression, conformal calibration and sleep. Each is a few hundred lines
-//! of plain arithmetic with no further dependencies.
+//! than calibrated ones. This crate first used `stlrs`'s STL directly; it
+//! now carries its own port of the same reference algorithm
+//! (`models::stl`), whose results a test checks bit for bit against
+//! `stlrs` (kept as a dev-dependency). The port computes each loess
+//! smoother's weights once per series length instead of at every pass,
+//! which cut a forecast's time several-fold: STL was most of it. Around it
+//! are the few-line MSTL loop, so that each period's loess settings can be
+//! chosen, and the small parts that no crate covers well: seasonal ETS,
+//! ARMA(1,1), Nelder–Mead, event regression, conformal calibration and
+//! sleep. Each is a few hundred lines of plain arithmetic with no further
+//! dependencies.
 //!
 //! # Example
 //!

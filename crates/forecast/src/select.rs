@@ -19,6 +19,7 @@ use crate::models::ets::{EtsFit, EtsSpec, Trend};
 use crate::models::mstl::{self, MstlFit};
 use crate::models::naive;
 use crate::models::regression::{Design, Event};
+use crate::models::Run;
 use crate::{BacktestSummary, Forecast, Options};
 
 /// Below three days of history a backtest has too few origins to rank models
@@ -99,14 +100,20 @@ impl Fitted {
         }
     }
 
-    fn run(&self, y: &[f64], origins: &[usize], h: usize) -> (Vec<Vec<f64>>, Vec<f64>) {
+    /// Forecasts from each origin, `h` per origin in one vector, and the
+    /// one-step residuals over `y` when `residuals` asks for them.
+    fn run(&self, y: &[f64], origins: &[usize], h: usize, residuals: bool) -> Run {
         match self {
-            Fitted::SeasonalNaive(p) => (
-                naive::seasonal_naive(y, *p, origins, h),
-                naive::seasonal_naive_residuals(y, *p),
-            ),
-            Fitted::Ets(f) => f.run(y, origins, h),
-            Fitted::Mstl(f) => f.run(y, origins, h),
+            Fitted::SeasonalNaive(p) => Run {
+                forecasts: naive::seasonal_naive(y, *p, origins, h),
+                residuals: if residuals {
+                    naive::seasonal_naive_residuals(y, *p)
+                } else {
+                    Vec::new()
+                },
+            },
+            Fitted::Ets(f) => f.run(y, origins, h, residuals),
+            Fitted::Mstl(f) => f.run(y, origins, h, residuals),
         }
     }
 }
@@ -160,7 +167,8 @@ pub(crate) struct Grid<'a> {
 
 struct Evaluated {
     name: String,
-    errors: Vec<Vec<f64>>,
+    /// Calibration errors, `h` per origin one after another (NaN where unscored).
+    errors: Vec<f64>,
     forecast: Vec<f64>,
     mae: f64,
     /// Candidate index of each member: one for a single model.
@@ -221,7 +229,7 @@ fn fit_events(
             fitted = fitted.refit(&a)?;
             a
         };
-        let (_, residuals) = fitted.run(&adjusted, &[], h);
+        let residuals = fitted.run(&adjusted, &[], h, true).residuals;
         let delta = design.fit(&residuals);
         if b.is_empty() {
             b = delta;
@@ -233,24 +241,22 @@ fn fit_events(
 }
 
 /// Forecasts from each of `origins` (ascending, at most `y.len()`) with
-/// the model and event effects held fixed.
+/// the model and event effects held fixed, `h` per origin one after another.
 fn run_with_events(
     fitted: &Fitted,
     y: &[f64],
     origins: &[usize],
     h: usize,
     events: Option<(&Design, &[f64])>,
-) -> Vec<Vec<f64>> {
-    let adjusted = match events {
-        Some((d, b)) => adjusted_values(y, d, b),
-        None => y.to_vec(),
+) -> Vec<f64> {
+    let Some((d, b)) = events else {
+        return fitted.run(y, origins, h, false).forecasts;
     };
-    let (mut forecasts, _) = fitted.run(&adjusted, origins, h);
-    if let Some((d, b)) = events {
-        for (fc, &o) in forecasts.iter_mut().zip(origins) {
-            for (j, v) in fc.iter_mut().enumerate() {
-                *v += d.effect(b, o + j);
-            }
+    let adjusted = adjusted_values(y, d, b);
+    let mut forecasts = fitted.run(&adjusted, origins, h, false).forecasts;
+    for (fc, &o) in forecasts.chunks_exact_mut(h).zip(origins) {
+        for (j, v) in fc.iter_mut().enumerate() {
+            *v += d.effect(b, o + j);
         }
     }
     forecasts
@@ -273,26 +279,18 @@ fn evaluate(
     all_origins.push(y.len());
     let events = design.zip(beta.as_deref());
     let mut forecasts = run_with_events(&fitted, y, &all_origins, h, events);
-    let forecast = forecasts.pop()?;
-    let errors: Vec<Vec<f64>> = forecasts
-        .iter()
-        .zip(origins)
-        .map(|(fc, &o)| {
-            fc.iter()
-                .enumerate()
-                .map(|(j, f)| match (y.get(o + j), grid.filled.get(o + j)) {
-                    // Filled steps are not real outcomes; they neither rank nor calibrate.
-                    (Some(actual), Some(false)) => actual - f,
-                    _ => f64::NAN,
-                })
-                .collect()
-        })
-        .collect();
-    let (sum, count) = errors
-        .iter()
-        .flatten()
-        .filter(|e| e.is_finite())
-        .fold((0.0, 0usize), |(s, c), e| (s + e.abs(), c + 1));
+    let forecast = forecasts.split_off(forecasts.len().checked_sub(h)?);
+    let mut errors = forecasts;
+    for (fc, &o) in errors.chunks_exact_mut(h).zip(origins) {
+        for (j, f) in fc.iter_mut().enumerate() {
+            *f = match (y.get(o + j), grid.filled.get(o + j)) {
+                // Filled steps are not real outcomes; they neither rank nor calibrate.
+                (Some(actual), Some(false)) => actual - *f,
+                _ => f64::NAN,
+            };
+        }
+    }
+    let (sum, count) = abs_sum_finite(&errors);
     if count == 0 || forecast.iter().any(|v| !v.is_finite()) {
         return None;
     }
@@ -337,7 +335,7 @@ fn refit_forecast(
         let refitted;
         let fc = if cand.gains_from_refit() {
             let (model, beta) = fit_events(cand.fit(y)?, y, h, design)?;
-            refitted = run_with_events(&model, y, &[y.len()], h, design.zip(beta.as_deref())).pop()?;
+            refitted = run_with_events(&model, y, &[y.len()], h, design.zip(beta.as_deref()));
             &refitted
         } else {
             own
@@ -360,18 +358,10 @@ fn combine(members: &[Evaluated]) -> Option<Evaluated> {
     let forecast: Vec<f64> = (0..first.forecast.len())
         .map(|j| members.iter().map(|m| m.forecast[j]).sum::<f64>() / k)
         .collect();
-    let errors: Vec<Vec<f64>> = (0..first.errors.len())
-        .map(|o| {
-            (0..first.errors[o].len())
-                .map(|j| members.iter().map(|m| m.errors[o][j]).sum::<f64>() / k)
-                .collect()
-        })
+    let errors: Vec<f64> = (0..first.errors.len())
+        .map(|i| members.iter().map(|m| m.errors[i]).sum::<f64>() / k)
         .collect();
-    let (sum, count) = errors
-        .iter()
-        .flatten()
-        .filter(|e| e.is_finite())
-        .fold((0.0, 0usize), |(s, c), e| (s + e.abs(), c + 1));
+    let (sum, count) = abs_sum_finite(&errors);
     let names: Vec<&str> = members.iter().map(|m| m.name.as_str()).collect();
     Some(Evaluated {
         name: format!("mean[{}]", names.join(" | ")),
@@ -384,6 +374,21 @@ fn combine(members: &[Evaluated]) -> Option<Evaluated> {
             .flat_map(|m| m.member_forecasts.iter().cloned())
             .collect(),
     })
+}
+
+/// Sum of the absolute finite errors (in order) and their count.
+// Kept out of line: inlined into the large caller, the running sum was
+// spilled to memory at every step.
+#[inline(never)]
+fn abs_sum_finite(errors: &[f64]) -> (f64, usize) {
+    let (mut sum, mut count) = (0.0, 0usize);
+    for e in errors {
+        if e.is_finite() {
+            sum += e.abs();
+            count += 1;
+        }
+    }
+    (sum, count)
 }
 
 fn adjusted_values(y: &[f64], design: &Design, beta: &[f64]) -> Vec<f64> {
@@ -502,14 +507,14 @@ pub(crate) fn forecast_grid(full: &Grid<'_>, opts: &Options) -> Result<Forecast,
                         best.forecast = fc;
                     }
                 }
-                let widths = conformal::half_widths(&best.errors, h, opts.level);
+                let widths = conformal::half_widths_flat(&best.errors, h, opts.level);
                 let scale = naive::seasonal_naive_mae(&grid.values[..train_end], day.unwrap_or(1));
                 let summary = BacktestSummary {
                     origins: origins.len(),
                     horizon: h,
                     mae: best.mae,
                     mase: scale.map(|s| best.mae / s),
-                    coverage: conformal::cross_coverage(&best.errors, h, opts.level),
+                    coverage: conformal::cross_coverage_flat(&best.errors, h, opts.level),
                 };
                 let used: Vec<Event> = match design_ref {
                     Some(d) => {
@@ -595,7 +600,7 @@ fn simple(
     let n = y.len();
     match day {
         Some(d) if n >= d + d / 2 && choice != ModelChoice::Mean => {
-            let mean = naive::seasonal_naive(y, d, &[n], h).pop().unwrap_or_default();
+            let mean = naive::seasonal_naive(y, d, &[n], h);
             let residuals = naive::seasonal_naive_residuals(y, d);
             let w =
                 conformal::conformal_quantile(residuals[d..].iter().copied(), level) * SHORT_HISTORY_WIDEN;

@@ -4,13 +4,15 @@
 //! The decomposition is MSTL (Bandara, Hyndman and Bergmeir, 2021): STL for
 //! each period in turn, shortest first, on the series with the other
 //! periods' current seasonal components removed, repeated twice. Each STL is
-//! `stlrs`'s port of the reference algorithm, with the reference defaults
+//! the reference algorithm ([`super::stl`]), with the reference defaults
 //! except for how often the trend and low-pass loess are evaluated (see
 //! [`LOESS_JUMP_DIVISOR`]). Future seasonal components repeat the last
 //! estimated cycle of each period; the trend plus remainder is forecast by
 //! ARMA(1,1) around its mean.
 
 use super::arima::{self, ArmaFit};
+use super::stl::{Stl, StlSettings};
+use super::Run;
 
 /// Outer MSTL iterations; two is the reference implementation's default and
 /// further passes change the components very little.
@@ -62,33 +64,23 @@ fn decompose(y: &[f64], periods: &[usize]) -> Option<Vec<Vec<f64>>> {
     let mut order: Vec<usize> = (0..periods.len()).collect();
     order.sort_by_key(|&i| periods[i]);
     let iterations = if periods.len() == 1 { 1 } else { MSTL_ITERATIONS };
+    // One STL per period, planned once: its loess weights serve every iteration.
+    let stls: Vec<Stl> = order
+        .iter()
+        .enumerate()
+        .map(|(rank, &i)| Stl::new(y.len(), stl_settings(periods[i], rank)))
+        .collect::<Option<_>>()?;
     let mut deseasonalised = y.to_vec();
     let mut seasonal = vec![Vec::new(); periods.len()];
     for iteration in 0..iterations {
-        for (rank, &i) in order.iter().enumerate() {
+        for (&i, stl) in order.iter().zip(&stls) {
             if iteration > 0 {
                 deseasonalised
                     .iter_mut()
                     .zip(&seasonal[i])
                     .for_each(|(d, s)| *d += s);
             }
-            let period = periods[i];
-            // The reference defaults: seasonal windows 11, 15, ... by rank;
-            // trend and low-pass windows from the period.
-            let seasonal_window = 7 + 4 * (rank + 1);
-            let trend_window =
-                odd_window(((1.5 * period as f32) / (1.0 - 1.5 / seasonal_window as f32)).ceil() as usize);
-            let low_pass_window = odd_window(period);
-            let jump = |window: usize| ((window as f32 / LOESS_JUMP_DIVISOR).ceil() as usize).max(1);
-            let (component, _, _, _) = stlrs::params()
-                .seasonal_length(seasonal_window)
-                .trend_length(trend_window)
-                .low_pass_length(low_pass_window)
-                .trend_jump(jump(trend_window))
-                .low_pass_jump(jump(low_pass_window))
-                .fit(&deseasonalised, period)
-                .ok()?
-                .into_parts();
+            let component = stl.seasonal(&deseasonalised);
             deseasonalised
                 .iter_mut()
                 .zip(&component)
@@ -97,6 +89,25 @@ fn decompose(y: &[f64], periods: &[usize]) -> Option<Vec<Vec<f64>>> {
         }
     }
     Some(seasonal)
+}
+
+/// The reference defaults for the period of the given rank (shortest first):
+/// seasonal windows 11, 15, ...; trend and low-pass windows from the period;
+/// the seasonal loess evaluated every tenth of its window.
+fn stl_settings(period: usize, rank: usize) -> StlSettings {
+    let seasonal_len = 7 + 4 * (rank + 1);
+    let trend_len = odd_window(((1.5 * period as f32) / (1.0 - 1.5 / seasonal_len as f32)).ceil() as usize);
+    let low_pass_len = odd_window(period);
+    let jump = |window: usize, divisor: f32| ((window as f32 / divisor).ceil() as usize).max(1);
+    StlSettings {
+        period,
+        seasonal_len,
+        trend_len,
+        low_pass_len,
+        seasonal_jump: jump(seasonal_len, 10.0),
+        trend_jump: jump(trend_len, LOESS_JUMP_DIVISOR),
+        low_pass_jump: jump(low_pass_len, LOESS_JUMP_DIVISOR),
+    }
 }
 
 /// Total seasonal effect at time index `t`: the decomposition inside the
@@ -141,13 +152,13 @@ impl MstlFit {
     }
 
     /// Same contract as [`super::ets::EtsFit::run`].
-    pub fn run(&self, y: &[f64], origins: &[usize], h: usize) -> (Vec<Vec<f64>>, Vec<f64>) {
-        let (mut forecasts, residuals) = self.adjusted_model.run(&self.adjusted(y), origins, h);
-        for (fc, &o) in forecasts.iter_mut().zip(origins) {
+    pub fn run(&self, y: &[f64], origins: &[usize], h: usize, residuals: bool) -> Run {
+        let mut run = self.adjusted_model.run(&self.adjusted(y), origins, h, residuals);
+        for (fc, &o) in run.forecasts.chunks_exact_mut(h.max(1)).zip(origins) {
             for (j, v) in fc.iter_mut().enumerate() {
                 *v += seasonal_at(&self.periods, &self.seasonal, o + j);
             }
         }
-        (forecasts, residuals)
+        run
     }
 }

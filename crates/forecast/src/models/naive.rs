@@ -1,22 +1,26 @@
 //! Benchmarks that need no fitting: seasonal naive (repeat the last cycle) and the historical mean.
 
-/// Seasonal naive forecasts at each origin: the value one period earlier.
-/// Origins must be at least `period` so a full cycle is known.
-pub(crate) fn seasonal_naive(y: &[f64], period: usize, origins: &[usize], h: usize) -> Vec<Vec<f64>> {
-    origins
-        .iter()
-        .map(|&o| {
-            (0..h)
-                .map(|j| {
-                    // The last known value in the same phase as step o + j.
-                    (o + j % period)
-                        .checked_sub(period)
-                        .and_then(|idx| y.get(idx).copied())
-                        .unwrap_or(f64::NAN)
-                })
-                .collect()
-        })
-        .collect()
+/// Seasonal naive forecasts at each origin, `h` values per origin one after
+/// another: the value one period earlier. Origins must be at least `period`
+/// so a full cycle is known.
+pub(crate) fn seasonal_naive(y: &[f64], period: usize, origins: &[usize], h: usize) -> Vec<f64> {
+    let mut out = Vec::with_capacity(origins.len() * h);
+    for &o in origins {
+        // Within one period of the origin the forecast is the last cycle
+        // itself: copy it.
+        if h <= period && o >= period && o - period + h <= y.len() {
+            out.extend_from_slice(&y[o - period..o - period + h]);
+            continue;
+        }
+        // The last known value in the same phase as step o + j.
+        out.extend((0..h).map(|j| {
+            (o + j % period)
+                .checked_sub(period)
+                .and_then(|idx| y.get(idx).copied())
+                .unwrap_or(f64::NAN)
+        }));
+    }
+    out
 }
 
 /// One-step in-sample residuals of the seasonal naive method (`y[t] - y[t - period]`),
@@ -54,7 +58,7 @@ mod tests {
     fn repeats_last_cycle() {
         let y = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0];
         let fc = seasonal_naive(&y, 3, &[6], 5);
-        assert_eq!(fc[0], vec![4.0, 5.0, 6.0, 4.0, 5.0]);
+        assert_eq!(fc, vec![4.0, 5.0, 6.0, 4.0, 5.0]);
         assert_eq!(seasonal_naive_mae(&y, 3), Some(3.0));
     }
 }
