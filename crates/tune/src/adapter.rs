@@ -73,7 +73,8 @@ impl AdapterFile {
                     name: "lora",
                     reason: format!("missing pair {layer}/{target}"),
                 })?;
-                pairs.push((p.a().to_dtype(DType::F32)?, p.b().to_dtype(DType::F32)?));
+                let cpu = |t: &Tensor| t.to_dtype(DType::F32)?.to_device(&Device::Cpu);
+                pairs.push((cpu(p.a())?, cpu(p.b())?));
             }
             let [p0, p1, p2, p3]: [(Tensor, Tensor); 4] =
                 pairs.try_into().map_err(|_| TuneError::InvalidOption {

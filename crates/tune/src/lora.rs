@@ -178,6 +178,25 @@ impl Lora {
         &self.config
     }
 
+    /// The same adapter with its variables on `device` (itself when they are there already).
+    pub(crate) fn into_device(self, device: &Device) -> Result<Self> {
+        let here = self.layers.first().map(|l| l[0].a.device().clone());
+        if here.is_none_or(|d| d.same_device(device)) {
+            return Ok(self);
+        }
+        let layers = self
+            .layers
+            .iter()
+            .map(|l| {
+                let mv = |p: &LoraPair| -> Result<(Tensor, Tensor)> {
+                    Ok((p.a().to_device(device)?, p.b().to_device(device)?))
+                };
+                Ok([mv(&l[0])?, mv(&l[1])?, mv(&l[2])?, mv(&l[3])?])
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Self::from_tensors(self.config, layers)
+    }
+
     pub fn num_layers(&self) -> usize {
         self.layers.len()
     }

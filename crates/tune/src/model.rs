@@ -140,6 +140,28 @@ impl TrainModel {
         Ok(model)
     }
 
+    /// A model of `config`'s shapes with a `vocab`-token tied embedding, on the CPU, filled with seeded
+    /// random weights (matrices uniform in `±1/√in`, norm weights 1), without a tokenizer. What it
+    /// writes means nothing: it serves to measure the time and memory of training where the model
+    /// file is not at hand (neither depends on the weights' values).
+    pub fn random(config: Config, vocab: usize, lora: LoraConfig, seed: u64) -> Result<Self> {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        let mut weights = HashMap::new();
+        for (name, shape) in weight_shapes(&config, vocab) {
+            let n: usize = shape.iter().product();
+            let values: Vec<f32> = match shape.as_slice() {
+                &[_, inp] => {
+                    let bound = 1.0 / (inp as f32).sqrt();
+                    (0..n).map(|_| rng.random_range(-bound..bound)).collect()
+                }
+                _ => vec![1.0; n],
+            };
+            weights.insert(name, Tensor::from_vec(values, shape, &Device::Cpu)?);
+        }
+        Self::from_weights(config, weights, None, lora, seed, DType::F32)
+    }
+
     /// Builds the model from tensors named as in a Gemma 3 GGUF (norm weights including Gemma's `+1`,
     /// as llama.cpp's converter writes them). `dtype` is F32 for training; F64 serves the
     /// finite-difference gradient check. The vocabulary size is the embedding's row count.
@@ -187,6 +209,7 @@ impl TrainModel {
         };
         let embedding = get("token_embd.weight".into())?;
         let final_norm = get("output_norm.weight".into())?;
+        let device = embedding.device().clone();
         let mut layers = Vec::with_capacity(config.block_count);
         for i in 0..config.block_count {
             let mut w = |n: &str| get(format!("blk.{i}.{n}.weight"));
@@ -204,7 +227,7 @@ impl TrainModel {
                 local: config.is_local(i),
             });
         }
-        let lora = Lora::new(lora, &config, dtype, seed)?;
+        let lora = Lora::new(lora, &config, dtype, seed)?.into_device(&device)?;
         Ok(Self {
             inv_freq_local: inv_freq(config.rope_base_local, config.head_dim),
             inv_freq_global: inv_freq(config.rope_base_global, config.head_dim),
@@ -229,6 +252,41 @@ impl TrainModel {
 
     pub fn dtype(&self) -> DType {
         self.dtype
+    }
+
+    /// Where the weights live (the embedding's device; every weight is on it).
+    pub fn device(&self) -> &Device {
+        self.embedding.device()
+    }
+
+    /// Moves every weight and the adapter to `device` (e.g. a model loaded on the CPU to a GPU).
+    pub fn into_device(mut self, device: &Device) -> Result<Self> {
+        if self.device().same_device(device) {
+            return Ok(self);
+        }
+        let mv = |t: &Tensor| t.to_device(device);
+        self.embedding = mv(&self.embedding)?;
+        self.final_norm = mv(&self.final_norm)?;
+        for l in &mut self.layers {
+            for p in &mut l.proj {
+                *p = mv(p)?;
+            }
+            for t in [
+                &mut l.attn_norm,
+                &mut l.q_norm,
+                &mut l.k_norm,
+                &mut l.post_attn_norm,
+                &mut l.ffn_norm,
+                &mut l.gate,
+                &mut l.up,
+                &mut l.down,
+                &mut l.post_ffn_norm,
+            ] {
+                *t = mv(t)?;
+            }
+        }
+        self.lora = self.lora.into_device(device)?;
+        Ok(self)
     }
 
     pub fn vocab_size(&self) -> usize {
@@ -256,7 +314,7 @@ impl TrainModel {
     /// Replaces the adapter (e.g. with one loaded to continue training). Its shapes must fit.
     pub fn set_lora(&mut self, lora: Lora) -> Result<()> {
         crate::adapter::AdapterFile::from_lora(&lora, self.base.clone(), "")?.check_fits(&self.config)?;
-        self.lora = lora;
+        self.lora = lora.into_device(self.embedding.device())?;
         Ok(())
     }
 
@@ -289,18 +347,19 @@ impl TrainModel {
                 self.config.context_length
             )));
         }
-        let dev = &Device::Cpu;
+        let dev = self.device();
         let hd = self.config.head_dim;
-        let rope_local = rope_tables(&self.inv_freq_local, seq, 1.0, hd, self.dtype)?;
+        let rope_local = rope_tables(&self.inv_freq_local, seq, 1.0, hd, self.dtype, dev)?;
         let rope_global = rope_tables(
             &self.inv_freq_global,
             seq,
             self.global_position_scale,
             hd,
             self.dtype,
+            dev,
         )?;
-        let mask_local = mask(seq, Some(self.config.sliding_window), self.dtype)?;
-        let mask_global = mask(seq, None, self.dtype)?;
+        let mask_local = mask(seq, Some(self.config.sliding_window), self.dtype, dev)?;
+        let mask_global = mask(seq, None, self.dtype, dev)?;
         let h = self.config.hidden_size;
         let x = self
             .embedding
@@ -338,7 +397,7 @@ impl TrainModel {
         let hidden = self.hidden(ids, mode)?;
         let (b, seq, h) = hidden.dims3()?;
         let flat = hidden.reshape((b * seq, h))?;
-        let idx = Tensor::from_slice(rows, rows.len(), &Device::Cpu)?;
+        let idx = Tensor::from_slice(rows, rows.len(), self.device())?;
         let picked = flat.index_select(&idx, 0)?;
         Ok(token_log_probs(
             &picked,
@@ -449,6 +508,7 @@ impl TrainModel {
         // Segment sums as a (tiny) matmul with a 0/1 matrix: differentiable and one op.
         Ok(batch
             .segments
+            .to_device(self.device())?
             .to_dtype(self.dtype)?
             .matmul(&logp.unsqueeze(1)?)?
             .squeeze(1)?)
@@ -495,6 +555,7 @@ fn rope_tables(
     scale: f32,
     hd: usize,
     dtype: DType,
+    device: &Device,
 ) -> Result<(Tensor, Tensor)> {
     let half = hd / 2;
     let mut cos = Vec::with_capacity(seq * half);
@@ -509,13 +570,17 @@ fn rope_tables(
     }
     let dev = &Device::Cpu;
     Ok((
-        Tensor::from_vec(cos, (seq, half), dev)?.to_dtype(dtype)?,
-        Tensor::from_vec(sin, (seq, half), dev)?.to_dtype(dtype)?,
+        Tensor::from_vec(cos, (seq, half), dev)?
+            .to_dtype(dtype)?
+            .to_device(device)?,
+        Tensor::from_vec(sin, (seq, half), dev)?
+            .to_dtype(dtype)?
+            .to_device(device)?,
     ))
 }
 
 /// Additive causal mask `[seq, seq]`; with a window, position `i` sees `j` only when `i − w < j ≤ i`.
-fn mask(seq: usize, window: Option<usize>, dtype: DType) -> Result<Tensor> {
+fn mask(seq: usize, window: Option<usize>, dtype: DType, device: &Device) -> Result<Tensor> {
     let mut m = vec![0f32; seq * seq];
     for i in 0..seq {
         for j in 0..seq {
@@ -524,5 +589,7 @@ fn mask(seq: usize, window: Option<usize>, dtype: DType) -> Result<Tensor> {
             }
         }
     }
-    Ok(Tensor::from_vec(m, (seq, seq), &Device::Cpu)?.to_dtype(dtype)?)
+    Ok(Tensor::from_vec(m, (seq, seq), &Device::Cpu)?
+        .to_dtype(dtype)?
+        .to_device(device)?)
 }

@@ -3,9 +3,8 @@
 //! - [`frozen_linear`]: `y = x Wᵀ` for a frozen weight `W`. candle's matmul backward always computes the
 //!   gradient of *both* operands, so with a plain matmul every step would also compute (and then drop)
 //!   a gradient for each of the 126 frozen projection matrices: measured before on this machine,
-//!   29 s and 8.5 GB per step of 4×128 tokens instead of 13.7 s and 3.7 GB. As a
-//!   [`candle_core::CustomOp1`] over `x` alone, the weight is not an operand of the graph and the
-//!   backward returns only `∂L/∂x = ∂L/∂y · W`.
+//!   29 s and 8.5 GB per step of 4×128 tokens instead of 13.7 s and 3.7 GB. Here the weight is not an
+//!   operand of the graph and the backward returns only `∂L/∂x = ∂L/∂y · W`.
 //! - [`token_log_probs`]: `log p(target | hidden)` through the tied output projection, in chunks of
 //!   [`LOGIT_CHUNK_ROWS`] rows. Gemma's vocabulary has 262,144 tokens: the logits of 512 positions
 //!   would be 537 MB, and a graph through `log_softmax` keeps several such tensors alive until the
@@ -13,172 +12,160 @@
 //!   respect to the hidden states, `E[target] − softmax(h Eᵀ) E`, is computed in the same pass and kept
 //!   (`[rows, hidden]`, a few hundred KB) for the backward.
 //!
-//! Both run on candle tensors inside the op (one copy of the activations in and out, negligible beside
-//! the matmuls) and accept f32 or f64 (f64 is what the finite-difference gradient check uses).
+//! Both are computed with ordinary candle tensor operations on their detached input, on
+//! whichever device the tensors live (CPU, or an NVIDIA GPU with the `cuda` feature), and then tied
+//! back into the graph by one small custom operation (`WithGradient`) whose forward only copies the
+//! value and whose backward applies the known gradient. They accept f32 or f64 (f64 is what the
+//! finite-difference gradient check uses).
 
-use std::sync::Mutex;
-
-use candle_core::{bail, CpuStorage, CustomOp1, DType, Device, Layout, Shape, Tensor, D};
+use candle_core::backend::BackendStorage;
+use candle_core::{bail, CpuStorage, CustomOp2, Layout, Shape, Tensor, D};
 
 /// Rows of the output projection computed at once in [`token_log_probs`]: 32 × 262,144 f32 logits are
 /// 34 MB, and the softmax and its product with the embedding need about three such buffers.
 pub const LOGIT_CHUNK_ROWS: usize = 32;
 
-/// Copies a (contiguous) CPU storage into a fresh tensor that records no graph.
-fn storage_to_tensor(storage: &CpuStorage, layout: &Layout) -> candle_core::Result<Tensor> {
-    let Some((start, end)) = layout.contiguous_offsets() else {
-        bail!("custom training op: input must be contiguous")
-    };
-    let shape = layout.shape().clone();
-    match storage {
-        CpuStorage::F32(v) => Tensor::from_slice(&v[start..end], shape, &Device::Cpu),
-        CpuStorage::F64(v) => Tensor::from_slice(&v[start..end], shape, &Device::Cpu),
-        _ => bail!("custom training op: only f32 and f64 are supported"),
+type Backward = Box<dyn Fn(&Tensor) -> candle_core::Result<Tensor> + Send + Sync>;
+
+/// `value` (computed without a graph) as a function of `input`: the forward copies `value`, the
+/// backward gives `input` the gradient `backward(∂L/∂value)` and `value` none.
+struct WithGradient {
+    name: &'static str,
+    backward: Backward,
+}
+
+/// A copy of a contiguous storage that starts at offset 0 (what every op here produces).
+fn copy_value<S: BackendStorage>(s: &S, l: &Layout, name: &str) -> candle_core::Result<(S, Shape)> {
+    if !l.is_contiguous() || l.start_offset() != 0 {
+        bail!("{name}: value must be contiguous from offset 0")
     }
+    Ok((s.try_clone(l)?, l.shape().clone()))
 }
 
-fn tensor_to_storage(t: &Tensor) -> candle_core::Result<(CpuStorage, Shape)> {
-    let shape = t.shape().clone();
-    let flat = t.flatten_all()?;
-    let storage = match t.dtype() {
-        DType::F32 => CpuStorage::F32(flat.to_vec1()?),
-        DType::F64 => CpuStorage::F64(flat.to_vec1()?),
-        other => bail!("custom training op: unsupported dtype {other:?}"),
-    };
-    Ok((storage, shape))
-}
-
-/// `x Wᵀ` with a frozen `W` (`[out, in]`), differentiable in `x` only.
-struct FrozenLinear {
-    weight: Tensor,
-}
-
-impl FrozenLinear {
-    fn dims(&self) -> candle_core::Result<(usize, usize)> {
-        self.weight.dims2()
-    }
-}
-
-impl CustomOp1 for FrozenLinear {
+impl CustomOp2 for WithGradient {
     fn name(&self) -> &'static str {
-        "frozen-linear"
+        self.name
     }
 
-    fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
-        let (out, inp) = self.dims()?;
-        let x = storage_to_tensor(storage, layout)?;
-        let mut dims = x.dims().to_vec();
-        if dims.last() != Some(&inp) {
-            bail!("frozen-linear: input {:?} does not end in {inp}", dims)
-        }
-        let rows = x.elem_count() / inp.max(1);
-        let y = x.reshape((rows, inp))?.matmul(&self.weight.t()?)?;
-        if let Some(last) = dims.last_mut() {
-            *last = out;
-        }
-        tensor_to_storage(&y.reshape(dims)?)
+    fn cpu_fwd(
+        &self,
+        _: &CpuStorage,
+        _: &Layout,
+        value: &CpuStorage,
+        layout: &Layout,
+    ) -> candle_core::Result<(CpuStorage, Shape)> {
+        copy_value(value, layout, self.name)
     }
 
-    fn bwd(&self, arg: &Tensor, _res: &Tensor, grad_res: &Tensor) -> candle_core::Result<Option<Tensor>> {
-        let (out, _) = self.dims()?;
-        let rows = grad_res.elem_count() / out.max(1);
-        let g = grad_res.reshape((rows, out))?.matmul(&self.weight)?;
-        Ok(Some(g.reshape(arg.shape())?))
+    #[cfg(feature = "cuda")]
+    fn cuda_fwd(
+        &self,
+        _: &candle_core::CudaStorage,
+        _: &Layout,
+        value: &candle_core::CudaStorage,
+        layout: &Layout,
+    ) -> candle_core::Result<(candle_core::CudaStorage, Shape)> {
+        copy_value(value, layout, self.name)
     }
+
+    fn bwd(
+        &self,
+        _input: &Tensor,
+        _value: &Tensor,
+        _res: &Tensor,
+        grad_res: &Tensor,
+    ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>)> {
+        Ok((Some((self.backward)(grad_res)?), None))
+    }
+}
+
+/// Ties `value` (same shape as the result) to `input` in the graph, with `backward` as its gradient.
+fn with_gradient(
+    input: &Tensor,
+    value: &Tensor,
+    name: &'static str,
+    backward: Backward,
+) -> candle_core::Result<Tensor> {
+    input.apply_op2(&value.contiguous()?, WithGradient { name, backward })
 }
 
 /// `x Wᵀ` for a frozen weight `w` (`[out, in]`, contiguous) and `x` of shape `[.., in]`. The backward
 /// pass gives `x` its gradient and never computes one for `w` (see the module docs for why).
 pub fn frozen_linear(x: &Tensor, w: &Tensor) -> candle_core::Result<Tensor> {
-    x.contiguous()?.apply_op1(FrozenLinear { weight: w.clone() })
-}
-
-/// Per-row `log softmax(h Eᵀ)[target]`, chunked, with its gradient computed during the forward.
-struct TokenLogProbs {
-    embedding: Tensor,
-    targets: Vec<u32>,
-    /// `∂ logp_i / ∂ h_i` for every row, when a gradient was asked for.
-    grad: Mutex<Option<Tensor>>,
-    with_grad: bool,
-}
-
-impl CustomOp1 for TokenLogProbs {
-    fn name(&self) -> &'static str {
-        "token-log-probs"
+    let (out, inp) = w.dims2()?;
+    let mut dims = x.dims().to_vec();
+    if dims.last() != Some(&inp) {
+        bail!("frozen-linear: input {:?} does not end in {inp}", dims)
     }
-
-    fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
-        let h = storage_to_tensor(storage, layout)?;
-        let (rows, _) = h.dims2()?;
-        if rows != self.targets.len() {
-            bail!("token-log-probs: {rows} rows for {} targets", self.targets.len())
-        }
-        let e_t = self.embedding.t()?;
-        let mut logps = Vec::with_capacity(rows.div_ceil(LOGIT_CHUNK_ROWS));
-        let mut grads = Vec::new();
-        let mut r0 = 0;
-        while r0 < rows {
-            let n = LOGIT_CHUNK_ROWS.min(rows - r0);
-            let hc = h.narrow(0, r0, n)?;
-            let targets = Tensor::from_slice(&self.targets[r0..r0 + n], n, &Device::Cpu)?;
-            let logits = hc.matmul(&e_t)?; // [n, vocab]
-            let max = logits.max_keepdim(D::Minus1)?;
-            let exp = logits.broadcast_sub(&max)?.exp()?;
-            let sum = exp.sum_keepdim(D::Minus1)?;
-            let lse = (sum.log()? + &max)?;
-            let target_logit = logits.gather(&targets.unsqueeze(1)?, 1)?;
-            logps.push((target_logit - lse)?.squeeze(1)?);
-            if self.with_grad {
-                let probs = exp.broadcast_div(&sum)?;
-                let expected = probs.matmul(&self.embedding)?; // [n, hidden]
-                grads.push((self.embedding.index_select(&targets, 0)? - expected)?);
-            }
-            r0 += n;
-        }
-        if self.with_grad {
-            let g = Tensor::cat(&grads, 0)?;
-            match self.grad.lock() {
-                Ok(mut slot) => *slot = Some(g),
-                Err(_) => bail!("token-log-probs: gradient slot poisoned"),
-            }
-        }
-        tensor_to_storage(&Tensor::cat(&logps, 0)?)
+    let rows = x.elem_count() / inp.max(1);
+    let weight = w.detach();
+    let y = x
+        .detach()
+        .contiguous()?
+        .reshape((rows, inp))?
+        .matmul(&weight.t()?)?;
+    if let Some(last) = dims.last_mut() {
+        *last = out;
     }
-
-    fn bwd(&self, _arg: &Tensor, _res: &Tensor, grad_res: &Tensor) -> candle_core::Result<Option<Tensor>> {
-        let g = match self.grad.lock() {
-            Ok(slot) => slot.clone(),
-            Err(_) => bail!("token-log-probs: gradient slot poisoned"),
-        };
-        let Some(g) = g else {
-            bail!("token-log-probs: backward through a pass run without gradient")
-        };
-        Ok(Some(g.broadcast_mul(&grad_res.unsqueeze(1)?)?))
+    let y = y.reshape(dims)?;
+    if !x.track_op() {
+        return Ok(y);
     }
+    let x_shape = x.shape().clone();
+    let backward: Backward = Box::new(move |g: &Tensor| {
+        let rows = g.elem_count() / out.max(1);
+        g.reshape((rows, out))?.matmul(&weight)?.reshape(x_shape.clone())
+    });
+    with_gradient(x, &y, "frozen-linear", backward)
 }
 
 /// `log p(targets[i] | hidden[i])` under the output projection `embedding` (`[vocab, hidden]`, tied),
 /// for `hidden` of shape `[rows, hidden]`; returns `[rows]`. Never holds more than
 /// [`LOGIT_CHUNK_ROWS`] rows of logits. With `with_grad`, the forward also computes the gradient with
 /// respect to `hidden` (about twice the work) so the result can be back-propagated; without it the
-/// result must not be differentiated (reference and evaluation passes).
+/// result carries no graph (reference and evaluation passes).
 pub fn token_log_probs(
     hidden: &Tensor,
     embedding: &Tensor,
     targets: &[u32],
     with_grad: bool,
 ) -> candle_core::Result<Tensor> {
-    let op = TokenLogProbs {
-        embedding: embedding.clone(),
-        targets: targets.to_vec(),
-        grad: Mutex::new(None),
-        with_grad,
-    };
-    if with_grad {
-        hidden.contiguous()?.apply_op1(op)
-    } else {
-        hidden.contiguous()?.apply_op1_no_bwd(&op)
+    let h = hidden.detach().contiguous()?;
+    let embedding = &embedding.detach();
+    let (rows, _) = h.dims2()?;
+    if rows != targets.len() {
+        bail!("token-log-probs: {rows} rows for {} targets", targets.len())
     }
+    let e_t = embedding.t()?;
+    let mut logps = Vec::with_capacity(rows.div_ceil(LOGIT_CHUNK_ROWS));
+    let mut grads = Vec::new();
+    let mut r0 = 0;
+    while r0 < rows {
+        let n = LOGIT_CHUNK_ROWS.min(rows - r0);
+        let hc = h.narrow(0, r0, n)?;
+        let idx = Tensor::from_slice(&targets[r0..r0 + n], n, h.device())?;
+        let logits = hc.matmul(&e_t)?; // [n, vocab]
+        let max = logits.max_keepdim(D::Minus1)?;
+        let exp = logits.broadcast_sub(&max)?.exp()?;
+        let sum = exp.sum_keepdim(D::Minus1)?;
+        let lse = (sum.log()? + &max)?;
+        let target_logit = logits.gather(&idx.unsqueeze(1)?, 1)?;
+        logps.push((target_logit - lse)?.squeeze(1)?);
+        if with_grad {
+            let probs = exp.broadcast_div(&sum)?;
+            let expected = probs.matmul(embedding)?; // [n, hidden]
+            grads.push((embedding.index_select(&idx, 0)? - expected)?);
+        }
+        r0 += n;
+    }
+    let logps = Tensor::cat(&logps, 0)?;
+    if !with_grad {
+        return Ok(logps);
+    }
+    // `∂ logp_i / ∂ h_i` for every row, `[rows, hidden]`: a few hundred KB.
+    let grad = Tensor::cat(&grads, 0)?;
+    let backward: Backward = Box::new(move |g: &Tensor| grad.broadcast_mul(&g.unsqueeze(1)?));
+    with_gradient(hidden, &logps, "token-log-probs", backward)
 }
 
 /// The same quantity as [`token_log_probs`] through candle's own graph (full logits, `log_softmax`,
@@ -190,7 +177,7 @@ pub fn naive_token_log_probs(
 ) -> candle_core::Result<Tensor> {
     let logits = hidden.matmul(&embedding.t()?)?;
     let logp = candle_nn::ops::log_softmax(&logits, D::Minus1)?;
-    let idx = Tensor::from_slice(targets, (targets.len(), 1), &Device::Cpu)?;
+    let idx = Tensor::from_slice(targets, (targets.len(), 1), hidden.device())?;
     logp.gather(&idx, 1)?.squeeze(1)
 }
 
@@ -204,7 +191,7 @@ mod tests {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
         let n: usize = shape.iter().product();
         let v: Vec<f64> = (0..n).map(|_| rng.random_range(-1.0..1.0)).collect();
-        Tensor::from_vec(v, shape, &Device::Cpu).unwrap()
+        Tensor::from_vec(v, shape, &candle_core::Device::Cpu).unwrap()
     }
 
     #[test]

@@ -24,7 +24,7 @@
 
 use std::time::Instant;
 
-use candle_core::{Device, Tensor};
+use candle_core::Tensor;
 use candle_nn::{AdamW, Optimizer, ParamsAdamW};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
@@ -390,7 +390,7 @@ pub(crate) fn kto_loss(
     kl: KlEstimate,
 ) -> Result<Tensor> {
     let dtype = model.dtype();
-    let dev = &Device::Cpu;
+    let dev = model.device();
     let policy = model.sequence_log_probs(batch, AdapterMode::Train)?;
     let reference = Tensor::from_slice(ref_logps, ref_logps.len(), dev)?.to_dtype(dtype)?;
     let rewards = (policy - reference)?;
@@ -447,6 +447,8 @@ fn run_steps(
                 });
             }
             opt.backward_step(&loss)?;
+            // On a GPU the update is queued, not done: wait for it, so the step's time is its own.
+            model.device().synchronize()?;
             report.losses.push(value);
             report.step_seconds.push(t0.elapsed().as_secs_f64());
             if let (Some(a), Some(b)) = (cpu0, thread_cpu_seconds()) {
