@@ -228,16 +228,19 @@ impl Gguf {
         };
         self.reader.seek(SeekFrom::Start(start)).map_err(io)?;
         let reader = &mut self.reader;
-        PackedQ8::from_q8_0_rows(rows, cols, |_, row| reader.read_exact(row).map_err(io))
+        PackedQ8::from_gguf_rows(GgmlDType::Q8_0, rows, cols, |row| {
+            reader.read_exact(row).map_err(io)
+        })
     }
 
-    /// Reads a quantized matrix for use in a matmul. Q5_0 is converted to Q8_0: candle has no SIMD
-    /// kernel for Q5_0, and the Q8_0 copy is both faster (27 vs 20.6 generated tokens/s measured) and at
-    /// least as precise (the conversion is exact up to Q8_0 rounding of already 5-bit values).
+    /// Reads a quantized matrix for use in a matmul. Q5_1 and Q4_1 are converted to Q8_0 (candle has no
+    /// SIMD kernel for them; the conversion is exact up to Q8_0 rounding of already 4/5-bit values).
+    /// Q5_0 stays as it is: [`crate::int8`] multiplies it directly (the candle fallback converts it at
+    /// load, see [`crate::model`]).
     pub(crate) fn matrix(&mut self, name: &str, shape: &[usize]) -> Result<QTensor> {
         let t = self.tensor(name, shape)?;
         let t = match t.dtype() {
-            GgmlDType::Q5_0 | GgmlDType::Q5_1 | GgmlDType::Q4_1 => {
+            GgmlDType::Q5_1 | GgmlDType::Q4_1 => {
                 let dense = t.dequantize(&Device::Cpu)?;
                 QTensor::quantize(&dense, GgmlDType::Q8_0)?
             }
@@ -255,9 +258,9 @@ impl Gguf {
     }
 
     /// Like [`Gguf::dequantized`], but for a projection matrix: the values [`crate::Gemma3`] actually
-    /// multiplies by, i.e. after the Q5_0/Q5_1/Q4_1 → Q8_0 conversion done at load. That conversion is
-    /// not exact, so training on the file's own values would train a slightly different model from
-    /// the one that runs (final hidden states up to 0.76 apart on the 270M model).
+    /// multiplies by, i.e. after the Q5_1/Q4_1 → Q8_0 conversion done at load (Q5_0 is kept as it
+    /// is). That conversion is not exact, so training on the file's own values would train a slightly
+    /// different model from the one that runs.
     pub fn dequantized_matrix(&mut self, name: &str) -> Result<candle_core::Tensor> {
         let dims = self.tensor_dims(name)?;
         Ok(self.matrix(name, &dims)?.dequantize(&Device::Cpu)?)
