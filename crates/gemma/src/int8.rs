@@ -69,8 +69,12 @@ impl TileFormat for TileQ8 {
 
     fn set_row(&mut self, lane: usize, block: &[u8]) {
         self.d[lane] = u16::from_le_bytes([block[0], block[1]]);
-        for (c, &byte) in block[2..2 + BLOCK].iter().enumerate() {
-            self.qs[(c / 4 * TILE_ROWS + lane) * 4 + c % 4] = (i16::from(byte as i8) + 128) as u8;
+        for (group, four) in block[2..2 + BLOCK].chunks_exact(4).enumerate() {
+            let at = (group * TILE_ROWS + lane) * 4;
+            for (dst, &byte) in self.qs[at..at + 4].iter_mut().zip(four) {
+                // (w as i8) + 128 as u8 is the byte with its top bit flipped.
+                *dst = byte ^ 0x80;
+            }
         }
     }
 
@@ -116,20 +120,19 @@ impl TileFormat for TileQ5 {
 
     fn set_row(&mut self, lane: usize, block: &[u8]) {
         // GGUF block_q5_0: f16 d, u32 qh (bit c = fifth bit of column c), 16 bytes whose low nibbles
-        // are columns 0..16 and high nibbles columns 16..32; value = (q | fifth << 4) - 16.
+        // are columns 0..16 and high nibbles columns 16..32; value = (q | fifth << 4) - 16. Byte
+        // 4v + j thus holds column 4v + j (group v) low and column 16 + 4v + j (group v + 4) high,
+        // which is exactly the packed byte: the nibbles are copied as they are.
         self.d[lane] = u16::from_le_bytes([block[0], block[1]]);
         let qh = u32::from_le_bytes([block[2], block[3], block[4], block[5]]);
-        for c in 0..BLOCK {
-            let byte = block[6 + c % 16];
-            let low = if c < 16 { byte & 0x0f } else { byte >> 4 };
-            let (i, shift) = Self::nibble_index(lane, c);
-            self.qs[i] = (self.qs[i] & !(0x0f << shift)) | (low << shift);
-            let bit = 1u64 << (lane * 4 + c % 4);
-            if (qh >> c) & 1 == 1 {
-                self.high[c / 4] |= bit;
-            } else {
-                self.high[c / 4] &= !bit;
-            }
+        for (v, four) in block[6..6 + BLOCK / 2].chunks_exact(4).enumerate() {
+            let at = (v * TILE_ROWS + lane) * 4;
+            self.qs[at..at + 4].copy_from_slice(four);
+        }
+        let shift = lane * 4;
+        for (group, high) in self.high.iter_mut().enumerate() {
+            let bits = u64::from((qh >> (group * 4)) & 0xf);
+            *high = (*high & !(0xf << shift)) | (bits << shift);
         }
     }
 
@@ -211,8 +214,12 @@ impl QuantizedRows {
             let inv = if scale > 0.0 { 1.0 / scale } else { 0.0 };
             let mut sum = 0i32;
             for (qv, &xv) in qb.iter_mut().zip(xb) {
-                // |x · inv| <= 127 by construction, so the cast cannot saturate.
-                *qv = (xv * inv).round() as i8;
+                // Round half away from zero, as `f32::round`, without its libm call (the baseline x86-64
+                // target has no rounding instruction): |x · inv| <= 127, so truncating |v| + 0.5 is
+                // exact and cannot saturate.
+                let v = xv * inv;
+                let magnitude = (v.abs() + 0.5) as i32;
+                *qv = if v < 0.0 { -magnitude } else { magnitude } as i8;
                 sum += i32::from(*qv);
             }
             *db = scale;

@@ -240,10 +240,31 @@ struct FeedForward {
 
 impl FeedForward {
     fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
-        // Gemma uses GELU with the tanh approximation (`gelu_pytorch_tanh`); candle's `gelu` is that one.
-        let gate = self.gate.forward(x)?.gelu()?;
+        let gate = self.gate.forward(x)?;
         let up = self.up.forward(x)?;
-        self.down.forward(&(gate * up)?)
+        if gate.track_op() || up.track_op() {
+            // Gemma uses GELU with the tanh approximation (`gelu_pytorch_tanh`); candle's `gelu` is that
+            // one. Kept where gradients flow (the exact path).
+            return self.down.forward(&(gate.gelu()? * up)?);
+        }
+        let dims = gate.dims().to_vec();
+        let mut hidden = gate.flatten_all()?.to_vec1::<f32>()?;
+        gelu_tanh_mul(&mut hidden, &up.flatten_all()?.to_vec1::<f32>()?);
+        self.down.forward(&Tensor::from_vec(hidden, dims, x.device())?)
+    }
+}
+
+/// `gate[i] = gelu_tanh(gate[i]) * up[i]`, the feed-forward's gating in one pass. candle's `gelu` calls
+/// libm's `tanhf` per value (about 6% of decoding time on 2,048 values × 18 layers per token); here
+/// `tanh(y) = 1 - 2 / (exp(2y) + 1)`, which saturates correctly at ±1 (exp overflowing to infinity or
+/// vanishing) and differs from `tanhf` by about 1e-7.
+fn gelu_tanh_mul(gate: &mut [f32], up: &[f32]) {
+    const SQRT_TWO_OVER_PI: f32 = 0.797_884_6;
+    for (g, &u) in gate.iter_mut().zip(up) {
+        let v = *g;
+        let y = SQRT_TWO_OVER_PI * v * (1.0 + 0.044715 * v * v);
+        let tanh = 1.0 - 2.0 / ((2.0 * y).exp() + 1.0);
+        *g = 0.5 * v * (1.0 + tanh) * u;
     }
 }
 
@@ -700,6 +721,21 @@ mod tests {
             .expect("mask");
         assert_eq!(m[0].iter().filter(|v| v.is_finite()).count(), 4);
         assert_eq!(m[1].iter().filter(|v| v.is_finite()).count(), 5);
+    }
+
+    #[test]
+    fn fused_gelu_matches_candle() {
+        let x: Vec<f32> = (-400..400).map(|i| i as f32 * 0.05).collect();
+        let up: Vec<f32> = x.iter().map(|v| 1.0 - v * 0.1).collect();
+        let reference = Tensor::new(x.as_slice(), &Device::Cpu)
+            .and_then(|t| t.gelu()? * Tensor::new(up.as_slice(), &Device::Cpu)?)
+            .and_then(|t| t.to_vec1::<f32>())
+            .expect("candle gelu");
+        let mut fused = x.clone();
+        gelu_tanh_mul(&mut fused, &up);
+        for (f, r) in fused.iter().zip(&reference) {
+            assert!((f - r).abs() <= 1e-6 * r.abs().max(1.0), "{f} vs {r}");
+        }
     }
 
     #[test]
