@@ -274,7 +274,7 @@ impl Gguf {
 }
 
 /// Whether candle has a tiled int8 dot-product (VNNI) kernel for Q8_0 on this CPU. It requires the
-/// inner dimension to be a multiple of 256, so matrices with 640 columns only reach it when padded.
+/// inner dimension to be a multiple of 256 (used only when the packed int8 kernels are turned off).
 pub(crate) fn has_q8_0_tile_kernel() -> bool {
     #[cfg(target_arch = "x86_64")]
     {
