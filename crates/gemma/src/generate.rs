@@ -104,7 +104,8 @@ pub struct Model {
 pub struct LoadOptions {
     /// Repack Q8_0 matrices (the tied embedding/output projection and the Q5_0 projections converted
     /// to Q8_0) for this crate's int8 kernels ([`crate::int8`]) instead of using candle's quantized
-    /// matmul (default true; false is kept for comparison and is slower).
+    /// matmul (default true; false is kept for comparison and is slower). Ignored on CPUs without
+    /// AVX-512 VNNI, where candle's kernels are faster than the portable loop.
     pub pack_int8: bool,
     /// Run one token through the model at load, so weight repacking happens there instead of
     /// slowing the first generation (default true).

@@ -37,7 +37,7 @@
 //!   copy, ~700 MB resident). At load, Q8_0 and Q5_0 matrices are repacked into 16-row tiles for an
 //!   AVX-512 VNNI matrix-vector product with activations quantized per 32 values (as llama.cpp does),
 //!   with no padding and no second copy (~340 MB resident); the fifth Q5_0 bit is applied as a byte
-//!   mask. A portable loop is the fallback and the tested reference. The Q4_K/Q6_K projections
+//!   mask. A portable loop is the tested reference; CPUs without VNNI keep candle's kernels. The Q4_K/Q6_K projections
 //!   (attention output, feed-forward down) stay on candle's kernels. [`LoadOptions::pack_int8`] turns
 //!   this off for comparison (candle then gets Q8_0 copies of the Q5_0 matrices).
 //! - **Dense prompt pass where no tiled kernel applies.** candle's generic quantized matmul is a

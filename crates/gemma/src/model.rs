@@ -342,10 +342,13 @@ impl Gemma3 {
         Self::load_with(gguf, true)
     }
 
-    /// Loads all weights; with `pack_int8`, Q8_0 matrices (and those converted to Q8_0) are repacked
-    /// for this crate's int8 kernels ([`crate::int8`]), otherwise they go through candle's quantized
-    /// matmul (slower; kept for comparison).
+    /// Loads all weights; with `pack_int8` (and a CPU with AVX-512 VNNI), Q8_0 and Q5_0 matrices are
+    /// repacked for this crate's int8 kernels ([`crate::int8`]), otherwise they go through candle's
+    /// quantized matmul.
     pub fn load_with(gguf: &mut Gguf, pack_int8: bool) -> Result<Self> {
+        // Without AVX-512 VNNI only the portable reference loop would run the packed matrices, about
+        // 10 times slower than the VNNI kernel and slower than candle's AVX2/NEON kernels.
+        let pack_int8 = pack_int8 && crate::int8::has_vnni();
         let c = gguf.config().clone();
         let (h, hd, ff) = (c.hidden_size, c.head_dim, c.feed_forward_length);
         let eps = c.rms_norm_eps;
