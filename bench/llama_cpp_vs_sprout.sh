@@ -123,7 +123,8 @@ def llama(path):
 
 rows, texts, counts = [], {}, {}
 for t in threads:
-    engines = [("sprout", "sprout", sprout), ("sprout baseline", "baseline", sprout), ("llama.cpp", "llama", llama)]
+    engines = [("sprout", "sprout", sprout), ("sprout baseline", "baseline", sprout),
+               ("llama.cpp", "llama", llama)]
     for engine, prefix, parse in engines:
         procs, runs = [], []
         for path in sorted(glob.glob(os.path.join(log, f"{prefix}-t{t}-p*.txt"))):

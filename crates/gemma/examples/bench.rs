@@ -2,8 +2,9 @@
 //!
 //! `cargo run --release --example bench -- PATH_TO_GGUF` (or set `SPROUT_GEMMA_GGUF`).
 //! Uses a ~150-token prompt and 120 greedy new tokens. `BENCH_RUNS` (default 3) sets the number of runs;
-//! `BENCH_PACK=0` uses candle's quantized matmuls instead of the packed int8 kernels, `BENCH_EXACT=1` runs prompts on the f32 path. Wall-clock rates suffer when other work shares the
-//! cores, so CPU-time rates are printed too.
+//! `BENCH_PACK=0` uses candle's quantized matmuls instead of the packed int8 kernels, `BENCH_EXACT=1`
+//! runs prompts on the f32 path. Wall-clock rates suffer when other work shares the cores, so CPU-time
+//! rates are printed too.
 
 use std::path::PathBuf;
 

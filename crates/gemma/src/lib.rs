@@ -37,16 +37,18 @@
 //!   copy, ~700 MB resident). At load, Q8_0 and Q5_0 matrices are repacked into 16-row tiles for an
 //!   AVX-512 VNNI matrix-vector product with activations quantized per 32 values (as llama.cpp does),
 //!   with no padding and no second copy (~340 MB resident); the fifth Q5_0 bit is applied as a byte
-//!   mask. A portable loop is the tested reference; CPUs without VNNI keep candle's kernels. The Q4_K/Q6_K projections
-//!   (attention output, feed-forward down) stay on candle's kernels. [`LoadOptions::pack_int8`] turns
-//!   this off for comparison (candle then gets Q8_0 copies of the Q5_0 matrices).
+//!   mask. A portable loop is the tested reference; CPUs without VNNI keep candle's kernels. The
+//!   Q4_K/Q6_K projections (attention output, feed-forward down) stay on candle's kernels.
+//!   [`LoadOptions::pack_int8`] turns this off for comparison (candle then gets Q8_0 copies of the Q5_0
+//!   matrices).
 //! - **Dense prompt pass where no tiled kernel applies.** candle's generic quantized matmul is a
 //!   row-by-column dot-product loop. For 16 rows or more, a candle projection without a tiled kernel
 //!   dequantizes its weight to f32 for the duration of the call and uses the blocked f32 GEMM instead.
 //! - **Exact prompts on request.** The int8 kernels quantize activations; Gemma's residual stream
-//!   carries values over 2000, so the small values lose precision (perplexity 21.8-21.9 against 21.36
-//!   unquantized on one text; differently shaped but equivalent passes can disagree on close tokens). [`LoadOptions::exact_prompts`] / [`Gemma3::set_exact_prompts`] run multi-row inputs
-//!   on dequantized f32 weights instead: slower, unquantized, and differentiable (for training).
+//!   carries values over 2000, so the small values lose precision (perplexity 21.8-21.9 against 21.4
+//!   on the exact path on one text; differently shaped but equivalent passes can disagree on close
+//!   tokens). [`LoadOptions::exact_prompts`] / [`Gemma3::set_exact_prompts`] run multi-row inputs on
+//!   dequantized f32 weights instead: slower, unquantized, and differentiable (for training).
 //! - **Tied embedding kept quantized.** The packed Q8_0 token embedding is used for row lookups and as
 //!   the output projection (one copy, streamed from the file into the packed layout at load); it is
 //!   never expanded to f32 (that would be 671 MB).
@@ -60,8 +62,8 @@
 //! GGUF norm weights already include Gemma's `1 + w` offset (llama.cpp's converter adds it), so all
 //! norms are plain RMS norms. The logits were checked against an independent f32 NumPy forward of the
 //! same file (`scripts/reference_forward.py`): same top-5 next tokens, and on one 48-token text a
-//! perplexity of 21.357 on the exact f32 path against 21.356 there; the int8 paths, which quantize
-//! activations as llama.cpp does, give 21.8-21.9.
+//! perplexity of 21.356 there against 21.41 on the exact path (whose output projection still quantizes
+//! its input to int8); the int8 paths, which quantize activations as llama.cpp does, give 21.8-21.9.
 //!
 //! # Threads
 //!

@@ -454,9 +454,9 @@ impl Gemma3 {
     /// With `true`, every projection runs inputs of 16 rows or more (prompts, scored texts, training
     /// batches) through its dequantized f32 weight instead of candle's int8 kernels, which quantize the
     /// activations. Gemma's residual stream carries very large values (over 2000 from layer 3 on), so
-    /// int8 activations in blocks of 256 lose precision: on one 48-token text the perplexity is 21.36
-    /// this way against 21.83 with the int8 kernels, and the two prompt paths can pick different tokens
-    /// in close cases. Slower (a 128-token prompt: about 0.5 s instead of 0.3 s of CPU); needed for
+    /// int8 activations lose precision: on one 48-token text the perplexity is 21.41 this way against
+    /// 21.8-21.9 with the int8 kernels, and the two prompt paths can pick different tokens in close
+    /// cases. Slower (a 128-token prompt: about 0.5 s instead of 0.3 s of CPU); needed for
     /// gradients, since candle's quantized matmul has no backward pass. Single-token decoding always uses
     /// the quantized kernels.
     pub fn set_exact_prompts(&mut self, exact: bool) {
