@@ -22,6 +22,9 @@
 #   CARGO_TARGET_DIR          honoured by both builds; if unset, Sprout builds in target/ and the llama.cpp
 #                             crate in bench/llama-cpp/target
 #   NICE                      prefix for the builds (default "nice"); the timed runs are not niced
+#   SPROUT_BASELINE_BIN       optional: another build of Sprout's bench example (e.g. from an earlier
+#                             commit), run in the same rounds and shown as "sprout baseline" rows, for a
+#                             before/after comparison in one run
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -56,6 +59,8 @@ t_build=$(date +%s)
 (cd "$LLAMA_DIR" && CARGO_TARGET_DIR="$LLAMA_TARGET" $NICE cargo build --release --quiet --locked)
 echo "  done in $(($(date +%s) - t_build)) s" >&2
 SPROUT_BIN="$SPROUT_TARGET/release/examples/bench"
+BASELINE_BIN="${SPROUT_BASELINE_BIN:-}"
+[[ -z "$BASELINE_BIN" || -x "$BASELINE_BIN" ]] || { echo "error: $BASELINE_BIN is not executable" >&2; exit 1; }
 LLAMA_BIN="$LLAMA_TARGET/release/sprout-bench-llama-cpp"
 
 # --- runs ------------------------------------------------------------------------------------------------
@@ -69,6 +74,11 @@ for threads in $THREADS; do
     echo "  sprout    threads=$threads process $p/$PROCS" >&2
     CANDLE_NUM_THREADS="$threads" RAYON_NUM_THREADS="$threads" BENCH_RUNS="$RUNS" \
       "$SPROUT_BIN" "$GGUF" >"$LOG/sprout-t$threads-p$p.txt"
+    if [[ -n "$BASELINE_BIN" ]]; then
+      echo "  baseline  threads=$threads process $p/$PROCS" >&2
+      CANDLE_NUM_THREADS="$threads" RAYON_NUM_THREADS="$threads" BENCH_RUNS="$RUNS" \
+        "$BASELINE_BIN" "$GGUF" >"$LOG/baseline-t$threads-p$p.txt"
+    fi
     echo "  llama.cpp threads=$threads process $p/$PROCS" >&2
     "$LLAMA_BIN" "$GGUF" --threads "$threads" --runs "$RUNS" >"$LOG/llama-t$threads-p$p.txt"
   done
@@ -113,12 +123,16 @@ def llama(path):
 
 rows, texts, counts = [], {}, {}
 for t in threads:
-    for engine, parse in (("sprout", sprout), ("llama.cpp", llama)):
+    engines = [("sprout", "sprout", sprout), ("sprout baseline", "baseline", sprout),
+               ("llama.cpp", "llama", llama)]
+    for engine, prefix, parse in engines:
         procs, runs = [], []
-        for path in sorted(glob.glob(os.path.join(log, f"{'sprout' if engine == 'sprout' else 'llama'}-t{t}-p*.txt"))):
+        for path in sorted(glob.glob(os.path.join(log, f"{prefix}-t{t}-p*.txt"))):
             p, r = parse(path)
             procs.append(p)
             runs.extend(r)
+        if not procs:
+            continue
         med = statistics.median
         rows.append((f"{engine} ({t} thread{'s' if t != '1' else ''})",
                      med(p["load"] for p in procs), med(r["prompt"] for r in runs),

@@ -2,8 +2,9 @@
 //!
 //! `cargo run --release --example bench -- PATH_TO_GGUF` (or set `SPROUT_GEMMA_GGUF`).
 //! Uses a ~150-token prompt and 120 greedy new tokens. `BENCH_RUNS` (default 3) sets the number of runs;
-//! `BENCH_PAD=0` loads without the int8-tile padding, `BENCH_EXACT=1` runs prompts on the f32 path. Wall-clock rates suffer when other work shares the
-//! cores, so CPU-time rates are printed too.
+//! `BENCH_PACK=0` uses candle's quantized matmuls instead of the packed int8 kernels, `BENCH_EXACT=1`
+//! runs prompts on the f32 path. Wall-clock rates suffer when other work shares the cores, so CPU-time
+//! rates are printed too.
 
 use std::path::PathBuf;
 
@@ -46,17 +47,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(3);
-    let pad = std::env::var("BENCH_PAD").map_or(true, |v| v != "0");
+    let pack = std::env::var("BENCH_PACK").map_or(true, |v| v != "0");
     let exact = std::env::var("BENCH_EXACT").is_ok_and(|v| v == "1");
     let mut model = Model::load_with(
         &path,
         &LoadOptions {
-            pad_for_tile_kernels: pad,
+            pack_int8: pack,
             exact_prompts: exact,
             ..LoadOptions::default()
         },
     )?;
-    println!("padding for int8 tile kernels: {pad}, exact prompts: {exact}");
+    println!("packed int8 kernels: {pack}, exact prompts: {exact}");
     println!(
         "load: {:.2} s, peak RSS after load {:.0} MB",
         model.load_secs(),

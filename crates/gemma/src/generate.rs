@@ -102,11 +102,11 @@ pub struct Model {
 /// How [`Model::load_with`] prepares the weights.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LoadOptions {
-    /// Zero-pad Q8_0 matrices with 640 columns to 768 so candle uses its tiled int8 (VNNI) kernel, where
-    /// the CPU has one (default true). Measured: 5-15% less CPU per generated token and prompts about
-    /// 30% faster, for about 330 MB more memory (candle keeps the repacked copy beside the original).
-    /// Ignored on CPUs without AVX-512 VNNI or AVX-VNNI.
-    pub pad_for_tile_kernels: bool,
+    /// Repack Q8_0 matrices (the tied embedding/output projection and the Q5_0 projections converted
+    /// to Q8_0) for this crate's int8 kernels ([`crate::int8`]) instead of using candle's quantized
+    /// matmul (default true; false is kept for comparison and is slower). Ignored on CPUs without
+    /// AVX-512 VNNI, where candle's kernels are faster than the portable loop.
+    pub pack_int8: bool,
     /// Run one token through the model at load, so weight repacking happens there instead of
     /// slowing the first generation (default true).
     pub warm_up: bool,
@@ -118,7 +118,7 @@ pub struct LoadOptions {
 impl Default for LoadOptions {
     fn default() -> Self {
         Self {
-            pad_for_tile_kernels: true,
+            pack_int8: true,
             warm_up: true,
             exact_prompts: false,
         }
@@ -146,7 +146,7 @@ impl Model {
         let t0 = Instant::now();
         let mut gguf = Gguf::open(path)?;
         let tokenizer = Tokenizer::from_meta(&gguf.meta())?;
-        let mut weights = Gemma3::load_with(&mut gguf, opts.pad_for_tile_kernels)?;
+        let mut weights = Gemma3::load_with(&mut gguf, opts.pack_int8)?;
         weights.set_exact_prompts(opts.exact_prompts);
         if weights.vocab_size() != tokenizer.vocab_size() {
             return Err(GemmaError::Tokenizer(format!(

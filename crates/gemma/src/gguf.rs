@@ -6,10 +6,11 @@ use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 use candle_core::quantized::gguf_file::{Content, Value};
-use candle_core::quantized::{GgmlDType, QStorage, QTensor};
+use candle_core::quantized::{GgmlDType, QTensor};
 use candle_core::Device;
 
 use crate::error::{GemmaError, Result};
+use crate::int8::PackedQ8;
 
 /// Gemma 3 hyper-parameters, read from the `gemma3.*` metadata keys.
 #[derive(Debug, Clone, PartialEq)]
@@ -200,15 +201,9 @@ impl Gguf {
             .map_err(|e| bad(e.to_string()))
     }
 
-    /// Reads a Q8_0 matrix `[rows, k]` straight into a zero-padded `[rows, padded_k]` buffer (one copy of
-    /// the data in flight instead of the three that reading and then padding would hold).
-    pub(crate) fn q8_0_padded(
-        &mut self,
-        name: &str,
-        rows: usize,
-        k: usize,
-        padded_k: usize,
-    ) -> Result<QTensor> {
+    /// Reads a Q8_0 matrix `[rows, cols]` row by row straight into the packed int8 layout, so that
+    /// the unpacked data is never held in memory beside the packed copy.
+    pub(crate) fn packed_q8_0(&mut self, name: &str, rows: usize, cols: usize) -> Result<PackedQ8> {
         let bad = |reason: String| GemmaError::BadTensor {
             name: name.to_string(),
             reason,
@@ -218,44 +213,34 @@ impl Gguf {
             .tensor_infos
             .get(name)
             .ok_or_else(|| bad("missing".to_string()))?;
-        if info.shape.dims() != [rows, k] || info.ggml_dtype != GgmlDType::Q8_0 {
+        if info.shape.dims() != [rows, cols] || info.ggml_dtype != GgmlDType::Q8_0 {
             return Err(bad(format!(
-                "{:?} {:?}, expected Q8_0 [{rows}, {k}]",
+                "{:?} {:?}, expected Q8_0 [{rows}, {cols}]",
                 info.ggml_dtype,
                 info.shape.dims()
             )));
         }
-        if !k.is_multiple_of(32) || !padded_k.is_multiple_of(32) || padded_k < k {
-            return Err(bad(format!("cannot pad {k} columns to {padded_k}")));
-        }
-        let (row_in, row_out) = (k / 32 * Q8_0_BLOCK_BYTES, padded_k / 32 * Q8_0_BLOCK_BYTES);
         let start = self.content.tensor_data_offset.saturating_add(info.offset);
+        let path = self.path.clone();
         let io = |source| GemmaError::Io {
-            path: self.path.clone(),
+            path: path.clone(),
             source,
         };
         self.reader.seek(SeekFrom::Start(start)).map_err(io)?;
-        let mut out = vec![0u8; rows * row_out];
-        for row in out.chunks_exact_mut(row_out) {
-            self.reader
-                .read_exact(&mut row[..row_in])
-                .map_err(|source| GemmaError::Io {
-                    path: self.path.clone(),
-                    source,
-                })?;
-        }
-        let storage = QStorage::from_data(std::borrow::Cow::Borrowed(&out), &Device::Cpu, GgmlDType::Q8_0)?;
-        drop(out);
-        Ok(QTensor::new(storage, (rows, padded_k))?)
+        let reader = &mut self.reader;
+        PackedQ8::from_gguf_rows(GgmlDType::Q8_0, rows, cols, |row| {
+            reader.read_exact(row).map_err(io)
+        })
     }
 
-    /// Reads a quantized matrix for use in a matmul. Q5_0 is converted to Q8_0: candle has no SIMD
-    /// kernel for Q5_0, and the Q8_0 copy is both faster (27 vs 20.6 generated tokens/s measured) and at
-    /// least as precise (the conversion is exact up to Q8_0 rounding of already 5-bit values).
+    /// Reads a quantized matrix for use in a matmul. Q5_1 and Q4_1 are converted to Q8_0 (candle has no
+    /// SIMD kernel for them; the conversion is exact up to Q8_0 rounding of already 4/5-bit values).
+    /// Q5_0 stays as it is: [`crate::int8`] multiplies it directly (the candle fallback converts it at
+    /// load, see [`crate::model`]).
     pub(crate) fn matrix(&mut self, name: &str, shape: &[usize]) -> Result<QTensor> {
         let t = self.tensor(name, shape)?;
         let t = match t.dtype() {
-            GgmlDType::Q5_0 | GgmlDType::Q5_1 | GgmlDType::Q4_1 => {
+            GgmlDType::Q5_1 | GgmlDType::Q4_1 => {
                 let dense = t.dequantize(&Device::Cpu)?;
                 QTensor::quantize(&dense, GgmlDType::Q8_0)?
             }
@@ -273,9 +258,9 @@ impl Gguf {
     }
 
     /// Like [`Gguf::dequantized`], but for a projection matrix: the values [`crate::Gemma3`] actually
-    /// multiplies by, i.e. after the Q5_0/Q5_1/Q4_1 → Q8_0 conversion done at load. That conversion is
-    /// not exact, so training on the file's own values would train a slightly different model from
-    /// the one that runs (final hidden states up to 0.76 apart on the 270M model).
+    /// multiplies by, i.e. after the Q5_1/Q4_1 → Q8_0 conversion done at load (Q5_0 is kept as it
+    /// is). That conversion is not exact, so training on the file's own values would train a slightly
+    /// different model from the one that runs.
     pub fn dequantized_matrix(&mut self, name: &str) -> Result<candle_core::Tensor> {
         let dims = self.tensor_dims(name)?;
         Ok(self.matrix(name, &dims)?.dequantize(&Device::Cpu)?)
@@ -289,7 +274,7 @@ impl Gguf {
 }
 
 /// Whether candle has a tiled int8 dot-product (VNNI) kernel for Q8_0 on this CPU. It requires the
-/// inner dimension to be a multiple of 256, so matrices with 640 columns only reach it when padded.
+/// inner dimension to be a multiple of 256 (used only when the packed int8 kernels are turned off).
 pub(crate) fn has_q8_0_tile_kernel() -> bool {
     #[cfg(target_arch = "x86_64")]
     {
@@ -322,36 +307,6 @@ pub(crate) fn has_tiled_kernel(dtype: GgmlDType, inner: usize) -> bool {
         let _ = dtype;
         false
     }
-}
-
-/// Size in bytes of one Q8_0 block (f16 scale + 32 int8).
-const Q8_0_BLOCK_BYTES: usize = 34;
-
-/// Copies a Q8_0 matrix `[rows, k]` into `[rows, padded_k]`, appending zero blocks to every row.
-pub(crate) fn pad_q8_0_columns(t: &QTensor, padded_k: usize) -> Result<QTensor> {
-    let (rows, k) = t.shape().dims2()?;
-    let bad = |reason: String| GemmaError::BadTensor {
-        name: "q8_0 padding".to_string(),
-        reason,
-    };
-    if t.dtype() != GgmlDType::Q8_0 || !k.is_multiple_of(32) || !padded_k.is_multiple_of(32) || padded_k < k {
-        return Err(bad(format!(
-            "cannot pad {:?} [{rows}, {k}] to {padded_k} columns",
-            t.dtype()
-        )));
-    }
-    let data = t.data()?;
-    let (row_in, row_out) = (k / 32 * Q8_0_BLOCK_BYTES, padded_k / 32 * Q8_0_BLOCK_BYTES);
-    if data.len() != rows * row_in {
-        return Err(bad(format!("{} bytes for {rows} rows of {row_in}", data.len())));
-    }
-    let mut out = vec![0u8; rows * row_out];
-    for (src, dst) in data.chunks_exact(row_in).zip(out.chunks_exact_mut(row_out)) {
-        dst[..row_in].copy_from_slice(src);
-    }
-    drop(data);
-    let storage = QStorage::from_data(std::borrow::Cow::Owned(out), &Device::Cpu, GgmlDType::Q8_0)?;
-    Ok(QTensor::new(storage, (rows, padded_k))?)
 }
 
 /// Typed accessors over the GGUF metadata.

@@ -29,29 +29,31 @@
 //!   are folded into the row dimension of one matmul instead of repeating keys and values.
 //! - **Pre-allocated key/value cache** (`candle_nn::kv_cache::KvCache`, grown 512 positions at a time)
 //!   instead of concatenating the whole cache at every step.
-//! - **Q5_0 → Q8_0 at load.** candle has no SIMD kernel for Q5_0; converting those matrices to Q8_0 gave
-//!   27 generated tokens/s against 20.6, with unchanged perplexity.
-//! - **Padding for the int8 tile kernels.** candle 0.11 has fast tiled Q8_0 kernels for CPUs with
-//!   AVX-512 VNNI or AVX-VNNI, but only for inner dimensions that are multiples of 256; Gemma's width is
-//!   640. At load, Q8_0 matrices with 640 columns (the tied embedding and the q/k/v/gate/up projections)
-//!   are zero-padded to 768 columns and their inputs padded to match. Measured on this 2-core VNNI
-//!   machine in CPU time (back-to-back runs of `examples/bench.rs`): decoding 27-28.5 instead of
-//!   30-31 ms per token, a 177-token prompt in 0.42-0.44 instead of 0.56-0.57 s. The price: peak
-//!   memory about 750 MB instead of about 420 MB (candle keeps its repacked copy beside the original).
-//!   [`LoadOptions::pad_for_tile_kernels`] turns it off; it is skipped on CPUs without VNNI.
+//! - **Own int8 kernels for Q8_0 and Q5_0** ([`int8`]). Generating one token streams every weight once,
+//!   so decoding is bound by weight bytes, 60% of them the tied 262,144 × 640 Q8_0 embedding. candle
+//!   0.11 has no SIMD kernel for Q5_0 (the earlier answer was a Q8_0 copy: 1.06 instead of 0.69 bytes
+//!   per weight, and the values rounded again), and its Q8_0 VNNI kernel needs 256-column multiples
+//!   (the earlier answer was zero-padding 640 to 768 columns: 20% more bytes, plus a second repacked
+//!   copy, ~700 MB resident). At load, Q8_0 and Q5_0 matrices are repacked into 16-row tiles for an
+//!   AVX-512 VNNI matrix-vector product with activations quantized per 32 values (as llama.cpp does),
+//!   with no padding and no second copy (~340 MB resident); the fifth Q5_0 bit is applied as a byte
+//!   mask. A portable loop is the tested reference; CPUs without VNNI keep candle's kernels. The
+//!   Q4_K/Q6_K projections (attention output, feed-forward down) stay on candle's kernels.
+//!   [`LoadOptions::pack_int8`] turns this off for comparison (candle then gets Q8_0 copies of the Q5_0
+//!   matrices).
 //! - **Dense prompt pass where no tiled kernel applies.** candle's generic quantized matmul is a
-//!   row-by-column dot-product loop. For 16 rows or more, a projection without a tiled kernel
-//!   (padding off, or no VNNI) dequantizes its weight to f32 for the duration of the call and uses the
-//!   blocked f32 GEMM instead: a 128-token prompt through the layers in 0.46 s instead of 1.1 s.
+//!   row-by-column dot-product loop. For 16 rows or more, a candle projection without a tiled kernel
+//!   dequantizes its weight to f32 for the duration of the call and uses the blocked f32 GEMM instead.
 //! - **Exact prompts on request.** The int8 kernels quantize activations; Gemma's residual stream
-//!   carries values over 2000, so in blocks of 256 the small values lose precision (perplexity 21.83
-//!   against 21.36 unquantized on one text; differently shaped but equivalent passes can disagree on
-//!   close tokens). [`LoadOptions::exact_prompts`] / [`Gemma3::set_exact_prompts`] run multi-row inputs
-//!   on dequantized f32 weights instead: slower, unquantized, and differentiable (for training).
-//! - **Tied embedding kept quantized.** The Q8_0 token embedding is used for row lookups and, shared
-//!   through an `Arc`, as the output projection; it is never expanded to f32 (that would be 671 MB).
-//! - **Warm-up at load.** One token is run at load so that candle's lazy weight repacking happens there
-//!   rather than in the first generation.
+//!   carries values over 2000, so the small values lose precision (perplexity 21.8-21.9 against 21.4
+//!   on the exact path on one text; differently shaped but equivalent passes can disagree on close
+//!   tokens). [`LoadOptions::exact_prompts`] / [`Gemma3::set_exact_prompts`] run multi-row inputs on
+//!   dequantized f32 weights instead: slower, unquantized, and differentiable (for training).
+//! - **Tied embedding kept quantized.** The packed Q8_0 token embedding is used for row lookups and as
+//!   the output projection (one copy, streamed from the file into the packed layout at load); it is
+//!   never expanded to f32 (that would be 671 MB).
+//! - **Warm-up at load.** One token is run at load so that candle's lazy weight repacking (of the
+//!   Q4_K/Q6_K matrices) happens there rather than in the first generation.
 //! - **Adapters.** Each attention projection is a [`Linear`] that can carry a [`LinearAdapter`]
 //!   (`y = Wx + delta(x)`), the hook for LoRA fine-tuning ([`Gemma3::set_adapter`]);
 //!   [`Gemma3::forward_hidden`] also runs without a cache for whole-sequence (training) use, and
@@ -60,8 +62,8 @@
 //! GGUF norm weights already include Gemma's `1 + w` offset (llama.cpp's converter adds it), so all
 //! norms are plain RMS norms. The logits were checked against an independent f32 NumPy forward of the
 //! same file (`scripts/reference_forward.py`): same top-5 next tokens, and on one 48-token text a
-//! perplexity of 21.357 on the exact f32 path against 21.356 there; the int8 paths, which quantize
-//! activations as llama.cpp does, give 21.6-21.8.
+//! perplexity of 21.356 there against 21.41 on the exact path (whose output projection still quantizes
+//! its input to int8); the int8 paths, which quantize activations as llama.cpp does, give 21.8-21.9.
 //!
 //! # Threads
 //!
@@ -78,11 +80,14 @@
 //! runs of spaces and tabs, HTML tags, chat markers).
 // Nothing from outside the process may panic; tests may unwrap what they built.
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
-#![forbid(unsafe_code)]
+// Unsafe code is denied except in `int8`, whose SIMD kernels need it (the workspace forbids it
+// elsewhere; see this crate's Cargo.toml).
+#![deny(unsafe_code)]
 
 pub mod error;
 pub mod generate;
 pub mod gguf;
+pub mod int8;
 pub mod model;
 pub mod tokenizer;
 

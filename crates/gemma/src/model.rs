@@ -14,11 +14,12 @@
 use std::sync::Arc;
 
 use candle_core::quantized::{GgmlDType, QMatMul, QTensor};
-use candle_core::{DType, Device, Module, Tensor, D};
+use candle_core::{DType, Device, Module, Tensor};
 use candle_nn::kv_cache::KvCache;
 
 use crate::error::{GemmaError, Result};
-use crate::gguf::{has_q8_0_tile_kernel, has_tiled_kernel, pad_q8_0_columns, Config, Gguf};
+use crate::gguf::{has_tiled_kernel, Config, Gguf};
+use crate::int8::{PackedQ8, QuantizedRows};
 
 /// A trainable low-rank (or any other) correction added to a frozen projection's output:
 /// `y = W x + adapter.delta(x)`. This is the hook for LoRA on the attention projections.
@@ -34,19 +35,29 @@ pub trait LinearAdapter: Send + Sync + std::fmt::Debug {
 /// the duration of the call. Where candle's tiled int8 kernels apply they beat both (128 rows: 0.28 s).
 const DENSE_MIN_ROWS: usize = 16;
 
+/// How a projection's weight is held and multiplied.
+#[derive(Debug, Clone)]
+enum Weight {
+    /// Q8_0 or Q5_0 (Q5_1/Q4_1 are converted to Q8_0 at load) repacked for [`PackedQ8::matmul`]; no
+    /// other copy is kept.
+    Packed(Arc<PackedQ8>),
+    /// Any other type (Q4_K, Q6_K, f32), through candle's quantized matmul.
+    Candle {
+        quantized: Arc<QTensor>,
+        matmul: QMatMul,
+        /// Whether multi-row inputs go through a dense f32 matmul (no tiled kernel for this weight).
+        dense_for_prompts: bool,
+    },
+}
+
 /// A frozen quantized projection with an optional adapter.
 ///
-/// Note for training: candle's quantized matmul records no backward pass, so gradients do not flow
-/// through it to `x`; the dense path (dequantized weight) does. A training loop over adapters in
+/// Note for training: the quantized matmuls record no backward pass, so gradients do not flow
+/// through them to `x`; the dense path (dequantized weight) does. A training loop over adapters in
 /// several layers should turn on [`Gemma3::set_exact_prompts`].
 #[derive(Debug, Clone)]
 pub struct Linear {
-    quantized: Arc<QTensor>,
-    weight: QMatMul,
-    /// Zero columns appended to the weight (and to inputs) to reach candle's tiled int8 kernel.
-    pad: usize,
-    /// Whether multi-row inputs go through a dense f32 matmul (no tiled kernel for this weight).
-    dense_for_prompts: bool,
+    weight: Weight,
     /// Force the dense f32 path for all multi-row inputs (see [`Gemma3::set_exact_prompts`]).
     exact_prompts: bool,
     in_features: usize,
@@ -55,47 +66,116 @@ pub struct Linear {
 }
 
 impl Linear {
-    fn new(weight: QTensor, pad_for_tiles: bool) -> Result<Self> {
+    fn new(weight: QTensor, pack: bool) -> Result<Self> {
         let (out_features, in_features) = weight.shape().dims2()?;
-        let weight = if pad_for_tiles && weight.dtype() == GgmlDType::Q8_0 && !in_features.is_multiple_of(256)
-        {
-            pad_q8_0_columns(&weight, in_features.div_ceil(256) * 256)?
+        let weight = if pack && PackedQ8::supports(weight.dtype(), in_features) {
+            Weight::Packed(Arc::new(PackedQ8::from_qtensor(&weight)?))
         } else {
-            weight
+            // candle has no SIMD kernel for Q5_0; a Q8_0 copy was measured faster (27 vs 20.6
+            // generated tokens/s) at the price of rounding the weights again.
+            let weight = if weight.dtype() == GgmlDType::Q5_0 {
+                QTensor::quantize(&weight.dequantize(&Device::Cpu)?, GgmlDType::Q8_0)?
+            } else {
+                weight
+            };
+            let dense_for_prompts = !has_tiled_kernel(weight.dtype(), in_features);
+            let weight = Arc::new(weight);
+            Weight::Candle {
+                matmul: QMatMul::from_arc(weight.clone())?,
+                quantized: weight,
+                dense_for_prompts,
+            }
         };
-        let stored_in = weight.shape().dims2()?.1;
-        let pad = stored_in - in_features;
-        let dense_for_prompts = !has_tiled_kernel(weight.dtype(), stored_in);
-        let weight = Arc::new(weight);
-        Ok(Self {
-            weight: QMatMul::from_arc(weight.clone())?,
-            quantized: weight,
-            pad,
-            dense_for_prompts,
+        Ok(Self::from_weight(weight, in_features, out_features))
+    }
+
+    fn from_weight(weight: Weight, in_features: usize, out_features: usize) -> Self {
+        Self {
+            weight,
             exact_prompts: false,
             in_features,
             out_features,
             adapter: None,
-        })
+        }
     }
 
     /// Applies the projection (and the adapter, if any) to `x` of shape `[.., in_features]`.
     pub fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
-        let rows = x.elem_count() / self.in_features.max(1);
-        let xp = if self.pad > 0 {
-            x.pad_with_zeros(D::Minus1, 0, self.pad)?
-        } else {
-            x.contiguous()?
-        };
-        let y = if (self.dense_for_prompts || self.exact_prompts) && rows >= DENSE_MIN_ROWS {
-            let w = self.quantized.dequantize(x.device())?;
-            xp.broadcast_matmul(&w.t()?)?
-        } else {
-            self.weight.forward(&xp)?
-        };
+        let y = self.project(x)?;
         match &self.adapter {
             Some(adapter) => y + adapter.delta(x)?,
             None => Ok(y),
+        }
+    }
+
+    /// `x W^T` without the adapter.
+    fn project(&self, x: &Tensor) -> candle_core::Result<Tensor> {
+        let rows = x.elem_count() / self.in_features.max(1);
+        let dense = rows >= DENSE_MIN_ROWS
+            && (self.exact_prompts
+                || matches!(
+                    self.weight,
+                    Weight::Candle {
+                        dense_for_prompts: true,
+                        ..
+                    }
+                ));
+        if dense {
+            return x
+                .contiguous()?
+                .broadcast_matmul(&self.dequantized(x.device())?.t()?);
+        }
+        self.project_quantized(x)
+    }
+
+    /// `x W^T` on the quantized weight, whatever the number of rows.
+    fn project_quantized(&self, x: &Tensor) -> candle_core::Result<Tensor> {
+        let rows = x.elem_count() / self.in_features.max(1);
+        match &self.weight {
+            Weight::Packed(w) => {
+                let mut dims = x.dims().to_vec();
+                let xs = x.flatten_all()?.to_vec1::<f32>()?;
+                let mut out = vec![0f32; rows * self.out_features];
+                QuantizedRows::quantize(&xs, self.in_features)
+                    .and_then(|q| w.matmul(&q, &mut out))
+                    .map_err(candle_core::Error::wrap)?;
+                if let Some(last) = dims.last_mut() {
+                    *last = self.out_features;
+                }
+                Tensor::from_vec(out, dims, x.device())
+            }
+            Weight::Candle { matmul, .. } => matmul.forward(&x.contiguous()?),
+        }
+    }
+
+    /// Rows of the weight for token ids `[batch, seq]`: `[batch, seq, in_features]` (the embedding
+    /// lookup; ids must be checked against `out_features` first).
+    fn embed(&self, ids: &Tensor) -> candle_core::Result<Tensor> {
+        match &self.weight {
+            Weight::Packed(w) => {
+                let (b, seq) = ids.dims2()?;
+                let device = ids.device().clone();
+                let ids = ids.flatten_all()?.to_vec1::<u32>()?;
+                let mut out = vec![0f32; ids.len() * self.in_features];
+                for (&id, row) in ids.iter().zip(out.chunks_exact_mut(self.in_features)) {
+                    w.dequantize_row(id as usize, row)
+                        .map_err(candle_core::Error::wrap)?;
+                }
+                Tensor::from_vec(out, (b, seq, self.in_features), &device)
+            }
+            Weight::Candle { quantized, .. } => quantized.embedding(ids),
+        }
+    }
+
+    /// The weight as a dense f32 `[out_features, in_features]` tensor, built for the duration of a call.
+    fn dequantized(&self, device: &Device) -> candle_core::Result<Tensor> {
+        match &self.weight {
+            Weight::Packed(w) => Tensor::from_vec(
+                w.dequantize().map_err(candle_core::Error::wrap)?,
+                (self.out_features, self.in_features),
+                device,
+            ),
+            Weight::Candle { quantized, .. } => quantized.dequantize(device),
         }
     }
 
@@ -160,10 +240,31 @@ struct FeedForward {
 
 impl FeedForward {
     fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
-        // Gemma uses GELU with the tanh approximation (`gelu_pytorch_tanh`); candle's `gelu` is that one.
-        let gate = self.gate.forward(x)?.gelu()?;
+        let gate = self.gate.forward(x)?;
         let up = self.up.forward(x)?;
-        self.down.forward(&(gate * up)?)
+        if gate.track_op() || up.track_op() {
+            // Gemma uses GELU with the tanh approximation (`gelu_pytorch_tanh`); candle's `gelu` is that
+            // one. Kept where gradients flow (the exact path).
+            return self.down.forward(&(gate.gelu()? * up)?);
+        }
+        let dims = gate.dims().to_vec();
+        let mut hidden = gate.flatten_all()?.to_vec1::<f32>()?;
+        gelu_tanh_mul(&mut hidden, &up.flatten_all()?.to_vec1::<f32>()?);
+        self.down.forward(&Tensor::from_vec(hidden, dims, x.device())?)
+    }
+}
+
+/// `gate[i] = gelu_tanh(gate[i]) * up[i]`, the feed-forward's gating in one pass. candle's `gelu` calls
+/// libm's `tanhf` per value (about 6% of decoding time on 2,048 values × 18 layers per token); here
+/// `tanh(y) = 1 - 2 / (exp(2y) + 1)`, which saturates correctly at ±1 (exp overflowing to infinity or
+/// vanishing) and differs from `tanhf` by about 1e-7.
+fn gelu_tanh_mul(gate: &mut [f32], up: &[f32]) {
+    const SQRT_TWO_OVER_PI: f32 = 0.797_884_6;
+    for (g, &u) in gate.iter_mut().zip(up) {
+        let v = *g;
+        let y = SQRT_TWO_OVER_PI * v * (1.0 + 0.044715 * v * v);
+        let tanh = 1.0 - 2.0 / ((2.0 * y).exp() + 1.0);
+        *g = 0.5 * v * (1.0 + tanh) * u;
     }
 }
 
@@ -223,14 +324,12 @@ struct Context {
 #[derive(Debug, Clone)]
 pub struct Gemma3 {
     config: Config,
-    embedding: Arc<QTensor>,
+    /// The tied token embedding, also the output projection (one copy for both).
+    embedding: Linear,
     embedding_scale: f64,
     blocks: Vec<Block>,
     final_norm: RmsNorm,
-    lm_head: QMatMul,
     vocab_size: usize,
-    /// Columns of the embedding matrix as stored (zero padding beyond `hidden_size`, see `load`).
-    embedding_cols: usize,
     inv_freq_local: Vec<f32>,
     inv_freq_global: Vec<f32>,
     /// Linear position scaling of the global layers (1 when the file sets none).
@@ -243,11 +342,13 @@ impl Gemma3 {
         Self::load_with(gguf, true)
     }
 
-    /// Loads all weights; with `pad_for_tiles`, Q8_0 matrices whose inner dimension is not a multiple
-    /// of 256 are zero-padded so that candle uses its tiled int8 (VNNI) kernels where the CPU has them
-    /// (see the crate documentation for the measured trade-off).
-    pub fn load_with(gguf: &mut Gguf, pad_for_tiles: bool) -> Result<Self> {
-        let pad_for_tiles = pad_for_tiles && has_q8_0_tile_kernel();
+    /// Loads all weights; with `pack_int8` (and a CPU with AVX-512 VNNI), Q8_0 and Q5_0 matrices are
+    /// repacked for this crate's int8 kernels ([`crate::int8`]), otherwise they go through candle's
+    /// quantized matmul.
+    pub fn load_with(gguf: &mut Gguf, pack_int8: bool) -> Result<Self> {
+        // Without AVX-512 VNNI only the portable reference loop would run the packed matrices, about
+        // 10 times slower than the VNNI kernel and slower than candle's AVX2/NEON kernels.
+        let pack_int8 = pack_int8 && crate::int8::has_vnni();
         let c = gguf.config().clone();
         let (h, hd, ff) = (c.hidden_size, c.head_dim, c.feed_forward_length);
         let eps = c.rms_norm_eps;
@@ -259,20 +360,16 @@ impl Gemma3 {
             .first()
             .copied()
             .unwrap_or(0);
-        // candle's fast int8 tile kernel needs an inner dimension that is a multiple of 256; pad the
-        // 640 columns with zero blocks (the lookup drops them, the output projection pads its input).
-        let embedding = if pad_for_tiles
-            && gguf.tensor_dtype("token_embd.weight")? == GgmlDType::Q8_0
-            && !h.is_multiple_of(256)
-        {
-            gguf.q8_0_padded("token_embd.weight", vocab, h, h.div_ceil(256) * 256)?
+        // Streamed from the file straight into the packed layout: the 168 MB matrix is never held twice.
+        let embedding = if pack_int8 && gguf.tensor_dtype("token_embd.weight")? == GgmlDType::Q8_0 {
+            Linear::from_weight(
+                Weight::Packed(Arc::new(gguf.packed_q8_0("token_embd.weight", vocab, h)?)),
+                h,
+                vocab,
+            )
         } else {
-            gguf.tensor("token_embd.weight", &[vocab, h])?
+            Linear::new(gguf.tensor("token_embd.weight", &[vocab, h])?, false)?
         };
-        let embedding_cols = embedding.shape().dims2()?.1;
-        let embedding = Arc::new(embedding);
-        // Tied output projection: the same Q8_0 matrix, no second copy.
-        let lm_head = QMatMul::from_arc(embedding.clone())?;
 
         let mut blocks = Vec::with_capacity(c.block_count);
         for i in 0..c.block_count {
@@ -280,7 +377,7 @@ impl Gemma3 {
             let mut lin = |name: &str, out: usize, inp: usize| -> Result<Linear> {
                 Linear::new(
                     gguf.matrix(&format!("{p}.{name}.weight"), &[out, inp])?,
-                    pad_for_tiles,
+                    pack_int8,
                 )
             };
             let (q, k, v, o) = (
@@ -322,10 +419,8 @@ impl Gemma3 {
             config: c,
             embedding,
             vocab_size: vocab,
-            embedding_cols,
             blocks,
             final_norm,
-            lm_head,
         })
     }
 
@@ -359,9 +454,9 @@ impl Gemma3 {
     /// With `true`, every projection runs inputs of 16 rows or more (prompts, scored texts, training
     /// batches) through its dequantized f32 weight instead of candle's int8 kernels, which quantize the
     /// activations. Gemma's residual stream carries very large values (over 2000 from layer 3 on), so
-    /// int8 activations in blocks of 256 lose precision: on one 48-token text the perplexity is 21.36
-    /// this way against 21.83 with the int8 kernels, and the two prompt paths can pick different tokens
-    /// in close cases. Slower (a 128-token prompt: about 0.5 s instead of 0.3 s of CPU); needed for
+    /// int8 activations lose precision: on one 48-token text the perplexity is 21.41 this way against
+    /// 21.8-21.9 with the int8 kernels, and the two prompt paths can pick different tokens in close
+    /// cases. Slower (a 128-token prompt: about 0.5 s instead of 0.3 s of CPU); needed for
     /// gradients, since candle's quantized matmul has no backward pass. Single-token decoding always uses
     /// the quantized kernels.
     pub fn set_exact_prompts(&mut self, exact: bool) {
@@ -434,10 +529,7 @@ impl Gemma3 {
             });
         }
         let ctx = self.context(start, seq, ids.device())?;
-        let mut x = self.embedding.embedding(ids)?;
-        if self.embedding_cols != self.config.hidden_size {
-            x = x.narrow(D::Minus1, 0, self.config.hidden_size)?;
-        }
+        let x = self.embedding.embed(ids)?;
         let mut x = (x * self.embedding_scale)?;
         for (i, block) in self.blocks.iter().enumerate() {
             let kv = cache.as_deref_mut().map(|c| &mut c.layers[i]);
@@ -451,13 +543,8 @@ impl Gemma3 {
 
     /// Output logits `[.., vocab]` for final hidden states `[.., hidden]` (tied embedding).
     pub fn logits(&self, hidden: &Tensor) -> Result<Tensor> {
-        let pad = self.embedding_cols - self.config.hidden_size;
-        let hidden = if pad > 0 {
-            hidden.pad_with_zeros(D::Minus1, 0, pad)?
-        } else {
-            hidden.contiguous()?
-        };
-        Ok(self.lm_head.forward(&hidden)?)
+        // Never the dense path: expanding the 262,144-row matrix to f32 would take 671 MB.
+        Ok(self.embedding.project_quantized(hidden)?)
     }
 
     fn context(&self, start: usize, seq: usize, device: &Device) -> Result<Context> {
@@ -637,6 +724,21 @@ mod tests {
             .expect("mask");
         assert_eq!(m[0].iter().filter(|v| v.is_finite()).count(), 4);
         assert_eq!(m[1].iter().filter(|v| v.is_finite()).count(), 5);
+    }
+
+    #[test]
+    fn fused_gelu_matches_candle() {
+        let x: Vec<f32> = (-400..400).map(|i| i as f32 * 0.05).collect();
+        let up: Vec<f32> = x.iter().map(|v| 1.0 - v * 0.1).collect();
+        let reference = Tensor::new(x.as_slice(), &Device::Cpu)
+            .and_then(|t| t.gelu()? * Tensor::new(up.as_slice(), &Device::Cpu)?)
+            .and_then(|t| t.to_vec1::<f32>())
+            .expect("candle gelu");
+        let mut fused = x.clone();
+        gelu_tanh_mul(&mut fused, &up);
+        for (f, r) in fused.iter().zip(&reference) {
+            assert!((f - r).abs() <= 1e-6 * r.abs().max(1.0), "{f} vs {r}");
+        }
     }
 
     #[test]
