@@ -237,18 +237,19 @@ async fn scenario(gguf: &str, db: &str, adapters: &str, start: impl FnOnce() -> 
         .to_owned();
     assert!(version.contains("-kto-"), "{announced}");
 
-    let (_, models) = call(
-        http.get(format!("{}/api/v1/models", server.url))
-            .bearer_auth(&token),
-    )
-    .await;
-    let model = models["items"]
-        .as_array()
-        .expect("models")
-        .iter()
+    // The items of a listing (`/models`, `/experiments`).
+    let items = |path: &'static str| {
+        let request = http.get(format!("{}{path}", server.url)).bearer_auth(&token);
+        async move {
+            let (_, list) = call(request).await;
+            list["items"].as_array().expect("items").clone()
+        }
+    };
+    let model = items("/api/v1/models")
+        .await
+        .into_iter()
         .find(|m| m["version"] == version.as_str())
-        .expect("the candidate is registered")
-        .clone();
+        .expect("the candidate is registered");
     assert_eq!(model["status"], "candidate");
     assert_eq!(
         model["base"],
@@ -278,18 +279,11 @@ async fn scenario(gguf: &str, db: &str, adapters: &str, start: impl FnOnce() -> 
     assert!(adapter.join("adapter.safetensors").is_file());
 
     // Its experiment runs against the active version.
-    let (_, experiments) = call(
-        http.get(format!("{}/api/v1/experiments", server.url))
-            .bearer_auth(&token),
-    )
-    .await;
-    let experiment = experiments["items"]
-        .as_array()
-        .expect("experiments")
-        .iter()
+    let experiment = items("/api/v1/experiments")
+        .await
+        .into_iter()
         .find(|e| e["experiment"]["candidate_version"] == version.as_str())
-        .expect("an experiment for the candidate")
-        .clone();
+        .expect("an experiment for the candidate");
     assert_eq!(experiment["experiment"]["status"], "running");
     assert_eq!(experiment["experiment"]["control_version"], "template-1");
 
