@@ -23,8 +23,10 @@ const GRACE: Duration = Duration::hours(24);
 const LOOKBACK: Duration = Duration::days(7);
 /// How often the job runs unless configured.
 pub const DEFAULT_EVERY: std::time::Duration = std::time::Duration::from_secs(600);
-/// Recommendations looked at per run (the rest wait for the next).
-const BATCH: usize = 500;
+/// Recommendations looked at per run, oldest first (the rest wait for the next). Those
+/// whose window is still open are read again next time, so this is well above what a
+/// deployment writes in the look-back period's first day and a half.
+const BATCH: usize = 5_000;
 /// Samples read per window at most (3 hours of one-second samples).
 const MAX_SAMPLES: usize = 10_800;
 
