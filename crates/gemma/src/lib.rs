@@ -98,8 +98,10 @@ pub use model::{Cache, Gemma3, Linear, LinearAdapter, Projection};
 pub use tokenizer::{TokenKind, Tokenizer};
 
 /// Sets `CANDLE_NUM_THREADS` and `RAYON_NUM_THREADS` to 1 unless the caller set either. candle reads
-/// them once, when its pools are first used, so this must run before any tensor work.
-pub(crate) fn default_to_one_thread() {
+/// them once, when its pools are first used, so this must run before any tensor work. The model and
+/// its training (`sprout-tune`) run single-threaded by default: on shared 2-core machines candle's
+/// busy-waiting pools were measured to collapse.
+pub fn default_to_one_thread() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
         let set = |k: &str| std::env::var_os(k).is_some();

@@ -654,7 +654,9 @@ impl Gemma3 {
     }
 }
 
-fn inv_freq(base: f32, head_dim: usize) -> Vec<f32> {
+/// Rotary inverse frequencies for one base (computed in f64, stored as f32). Public so the
+/// training forward (`sprout-tune`) uses exactly the tables inference uses.
+pub fn inv_freq(base: f32, head_dim: usize) -> Vec<f32> {
     (0..head_dim)
         .step_by(2)
         .map(|i| (1.0 / f64::from(base).powf(i as f64 / head_dim as f64)) as f32)
@@ -671,8 +673,23 @@ fn rope_tables(
     device: &Device,
 ) -> Result<RopeTables> {
     let half = head_dim / 2;
-    let mut cos = Vec::with_capacity(seq * half);
-    let mut sin = Vec::with_capacity(seq * half);
+    let (cos, sin) = rotary_angles(inv_freq, start, seq, position_scale);
+    Ok(RopeTables {
+        cos: Tensor::from_vec(cos, (seq, half), device)?,
+        sin: Tensor::from_vec(sin, (seq, half), device)?,
+    })
+}
+
+/// Cosines and sines `[seq, inv_freq.len()]`, row-major, for positions `start..start + seq`
+/// scaled by `position_scale` (f32 arithmetic, as llama.cpp does).
+pub fn rotary_angles(
+    inv_freq: &[f32],
+    start: usize,
+    seq: usize,
+    position_scale: f32,
+) -> (Vec<f32>, Vec<f32>) {
+    let mut cos = Vec::with_capacity(seq * inv_freq.len());
+    let mut sin = Vec::with_capacity(seq * inv_freq.len());
     for pos in start..start + seq {
         let p = pos as f32 * position_scale;
         for &f in inv_freq {
@@ -681,15 +698,18 @@ fn rope_tables(
             sin.push(angle.sin());
         }
     }
-    Ok(RopeTables {
-        cos: Tensor::from_vec(cos, (seq, half), device)?,
-        sin: Tensor::from_vec(sin, (seq, half), device)?,
-    })
+    (cos, sin)
 }
 
 /// Additive causal mask `[seq, start + seq]` (0 where allowed, -inf elsewhere). With a window, query
 /// position `i` sees key position `j` only when `i - window < j <= i`.
 fn mask(start: usize, seq: usize, window: Option<usize>, device: &Device) -> Result<Tensor> {
+    let m = causal_mask(start, seq, window);
+    Ok(Tensor::from_vec(m, (seq, start + seq), device)?.to_dtype(DType::F32)?)
+}
+
+/// The values of that mask, `[seq, start + seq]` row-major.
+pub fn causal_mask(start: usize, seq: usize, window: Option<usize>) -> Vec<f32> {
     let total = start + seq;
     let mut m = vec![0f32; seq * total];
     for r in 0..seq {
@@ -701,7 +721,7 @@ fn mask(start: usize, seq: usize, window: Option<usize>, device: &Device) -> Res
             }
         }
     }
-    Ok(Tensor::from_vec(m, (seq, total), device)?.to_dtype(DType::F32)?)
+    m
 }
 
 #[cfg(test)]

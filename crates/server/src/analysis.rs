@@ -192,10 +192,12 @@ pub const FORECAST_KEY_PREFIX: &str = "forecast:";
 /// The cache key of a child's forecast for `hours`, made in the hour of `now`: the
 /// forecast reads the complete hours before it, so the next hour needs a new one.
 pub fn forecast_key(hours: usize, now: DateTime<Utc>) -> String {
-    format!(
-        "{FORECAST_KEY_PREFIX}{hours}:{}",
-        now.timestamp().div_euclid(3_600)
-    )
+    format!("{FORECAST_KEY_PREFIX}{hours}:{}", hour_of(now))
+}
+
+/// The UTC hour `t` falls in, as hours since the epoch: the forecast's unit of settled data.
+pub fn hour_of(t: DateTime<Utc>) -> i64 {
+    t.timestamp().div_euclid(3_600)
 }
 
 /// The child's forecast for `hours`, from the cache or computed now.

@@ -13,7 +13,7 @@ use sprout_coach::policy::PastAnswer;
 use sprout_coach::writer::compose;
 use sprout_domain::{Child, ConsentPurpose, RecordId, UserId};
 use sprout_insights::effects::InterventionEffect;
-use sprout_store::{NewRecommendation, StoredRecommendation};
+use sprout_store::{NewRecommendation, StoredModel, StoredRecommendation};
 
 /// Cache key marking the current recommendation as fresh for the child's data.
 pub const RECOMMENDATION: &str = "recommendation";
@@ -223,17 +223,18 @@ pub async fn generate(state: &AppState, child: Child) -> ApiResult<StoredRecomme
     } else {
         None
     };
+    let models = state.store.models().await?;
     let (writer, arm, experiment_id) = match &experiment {
         Some(e) => {
             let id = child.id.0;
             match sprout_learn::assign(&id, &e.id, e.candidate_share) {
                 sprout_learn::Arm::Candidate => (
-                    writer_for(state, &e.candidate_version).await?,
+                    writer_for(state, &models, &e.candidate_version),
                     "candidate",
                     Some(e.id),
                 ),
                 sprout_learn::Arm::Control => (
-                    writer_for(state, &e.control_version).await?,
+                    writer_for(state, &models, &e.control_version),
                     "control",
                     Some(e.id),
                 ),
@@ -243,17 +244,13 @@ pub async fn generate(state: &AppState, child: Child) -> ApiResult<StoredRecomme
             // A version promoted by an experiment writes from then on; until one is (the
             // registry starts with template-1) the configured writer does. A version this
             // node cannot run leaves the configured writer too.
-            let models = state.store.models().await?;
-            let active = models
+            let promoted = models
                 .iter()
                 .find(|m| m.status == "active")
-                .map(|m| m.version.clone());
-            let promoted = match active.filter(|v| v != sprout_coach::template::MODEL_VERSION) {
-                Some(v) if runnable(state, &v).await? => Some(v),
-                _ => None,
-            };
+                .map(|m| m.version.as_str())
+                .filter(|v| *v != sprout_coach::template::MODEL_VERSION && runnable(state, &models, v));
             match promoted {
-                Some(version) => (writer_for(state, &version).await?, CONTROL_ARM, None),
+                Some(version) => (writer_for(state, &models, version), CONTROL_ARM, None),
                 None => (state.writer.clone(), CONTROL_ARM, None),
             }
         }
@@ -262,7 +259,7 @@ pub async fn generate(state: &AppState, child: Child) -> ApiResult<StoredRecomme
     let remote = writer.model_version().starts_with("openai:");
     let writer: std::sync::Arc<dyn sprout_coach::writer::Writer> =
         if remote && !allows(ConsentPurpose::RemoteModel) {
-            writer_for(state, CONTROL_TEMPLATE).await?
+            writer_for(state, &models, CONTROL_TEMPLATE)
         } else {
             writer
         };
@@ -330,52 +327,46 @@ pub async fn generate(state: &AppState, child: Child) -> ApiResult<StoredRecomme
     })
 }
 
-/// The writer of a model version: a template style, the configured writer, or a
-/// fine-tuned version of the local model (its adapter over the same base). A version this
-/// node cannot run falls back to the configured writer (and is recorded as what actually
-/// wrote).
-pub async fn writer_for(
+/// The writer of a model version among the registered `models`: a template style, the
+/// configured writer, or a fine-tuned version of the local model (its adapter over the
+/// same base). A version this node cannot run falls back to the configured writer (and is
+/// recorded as what actually wrote).
+pub fn writer_for(
     state: &AppState,
+    models: &[StoredModel],
     version: &str,
-) -> ApiResult<std::sync::Arc<dyn sprout_coach::writer::Writer>> {
+) -> std::sync::Arc<dyn sprout_coach::writer::Writer> {
     if let Some(style) = sprout_coach::template::Style::of_version(version) {
-        return Ok(std::sync::Arc::new(sprout_coach::writer::TemplateWriter {
-            style,
-        }));
+        return std::sync::Arc::new(sprout_coach::writer::TemplateWriter { style });
     }
-    if let (Some(local), Some(adapter)) = (&state.local, adapter_of(state, version).await?) {
-        return Ok(std::sync::Arc::new(local.with_adapter(adapter)));
+    if let (Some(local), Some(adapter)) = (&state.local, adapter_of(state, models, version)) {
+        return std::sync::Arc::new(local.with_adapter(adapter));
     }
-    Ok(state.writer.clone())
+    state.writer.clone()
 }
 
 /// The adapter of a registered fine-tuned version of this node's local model.
-async fn adapter_of(
+fn adapter_of(
     state: &AppState,
+    models: &[StoredModel],
     version: &str,
-) -> ApiResult<Option<sprout_coach::writer::AdapterVersion>> {
-    let Some(local) = &state.local else {
-        return Ok(None);
-    };
-    let base = sprout_coach::writer::Writer::model_version(local.as_ref());
-    Ok(state
-        .store
-        .models()
-        .await?
-        .into_iter()
+) -> Option<sprout_coach::writer::AdapterVersion> {
+    let base = sprout_coach::writer::Writer::model_version(state.local.as_deref()?);
+    models
+        .iter()
         .find(|m| m.version == version && m.base == base)
-        .and_then(|m| m.adapter_path)
+        .and_then(|m| m.adapter_path.as_ref())
         .map(|path| sprout_coach::writer::AdapterVersion {
             version: version.to_owned(),
             path: path.into(),
-        }))
+        })
 }
 
-/// Whether a version can be run here (for starting experiments).
-pub async fn runnable(state: &AppState, version: &str) -> ApiResult<bool> {
-    Ok(sprout_coach::template::Style::of_version(version).is_some()
+/// Whether a version among the registered `models` can be run here.
+pub fn runnable(state: &AppState, models: &[StoredModel], version: &str) -> bool {
+    sprout_coach::template::Style::of_version(version).is_some()
         || state.writer.model_version() == version
-        || adapter_of(state, version).await?.is_some())
+        || adapter_of(state, models, version).is_some()
 }
 
 /// Re-evaluates the running experiment after an answer; promotes or rolls back when the

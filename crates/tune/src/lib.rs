@@ -90,21 +90,8 @@ pub use data::{Batch, Example, KtoExample, TokenizedExample};
 pub use error::{Result, TuneError};
 pub use lora::{Lora, LoraConfig, LoraPair, TARGETS};
 pub use model::{AdapterMode, TrainModel};
+pub use sprout_gemma::default_to_one_thread;
 pub use train::{
     kto, kto_tokenized, peak_rss_bytes, sft, sft_tokenized, thread_cpu_seconds, ClassMetrics, HeldOutMetrics,
     KlEstimate, KtoOptions, Objective, Reference, TrainOptions, TrainReport,
 };
-
-/// Sets `CANDLE_NUM_THREADS` and `RAYON_NUM_THREADS` to 1 unless the caller set either, before any
-/// tensor work (candle reads them once). Training runs single-threaded by default: on this project's
-/// shared 2-core machines candle's busy-waiting pools were measured to collapse.
-pub fn default_to_one_thread() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        let set = |k: &str| std::env::var_os(k).is_some();
-        if !set("CANDLE_NUM_THREADS") && !set("RAYON_NUM_THREADS") {
-            std::env::set_var("CANDLE_NUM_THREADS", "1");
-            std::env::set_var("RAYON_NUM_THREADS", "1");
-        }
-    });
-}

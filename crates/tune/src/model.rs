@@ -23,6 +23,7 @@ use std::path::Path;
 
 use candle_core::{DType, Device, Tensor, D};
 use sprout_gemma::gguf::Gguf;
+use sprout_gemma::model::{causal_mask, inv_freq, rotary_angles};
 use sprout_gemma::{Config, Tokenizer};
 
 use crate::adapter::BaseModel;
@@ -540,15 +541,7 @@ fn rotate(x: &Tensor, (cos, sin): &(Tensor, Tensor)) -> Result<Tensor> {
     Ok(Tensor::cat(&[r1, r2], D::Minus1)?)
 }
 
-/// Same inverse frequencies as the inference forward (computed in f64, stored as f32).
-fn inv_freq(base: f32, head_dim: usize) -> Vec<f32> {
-    (0..head_dim)
-        .step_by(2)
-        .map(|i| (1.0 / f64::from(base).powf(i as f64 / head_dim as f64)) as f32)
-        .collect()
-}
-
-/// Rotary tables for positions `0..seq`, computed in f32 as the inference forward does.
+/// Rotary tables for positions `0..seq`: the inference forward's angles, in the model's dtype.
 fn rope_tables(
     inv_freq: &[f32],
     seq: usize,
@@ -558,16 +551,7 @@ fn rope_tables(
     device: &Device,
 ) -> Result<(Tensor, Tensor)> {
     let half = hd / 2;
-    let mut cos = Vec::with_capacity(seq * half);
-    let mut sin = Vec::with_capacity(seq * half);
-    for pos in 0..seq {
-        let p = pos as f32 * scale;
-        for &f in inv_freq {
-            let angle = p * f;
-            cos.push(angle.cos());
-            sin.push(angle.sin());
-        }
-    }
+    let (cos, sin) = rotary_angles(inv_freq, 0, seq, scale);
     let dev = &Device::Cpu;
     Ok((
         Tensor::from_vec(cos, (seq, half), dev)?
@@ -581,14 +565,7 @@ fn rope_tables(
 
 /// Additive causal mask `[seq, seq]`; with a window, position `i` sees `j` only when `i − w < j ≤ i`.
 fn mask(seq: usize, window: Option<usize>, dtype: DType, device: &Device) -> Result<Tensor> {
-    let mut m = vec![0f32; seq * seq];
-    for i in 0..seq {
-        for j in 0..seq {
-            if j > i || window.is_some_and(|w| i - j >= w) {
-                m[i * seq + j] = f32::NEG_INFINITY;
-            }
-        }
-    }
+    let m = causal_mask(0, seq, window);
     Ok(Tensor::from_vec(m, (seq, seq), &Device::Cpu)?
         .to_dtype(dtype)?
         .to_device(device)?)

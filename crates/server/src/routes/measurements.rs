@@ -69,8 +69,12 @@ pub async fn post_metrics(
     if outcome.accepted > 0 {
         // Samples of the current hour only leave analyses of the settled hours (the
         // forecast) current; anything older changes them too.
-        let hour_start = Utc::now().timestamp().div_euclid(3_600) * 3_600;
-        if batch.samples().iter().all(|s| s.time.timestamp() >= hour_start) {
+        let hour = crate::analysis::hour_of(Utc::now());
+        if batch
+            .samples()
+            .iter()
+            .all(|s| crate::analysis::hour_of(s.time) >= hour)
+        {
             state.insights.invalidate_recent(child.id).await;
         } else {
             state.insights.invalidate(child.id).await;

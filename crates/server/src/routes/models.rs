@@ -73,7 +73,8 @@ pub async fn start_experiment(
     if !(body.candidate_share > 0.0 && body.candidate_share < 1.0) {
         return Err(sprout_domain::ValidationError::new("candidate_share", "must be between 0 and 1").into());
     }
-    if !crate::recommend::runnable(&state, &body.candidate_version).await? {
+    let models = state.store.models().await?;
+    if !crate::recommend::runnable(&state, &models, &body.candidate_version) {
         return Err(sprout_domain::ValidationError::new(
             "candidate_version",
             format!("'{}' cannot be run by this server", body.candidate_version),
