@@ -43,8 +43,8 @@ pub struct Config {
     pub admin_token: Option<Secret>,
     pub token_ttl: Duration,
     pub body_limit: usize,
-    /// Quiet time after a child's new data before their analyses are refreshed.
-    pub refresh_debounce: Duration,
+    /// When a child's analyses are refreshed after new data (see [`crate::jobs::Timing`]).
+    pub refresh: crate::jobs::Timing,
     /// Who writes recommendations.
     pub writer: WriterSpec,
     /// How long raw samples are kept; older ones are folded into hourly aggregates and
@@ -110,7 +110,7 @@ impl Default for Config {
             admin_token: None,
             token_ttl: DEFAULT_TOKEN_TTL,
             body_limit: DEFAULT_BODY_LIMIT,
-            refresh_debounce: crate::jobs::DEFAULT_DEBOUNCE,
+            refresh: crate::jobs::Timing::default(),
             writer: WriterSpec::Template,
             raw_retention: None,
             retention_every: crate::retention::DEFAULT_EVERY,

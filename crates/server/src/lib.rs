@@ -36,6 +36,7 @@ mod webapp;
 
 pub use config::{Config, Secret, WriterSpec};
 pub use finetune::{FineTuneConfig, TrainSettings, Trainer};
+pub use jobs::Timing as RefreshTiming;
 pub use openapi::openapi_json;
 
 use sprout_store::Store;
@@ -219,8 +220,7 @@ impl Application {
         let listener = TcpListener::bind(config.addr).await?;
         let addr = listener.local_addr()?;
         let (state, refresh_requests) = AppState::new(config, store).await?;
-        let debounce = state.config.refresh_debounce;
-        tokio::spawn(jobs::run(state.clone(), refresh_requests, debounce));
+        tokio::spawn(jobs::run(state.clone(), refresh_requests, state.config.refresh));
         if state.config.run_jobs {
             if let Some(queue) = state.queue.clone() {
                 tokio::spawn(queue::work(state.clone(), queue, std::future::pending()));

@@ -60,7 +60,10 @@ fn test_config() -> Config {
     Config {
         addr: "127.0.0.1:0".parse().expect("addr"),
         admin_token: Some(Secret::new(ADMIN_TOKEN)),
-        refresh_debounce: std::time::Duration::from_millis(200),
+        refresh: sprout_server::RefreshTiming {
+            debounce: std::time::Duration::from_millis(200),
+            interval: std::time::Duration::from_secs(60),
+        },
         ..Config::default()
     }
 }
