@@ -47,6 +47,10 @@ pub struct TrainingArgs {
 pub struct TrainArgs {
     #[command(flatten)]
     pub training: TrainingArgs,
+    /// Train this child's own version on the answers about this child only (the
+    /// per-child scope); unset trains the pooled version on everyone's.
+    #[arg(long)]
+    pub child: Option<sprout_domain::ChildId>,
 }
 
 #[derive(Args)]
@@ -96,7 +100,7 @@ pub async fn run(command: LearnCommand) -> anyhow::Result<()> {
 
 async fn export(args: ExportArgs) -> anyhow::Result<()> {
     let store = open_store(&args.db).await?;
-    let data = sprout_server::finetune::dataset(store.as_ref())
+    let data = sprout_server::finetune::dataset(store.as_ref(), None)
         .await
         .context("cannot read the feedback")?;
     match &args.out {
@@ -184,6 +188,7 @@ impl TrainingArgs {
             base: self.base.clone(),
             adapters: self.adapters.clone(),
             every: sprout_server::finetune::DEFAULT_EVERY,
+            scope: sprout_server::finetune::Scope::default(),
             settings: self.settings.settings(),
             trainer: sprout_server::Trainer::InProcess,
             candidate_share: sprout_server::finetune::DEFAULT_CANDIDATE_SHARE,
@@ -194,7 +199,7 @@ impl TrainingArgs {
 async fn train(args: TrainArgs) -> anyhow::Result<()> {
     let config = args.training.config()?;
     let store = open_store(&args.training.db).await?;
-    let model = sprout_server::finetune::train(store.as_ref(), &config)
+    let model = sprout_server::finetune::train(store.as_ref(), &config, args.child)
         .await
         .context("fine-tuning failed")?;
     match &model {

@@ -48,9 +48,14 @@ impl TrainSettingsArgs {
 #[derive(Args)]
 pub struct FineTuneArgs {
     /// Fine-tune the local writer (`--writer gguf:PATH`; a worker: `--finetune-base`)
-    /// after every N answers from parents, pooled over families; 0 never does.
+    /// after every N answers from parents (see `--finetune-scope`); 0 never does.
     #[arg(long, default_value_t = sprout_server::finetune::DEFAULT_EVERY, env = "SPROUT_FINETUNE_EVERY")]
     pub finetune_every: u64,
+    /// `pooled`: every N answers over all families train one shared version; `child`:
+    /// every N answers about one child train that child's own version (tested together
+    /// as the personal version against the active one).
+    #[arg(long, default_value = "pooled", env = "SPROUT_FINETUNE_SCOPE")]
+    pub finetune_scope: sprout_server::finetune::Scope,
     /// Directory for the adapters (nodes that serve them must see the same one).
     #[arg(long, default_value = DEFAULT_ADAPTERS, env = "SPROUT_ADAPTERS")]
     pub adapters: std::path::PathBuf,
@@ -84,6 +89,7 @@ impl FineTuneArgs {
             base: base.to_path_buf(),
             adapters: self.adapters.clone(),
             every: self.finetune_every,
+            scope: self.finetune_scope,
             settings: self.settings.settings(),
             trainer: sprout_server::Trainer::Process {
                 exe,

@@ -151,101 +151,25 @@ async fn scenario(gguf: &str, db: &str, adapters: &str, start: impl FnOnce() -> 
     assert_eq!(sft["metrics"]["report"]["steps"], 1);
     let processes = start();
     let server = &processes[0];
-    let http = reqwest::Client::new();
-    call(
-        http.post(format!("{}/api/v1/families", server.url))
-            .bearer_auth(ADMIN)
-            .json(&json!({
-                "name": "F", "parent_email": "tune@example.org", "parent_password": "a long enough password"
-            })),
-    )
-    .await;
-    let (_, login) = call(
-        http.post(format!("{}/api/v1/auth/login", server.url))
-            .json(&json!({"email": "tune@example.org", "password": "a long enough password"})),
-    )
-    .await;
-    let token = login["token"].as_str().expect("token").to_owned();
-    let ws_url = format!("{}/api/v1/ws?token={token}", server.url.replacen("http", "ws", 1));
-    let (mut live, _) = tokio_tungstenite::connect_async(ws_url.as_str())
-        .await
-        .expect("live channel");
-
-    let new_child = |name: String| {
-        let (http, url, token) = (http.clone(), server.url.clone(), token.clone());
-        async move {
-            let (status, child) = call(http.post(format!("{url}/api/v1/children")).bearer_auth(&token).json(
-                &json!({ "display_name": name, "birth_date": "2016-05-01", "timezone": "Europe/Berlin" }),
-            ))
-            .await;
-            assert_eq!(status, 201, "{child}");
-            let id = child["id"].as_str().expect("id").to_owned();
-            let (status, _) = call(
-                http.put(format!("{url}/api/v1/children/{id}/consents"))
-                    .bearer_auth(&token)
-                    .json(&json!({"training": true, "experiments": true})),
-            )
-            .await;
-            assert_eq!(status, 200);
-            id
-        }
-    };
-    let recommend = |child: String| {
-        let (http, url, token) = (http.clone(), server.url.clone(), token.clone());
-        async move {
-            let (status, r) = call(
-                http.get(format!("{url}/api/v1/children/{child}/recommendation"))
-                    .bearer_auth(&token),
-            )
-            .await;
-            assert_eq!(status, 200, "{r}");
-            r
-        }
-    };
+    let (parent, mut live) = Parent::sign_up(&server.url).await;
 
     // EVERY answers, half of them 👍: the last one starts the training run.
     for i in 0..EVERY {
-        let child = new_child(format!("Kid {i}")).await;
-        let r = recommend(child.clone()).await;
-        let (status, body) = call(
-            http.post(format!("{}/api/v1/feedback", server.url))
-                .bearer_auth(&token)
-                .json(&json!({ "recommendation_id": r["id"], "child_id": child, "was_helpful": i % 2 == 0 })),
-        )
-        .await;
-        assert_eq!(status, 200, "{body}");
+        let child = parent.new_child(&format!("Kid {i}")).await;
+        let r = parent.recommend(&child).await;
+        parent.answer(&child, &r["id"], i % 2 == 0).await;
     }
 
     // The candidate is announced on the live channel once it is registered.
-    let announced = tokio::time::timeout(Duration::from_secs(300), async {
-        while let Some(message) = live.next().await {
-            let Ok(tokio_tungstenite::tungstenite::Message::Text(text)) = message else {
-                continue;
-            };
-            let event: Value = serde_json::from_str(&text).expect("JSON event");
-            if event["type"] == "model.candidate" {
-                return event;
-            }
-        }
-        panic!("the live channel closed");
-    })
-    .await
-    .expect("a candidate within 5 minutes of the last answer");
+    let announced = candidate_announced(&mut live).await;
     let version = announced["version"]
         .as_str()
         .expect("the candidate's version")
         .to_owned();
     assert!(version.contains("-kto-"), "{announced}");
 
-    // The items of a listing (`/models`, `/experiments`).
-    let items = |path: &'static str| {
-        let request = http.get(format!("{}{path}", server.url)).bearer_auth(&token);
-        async move {
-            let (_, list) = call(request).await;
-            list["items"].as_array().expect("items").clone()
-        }
-    };
-    let model = items("/api/v1/models")
+    let model = parent
+        .items("/api/v1/models")
         .await
         .into_iter()
         .find(|m| m["version"] == version.as_str())
@@ -279,7 +203,8 @@ async fn scenario(gguf: &str, db: &str, adapters: &str, start: impl FnOnce() -> 
     assert!(adapter.join("adapter.safetensors").is_file());
 
     // Its experiment runs against the active version.
-    let experiment = items("/api/v1/experiments")
+    let experiment = parent
+        .items("/api/v1/experiments")
         .await
         .into_iter()
         .find(|e| e["experiment"]["candidate_version"] == version.as_str())
@@ -293,8 +218,8 @@ async fn scenario(gguf: &str, db: &str, adapters: &str, start: impl FnOnce() -> 
     let started = Instant::now();
     let mut seen = None;
     for i in 0..16 {
-        let child = new_child(format!("Arm {i}")).await;
-        let r = recommend(child).await;
+        let child = parent.new_child(&format!("Arm {i}")).await;
+        let r = parent.recommend(&child).await;
         if r["arm"] == "candidate" {
             seen = Some(r);
             break;
@@ -318,4 +243,240 @@ async fn scenario(gguf: &str, db: &str, adapters: &str, start: impl FnOnce() -> 
     for process in processes {
         assert!(process.terminate());
     }
+}
+
+/// Per child: answers about one child train that child's own version, which is tested
+/// (with every other child's) as the personal version against the active one, and, once
+/// that is promoted, writes for that child only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn answers_about_one_child_train_that_childs_own_version() {
+    let Some(gguf) = model() else { return };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("personal.db").to_string_lossy().into_owned();
+    let adapters = dir.path().join("adapters").to_string_lossy().into_owned();
+    let writer = format!("gguf:{gguf}");
+    let every = EVERY.to_string();
+    let mut args = vec![
+        "serve",
+        "--addr",
+        "127.0.0.1:0",
+        "--db",
+        &db,
+        "--writer",
+        &writer,
+        "--finetune-scope",
+        "child",
+        "--finetune-every",
+        &every,
+        "--adapters",
+        &adapters,
+    ];
+    args.extend(TRAIN);
+    let server = Running::start(&args, &[("SPROUT_ADMIN_TOKEN", ADMIN)]);
+    let (parent, mut live) = Parent::sign_up(&server.url).await;
+    let (ada, ben) = (parent.new_child("Ada").await, parent.new_child("Ben").await);
+
+    // Ben's answer counts for Ben only: it starts nothing.
+    let shown = parent.recommend(&ben).await;
+    parent.answer(&ben, &shown["id"], true).await;
+
+    // Ada's earlier recommendations (a recommendation is kept for half an hour, so
+    // they are stored as written over the past hours, with a real prompt), answered
+    // through the API: the EVERY-th answer about Ada starts her training run.
+    let store = sprout_store::connect(&db).await.expect("the node's database");
+    let id: sprout_domain::RecordId = serde_json::from_value(shown["id"].clone()).expect("id");
+    let example = store
+        .get_recommendation(id)
+        .await
+        .expect("read")
+        .expect("Ben's recommendation");
+    let ada_id: sprout_domain::ChildId = ada.parse().expect("child id");
+    for i in 0..EVERY {
+        let earlier = sprout_store::NewRecommendation {
+            id: sprout_domain::RecordId::new(),
+            child_id: ada_id,
+            created_at: chrono::Utc::now() - chrono::Duration::hours(i as i64 + 1),
+            text: format!("{} ({i})", example.text),
+            action_kind: example.action_kind,
+            action_slot: example.action_slot.clone(),
+            model_version: example.model_version.clone(),
+            arm: example.arm.clone(),
+            experiment_id: None,
+            details: example.details.clone(),
+        };
+        store.insert_recommendation(&earlier).await.expect("insert");
+        parent.answer(&ada, &json!(earlier.id), i % 2 == 0).await;
+    }
+
+    let announced = candidate_announced(&mut live).await;
+    assert_eq!(announced["child_id"], ada.as_str(), "{announced}");
+    let own = announced["version"].as_str().expect("Ada's version").to_owned();
+    let personal = announced["personal_version"]
+        .as_str()
+        .expect("the personal version")
+        .to_owned();
+    assert!(own.contains("-kto-"), "{announced}");
+    let models = parent.items("/api/v1/models").await;
+    let find = |version: &str| {
+        models
+            .iter()
+            .find(|m| m["version"] == version)
+            .unwrap_or_else(|| panic!("{version} is registered"))
+            .clone()
+    };
+    let model = find(&own);
+    assert_eq!(model["metrics"]["child_id"], ada.as_str());
+    assert_eq!(
+        model["metrics"]["feedback_count"], EVERY,
+        "Ada's answers, not Ben's"
+    );
+    assert_eq!(model["metrics"]["examples"], EVERY);
+    assert!(model["adapter_path"]
+        .as_str()
+        .is_some_and(|p| p.starts_with(&adapters)));
+    let umbrella = find(&personal);
+    assert_eq!(umbrella["metrics"]["objective"], "personal");
+    assert_eq!(umbrella["metrics"]["fallback_version"], "template-1");
+    assert_eq!(umbrella["status"], "candidate");
+    assert!(
+        !models.iter().any(|m| m["metrics"]["child_id"] == ben.as_str()),
+        "Ben has too few answers for a version"
+    );
+    let experiment = parent
+        .items("/api/v1/experiments")
+        .await
+        .into_iter()
+        .find(|e| e["experiment"]["candidate_version"] == personal.as_str())
+        .expect("the personal version's experiment");
+    assert_eq!(experiment["experiment"]["control_version"], "template-1");
+    assert_eq!(experiment["experiment"]["status"], "running");
+
+    // The decision rule has its own tests; here the personal version wins, and writes.
+    let experiment_id: uuid::Uuid =
+        serde_json::from_value(experiment["experiment"]["id"].clone()).expect("experiment id");
+    assert!(store
+        .conclude_experiment(experiment_id, true)
+        .await
+        .expect("promote"));
+    let r = parent.recommend(&ada).await;
+    assert_eq!(r["writer"], own.as_str(), "Ada's own adapter writes for her: {r}");
+    match r["fallback_reason"].as_str() {
+        None => assert_eq!(r["model_version"], own.as_str()),
+        Some(reason) => assert!(!reason.contains("adapter"), "{reason}"),
+    }
+    // A child without a version of their own gets the version the personal one replaced.
+    let cleo = parent.new_child("Cleo").await;
+    let r = parent.recommend(&cleo).await;
+    assert_eq!(r["writer"], "template-1", "{r}");
+    assert!(server.terminate());
+}
+
+type Live = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// A parent of a new family, logged in, with the family's live channel open.
+struct Parent {
+    http: reqwest::Client,
+    url: String,
+    token: String,
+}
+
+impl Parent {
+    async fn sign_up(url: &str) -> (Self, Live) {
+        let http = reqwest::Client::new();
+        call(http.post(format!("{url}/api/v1/families")).bearer_auth(ADMIN).json(&json!({
+            "name": "F", "parent_email": "tune@example.org", "parent_password": "a long enough password"
+        })))
+        .await;
+        let (_, login) = call(
+            http.post(format!("{url}/api/v1/auth/login"))
+                .json(&json!({"email": "tune@example.org", "password": "a long enough password"})),
+        )
+        .await;
+        let token = login["token"].as_str().expect("token").to_owned();
+        let ws_url = format!("{}/api/v1/ws?token={token}", url.replacen("http", "ws", 1));
+        let (live, _) = tokio_tungstenite::connect_async(ws_url.as_str())
+            .await
+            .expect("live channel");
+        let parent = Self {
+            http,
+            url: url.to_owned(),
+            token,
+        };
+        (parent, live)
+    }
+
+    /// A child whose family consented to training and experiments; its id.
+    async fn new_child(&self, name: &str) -> String {
+        let (status, child) = call(
+            self.http
+                .post(format!("{}/api/v1/children", self.url))
+                .bearer_auth(&self.token)
+                .json(
+                    &json!({ "display_name": name, "birth_date": "2016-05-01", "timezone": "Europe/Berlin" }),
+                ),
+        )
+        .await;
+        assert_eq!(status, 201, "{child}");
+        let id = child["id"].as_str().expect("id").to_owned();
+        let (status, _) = call(
+            self.http
+                .put(format!("{}/api/v1/children/{id}/consents", self.url))
+                .bearer_auth(&self.token)
+                .json(&json!({"training": true, "experiments": true})),
+        )
+        .await;
+        assert_eq!(status, 200);
+        id
+    }
+
+    async fn recommend(&self, child: &str) -> Value {
+        let (status, r) = call(
+            self.http
+                .get(format!("{}/api/v1/children/{child}/recommendation", self.url))
+                .bearer_auth(&self.token),
+        )
+        .await;
+        assert_eq!(status, 200, "{r}");
+        r
+    }
+
+    async fn answer(&self, child: &str, recommendation: &Value, helpful: bool) {
+        let (status, body) = call(
+            self.http
+                .post(format!("{}/api/v1/feedback", self.url))
+                .bearer_auth(&self.token)
+                .json(&json!({ "recommendation_id": recommendation, "child_id": child, "was_helpful": helpful })),
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+    }
+
+    /// The items of a listing (`/models`, `/experiments`).
+    async fn items(&self, path: &str) -> Vec<Value> {
+        let (_, list) = call(
+            self.http
+                .get(format!("{}{path}", self.url))
+                .bearer_auth(&self.token),
+        )
+        .await;
+        list["items"].as_array().expect("items").clone()
+    }
+}
+
+/// The `model.candidate` event, once a candidate is registered.
+async fn candidate_announced(live: &mut Live) -> Value {
+    tokio::time::timeout(Duration::from_secs(300), async {
+        while let Some(message) = live.next().await {
+            let Ok(tokio_tungstenite::tungstenite::Message::Text(text)) = message else {
+                continue;
+            };
+            let event: Value = serde_json::from_str(&text).expect("JSON event");
+            if event["type"] == "model.candidate" {
+                return event;
+            }
+        }
+        panic!("the live channel closed");
+    })
+    .await
+    .expect("a candidate within 5 minutes of the last answer")
 }

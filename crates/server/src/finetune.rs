@@ -1,13 +1,23 @@
 //! Fine-tuning the local writer on parents' answers, in the background, never in a request.
 //!
-//! Every `every` answers (default 10), counted over all families (the population's
-//! feedback is pooled: one family's ten answers teach a 270M model little), a job trains
-//! a LoRA adapter with KTO on the answers of families who consented to training, against
-//! the frozen starting model as reference, and registers it as a candidate version with
-//! its loss curve, held-out metrics and the snapshot id of its data. The candidate then
-//! faces the active version in an A/B experiment (when none is running), and is announced
-//! (`model.candidate`).
+//! Every `every` answers (default 10), a job trains a LoRA adapter with KTO on the
+//! answers of families who consented to training, against the frozen starting model as
+//! reference, and registers it as a candidate version with its loss curve, held-out
+//! metrics and the snapshot id of its data. The candidate then faces the active version
+//! in an A/B experiment (when none is running), and is announced (`model.candidate`).
 //!
+//! - **Pooled or per child** ([`Scope`]). Pooled (the default) counts and trains on all
+//!   families' answers: one family's ten answers teach a 270M model little. Per child,
+//!   every `every` answers about one child train that child's own adapter on that child's
+//!   answers only, continuing from the child's previous adapter or else from the version
+//!   the child is served. A child's own version cannot be A/B-tested alone (one child is
+//!   one arm), so the child versions are tested together: the first one registers the
+//!   *personal* version `<stem>-personal-<id of the active version>`, which writes for
+//!   each child with the child's newest own adapter and for a child without one with the
+//!   version that was active when it was made, and which faces that version in an
+//!   experiment like any candidate. Promoted, every child is written for by their own
+//!   newest adapter from then on; rolled back, the child adapters are not served (and
+//!   the personal version is not tried again against the same active version).
 //! - **Where it runs.** With PostgreSQL the job goes on the durable queue, so any worker
 //!   runs it (and a worker that dies mid-training leaves it to another); with the embedded
 //!   store it runs on the node. Training itself runs as a separate `sprout learn train`
@@ -37,6 +47,30 @@ pub const DEFAULT_EVERY: u64 = 10;
 const MIN_EXAMPLES: usize = 4;
 /// Share of children a new candidate writes for in its experiment.
 pub const DEFAULT_CANDIDATE_SHARE: f64 = 0.5;
+/// `objective` of the personal version (see the module docs).
+pub const PERSONAL: &str = "personal";
+
+/// Whose answers count towards a training run and are trained on.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Scope {
+    /// Every family's: one shared adapter.
+    #[default]
+    Pooled,
+    /// One child's: an adapter per child.
+    Child,
+}
+
+impl std::str::FromStr for Scope {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text {
+            "pooled" => Ok(Self::Pooled),
+            "child" => Ok(Self::Child),
+            _ => Err(format!("'{text}' is not a fine-tuning scope (pooled, child)")),
+        }
+    }
+}
 
 /// How the adapter is trained (the trainer's defaults otherwise).
 #[derive(Debug, Clone, PartialEq)]
@@ -81,6 +115,8 @@ pub struct FineTuneConfig {
     pub adapters: PathBuf,
     /// Answers between training runs (0: never).
     pub every: u64,
+    /// Whose answers count and train.
+    pub scope: Scope,
     pub settings: TrainSettings,
     pub trainer: Trainer,
     /// Share of children the candidate writes for in its experiment.
@@ -114,12 +150,13 @@ pub struct Dataset {
 }
 
 /// Parents' answers that may be trained on: those of families who consented to
-/// training, on recommendations whose prompt was kept.
-pub async fn dataset(store: &dyn Store) -> Result<Dataset, FineTuneError> {
+/// training, on recommendations whose prompt was kept; only `child`'s when given.
+pub async fn dataset(store: &dyn Store, child: Option<ChildId>) -> Result<Dataset, FineTuneError> {
     let mut consented: HashMap<ChildId, bool> = HashMap::new();
     let (mut examples, mut lines) = (Vec::new(), Vec::new());
     let (mut without_consent, mut without_prompt) = (0, 0);
-    for example in store.feedback_examples().await? {
+    let all = store.feedback_examples().await?;
+    for example in all.into_iter().filter(|e| child.is_none_or(|c| e.child_id == c)) {
         let allowed = match consented.get(&example.child_id) {
             Some(allowed) => *allowed,
             None => {
@@ -166,34 +203,54 @@ pub async fn dataset(store: &dyn Store) -> Result<Dataset, FineTuneError> {
     })
 }
 
-/// Answers already trained on by the newest KTO version of `base` (0 if none).
-fn trained_through(models: &[StoredModel], base: &str) -> u64 {
+/// The child a version was trained for, if it is a child's own.
+pub fn child_of(model: &StoredModel) -> Option<ChildId> {
+    model.metrics["child_id"].as_str()?.parse().ok()
+}
+
+/// Answers already trained on by the newest KTO version of `base` (0 if none): the
+/// pooled versions', or `child`'s own versions'.
+fn trained_through(models: &[StoredModel], base: &str, child: Option<ChildId>) -> u64 {
     models
         .iter()
-        .filter(|m| m.base == base && m.metrics["objective"] == "kto")
+        .filter(|m| m.base == base && m.metrics["objective"] == "kto" && child_of(m) == child)
         .filter_map(|m| m.metrics["feedback_count"].as_u64())
         .max()
         .unwrap_or(0)
 }
 
-/// The number of answers so far when enough new ones arrived since the last training
-/// run; `None` otherwise.
-async fn due(store: &dyn Store, config: &FineTuneConfig) -> Result<Option<u64>, FineTuneError> {
+/// Answers so far: all of them, or those about `child`.
+async fn feedback_count(store: &dyn Store, child: Option<ChildId>) -> Result<u64, FineTuneError> {
+    Ok(match child {
+        None => store.feedback_count().await?,
+        Some(child) => store.child_feedback(child).await?.len() as u64,
+    })
+}
+
+/// The number of answers so far (about `child` in the child scope) when enough new ones
+/// arrived since the last training run; `None` otherwise.
+async fn due(
+    store: &dyn Store,
+    config: &FineTuneConfig,
+    child: Option<ChildId>,
+) -> Result<Option<u64>, FineTuneError> {
     if config.every == 0 {
         return Ok(None);
     }
-    let count = store.feedback_count().await?;
-    let last = trained_through(&store.models().await?, &base_version(&config.base));
+    let count = feedback_count(store, child).await?;
+    let last = trained_through(&store.models().await?, &base_version(&config.base), child);
     Ok((count >= last + config.every).then_some(count))
 }
 
-/// After an answer is stored: schedules a training run when one is due. Never fails the
-/// answer; a run that cannot be scheduled now is scheduled by a later answer.
-pub async fn after_feedback(state: &AppState) {
+/// After an answer about `child` is stored: schedules a training run when one is due.
+/// Never fails the answer; a run that cannot be scheduled now is scheduled by a later
+/// answer.
+pub async fn after_feedback(state: &AppState, child: ChildId) {
     let Some(config) = &state.config.finetune else {
         return;
     };
-    let through = match due(state.store.as_ref(), config).await {
+    let child = (config.scope == Scope::Child).then_some(child);
+    let through = match due(state.store.as_ref(), config, child).await {
         Ok(Some(count)) => count,
         Ok(None) => return,
         Err(e) => {
@@ -202,37 +259,38 @@ pub async fn after_feedback(state: &AppState) {
         }
     };
     if let Some(queue) = &state.queue {
-        match queue.push(crate::queue::Job::FineTune { through }).await {
+        match queue.push(crate::queue::Job::FineTune { through, child }).await {
             Ok(()) => return,
             Err(e) => tracing::warn!(error = %e, "cannot queue fine-tuning; running it here"),
         }
     }
     let state = state.clone();
     tokio::spawn(async move {
-        if let Err(e) = run_job(&state, through).await {
+        if let Err(e) = run_job(&state, through, child).await {
             tracing::warn!(error = %e, "fine-tuning failed; the next answers schedule another run");
         }
     });
 }
 
-/// The job: trains unless a version already covers the first `through` answers (one run
-/// at a time per process), then announces the candidate and starts its experiment. The
-/// node that saw the answers decided the run was due; the worker only avoids repeating it.
-pub async fn run_job(state: &AppState, through: u64) -> Result<(), FineTuneError> {
+/// The job: trains unless a version already covers the first `through` answers (about
+/// `child`, in the child scope; one run at a time per process), then announces the
+/// candidate and starts its experiment. The node that saw the answers decided the run
+/// was due; the worker only avoids repeating it.
+pub async fn run_job(state: &AppState, through: u64, child: Option<ChildId>) -> Result<(), FineTuneError> {
     let Some(config) = &state.config.finetune else {
         return Err(FineTuneError::Other(
             "this node has no local model to fine-tune (start it with --writer gguf:PATH)".into(),
         ));
     };
     let _one_at_a_time = state.training.lock().await;
-    if trained_through(&state.store.models().await?, &base_version(&config.base)) >= through {
+    if trained_through(&state.store.models().await?, &base_version(&config.base), child) >= through {
         return Ok(());
     }
     let started = std::time::Instant::now();
     let trained = match &config.trainer {
-        Trainer::InProcess => train(state.store.as_ref(), config).await?,
+        Trainer::InProcess => train(state.store.as_ref(), config, child).await?,
         Trainer::Process { exe, database } => {
-            train_in_child(state.store.as_ref(), exe, database, config).await?
+            train_in_child(state.store.as_ref(), exe, database, config, child).await?
         }
     };
     let Some(model) = trained else { return Ok(()) };
@@ -241,27 +299,16 @@ pub async fn run_job(state: &AppState, through: u64) -> Result<(), FineTuneError
         seconds = started.elapsed().as_secs_f64(),
         "fine-tuned candidate registered"
     );
-    announce(state, &model, config.candidate_share).await
+    match child {
+        None => announce(state, &model, config.candidate_share).await,
+        Some(child) => announce_personal(state, &model, child, config.candidate_share).await,
+    }
 }
 
 /// Publishes `model.candidate` and starts the candidate's experiment against the active
 /// version, unless one is running (the candidate then waits for an administrator).
 async fn announce(state: &AppState, model: &StoredModel, share: f64) -> Result<(), FineTuneError> {
-    let experiment = match state
-        .store
-        .start_experiment(&model.version, &model.base, share)
-        .await
-    {
-        Ok(experiment) => Some(experiment),
-        Err(sprout_store::StoreError::Conflict { .. }) => {
-            tracing::info!(
-                version = model.version,
-                "an experiment is running; the candidate waits"
-            );
-            None
-        }
-        Err(e) => return Err(e.into()),
-    };
+    let experiment = start_experiment(state, model, share).await?;
     state.live.publish(LiveEvent::everyone(
         "model.candidate",
         json!({
@@ -273,12 +320,127 @@ async fn announce(state: &AppState, model: &StoredModel, share: f64) -> Result<(
     Ok(())
 }
 
+/// Starts `model`'s experiment against the active version; `None` when one is running.
+async fn start_experiment(
+    state: &AppState,
+    model: &StoredModel,
+    share: f64,
+) -> Result<Option<sprout_store::StoredExperiment>, FineTuneError> {
+    match state
+        .store
+        .start_experiment(&model.version, &model.base, share)
+        .await
+    {
+        Ok(experiment) => Ok(Some(experiment)),
+        Err(sprout_store::StoreError::Conflict { .. }) => {
+            tracing::info!(
+                version = model.version,
+                "an experiment is running; the candidate waits"
+            );
+            Ok(None)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// A child's own new version: announced to the child's family, and tested through the
+/// personal version (made, and its experiment started, when there is none yet for the
+/// active version).
+async fn announce_personal(
+    state: &AppState,
+    model: &StoredModel,
+    child: ChildId,
+    share: f64,
+) -> Result<(), FineTuneError> {
+    let models = state.store.models().await?;
+    let active = models.iter().find(|m| m.status == "active");
+    let mut experiment = None;
+    let personal = match active {
+        // Personal versions already serve: the child's new adapter writes from now on.
+        Some(active) if active.metrics["objective"] == PERSONAL => Some(active.version.clone()),
+        Some(active) => {
+            let version = personal_version(&model.base, &active.version);
+            match models.iter().find(|m| m.version == version) {
+                // Waiting or in its experiment; rolled back stays rolled back.
+                Some(existing) => Some(existing.version.clone()),
+                None => {
+                    let personal = StoredModel {
+                        version: version.clone(),
+                        base: model.base.clone(),
+                        adapter_path: None,
+                        data_snapshot: None,
+                        metrics: json!({ "objective": PERSONAL, "fallback_version": active.version }),
+                        status: "candidate".into(),
+                        created_at: chrono::Utc::now(),
+                    };
+                    match state.store.register_model(&personal).await {
+                        Ok(_) | Err(sprout_store::StoreError::Conflict { .. }) => {}
+                        Err(e) => return Err(e.into()),
+                    }
+                    experiment = start_experiment(state, &personal, share).await?;
+                    Some(version)
+                }
+            }
+        }
+        None => None,
+    };
+    if let Some(found) = state.store.get_child(child).await? {
+        state.live.publish(LiveEvent::new(
+            "model.candidate",
+            found.family_id,
+            child,
+            json!({
+                "version": model.version,
+                "personal_version": personal,
+                "experiment_id": experiment.as_ref().map(|e| e.id),
+                "metrics": model.metrics,
+            }),
+        ));
+    }
+    Ok(())
+}
+
+/// The personal version of `base` tested against (or falling back to) `active`.
+fn personal_version(base: &str, active: &str) -> String {
+    let stem = base.strip_prefix("gguf:").unwrap_or(base);
+    let id = crate::shared::hex(&Sha256::digest(active.as_bytes()));
+    format!("{stem}-personal-{}", &id[..12])
+}
+
+/// The registered version that writes when `version` is asked to write for `child`: the
+/// version itself, or for a personal version the child's newest own version, else (no
+/// child, or none of theirs) its fallback's.
+pub fn resolve<'a>(
+    models: &'a [StoredModel],
+    version: &str,
+    child: Option<ChildId>,
+) -> Option<&'a StoredModel> {
+    let model = models.iter().find(|m| m.version == version)?;
+    if model.metrics["objective"] != PERSONAL {
+        return Some(model);
+    }
+    let own = child.and_then(|child| {
+        models
+            .iter()
+            .filter(|m| m.base == model.base && m.adapter_path.is_some() && child_of(m) == Some(child))
+            .max_by_key(|m| m.created_at)
+    });
+    own.or_else(|| {
+        let fallback = model.metrics["fallback_version"].as_str()?;
+        // A fallback is never itself personal (it was the active version then).
+        models
+            .iter()
+            .find(|m| m.version == fallback && m.metrics["objective"] != PERSONAL)
+    })
+}
+
 /// Runs `sprout learn train` and waits for it.
 async fn train_in_child(
     store: &dyn Store,
     exe: &Path,
     database: &crate::Secret,
     config: &FineTuneConfig,
+    child: Option<ChildId>,
 ) -> Result<Option<StoredModel>, FineTuneError> {
     let s = &config.settings;
     let mut args: Vec<String> = vec![
@@ -299,6 +461,9 @@ async fn train_in_child(
     ];
     if let Some(steps) = s.max_steps {
         args.extend(["--train-max-steps".into(), steps.to_string()]);
+    }
+    if let Some(child) = child {
+        args.extend(["--child".into(), child.to_string()]);
     }
     // Low priority: the API's requests come first on shared cores.
     let nice = Path::new("/usr/bin/nice");
@@ -338,27 +503,44 @@ async fn train_in_child(
     })
 }
 
-/// The version that training continues from: the active version when it is a
-/// fine-tuned version of `base`, else the newest supervised first adapter of `base`.
-fn starting_point<'a>(models: &'a [StoredModel], base: &str) -> Option<&'a StoredModel> {
+/// The version that training continues from: the adapter that writes for `child` (or
+/// for everyone, pooled) under the active version when it is a fine-tuned version of
+/// `base`, else the newest supervised first adapter of `base`.
+fn starting_point<'a>(
+    models: &'a [StoredModel],
+    base: &str,
+    child: Option<ChildId>,
+) -> Option<&'a StoredModel> {
     let adapted = |m: &&StoredModel| m.base == base && m.adapter_path.is_some();
-    models
-        .iter()
-        .filter(adapted)
-        .find(|m| m.status == "active")
-        .or_else(|| {
-            models
-                .iter()
-                .filter(adapted)
-                .find(|m| m.metrics["objective"] == "sft")
-        })
+    let own = child.and_then(|child| {
+        models
+            .iter()
+            .filter(adapted)
+            .filter(|m| child_of(m) == Some(child))
+            .max_by_key(|m| m.created_at)
+    });
+    own.or_else(|| {
+        let active = models.iter().find(|m| m.status == "active")?;
+        resolve(models, &active.version, child).filter(adapted)
+    })
+    .or_else(|| {
+        models
+            .iter()
+            .filter(adapted)
+            .find(|m| m.metrics["objective"] == "sft")
+    })
 }
 
-/// Trains a KTO candidate on the consented answers and registers it; `None` when there is
-/// too little to train on. Idempotent: the same data registers the same version once.
-pub async fn train(store: &dyn Store, config: &FineTuneConfig) -> Result<Option<StoredModel>, FineTuneError> {
-    let feedback_count = store.feedback_count().await?;
-    let data = dataset(store).await?;
+/// Trains a KTO candidate on the consented answers (about `child` only, when given: the
+/// child's own version) and registers it; `None` when there is too little to train on.
+/// Idempotent: the same data registers the same version once.
+pub async fn train(
+    store: &dyn Store,
+    config: &FineTuneConfig,
+    child: Option<ChildId>,
+) -> Result<Option<StoredModel>, FineTuneError> {
+    let feedback_count = feedback_count(store, child).await?;
+    let data = dataset(store, child).await?;
     let base = base_version(&config.base);
     let version = format!("{}-kto-{}", stem(&config.base), &data.snapshot[..12]);
     let models = store.models().await?;
@@ -373,7 +555,7 @@ pub async fn train(store: &dyn Store, config: &FineTuneConfig) -> Result<Option<
         );
         return Ok(None);
     }
-    let from = starting_point(&models, &base).cloned();
+    let from = starting_point(&models, &base, child).cloned();
     let job = TrainJob {
         gguf: config.base.clone(),
         from: from
@@ -394,6 +576,7 @@ pub async fn train(store: &dyn Store, config: &FineTuneConfig) -> Result<Option<
         data_snapshot: Some(format!("sha256:{}", data.snapshot)),
         metrics: json!({
             "objective": "kto",
+            "child_id": child,
             "feedback_count": feedback_count,
             "examples": data.examples.len(),
             "left_out": { "without_consent": data.without_consent, "without_prompt": data.without_prompt },
@@ -572,3 +755,121 @@ fn report_json(r: &sprout_tune::TrainReport) -> Value {
 
 /// Shared so the job and the feedback route agree on one training per process.
 pub type TrainingLock = Arc<tokio::sync::Mutex<()>>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BASE: &str = "gguf:gemma";
+
+    fn version(name: &str, status: &str, minutes: i64, metrics: Value, adapter: bool) -> StoredModel {
+        StoredModel {
+            version: name.into(),
+            base: BASE.into(),
+            adapter_path: adapter.then(|| format!("/adapters/{name}")),
+            data_snapshot: None,
+            metrics,
+            status: status.into(),
+            created_at: chrono::DateTime::UNIX_EPOCH + chrono::Duration::minutes(minutes),
+        }
+    }
+
+    /// The template (active), a pooled adapter, two own versions of one child and one of
+    /// another, and the personal version over the template.
+    fn registry(ada: ChildId, ben: ChildId) -> Vec<StoredModel> {
+        vec![
+            version("template-1", "active", 0, json!({}), false),
+            version("sft", "candidate", 1, json!({"objective": "sft"}), true),
+            version(
+                "ada-1",
+                "candidate",
+                2,
+                json!({"objective": "kto", "child_id": ada, "feedback_count": 10}),
+                true,
+            ),
+            version(
+                "ada-2",
+                "candidate",
+                3,
+                json!({"objective": "kto", "child_id": ada, "feedback_count": 20}),
+                true,
+            ),
+            version(
+                "ben-1",
+                "candidate",
+                4,
+                json!({"objective": "kto", "child_id": ben, "feedback_count": 10}),
+                true,
+            ),
+            version(
+                "personal",
+                "candidate",
+                5,
+                json!({"objective": PERSONAL, "fallback_version": "template-1"}),
+                false,
+            ),
+        ]
+    }
+
+    #[test]
+    fn the_personal_version_writes_with_each_childs_newest_adapter_or_its_fallback() {
+        let (ada, ben, cleo) = (ChildId::new(), ChildId::new(), ChildId::new());
+        let models = registry(ada, ben);
+        let writes = |child| resolve(&models, "personal", child).map(|m| m.version.as_str());
+        assert_eq!(writes(Some(ada)), Some("ada-2"));
+        assert_eq!(writes(Some(ben)), Some("ben-1"));
+        assert_eq!(writes(Some(cleo)), Some("template-1"));
+        assert_eq!(writes(None), Some("template-1"));
+        // Any other version writes as itself, whoever it writes for.
+        assert_eq!(
+            resolve(&models, "ada-1", Some(ben)).map(|m| m.version.as_str()),
+            Some("ada-1")
+        );
+        assert!(resolve(&models, "unknown", Some(ada)).is_none());
+    }
+
+    #[test]
+    fn training_counts_and_continues_per_child_or_pooled() {
+        let (ada, ben, cleo) = (ChildId::new(), ChildId::new(), ChildId::new());
+        let mut models = registry(ada, ben);
+        assert_eq!(trained_through(&models, BASE, Some(ada)), 20);
+        assert_eq!(trained_through(&models, BASE, Some(cleo)), 0);
+        assert_eq!(
+            trained_through(&models, BASE, None),
+            0,
+            "child versions are not pooled ones"
+        );
+        let from =
+            |models: &[StoredModel], child| starting_point(models, BASE, child).map(|m| m.version.clone());
+        assert_eq!(
+            from(&models, Some(ada)).as_deref(),
+            Some("ada-2"),
+            "a child continues from their own"
+        );
+        assert_eq!(from(&models, Some(cleo)).as_deref(), Some("sft"));
+        assert_eq!(from(&models, None).as_deref(), Some("sft"));
+        // Once the personal version is active, a child without their own version starts
+        // from what writes for them (its fallback, here a pooled adapter).
+        models[0].status = "retired".into();
+        models.push(version("pooled", "retired", 6, json!({"objective": "kto"}), true));
+        models[5].status = "active".into();
+        models[5].metrics["fallback_version"] = json!("pooled");
+        assert_eq!(from(&models, Some(cleo)).as_deref(), Some("pooled"));
+        assert_eq!(from(&models, Some(ben)).as_deref(), Some("ben-1"));
+    }
+
+    #[test]
+    fn the_personal_version_is_named_after_the_version_it_replaces() {
+        let a = personal_version(BASE, "template-1");
+        assert!(a.starts_with("gemma-personal-"), "{a}");
+        assert_eq!(a, personal_version(BASE, "template-1"));
+        assert_ne!(a, personal_version(BASE, "gemma-kto-0123"));
+    }
+
+    #[test]
+    fn scopes_parse() {
+        assert_eq!("pooled".parse(), Ok(Scope::Pooled));
+        assert_eq!("child".parse(), Ok(Scope::Child));
+        assert!("family".parse::<Scope>().is_err());
+    }
+}

@@ -37,10 +37,15 @@ use std::time::Duration;
 pub enum Job {
     /// Recompute a child's chronotype (publishing a change) and warm their analyses.
     Refresh { child_id: ChildId },
-    /// Fine-tune the local writer on parents' answers unless a version already covers
-    /// the first `through` of them, register the candidate and start its experiment
-    /// ([`crate::finetune`]).
-    FineTune { through: u64 },
+    /// Fine-tune the local writer on parents' answers (about `child` only, for the
+    /// child's own version) unless a version already covers the first `through` of them,
+    /// register the candidate and start its experiment ([`crate::finetune`]).
+    FineTune {
+        through: u64,
+        /// Absent in jobs queued before per-child training existed: pooled.
+        #[serde(default)]
+        child: Option<ChildId>,
+    },
 }
 
 /// Where jobs are pushed and taken from.
@@ -125,7 +130,7 @@ pub async fn work(state: AppState, queue: JobQueue, shutdown: impl Future<Output
 async fn run(job: Job, state: Data<AppState>) -> Result<(), apalis_core::error::Error> {
     match job {
         Job::Refresh { child_id } => crate::jobs::refresh(&state, child_id).await,
-        Job::FineTune { through } => crate::finetune::run_job(&state, through)
+        Job::FineTune { through, child } => crate::finetune::run_job(&state, through, child)
             .await
             .map_err(|e| std::io::Error::other(e.to_string())),
     }

@@ -11,7 +11,7 @@ use chrono::Utc;
 use serde_json::{json, Value};
 use sprout_coach::policy::PastAnswer;
 use sprout_coach::writer::compose;
-use sprout_domain::{Child, ConsentPurpose, RecordId, UserId};
+use sprout_domain::{Child, ChildId, ConsentPurpose, RecordId, UserId};
 use sprout_insights::effects::InterventionEffect;
 use sprout_store::{NewRecommendation, StoredModel, StoredRecommendation};
 
@@ -229,12 +229,12 @@ pub async fn generate(state: &AppState, child: Child) -> ApiResult<StoredRecomme
             let id = child.id.0;
             match sprout_learn::assign(&id, &e.id, e.candidate_share) {
                 sprout_learn::Arm::Candidate => (
-                    writer_for(state, &models, &e.candidate_version),
+                    writer_for(state, &models, &e.candidate_version, Some(child.id)),
                     "candidate",
                     Some(e.id),
                 ),
                 sprout_learn::Arm::Control => (
-                    writer_for(state, &models, &e.control_version),
+                    writer_for(state, &models, &e.control_version, Some(child.id)),
                     "control",
                     Some(e.id),
                 ),
@@ -250,7 +250,11 @@ pub async fn generate(state: &AppState, child: Child) -> ApiResult<StoredRecomme
                 .map(|m| m.version.as_str())
                 .filter(|v| *v != sprout_coach::template::MODEL_VERSION && runnable(state, &models, v));
             match promoted {
-                Some(version) => (writer_for(state, &models, version), CONTROL_ARM, None),
+                Some(version) => (
+                    writer_for(state, &models, version, Some(child.id)),
+                    CONTROL_ARM,
+                    None,
+                ),
                 None => (state.writer.clone(), CONTROL_ARM, None),
             }
         }
@@ -259,7 +263,7 @@ pub async fn generate(state: &AppState, child: Child) -> ApiResult<StoredRecomme
     let remote = writer.model_version().starts_with("openai:");
     let writer: std::sync::Arc<dyn sprout_coach::writer::Writer> =
         if remote && !allows(ConsentPurpose::RemoteModel) {
-            writer_for(state, &models, CONTROL_TEMPLATE)
+            writer_for(state, &models, CONTROL_TEMPLATE, None)
         } else {
             writer
         };
@@ -327,15 +331,18 @@ pub async fn generate(state: &AppState, child: Child) -> ApiResult<StoredRecomme
     })
 }
 
-/// The writer of a model version among the registered `models`: a template style, the
-/// configured writer, or a fine-tuned version of the local model (its adapter over the
-/// same base). A version this node cannot run falls back to the configured writer (and is
-/// recorded as what actually wrote).
+/// The writer of a model version among the registered `models` for `child`: a template
+/// style, the configured writer, or a fine-tuned version of the local model (its adapter
+/// over the same base; for the personal version, the child's own, see
+/// [`crate::finetune::resolve`]). A version this node cannot run falls back to the
+/// configured writer (and is recorded as what actually wrote).
 pub fn writer_for(
     state: &AppState,
     models: &[StoredModel],
     version: &str,
+    child: Option<ChildId>,
 ) -> std::sync::Arc<dyn sprout_coach::writer::Writer> {
+    let version = crate::finetune::resolve(models, version, child).map_or(version, |m| m.version.as_str());
     if let Some(style) = sprout_coach::template::Style::of_version(version) {
         return std::sync::Arc::new(sprout_coach::writer::TemplateWriter { style });
     }
@@ -364,6 +371,7 @@ fn adapter_of(
 
 /// Whether a version among the registered `models` can be run here.
 pub fn runnable(state: &AppState, models: &[StoredModel], version: &str) -> bool {
+    let version = crate::finetune::resolve(models, version, None).map_or(version, |m| m.version.as_str());
     sprout_coach::template::Style::of_version(version).is_some()
         || state.writer.model_version() == version
         || adapter_of(state, models, version).is_some()

@@ -135,6 +135,7 @@ pub async fn post_feedback(
     state.insights.forget(child.id, RECOMMENDATION).await;
     let background = state.clone();
     let helpful = saved.was_helpful;
+    let child_id = child.id;
     tokio::spawn(async move {
         if let Err(e) = crate::outcomes::after_answer(&background, id, helpful).await {
             tracing::warn!(error = %e, "cannot update the recommendation's reward");
@@ -142,7 +143,7 @@ pub async fn post_feedback(
         if let Err(e) = crate::recommend::evaluate_experiment(&background).await {
             tracing::warn!(error = %e.message, "experiment evaluation failed");
         }
-        crate::finetune::after_feedback(&background).await;
+        crate::finetune::after_feedback(&background, child_id).await;
     });
     tracing::info!(recommendation_id = %id, was_helpful = saved.was_helpful, "feedback saved");
     Ok(Json(FeedbackResponse {
