@@ -43,29 +43,53 @@ fn model() -> Option<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn answers_train_a_candidate_that_writes_in_its_experiment() {
     let Some(gguf) = model() else { return };
-    let dir = tempfile::tempdir().expect("tempdir");
-    let db = dir.path().join("finetune.db").to_string_lossy().into_owned();
-    let adapters = dir.path().join("adapters").to_string_lossy().into_owned();
-    let writer = format!("gguf:{gguf}");
-    let every = EVERY.to_string();
-    let mut args = vec![
-        "serve",
-        "--addr",
-        "127.0.0.1:0",
-        "--db",
-        &db,
-        "--writer",
-        &writer,
-        "--finetune-every",
-        &every,
-        "--adapters",
-        &adapters,
-    ];
-    args.extend(TRAIN);
-    scenario(&gguf, &db, &adapters, || {
-        vec![Running::start(&args, &[("SPROUT_ADMIN_TOKEN", ADMIN)])]
-    })
-    .await;
+    let node = LocalNode::new(&gguf, "pooled");
+    scenario(&gguf, &node.db, &node.adapters, || vec![node.start()]).await;
+}
+
+/// One node on the embedded store that fine-tunes its local writer in `scope`.
+struct LocalNode {
+    _dir: tempfile::TempDir,
+    db: String,
+    adapters: String,
+    args: Vec<String>,
+}
+
+impl LocalNode {
+    fn new(gguf: &str, scope: &str) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = dir.path().join("sprout.db").to_string_lossy().into_owned();
+        let adapters = dir.path().join("adapters").to_string_lossy().into_owned();
+        let mut args: Vec<String> = [
+            "serve",
+            "--addr",
+            "127.0.0.1:0",
+            "--db",
+            &db,
+            "--writer",
+            &format!("gguf:{gguf}"),
+            "--finetune-scope",
+            scope,
+            "--finetune-every",
+            &EVERY.to_string(),
+            "--adapters",
+            &adapters,
+        ]
+        .map(str::to_owned)
+        .into();
+        args.extend(TRAIN.map(str::to_owned));
+        Self {
+            _dir: dir,
+            db,
+            adapters,
+            args,
+        }
+    }
+
+    fn start(&self) -> Running {
+        let args: Vec<&str> = self.args.iter().map(String::as_str).collect();
+        Running::start(&args, &[("SPROUT_ADMIN_TOKEN", ADMIN)])
+    }
 }
 
 /// PostgreSQL and Redis: the API node queues the job, a `sprout worker` trains, and the
@@ -251,28 +275,9 @@ async fn scenario(gguf: &str, db: &str, adapters: &str, start: impl FnOnce() -> 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn answers_about_one_child_train_that_childs_own_version() {
     let Some(gguf) = model() else { return };
-    let dir = tempfile::tempdir().expect("tempdir");
-    let db = dir.path().join("personal.db").to_string_lossy().into_owned();
-    let adapters = dir.path().join("adapters").to_string_lossy().into_owned();
-    let writer = format!("gguf:{gguf}");
-    let every = EVERY.to_string();
-    let mut args = vec![
-        "serve",
-        "--addr",
-        "127.0.0.1:0",
-        "--db",
-        &db,
-        "--writer",
-        &writer,
-        "--finetune-scope",
-        "child",
-        "--finetune-every",
-        &every,
-        "--adapters",
-        &adapters,
-    ];
-    args.extend(TRAIN);
-    let server = Running::start(&args, &[("SPROUT_ADMIN_TOKEN", ADMIN)]);
+    let node = LocalNode::new(&gguf, "child");
+    let (db, adapters) = (&node.db, &node.adapters);
+    let server = node.start();
     let (parent, mut live) = Parent::sign_up(&server.url).await;
     let (ada, ben) = (parent.new_child("Ada").await, parent.new_child("Ben").await);
 
@@ -283,7 +288,7 @@ async fn answers_about_one_child_train_that_childs_own_version() {
     // Ada's earlier recommendations (a recommendation is kept for half an hour, so
     // they are stored as written over the past hours, with a real prompt), answered
     // through the API: the EVERY-th answer about Ada starts her training run.
-    let store = sprout_store::connect(&db).await.expect("the node's database");
+    let store = sprout_store::connect(db).await.expect("the node's database");
     let id: sprout_domain::RecordId = serde_json::from_value(shown["id"].clone()).expect("id");
     let example = store
         .get_recommendation(id)
@@ -333,7 +338,7 @@ async fn answers_about_one_child_train_that_childs_own_version() {
     assert_eq!(model["metrics"]["examples"], EVERY);
     assert!(model["adapter_path"]
         .as_str()
-        .is_some_and(|p| p.starts_with(&adapters)));
+        .is_some_and(|p| p.starts_with(adapters.as_str())));
     let umbrella = find(&personal);
     assert_eq!(umbrella["metrics"]["objective"], "personal");
     assert_eq!(umbrella["metrics"]["fallback_version"], "template-1");
