@@ -136,3 +136,28 @@ async fn run(job: Job, state: Data<AppState>) -> Result<(), apalis_core::error::
     }
     .map_err(|e| apalis_core::error::Error::Failed(std::sync::Arc::new(Box::new(e))))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fine_tuning_jobs_queued_before_the_child_scope_stay_pooled() {
+        let old: Job = serde_json::from_str(r#"{"job":"fine_tune","through":10}"#).expect("an old job");
+        assert!(matches!(
+            old,
+            Job::FineTune {
+                through: 10,
+                child: None
+            }
+        ));
+        let child = ChildId::new();
+        let text = serde_json::to_string(&Job::FineTune {
+            through: 20,
+            child: Some(child),
+        })
+        .expect("JSON");
+        let back: Job = serde_json::from_str(&text).expect("round trip");
+        assert!(matches!(back, Job::FineTune { through: 20, child: Some(c) } if c == child));
+    }
+}
