@@ -16,8 +16,9 @@
 //!   each child with the child's newest own adapter and for a child without one with the
 //!   version that was active when it was made, and which faces that version in an
 //!   experiment like any candidate. Promoted, every child is written for by their own
-//!   newest adapter from then on; rolled back, the child adapters are not served (and
-//!   the personal version is not tried again against the same active version).
+//!   newest adapter from then on; rolled back, the child adapters are not served, and
+//!   none are trained until another version is active (the personal version is not
+//!   tried again against the same one).
 //! - **Where it runs.** With PostgreSQL the job goes on the durable queue, so any worker
 //!   runs it (and a worker that dies mid-training leaves it to another); with the embedded
 //!   store it runs on the node. Training itself runs as a separate `sprout learn train`
@@ -237,9 +238,25 @@ async fn due(
     if config.every == 0 {
         return Ok(None);
     }
+    let (models, base) = (store.models().await?, base_version(&config.base));
+    if child.is_some() && personal_lost(&models, &base) {
+        return Ok(None);
+    }
     let count = feedback_count(store, child).await?;
-    let last = trained_through(&store.models().await?, &base_version(&config.base), child);
+    let last = trained_through(&models, &base, child);
     Ok((count >= last + config.every).then_some(count))
+}
+
+/// Whether the personal version lost its experiment against the active version: child
+/// versions would not be served, so none are trained until the active version changes.
+fn personal_lost(models: &[StoredModel], base: &str) -> bool {
+    let Some(active) = models.iter().find(|m| m.status == "active") else {
+        return false;
+    };
+    let personal = personal_version(base, &active.version);
+    models
+        .iter()
+        .any(|m| m.version == personal && m.status == "retired")
 }
 
 /// After an answer about `child` is stored: schedules a training run when one is due.
@@ -856,6 +873,19 @@ mod tests {
         models[5].metrics["fallback_version"] = json!("pooled");
         assert_eq!(from(&models, Some(cleo)).as_deref(), Some("pooled"));
         assert_eq!(from(&models, Some(ben)).as_deref(), Some("ben-1"));
+    }
+
+    #[test]
+    fn no_child_versions_are_trained_while_the_personal_version_has_lost() {
+        let mut models = registry(ChildId::new(), ChildId::new());
+        models[5].version = personal_version(BASE, "template-1");
+        assert!(!personal_lost(&models, BASE), "in its experiment");
+        models[5].status = "retired".into();
+        assert!(personal_lost(&models, BASE));
+        // A new active version gets its own chance.
+        models[0].status = "retired".into();
+        models[1].status = "active".into();
+        assert!(!personal_lost(&models, BASE));
     }
 
     #[test]
