@@ -227,12 +227,7 @@ async fn scenario(gguf: &str, db: &str, adapters: &str, start: impl FnOnce() -> 
     assert!(adapter.join("adapter.safetensors").is_file());
 
     // Its experiment runs against the active version.
-    let experiment = parent
-        .items("/api/v1/experiments")
-        .await
-        .into_iter()
-        .find(|e| e["experiment"]["candidate_version"] == version.as_str())
-        .expect("an experiment for the candidate");
+    let experiment = parent.experiment_of(&version).await;
     assert_eq!(experiment["experiment"]["status"], "running");
     assert_eq!(experiment["experiment"]["control_version"], "template-1");
 
@@ -347,12 +342,7 @@ async fn answers_about_one_child_train_that_childs_own_version() {
         !models.iter().any(|m| m["metrics"]["child_id"] == ben.as_str()),
         "Ben has too few answers for a version"
     );
-    let experiment = parent
-        .items("/api/v1/experiments")
-        .await
-        .into_iter()
-        .find(|e| e["experiment"]["candidate_version"] == personal.as_str())
-        .expect("the personal version's experiment");
+    let experiment = parent.experiment_of(&personal).await;
     assert_eq!(experiment["experiment"]["control_version"], "template-1");
     assert_eq!(experiment["experiment"]["status"], "running");
 
@@ -454,6 +444,15 @@ impl Parent {
         )
         .await;
         assert_eq!(status, 200, "{body}");
+    }
+
+    /// The experiment whose candidate is `version`.
+    async fn experiment_of(&self, version: &str) -> Value {
+        self.items("/api/v1/experiments")
+            .await
+            .into_iter()
+            .find(|e| e["experiment"]["candidate_version"] == version)
+            .unwrap_or_else(|| panic!("an experiment for {version}"))
     }
 
     /// The items of a listing (`/models`, `/experiments`).

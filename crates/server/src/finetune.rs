@@ -220,14 +220,6 @@ fn trained_through(models: &[StoredModel], base: &str, child: Option<ChildId>) -
         .unwrap_or(0)
 }
 
-/// Answers so far: all of them, or those about `child`.
-async fn feedback_count(store: &dyn Store, child: Option<ChildId>) -> Result<u64, FineTuneError> {
-    Ok(match child {
-        None => store.feedback_count().await?,
-        Some(child) => store.child_feedback(child).await?.len() as u64,
-    })
-}
-
 /// The number of answers so far (about `child` in the child scope) when enough new ones
 /// arrived since the last training run; `None` otherwise.
 async fn due(
@@ -242,7 +234,7 @@ async fn due(
     if child.is_some() && personal_lost(&models, &base) {
         return Ok(None);
     }
-    let count = feedback_count(store, child).await?;
+    let count = store.feedback_count(child).await?;
     let last = trained_through(&models, &base, child);
     Ok((count >= last + config.every).then_some(count))
 }
@@ -424,6 +416,12 @@ fn personal_version(base: &str, active: &str) -> String {
     format!("{stem}-personal-{}", &id[..12])
 }
 
+/// The name of the version that writes when `version` is asked to write for `child`
+/// ([`resolve`]; `version` itself when it is not registered).
+pub fn writing_version<'a>(models: &'a [StoredModel], version: &'a str, child: Option<ChildId>) -> &'a str {
+    resolve(models, version, child).map_or(version, |m| m.version.as_str())
+}
+
 /// The registered version that writes when `version` is asked to write for `child`: the
 /// version itself, or for a personal version the child's newest own version, else (no
 /// child, or none of theirs) its fallback's.
@@ -556,7 +554,7 @@ pub async fn train(
     config: &FineTuneConfig,
     child: Option<ChildId>,
 ) -> Result<Option<StoredModel>, FineTuneError> {
-    let feedback_count = feedback_count(store, child).await?;
+    let feedback_count = store.feedback_count(child).await?;
     let data = dataset(store, child).await?;
     let base = base_version(&config.base);
     let version = format!("{}-kto-{}", stem(&config.base), &data.snapshot[..12]);

@@ -342,7 +342,7 @@ pub fn writer_for(
     version: &str,
     child: Option<ChildId>,
 ) -> std::sync::Arc<dyn sprout_coach::writer::Writer> {
-    let version = crate::finetune::resolve(models, version, child).map_or(version, |m| m.version.as_str());
+    let version = crate::finetune::writing_version(models, version, child);
     if let Some(style) = sprout_coach::template::Style::of_version(version) {
         return std::sync::Arc::new(sprout_coach::writer::TemplateWriter { style });
     }
@@ -371,7 +371,7 @@ fn adapter_of(
 
 /// Whether a version among the registered `models` can be run here.
 pub fn runnable(state: &AppState, models: &[StoredModel], version: &str) -> bool {
-    let version = crate::finetune::resolve(models, version, None).map_or(version, |m| m.version.as_str());
+    let version = crate::finetune::writing_version(models, version, None);
     sprout_coach::template::Style::of_version(version).is_some()
         || state.writer.model_version() == version
         || adapter_of(state, models, version).is_some()

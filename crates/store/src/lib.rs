@@ -190,8 +190,9 @@ pub trait Store: Send + Sync + 'static {
     /// feedback a writer is trained on (the caller checks each child's consent).
     async fn feedback_examples(&self) -> Result<Vec<FeedbackExample>>;
 
-    /// How many answers parents have given in all (changed minds count once).
-    async fn feedback_count(&self) -> Result<u64>;
+    /// How many answers parents have given in all, or about `child` (changed minds count
+    /// once).
+    async fn feedback_count(&self, child: Option<ChildId>) -> Result<u64>;
 
     /// Recommendations created since `since` whose outcome is not measured yet, oldest
     /// first, each with its latest answer (from any parent) as `was_helpful`.

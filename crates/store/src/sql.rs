@@ -1012,12 +1012,16 @@ macro_rules! impl_store {
                     .collect()
             }
 
-            async fn feedback_count(&self) -> $crate::Result<u64> {
+            async fn feedback_count(&self, child: Option<sprout_domain::ChildId>) -> $crate::Result<u64> {
                 use sqlx::Row;
-                let n: i64 = sqlx::query("SELECT COUNT(*) AS n FROM recommendation_feedback")
-                    .fetch_one(&self.read)
-                    .await?
-                    .try_get("n")?;
+                let query = match child {
+                    None => sqlx::query("SELECT COUNT(*) AS n FROM recommendation_feedback"),
+                    Some(child) => {
+                        sqlx::query("SELECT COUNT(*) AS n FROM recommendation_feedback WHERE child_id = $1")
+                            .bind(child.0)
+                    }
+                };
+                let n: i64 = query.fetch_one(&self.read).await?.try_get("n")?;
                 Ok(u64::try_from(n).unwrap_or(0))
             }
 

@@ -408,6 +408,11 @@ async fn recommendations_and_feedback(db: &TestDb) {
     assert_eq!(answers.len(), 1, "one answer per parent and recommendation");
     assert!(!answers[0].was_helpful);
     assert_eq!(answers[0].action_slot, "this_evening");
+    assert_eq!(store.feedback_count(Some(child)).await.expect("count"), 1);
+    assert_eq!(
+        store.feedback_count(Some(ChildId::new())).await.expect("count"),
+        0
+    );
 }
 
 async fn tokens_and_devices_can_be_revoked(db: &TestDb) {
