@@ -30,6 +30,8 @@ pub(crate) struct Data {
     /// looking for collinear columns and reused by the propensity fit. Code
     /// that changes `x` or picks rows must clear it ([`Data::select`] does).
     pub x_gram: Option<Vec<f64>>,
+    /// Each row's cluster, when rows are clustered (dense ids from 0).
+    pub clusters: Option<Vec<u32>>,
 }
 
 /// What the preparation learnt besides the arrays.
@@ -61,6 +63,10 @@ impl Data {
             z: self.z.select_rows(idx),
             ps_start: self.ps_start.clone(),
             x_gram: None,
+            clusters: self
+                .clusters
+                .as_ref()
+                .map(|c| idx.iter().map(|&i| c[i]).collect()),
         }
     }
 
@@ -95,6 +101,7 @@ pub(crate) struct Roles<'a> {
     pub instruments: &'a [String],
     pub treated: Option<&'a Value>,
     pub control: Option<&'a Value>,
+    pub clusters: Option<&'a str>,
 }
 
 /// Builds [`Data`] from the table.
@@ -121,6 +128,17 @@ pub(crate) fn prepare(table: &Table, roles: &Roles<'_>) -> Result<(Data, Prepare
         }
         used.push(table.require(name)?);
     }
+    let cluster_col = match roles.clusters {
+        Some(name) => {
+            let col = table.require(name)?;
+            if col.as_numeric().is_none() {
+                return Err(CausalError::NonNumericColumn(name.to_string()));
+            }
+            used.push(col);
+            col.as_numeric()
+        }
+        None => None,
+    };
     let (treated, control) = treatment_levels(tcol, roles)?;
     if treated == control {
         return Err(CausalError::SameTreatmentValues(treated.to_string()));
@@ -211,9 +229,28 @@ pub(crate) fn prepare(table: &Table, roles: &Roles<'_>) -> Result<(Data, Prepare
         z,
         ps_start: None,
         x_gram: Some(x_gram),
+        clusters: cluster_col.map(|values| dense_ids(rows.iter().map(|&i| values[i]))),
     };
     data.check_arms()?;
     Ok((data, prep))
+}
+
+/// Dense cluster ids (0, 1, ...) in order of first appearance.
+fn dense_ids(values: impl Iterator<Item = f64>) -> Vec<u32> {
+    let mut seen: Vec<(u64, u32)> = Vec::new();
+    values
+        .map(|v| {
+            let key = v.to_bits();
+            match seen.binary_search_by_key(&key, |(k, _)| *k) {
+                Ok(at) => seen[at].1,
+                Err(at) => {
+                    let id = seen.len() as u32;
+                    seen.insert(at, (key, id));
+                    id
+                }
+            }
+        })
+        .collect()
 }
 
 /// Default levels: 1 vs 0 for a binary 0/1 treatment.

@@ -8,7 +8,7 @@ use crate::estimators;
 use crate::graph::Graph;
 use crate::identify;
 use crate::spec::{Diagnostics, EffectSpec, Estimate, Method, Options};
-use crate::stats::normal_quantile;
+use crate::stats::{normal_quantile, t_quantile};
 use crate::table::Table;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -118,6 +118,7 @@ pub(crate) fn setup(table: &Table, spec: &EffectSpec, method: Method, opts: &Opt
         instruments: &instruments,
         treated: spec.treated_value.as_ref(),
         control: spec.control_value.as_ref(),
+        clusters: spec.clusters.as_deref(),
     };
     let (data, prep) = design::prepare(table, &roles)?;
     Ok(Setup {
@@ -147,7 +148,10 @@ pub(crate) fn estimate_from_setup(s: &Setup, method: Method, opts: &Options) -> 
     let fit = estimators::fit(method, data, opts)?;
     let mut warnings = s.prep.warnings.clone();
     warnings.extend(fit.warnings.iter().cloned());
-    let z = normal_quantile(0.5 + opts.level / 2.0);
+    let z = match fit.df {
+        Some(df) => t_quantile(0.5 + opts.level / 2.0, df),
+        None => normal_quantile(0.5 + opts.level / 2.0),
+    };
     let mut rng = ChaCha8Rng::seed_from_u64(opts.seed);
     let draws = opts.bootstrap.or(match fit.se {
         Some(_) => None,
@@ -163,6 +167,8 @@ pub(crate) fn estimate_from_setup(s: &Setup, method: Method, opts: &Options) -> 
         first_stage_f: fit.first_stage_f,
         rows_missing: s.prep.rows_missing,
         rows_other_treatment: s.prep.rows_other_treatment,
+        clusters: fit.clusters,
+        degrees_of_freedom: fit.df,
         ..Diagnostics::default()
     };
     let analytic = |se: f64| (fit.estimate - z * se, fit.estimate + z * se);

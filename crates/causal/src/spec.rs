@@ -34,6 +34,11 @@ pub struct EffectSpec {
     pub treated_value: Option<Value>,
     /// Control level; defaults to 0 when the treatment is binary 0/1.
     pub control_value: Option<Value>,
+    /// A numeric column naming each row's cluster: rows that share a value
+    /// may be correlated (the moments of one day, the pupils of one
+    /// school). Regression then reports a CR2 cluster-robust standard error
+    /// with a Bell–McCaffrey t interval; other methods ignore it.
+    pub clusters: Option<String>,
 }
 
 /// Estimation method.
@@ -209,6 +214,11 @@ pub struct Diagnostics {
     pub rows_missing: usize,
     /// Rows left out because their treatment was neither level.
     pub rows_other_treatment: usize,
+    /// Clusters the standard error allowed for, when rows were clustered.
+    pub clusters: Option<usize>,
+    /// Degrees of freedom of a t interval (cluster-robust regression);
+    /// `None` for a normal interval.
+    pub degrees_of_freedom: Option<f64>,
 }
 
 /// The answer.
@@ -230,6 +240,20 @@ pub struct Estimate {
     pub n_control: usize,
     pub warnings: Vec<String>,
     pub diagnostics: Diagnostics,
+}
+
+impl Estimate {
+    /// Two-sided p-value of "no effect" from the standard error: Student t
+    /// with [`Diagnostics::degrees_of_freedom`] where set, else normal.
+    /// `None` without a positive standard error.
+    pub fn p_value(&self) -> Option<f64> {
+        let se = self.std_error.filter(|s| *s > 0.0)?;
+        let z = self.estimate / se;
+        Some(match self.diagnostics.degrees_of_freedom {
+            Some(df) => crate::stats::t_two_sided_p(z, df),
+            None => 2.0 * (1.0 - crate::stats::normal_cdf(z.abs())),
+        })
+    }
 }
 
 /// Outcome of one refutation test.

@@ -1,5 +1,7 @@
-//! What to simulate: how many children, over which period, at what cadence, from which seed.
+//! What to simulate: how many children, over which period, at what cadence, from which
+//! seed, and how their families behave.
 
+use crate::scenario::Scenario;
 use chrono::{DateTime, Duration, DurationRound, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -38,6 +40,8 @@ pub struct SimConfig {
     pub step_minutes: u32,
     /// Share of time with no samples at all (watch charging, strap loose), in `[0, 0.9]`.
     pub gap_rate: f64,
+    /// How the families behave (when parents act, how effects vary).
+    pub scenario: Scenario,
 }
 
 impl Default for SimConfig {
@@ -49,6 +53,7 @@ impl Default for SimConfig {
             end: DateTime::from_timestamp(DEFAULT_END_UNIX, 0).unwrap_or_default(),
             step_minutes: DEFAULT_STEP_MINUTES,
             gap_rate: DEFAULT_GAP_RATE,
+            scenario: Scenario::default(),
         }
     }
 }

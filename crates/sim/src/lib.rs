@@ -17,7 +17,10 @@
 //!   sleep debt, rises over the 24 hours before a test, and carries acute spikes, minute-level
 //!   AR(1) noise and sensor noise. Heart rate and HRV follow stress and sleep.
 //! - Parents intervene more on bad days and before tests (confounding), at most once a day,
-//!   and each intervention lowers stress by a known amount for a known window.
+//!   and each intervention lowers stress by a known amount for a known window. The
+//!   [`Scenario`] can make parents act at stress spikes or mostly on bad days, keep habits
+//!   for weeks, give each child its own effects, carry effects into the next day, and let
+//!   an earlier bedtime lengthen the night.
 //!
 //! Same config, same output: every draw comes from ChaCha8 streams seeded by
 //! (seed, child index, model part), so a child does not depend on how many are simulated.
@@ -33,6 +36,7 @@ mod physiology;
 mod profile;
 mod rng;
 mod samples;
+mod scenario;
 mod sleep;
 mod stress;
 mod time;
@@ -40,6 +44,7 @@ mod time;
 pub use config::SimConfig;
 pub use interventions::{true_effect, EFFECT_WINDOW_HOURS};
 pub use profile::{ChildProfile, DayTruth, SimChronotype, SimulatedChild, StoredRecords, Truth};
+pub use scenario::{ParentTiming, Scenario};
 pub use stress::PRE_TEST_BUMP;
 
 use chrono::{DateTime, Duration, Utc};
@@ -70,22 +75,33 @@ pub fn simulate_child(config: &SimConfig, index: usize) -> SimulatedChild {
 
     let mut calendar = calendar::build(seed, index, tz, start, end);
     stress::draw_bad_days(&mut calendar, &mut child_rng(seed, index, Stream::BadDays));
-    let sleep = sleep::plan(
+    let scenario = config.scenario;
+    let planned = interventions::plan(
         &traits,
-        tz,
-        &mut calendar,
-        start,
-        end,
-        &mut child_rng(seed, index, Stream::Sleep),
-    );
-    let interventions = interventions::plan(
-        &traits,
+        &scenario,
         tz,
         &calendar,
         start,
         end,
         &mut child_rng(seed, index, Stream::Interventions),
     );
+    let early_bedtimes: Vec<_> = planned
+        .iter()
+        .filter(|i| {
+            scenario.bedtime_lengthens_sleep && i.kind == sprout_domain::InterventionKind::EarlyBedtime
+        })
+        .map(|i| time::local_date_hours(tz, i.time))
+        .collect();
+    let sleep = sleep::plan(
+        &traits,
+        tz,
+        &mut calendar,
+        start,
+        end,
+        &early_bedtimes,
+        &mut child_rng(seed, index, Stream::Sleep),
+    );
+    let effects = interventions::child_effects(&scenario, &mut child_rng(seed, index, Stream::Effects));
     let gaps = gaps::draw(
         config.gap_share(),
         tz,
@@ -98,13 +114,19 @@ pub fn simulate_child(config: &SimConfig, index: usize) -> SimulatedChild {
         tz,
         calendar: &calendar,
         sleep: &sleep,
-        interventions: &interventions,
+        interventions: planned,
+        effects: effects.clone(),
+        scenario,
         gaps: &gaps,
         start,
         end,
         step_minutes: config.step(),
     };
-    let samples = samples::generate(&world, &mut child_rng(seed, index, Stream::Signals));
+    let (samples, interventions) = samples::generate(
+        world,
+        &mut child_rng(seed, index, Stream::Signals),
+        &mut child_rng(seed, index, Stream::Parents),
+    );
 
     let first_date = time::local_date(tz, start);
     let last_date = time::local_date(tz, end - Duration::seconds(1));
@@ -127,8 +149,12 @@ pub fn simulate_child(config: &SimConfig, index: usize) -> SimulatedChild {
         preferred_mid_sleep_hours: traits.preferred_mid_h,
         sleep_need_hours: traits.sleep_need_h,
         age_years: traits.age_years,
-        effects: interventions::effects(),
+        effects,
         effect_window_hours: EFFECT_WINDOW_HOURS,
+        carry_over: scenario.carry_over,
+        early_bedtime_sleep_gain_hours: (!sleep.bedtime_gains_h.is_empty())
+            .then(|| sleep.bedtime_gains_h.iter().sum::<f64>() / sleep.bedtime_gains_h.len() as f64),
+        scenario,
         pre_test_bump: PRE_TEST_BUMP,
         days,
     };

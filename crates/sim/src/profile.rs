@@ -155,13 +155,23 @@ pub struct Truth {
     pub sleep_need_hours: f64,
     /// Age in whole years at the end of the period.
     pub age_years: u32,
-    /// True effect of each intervention kind (stress units; negative = calmer): an
-    /// intervention of kind k starting at t adds `effects[k]` to the stress of every sample
-    /// with time in `[t, t + effect_window_hours)`, additively, after all other terms and
-    /// before clamping to `[0, 1]`. It changes nothing else (sleep timing included).
+    /// This child's true effect of each intervention kind (stress units; negative =
+    /// calmer): an intervention of kind k starting at t adds `effects[k]` to the stress of
+    /// every sample with time in `[t, t + effect_window_hours)`, additively, after all
+    /// other terms and before clamping to `[0, 1]`. The same for every child unless the
+    /// scenario spreads effects between children. It changes nothing else, except as
+    /// `carry_over` and `early_bedtime_sleep_gain_hours` say.
     pub effects: BTreeMap<InterventionKind, f64>,
     /// Length of the window an intervention acts in, hours.
     pub effect_window_hours: f64,
+    /// Share of `effects[k]` added to every awake sample of the local date after an
+    /// intervention of kind k (0 = no carry-over).
+    pub carry_over: f64,
+    /// When early bedtimes lengthen sleep: the mean hours they added to their nights in
+    /// the period (each night's onset moved to 20 minutes after the bedtime started).
+    pub early_bedtime_sleep_gain_hours: Option<f64>,
+    /// How the family behaved.
+    pub scenario: crate::Scenario,
     /// Stress added by an upcoming assessment at T to a sample at t in `[T - 24 h, T)`:
     /// `pre_test_bump * (1 - (T - t) / 24 h)`, a linear rise to the full bump at the start
     /// of the test and nothing from T on. Additive, like the effects.

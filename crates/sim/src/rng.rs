@@ -18,6 +18,10 @@ pub(crate) enum Stream {
     Interventions = 5,
     Signals = 6,
     Gaps = 7,
+    /// Each child's own effects, when they differ between children.
+    Effects = 8,
+    /// Decisions parents take while watching the readings.
+    Parents = 9,
 }
 
 /// The random stream of one part of one child's model.

@@ -7,7 +7,7 @@ use crate::calendar::Calendar;
 use crate::profile::Traits;
 use crate::rng::normal;
 use crate::time::{local_instant, utc_offset_min};
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use chrono_tz::Tz;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
@@ -23,6 +23,8 @@ const ONSET_JITTER_H: f64 = 0.33;
 const SCHOOL_WAKE_JITTER_H: f64 = 0.15;
 /// Spread of wake time on free mornings, hours (SD).
 const FREE_WAKE_JITTER_H: f64 = 0.4;
+/// A child sent to bed early falls asleep this long after the bedtime starts, hours.
+const EARLY_BEDTIME_SETTLE_H: f64 = 0.33;
 /// No simulated night is shorter than this, however the jitter falls.
 const MIN_NIGHT_H: f64 = 5.0;
 /// A sleep cycle lasts 80-110 minutes.
@@ -109,15 +111,21 @@ pub(crate) struct Stage {
 pub(crate) struct SleepPlan {
     pub episodes: Vec<NewSleepEpisode>,
     pub stages: Vec<Stage>,
+    /// Hours each early bedtime added to its night, in order (empty unless bedtimes
+    /// lengthen sleep).
+    pub bedtime_gains_h: Vec<f64>,
 }
 
 /// Plans the nights (and naps) touching `[start, end)` and records each morning's debt.
+/// `early_bedtimes` (local evening hour by evening date) move that night's onset to
+/// shortly after the bedtime starts, when that is earlier than the child would sleep.
 pub(crate) fn plan(
     traits: &Traits,
     tz: Tz,
     calendar: &mut Calendar,
     start: DateTime<Utc>,
     end: DateTime<Utc>,
+    early_bedtimes: &[(NaiveDate, f64)],
     rng: &mut ChaCha8Rng,
 ) -> SleepPlan {
     let schedule = Schedule::of(traits);
@@ -136,6 +144,19 @@ pub(crate) fn plan(
                 schedule.school_onset + ONSET_JITTER_H * normal(rng),
                 schedule.school_wake + SCHOOL_WAKE_JITTER_H * normal(rng),
             )
+        };
+        let early = early_bedtimes
+            .iter()
+            .find(|(d, _)| *d == date)
+            .map(|(_, hour)| hour + EARLY_BEDTIME_SETTLE_H);
+        let onset_h = match early {
+            Some(early) if early < onset_h => {
+                if evening_within(tz, date, early, start, end) {
+                    plan.bedtime_gains_h.push(onset_h - early);
+                }
+                early
+            }
+            _ => onset_h,
         };
         let wake_h = wake_h.max(onset_h + MIN_NIGHT_H);
         let onset = local_instant(tz, date, onset_h);
@@ -170,6 +191,12 @@ pub(crate) fn plan(
     plan.episodes.sort_by_key(|e| e.onset);
     plan.stages.sort_by_key(|s| s.start);
     plan
+}
+
+/// Whether the evening hour of `date` falls in the simulated period.
+fn evening_within(tz: Tz, date: NaiveDate, hour: f64, start: DateTime<Utc>, end: DateTime<Utc>) -> bool {
+    let t = local_instant(tz, date, hour);
+    t >= start && t < end
 }
 
 fn episode(tz: Tz, onset: DateTime<Utc>, offset: DateTime<Utc>) -> NewSleepEpisode {

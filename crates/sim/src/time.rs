@@ -50,6 +50,15 @@ impl LocalClock {
     }
 }
 
+/// The local date of `t` and its hours since local midnight.
+pub(crate) fn local_date_hours(tz: Tz, t: DateTime<Utc>) -> (NaiveDate, f64) {
+    let local = t.with_timezone(&tz).naive_local();
+    (
+        local.date(),
+        f64::from(local.time().num_seconds_from_midnight()) / 3_600.0,
+    )
+}
+
 /// Seconds in a quarter hour.
 const QUARTER_HOUR_S: i64 = 900;
 
@@ -69,14 +78,6 @@ pub(crate) fn utc_offset_min(tz: Tz, t: DateTime<Utc>) -> i32 {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn local_date_hours(tz: Tz, t: DateTime<Utc>) -> (NaiveDate, f64) {
-        let local = t.with_timezone(&tz).naive_local();
-        (
-            local.date(),
-            f64::from(local.time().num_seconds_from_midnight()) / 3_600.0,
-        )
-    }
 
     #[test]
     fn local_times_follow_daylight_saving() {

@@ -21,6 +21,7 @@ fn small(seed: u64) -> SimConfig {
         end: end(),
         step_minutes: 5,
         gap_rate: 0.02,
+        ..SimConfig::default()
     }
 }
 
@@ -35,6 +36,7 @@ fn cohort() -> &'static [SimulatedChild] {
             end: end(),
             step_minutes: 5,
             gap_rate: 0.02,
+            ..SimConfig::default()
         })
     })
 }

@@ -228,6 +228,7 @@ mod tests {
             z: Matrix::from_vec(n, 0, vec![]),
             ps_start: None,
             x_gram: None,
+            clusters: None,
         }
     }
 

@@ -22,6 +22,10 @@ pub(crate) struct Fit {
     pub se: Option<f64>,
     /// Name of the analytic standard error.
     pub se_kind: &'static str,
+    /// Degrees of freedom of a t interval, when the standard error has them.
+    pub df: Option<f64>,
+    /// Clusters the standard error allowed for.
+    pub clusters: Option<usize>,
     pub warnings: Vec<String>,
     pub overlap: Option<Overlap>,
     pub strata: Vec<Stratum>,

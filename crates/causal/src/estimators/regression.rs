@@ -1,5 +1,6 @@
 //! Owns linear regression adjustment: `y ~ 1 + X (+ M + t·M) + t` by least
-//! squares with an HC3 robust standard error on the treatment coefficient.
+//! squares with an HC3 robust standard error on the treatment coefficient,
+//! or CR2 with Bell–McCaffrey degrees of freedom when rows are clustered.
 //!
 //! Effect modifiers M are centred on the target population (everyone, the
 //! treated or the controls) before forming `t·M`, so the treatment
@@ -8,7 +9,7 @@
 use super::{arms, Fit};
 use crate::design::Data;
 use crate::error::{CausalError, Result};
-use crate::linalg::{ols_last_hc3, Matrix, SpdFactor};
+use crate::linalg::{ols_last_cr2, ols_last_hc3, Matrix, SpdFactor};
 use crate::spec::{Estimand, Options};
 
 pub(super) fn fit(data: &Data, opts: &Options, with_se: bool) -> Result<Fit> {
@@ -31,6 +32,16 @@ pub(super) fn fit(data: &Data, opts: &Options, with_se: bool) -> Result<Fit> {
             return Err(CausalError::CollinearTreatment);
         }
         return Ok(Fit::point(f.solve(&design.t_mul(&data.y, None))[tc]));
+    }
+    if let Some(clusters) = &data.clusters {
+        let fit = ols_last_cr2(&design, &data.y, clusters).ok_or(CausalError::CollinearTreatment)?;
+        return Ok(Fit {
+            se: Some(fit.se),
+            se_kind: "CR2, Bell–McCaffrey t",
+            df: Some(fit.df),
+            clusters: Some(fit.clusters),
+            ..Fit::point(fit.beta)
+        });
     }
     let (beta, se) = ols_last_hc3(&design, &data.y).ok_or(CausalError::CollinearTreatment)?;
     Ok(Fit {

@@ -159,6 +159,7 @@ pub(super) fn fit(data: &Data, opts: &Options) -> Result<Fit> {
         ps_start: Some(ps.warm_start()),
         strata,
         first_stage_f: None,
+        ..Fit::default()
     })
 }
 
