@@ -32,6 +32,8 @@ pub(crate) struct Data {
     pub x_gram: Option<Vec<f64>>,
     /// Each row's cluster, when rows are clustered (dense ids from 0).
     pub clusters: Option<Vec<u32>>,
+    /// Each row's fixed-effect group, when group levels are absorbed.
+    pub groups: Option<Vec<u32>>,
 }
 
 /// What the preparation learnt besides the arrays.
@@ -67,6 +69,7 @@ impl Data {
                 .clusters
                 .as_ref()
                 .map(|c| idx.iter().map(|&i| c[i]).collect()),
+            groups: self.groups.as_ref().map(|g| idx.iter().map(|&i| g[i]).collect()),
         }
     }
 
@@ -102,6 +105,7 @@ pub(crate) struct Roles<'a> {
     pub treated: Option<&'a Value>,
     pub control: Option<&'a Value>,
     pub clusters: Option<&'a str>,
+    pub fixed_effects: Option<&'a str>,
 }
 
 /// Builds [`Data`] from the table.
@@ -128,17 +132,17 @@ pub(crate) fn prepare(table: &Table, roles: &Roles<'_>) -> Result<(Data, Prepare
         }
         used.push(table.require(name)?);
     }
-    let cluster_col = match roles.clusters {
-        Some(name) => {
-            let col = table.require(name)?;
-            if col.as_numeric().is_none() {
-                return Err(CausalError::NonNumericColumn(name.to_string()));
-            }
-            used.push(col);
-            col.as_numeric()
-        }
-        None => None,
+    let mut id_column = |name: Option<&str>| -> Result<Option<&[f64]>> {
+        let Some(name) = name else { return Ok(None) };
+        let col = table.require(name)?;
+        let values = col
+            .as_numeric()
+            .ok_or_else(|| CausalError::NonNumericColumn(name.to_string()))?;
+        used.push(col);
+        Ok(Some(values))
     };
+    let cluster_col = id_column(roles.clusters)?;
+    let group_col = id_column(roles.fixed_effects)?;
     let (treated, control) = treatment_levels(tcol, roles)?;
     if treated == control {
         return Err(CausalError::SameTreatmentValues(treated.to_string()));
@@ -230,6 +234,7 @@ pub(crate) fn prepare(table: &Table, roles: &Roles<'_>) -> Result<(Data, Prepare
         ps_start: None,
         x_gram: Some(x_gram),
         clusters: cluster_col.map(|values| dense_ids(rows.iter().map(|&i| values[i]))),
+        groups: group_col.map(|values| dense_ids(rows.iter().map(|&i| values[i]))),
     };
     data.check_arms()?;
     Ok((data, prep))

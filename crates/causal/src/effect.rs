@@ -119,6 +119,7 @@ pub(crate) fn setup(table: &Table, spec: &EffectSpec, method: Method, opts: &Opt
         treated: spec.treated_value.as_ref(),
         control: spec.control_value.as_ref(),
         clusters: spec.clusters.as_deref(),
+        fixed_effects: spec.fixed_effects.as_deref(),
     };
     let (data, prep) = design::prepare(table, &roles)?;
     Ok(Setup {

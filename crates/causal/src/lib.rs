@@ -108,9 +108,10 @@ pub use effect::{estimate_effect, FALLBACK_BOOTSTRAP};
 pub use error::{CausalError, Result};
 pub use graph::Graph;
 pub use identify::{check_instrument, find_instruments, identify_backdoor, is_backdoor_set, BackdoorSet};
-pub use refute::{e_value, refute};
+pub use refute::{e_value, refute, MODERATE_CONFOUNDER_RR};
 pub use spec::{
     Diagnostics, EffectSpec, Estimand, Estimate, Method, Options, Overlap, Refutation, StrataRule, Stratum,
     DEFAULT_PS_CLIP, DEFAULT_STRATA,
 };
+pub use stats::{t_quantile, t_two_sided_p};
 pub use table::{Column, Table, Value};

@@ -39,6 +39,13 @@ pub struct EffectSpec {
     /// school). Regression then reports a CR2 cluster-robust standard error
     /// with a Bell–McCaffrey t interval; other methods ignore it.
     pub clusters: Option<String>,
+    /// A numeric column of groups whose own level is absorbed (fixed effects):
+    /// regression then compares rows only within a group (Frisch–Waugh–Lovell:
+    /// every column is centred within its group), so anything constant within
+    /// a group — one day's mood — cannot confound. Nest groups within
+    /// `clusters` for the CR2 standard error to stay valid (Pustejovsky &
+    /// Tipton 2018). Other methods ignore it.
+    pub fixed_effects: Option<String>,
 }
 
 /// Estimation method.

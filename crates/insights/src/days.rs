@@ -200,7 +200,10 @@ fn usual_intervention_minute(data: &ChildData<'_>, kind: InterventionKind) -> u3
 }
 
 /// Hours of main sleep per wake date.
-fn previous_night_sleep(data: &ChildData<'_>, calendar: &sprout_chrono::Calendar) -> Vec<(NaiveDate, f64)> {
+pub(crate) fn previous_night_sleep(
+    data: &ChildData<'_>,
+    calendar: &sprout_chrono::Calendar,
+) -> Vec<(NaiveDate, f64)> {
     let episodes: Vec<EngineEpisode> = data
         .sleep_episodes
         .iter()

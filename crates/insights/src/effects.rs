@@ -1,73 +1,137 @@
-//! What each intervention does to this child's stress: a causal estimate per kind
-//! against days without an intervention, with its interval, refutations and an honest
-//! status.
+//! What each intervention does to this child's stress: a causal estimate per kind at
+//! the moments families decide, with an interval that allows for correlated moments,
+//! checks that can fail, and an honest status.
 //!
-//! Each kind is compared with days on which nothing was done, adjusting for the
-//! day-level covariates of [`crate::days`] by regression with HC3 standard errors (or a
-//! bootstrap interval when asked). The effect is the change in mean stress over the two
-//! hours after the intervention started; it is also given relative to the child's mean
-//! on untreated days.
+//! Design: the decision-point table of [`crate::moments`]: every start of the kind, and
+//! every moment in its hours when nothing was started, each with what the parent could
+//! see then. The estimate is a regression of the mean awake stress over the two hours
+//! after on the start and those covariates (Method::Regression of `sprout-causal`),
+//! compared **within each day** (the day's own level is absorbed as a fixed effect, so
+//! a bad day, a short night or a test tomorrow cannot make a start look harmful or
+//! helpful), with a CR2 standard error clustered by day and a Bell–McCaffrey t
+//! interval: the many moments of one day are not independent, and few days carry the
+//! starts. On simulated children, adjusting for day-level covariates instead of
+//! absorbing the day left +0.003 to +0.006 of the bad-day confounding in.
 //!
-//! Why regression and not AIPW per child: a child has 5–15 days with a given
-//! intervention, and with so few treated rows AIPW's inverse-propensity weights are
-//! unstable and its influence-function interval too narrow. On eight simulated children
-//! over 90 days (24 child × kind estimates, known truth) AIPW's 95% intervals covered the
-//! truth 13 times in 24; regression's HC3 intervals 24 in 24, with smaller errors.
-//! AIPW remains the default of `sprout causal` for tables with more rows.
+//! A moment followed by another start inside its window measures part of that start
+//! too. Leaving such moments out chooses controls by their future (when parents act on
+//! spikes, moments before a start are the ones before a spike); keeping them dilutes
+//! effects by 10–20%. So they stay, with each later start's estimated effect taken out
+//! of their outcome ([`LATER_START_ROUNDS`] rounds), and the interval widened for the
+//! estimate's echo through them (see `widen_for_later_starts`).
+//!
+//! Why regression and not AIPW per child: a child has 5–20 starts of a kind, and with so
+//! few treated rows AIPW's inverse-propensity weights are unstable and its interval too
+//! narrow; the propensity of a start at any one moment is tiny, so weights explode.
+//!
+//! Claims. With five kinds tested for one child, one would look "significant" by chance
+//! far more often than 5% of the time, so a kind is called beneficial or harmful only
+//! when its Holm-adjusted p-value (Holm 1979) is below [`ALPHA`]. The checks
+//! ([`CHECKS`]) are a negative-control outcome (stress in the hour that ends an hour
+//! before the moment: no start can change it), a time-shift placebo (the same clock
+//! times moved to other days: no effect may appear there), and the E-value of the
+//! interval's limit (VanderWeele & Ding 2017). "Strong evidence" is said only when an
+//! effect is established and all three ran and passed; otherwise the sentence says what
+//! was and was not checked.
 
-use crate::days::{day_table_from, DayRow, Readings};
+use crate::moments::{Moment, MomentBuilder, ADJUSTMENT_SET, OUTCOME_WINDOW};
 use crate::pooling::{shrink, Estimate, Population};
 use crate::ChildData;
 use serde::Serialize;
-use sprout_causal::{estimate_effect, refute, Column, EffectSpec, Method, Options, Table, Value};
+use sprout_causal::{e_value, estimate_effect, Column, EffectSpec, Method, Options, Table};
 use sprout_domain::InterventionKind;
+use std::collections::BTreeSet;
 
-/// Fewest days with the intervention before an effect is reported: below this an
-/// estimate says more about chance than about the child.
+/// Fewest starts of a kind before an effect is reported: below this an estimate says
+/// more about chance than about the child.
 pub const MIN_TREATED_DAYS: usize = 5;
-/// Fewest days without any intervention to compare with.
+/// Fewest days with moments when nothing was started, to compare with.
 pub const MIN_CONTROL_DAYS: usize = 10;
-/// Fewest days with the intervention for the child's own data to move a pooled
-/// estimate: below this the population speaks alone.
+/// Fewest starts for the child's own data to move a pooled estimate: below this the
+/// population speaks alone.
 pub const MIN_POOLED_TREATED_DAYS: usize = 2;
+/// Family-wise error rate over the kinds tested for one child.
+pub const ALPHA: f64 = 0.05;
+/// The checks behind "strong evidence", by the names they carry in `refutations`.
+pub const CHECKS: [&str; 3] = [NEGATIVE_CONTROL, TIME_SHIFT_PLACEBO, E_VALUE];
+const NEGATIVE_CONTROL: &str = "negative_control_outcome";
+const TIME_SHIFT_PLACEBO: &str = "time_shift_placebo";
+const E_VALUE: &str = "e_value";
+/// The time-shift placebo moves each start by these many whole days: the same clock
+/// time, weekday mix kept by going both ways.
+const PLACEBO_SHIFTS_DAYS: [i64; 6] = [-3, -2, -1, 1, 2, 3];
+/// VanderWeele & Ding (2017): a standardised mean difference d maps to an approximate
+/// risk ratio exp(0.91 d).
+const SMD_TO_LOG_RR: f64 = 0.91;
+/// The interval's limit must survive a confounder this strong (risk ratio with both the
+/// start and the outcome) for the E-value check to pass.
+const ROBUST_E_VALUE: f64 = sprout_causal::MODERATE_CONFOUNDER_RR;
 
 /// The estimator for one child's table (see the module docs for why).
 const METHOD: Method = Method::Regression;
 
-const TREATMENT: &str = "intervention";
+const TREATMENT: &str = "started";
 const OUTCOME: &str = "stress_after";
-const NONE: &str = "none";
-/// Covariates of the day table, fixed before the outcome window opens.
-const COVARIATES: [&str; 5] = [
-    "stress_before",
-    "sleep_hours",
-    "school_day",
-    "test_today",
-    "test_tomorrow",
-];
+const CLUSTER: &str = "day";
 
 /// How sure Sprout is about an effect.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum EffectStatus {
-    /// Too few days with or without the intervention.
+    /// Too few starts, or too few days without one.
     InsufficientData,
-    /// The interval includes no effect.
+    /// The interval, allowing for the kinds tested, includes no effect.
     Inconclusive,
-    /// Stress is lower after it, and the interval excludes no effect.
+    /// Stress is lower after it, beyond chance across the kinds tested.
     Beneficial,
-    /// Stress is higher after it, and the interval excludes no effect.
+    /// Stress is higher after it, beyond chance across the kinds tested.
     Harmful,
 }
 
-/// One refuter's verdict, in words.
+/// What the checks say about an established effect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Evidence {
+    /// No effect is established (too little data, or inconclusive).
+    NoEffect,
+    /// An effect, whose checks were not run.
+    Unchecked,
+    /// An effect, but at least one check did not pass (or could not run).
+    ChecksFailed,
+    /// An effect whose checks all ran and passed.
+    Strong,
+}
+
+/// One check's verdict, in words.
 #[derive(Debug, Clone, Serialize)]
 pub struct RefutationSummary {
     pub name: String,
     pub passed: bool,
+    /// The check's own estimate (the placebo or negative-control "effect"; for the
+    /// E-value, the E-value of the interval's limit).
     pub new_effect: f64,
     pub p_value: Option<f64>,
     pub explanation: String,
+}
+
+/// How an estimate was made: enough to judge it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Design {
+    /// Moments in the table: starts plus moments when nothing was started.
+    pub decision_points: usize,
+    /// Starts of the kind in the table.
+    pub treated_moments: usize,
+    /// What the estimate adjusts for, all fixed before the moment.
+    pub adjustment_set: Vec<&'static str>,
+    /// The outcome and its window.
+    pub outcome: &'static str,
+    pub outcome_window_minutes: i64,
+    /// Days the standard error clusters by.
+    pub clusters: Option<usize>,
+    /// Degrees of freedom of the t interval.
+    pub degrees_of_freedom: Option<f64>,
+    /// How the interval was made.
+    pub interval: String,
 }
 
 /// The effect of one intervention kind on one child.
@@ -75,18 +139,29 @@ pub struct RefutationSummary {
 pub struct InterventionEffect {
     pub kind: InterventionKind,
     pub status: EffectStatus,
-    /// Change in mean stress (0–1 scale) over the two hours after it; negative = calmer.
+    pub evidence: Evidence,
+    /// Change in mean awake stress (0–1 scale) over the two hours after it, against
+    /// moments that looked alike without it; negative = calmer.
     pub effect: Option<f64>,
     pub ci: Option<[f64; 2]>,
     pub std_error: Option<f64>,
-    /// The same change as a fraction of the child's mean on days without it (-0.15 = 15% lower).
+    /// Two-sided p-value of "no effect" for this kind alone.
+    pub p_value: Option<f64>,
+    /// The same after allowing for the kinds tested for this child (Holm).
+    pub adjusted_p_value: Option<f64>,
+    /// The same change as a fraction of the child's mean at moments without it
+    /// (-0.15 = 15% lower).
     pub relative_effect: Option<f64>,
     pub relative_ci: Option<[f64; 2]>,
     /// The estimate after partial pooling with other children, when a population is known.
     pub pooled: Option<PooledEffect>,
+    /// Days with a start of the kind.
     pub treated_days: usize,
+    /// Days with moments when nothing was started.
     pub control_days: usize,
     pub method: &'static str,
+    pub design: Option<Design>,
+    /// The checks run, each with its verdict.
     pub refutations: Vec<RefutationSummary>,
     pub warnings: Vec<String>,
     /// One plain sentence for a parent.
@@ -105,9 +180,9 @@ pub struct PooledEffect {
 /// How much work an estimate does.
 #[derive(Debug, Clone, Copy)]
 pub struct EffectOptions {
-    /// Bootstrap draws for the interval; `None` uses AIPW's analytic interval.
+    /// Bootstrap draws for the interval; `None` uses the cluster-robust t interval.
     pub bootstrap: Option<usize>,
-    /// Run the refuters.
+    /// Run the checks (a few milliseconds a kind).
     pub refute: bool,
 }
 
@@ -126,63 +201,97 @@ pub fn intervention_effects(
     options: EffectOptions,
     populations: &dyn Fn(InterventionKind) -> Option<Population>,
 ) -> Vec<InterventionEffect> {
-    let readings = Readings::new(data);
-    InterventionKind::ALL
+    let builder = MomentBuilder::new(data);
+    let tables: Vec<Vec<Moment>> = InterventionKind::ALL
         .into_iter()
-        .map(|kind| {
-            effect_of(
-                kind,
-                &day_table_from(data, &readings, kind),
-                options,
-                populations(kind).as_ref(),
-            )
-        })
-        .collect()
+        .map(|k| builder.table(k))
+        .collect();
+    let later = later_effects(&tables);
+    let mut effects: Vec<InterventionEffect> = InterventionKind::ALL
+        .into_iter()
+        .zip(&tables)
+        .map(|(kind, rows)| effect_of(kind, rows, &builder, &later, options, populations(kind).as_ref()))
+        .collect();
+    holm_adjust(&mut effects);
+    for effect in &mut effects {
+        decide(effect, options.refute);
+    }
+    effects
+}
+
+/// Rounds of estimating every kind with the later starts' effects taken out of the
+/// outcomes, each with the previous round's estimates: the first removes most of the
+/// dilution, the rest refine it (changes below 1e-4 after three on simulated children).
+const LATER_START_ROUNDS: usize = 3;
+
+/// Each kind's effect as estimated for taking later starts out of outcomes (0 where it
+/// cannot be estimated: nothing is taken out). A moment followed by another start within
+/// its window measures part of that start too; taking its estimated share out compares
+/// a start with "nothing in the window" without choosing controls by their future
+/// (leaving such moments out did, and biased effects toward harm when parents act on
+/// spikes).
+fn later_effects(tables: &[Vec<Moment>]) -> [f64; 6] {
+    let mut later = [0.0; 6];
+    for _ in 0..LATER_START_ROUNDS {
+        let mut next = [0.0; 6];
+        for (slot, rows) in next.iter_mut().zip(tables) {
+            let treated_days = distinct_days(rows.iter().filter(|m| m.started.is_some()));
+            let control_days = distinct_days(rows.iter().filter(|m| m.started.is_none()));
+            if treated_days >= MIN_TREATED_DAYS && control_days >= MIN_CONTROL_DAYS {
+                if let Ok(e) = estimate_on(rows, Outcome::After, &Options::default(), &later) {
+                    *slot = e.estimate;
+                }
+            }
+        }
+        later = next;
+    }
+    later
 }
 
 fn effect_of(
     kind: InterventionKind,
-    rows: &[DayRow],
+    rows: &[Moment],
+    builder: &MomentBuilder<'_>,
+    later: &[f64; 6],
     options: EffectOptions,
     population: Option<&Population>,
 ) -> InterventionEffect {
-    let kept: Vec<&DayRow> = rows.iter().collect();
-    let treated_days = kept.iter().filter(|r| r.treatment.is_some()).count();
-    let control_days = kept.len() - treated_days;
+    let treated_days = distinct_days(rows.iter().filter(|m| m.started.is_some()));
+    let control_days = distinct_days(rows.iter().filter(|m| m.started.is_none()));
     let mut result = InterventionEffect {
         kind,
         status: EffectStatus::InsufficientData,
+        evidence: Evidence::NoEffect,
         effect: None,
         ci: None,
         std_error: None,
+        p_value: None,
+        adjusted_p_value: None,
         relative_effect: None,
         relative_ci: None,
         pooled: None,
         treated_days,
         control_days,
         method: METHOD.as_str(),
+        design: None,
         refutations: Vec::new(),
         warnings: Vec::new(),
         interpretation: String::new(),
     };
     if treated_days < MIN_TREATED_DAYS || control_days < MIN_CONTROL_DAYS {
-        result.interpretation = format!(
-            "{}: not enough data yet ({treated_days} days with it and {control_days} without; \
-             at least {MIN_TREATED_DAYS} and {MIN_CONTROL_DAYS} are needed).",
-            label(kind)
-        );
-        // Too few days to stand alone, but enough to lean on what other children show.
+        result.interpretation = not_enough_data(kind, treated_days, control_days);
+        // Too few starts to stand alone, but enough to lean on what other children show.
         if let Some(population) = population {
             result.pooled = Some(pooled_from(population, None));
             if treated_days >= MIN_POOLED_TREATED_DAYS && control_days >= MIN_CONTROL_DAYS {
-                let own = day_columns(&kept, kind).ok().and_then(|table| {
-                    let estimate =
-                        estimate_effect(&table, &spec_for(kind), METHOD, &Options::default()).ok()?;
-                    Some(Estimate {
-                        effect: estimate.estimate,
-                        std_error: estimate.std_error?,
-                    })
-                });
+                let own = estimate_on(rows, Outcome::After, &Options::default(), later)
+                    .ok()
+                    .and_then(|e| {
+                        Some(Estimate {
+                            effect: e.estimate,
+                            std_error: e.std_error?,
+                        })
+                    });
                 if let Some(own) = own {
                     result.pooled = Some(pooled_from(population, Some(own)));
                 }
@@ -190,42 +299,42 @@ fn effect_of(
         }
         return result;
     }
-    let table = match day_columns(&kept, kind) {
-        Ok(table) => table,
-        Err(e) => return with_problem(result, e.to_string()),
-    };
-    let spec = spec_for(kind);
     let causal_options = Options {
         bootstrap: options.bootstrap,
         seed: 7,
         ..Options::default()
     };
-    let estimate = match estimate_effect(&table, &spec, METHOD, &causal_options) {
+    let mut estimate = match estimate_on(rows, Outcome::After, &causal_options, later) {
         Ok(estimate) => estimate,
         Err(e) => return with_problem(result, e.to_string()),
     };
-    let baseline = kept
+    widen_for_later_starts(&mut estimate, kind, rows, later);
+    let controls: Vec<f64> = rows
         .iter()
-        .filter(|r| r.treatment.is_none())
-        .map(|r| r.outcome)
-        .sum::<f64>()
-        / control_days as f64;
+        .filter(|m| m.started.is_none())
+        .map(|m| outcome_of(m, Outcome::After, later))
+        .collect();
+    let baseline = controls.iter().sum::<f64>() / controls.len().max(1) as f64;
     let [lo, hi] = [estimate.ci.0, estimate.ci.1];
     result.effect = Some(estimate.estimate);
     result.ci = Some([lo, hi]);
     result.std_error = estimate.std_error;
-    result.warnings = estimate.warnings;
+    result.p_value = estimate.p_value();
+    result.warnings = estimate.warnings.clone();
+    result.design = Some(Design {
+        decision_points: estimate.n,
+        treated_moments: estimate.n_treated,
+        adjustment_set: ADJUSTMENT_SET.to_vec(),
+        outcome: "mean awake stress after the moment",
+        outcome_window_minutes: OUTCOME_WINDOW.num_minutes(),
+        clusters: estimate.diagnostics.clusters,
+        degrees_of_freedom: estimate.diagnostics.degrees_of_freedom,
+        interval: estimate.diagnostics.ci_method.clone(),
+    });
     if baseline > 0.0 {
         result.relative_effect = Some(estimate.estimate / baseline);
         result.relative_ci = Some([lo / baseline, hi / baseline]);
     }
-    result.status = if hi < 0.0 {
-        EffectStatus::Beneficial
-    } else if lo > 0.0 {
-        EffectStatus::Harmful
-    } else {
-        EffectStatus::Inconclusive
-    };
     if let (Some(population), Some(std_error)) = (population, estimate.std_error) {
         let pooled = shrink(
             Estimate {
@@ -242,35 +351,305 @@ fn effect_of(
         });
     }
     if options.refute {
-        match refute(&table, &spec, METHOD, &causal_options) {
-            Ok(refutations) => {
-                result.refutations = refutations
-                    .into_iter()
-                    .map(|r| RefutationSummary {
-                        name: r.name,
-                        passed: r.passed,
-                        new_effect: r.new_effect,
-                        p_value: r.p_value,
-                        explanation: r.explanation,
-                    })
-                    .collect();
-            }
-            Err(e) => result.warnings.push(format!("refutation skipped: {e}")),
-        }
+        let sd = standard_deviation(rows);
+        result.refutations = vec![
+            negative_control(rows),
+            time_shift_placebo(builder, kind, rows, later),
+            robustness(&estimate, sd),
+        ];
     }
-    result.interpretation = interpret(&result);
     result
 }
 
-fn spec_for(kind: InterventionKind) -> EffectSpec {
+/// Moments just before a start of the same kind have that start's estimated effect
+/// taken out of their outcomes, so they lean on the estimate itself: with a share ρ of
+/// the estimate coming back through them, the final regression's standard error is too
+/// small by 1 − ρ (the fixed point's delta method). ρ is measured by moving this kind's
+/// correction and refitting; the interval and p-value are widened to match. (Left as
+/// they were, intervals covered the truth 75–85% of the time on simulated children.)
+fn widen_for_later_starts(
+    estimate: &mut sprout_causal::Estimate,
+    kind: InterventionKind,
+    rows: &[Moment],
+    later: &[f64; 6],
+) {
+    const NUDGE: f64 = 0.01;
+    /// Beyond this the estimate is mostly echo; the widening is capped rather than
+    /// divided by almost nothing.
+    const MAX_ECHO: f64 = 0.9;
+    let Some(k) = InterventionKind::ALL.iter().position(|x| *x == kind) else {
+        return;
+    };
+    let Some(se) = estimate.std_error.filter(|s| *s > 0.0) else {
+        return;
+    };
+    let mut nudged = *later;
+    nudged[k] += NUDGE;
+    let Ok(moved) = estimate_on(rows, Outcome::After, &Options::default(), &nudged) else {
+        return;
+    };
+    let echo = ((moved.estimate - estimate.estimate) / NUDGE).clamp(0.0, MAX_ECHO);
+    let widened = se / (1.0 - echo);
+    let half = (estimate.ci.1 - estimate.ci.0) / 2.0 * widened / se;
+    estimate.std_error = Some(widened);
+    estimate.ci = (estimate.estimate - half, estimate.estimate + half);
+}
+
+/// Which outcome a table is built with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    /// Mean awake stress over the outcome window after the moment.
+    After,
+    /// The negative control: stress in an hour well before the moment.
+    LongBefore,
+}
+
+/// The engine's estimate on a decision-point table.
+fn estimate_on(
+    rows: &[Moment],
+    outcome: Outcome,
+    options: &Options,
+    later: &[f64; 6],
+) -> Result<sprout_causal::Estimate, sprout_causal::CausalError> {
+    let rows: Vec<&Moment> = rows
+        .iter()
+        .filter(|m| outcome == Outcome::After || m.stress_long_before.is_some())
+        .collect();
+    let table = moment_columns(&rows, outcome, later)?;
+    estimate_effect(&table, &spec(), METHOD, options)
+}
+
+fn spec() -> EffectSpec {
     EffectSpec {
         treatment: TREATMENT.into(),
         outcome: OUTCOME.into(),
-        common_causes: COVARIATES.iter().map(|c| (*c).to_owned()).collect(),
-        treated_value: Some(Value::Text(kind.as_str().to_owned())),
-        control_value: Some(Value::Text(NONE.to_owned())),
+        common_causes: ADJUSTMENT_SET.iter().map(|c| (*c).to_owned()).collect(),
+        clusters: Some(CLUSTER.into()),
+        fixed_effects: Some(CLUSTER.into()),
         ..EffectSpec::default()
     }
+}
+
+/// The rows as engine columns: the start (1/0), the outcome, the day and the covariates.
+/// A row's outcome; after the moment, less the estimated effects of later starts.
+fn outcome_of(m: &Moment, outcome: Outcome, later: &[f64; 6]) -> f64 {
+    match outcome {
+        Outcome::After => {
+            m.stress_after
+                - m.later_starts
+                    .iter()
+                    .map(|(kind, share)| {
+                        let k = InterventionKind::ALL.iter().position(|x| x == kind).unwrap_or(0);
+                        later[k] * share
+                    })
+                    .sum::<f64>()
+        }
+        Outcome::LongBefore => m.stress_long_before.unwrap_or(f64::NAN),
+    }
+}
+
+fn moment_columns(
+    rows: &[&Moment],
+    outcome: Outcome,
+    later: &[f64; 6],
+) -> Result<Table, sprout_causal::CausalError> {
+    let known: Vec<f64> = rows
+        .iter()
+        .filter_map(|m| m.covariates.prev_sleep_hours)
+        .collect();
+    let mean_sleep = if known.is_empty() {
+        0.0
+    } else {
+        known.iter().sum::<f64>() / known.len() as f64
+    };
+    let covariates: Vec<[f64; ADJUSTMENT_SET.len()]> =
+        rows.iter().map(|m| m.covariates.columns(mean_sleep)).collect();
+    let mut columns = vec![
+        Column::numeric(
+            TREATMENT,
+            rows.iter()
+                .map(|m| if m.started.is_some() { 1.0 } else { 0.0 })
+                .collect(),
+        ),
+        Column::numeric(
+            OUTCOME,
+            rows.iter().map(|m| outcome_of(m, outcome, later)).collect(),
+        ),
+        Column::numeric(CLUSTER, rows.iter().map(|m| f64::from(m.day)).collect()),
+    ];
+    for (j, name) in ADJUSTMENT_SET.iter().enumerate() {
+        columns.push(Column::numeric(*name, covariates.iter().map(|c| c[j]).collect()));
+    }
+    Table::new(columns)
+}
+
+fn distinct_days<'m>(rows: impl Iterator<Item = &'m Moment>) -> usize {
+    rows.map(|m| m.day).collect::<BTreeSet<u32>>().len()
+}
+
+fn standard_deviation(rows: &[Moment]) -> f64 {
+    let n = rows.len().max(2) as f64;
+    let mean = rows.iter().map(|m| m.stress_after).sum::<f64>() / n;
+    (rows.iter().map(|m| (m.stress_after - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt()
+}
+
+/// A check's verdict from an estimate that should show no effect: it passes when its
+/// interval includes zero.
+fn null_check(
+    name: &str,
+    estimate: Result<sprout_causal::Estimate, sprout_causal::CausalError>,
+    what: &str,
+) -> RefutationSummary {
+    match estimate {
+        Ok(e) => {
+            let passed = e.ci.0 <= 0.0 && 0.0 <= e.ci.1;
+            let explanation = if passed {
+                format!(
+                    "{what} showed no effect ({:+.3}, interval {:+.3} to {:+.3}), as it should.",
+                    e.estimate, e.ci.0, e.ci.1
+                )
+            } else {
+                format!(
+                    "{what} showed an \"effect\" of {:+.3} (interval {:+.3} to {:+.3}) where there can be none: something besides the activity differs between the moments compared.",
+                    e.estimate, e.ci.0, e.ci.1
+                )
+            };
+            RefutationSummary {
+                name: name.into(),
+                passed,
+                new_effect: e.estimate,
+                p_value: e.p_value(),
+                explanation,
+            }
+        }
+        Err(err) => RefutationSummary {
+            name: name.into(),
+            passed: false,
+            new_effect: 0.0,
+            p_value: None,
+            explanation: format!("{what} could not be run ({err}), so it gives no reassurance."),
+        },
+    }
+}
+
+/// Stress in the hour that ends an hour before the moment cannot be changed by a start;
+/// if starts are linked to it after adjustment, the adjustment misses why families act.
+fn negative_control(rows: &[Moment]) -> RefutationSummary {
+    null_check(
+        NEGATIVE_CONTROL,
+        estimate_on(rows, Outcome::LongBefore, &Options::default(), &[0.0; 6]),
+        "Stress in the hour well before each start",
+    )
+}
+
+/// The starts moved to the same clock time on other days: no activity happened there,
+/// so no effect may appear. Real starts leave the table; the moved ones join it.
+fn time_shift_placebo(
+    builder: &MomentBuilder<'_>,
+    kind: InterventionKind,
+    rows: &[Moment],
+    later: &[f64; 6],
+) -> RefutationSummary {
+    let starts: Vec<_> = builder.starts_of(kind).collect();
+    let mut placebo: Vec<Moment> = starts
+        .iter()
+        .flat_map(|t| {
+            PLACEBO_SHIFTS_DAYS
+                .iter()
+                .map(move |d| *t + chrono::Duration::days(*d))
+        })
+        .filter(|t| builder.clean_control(*t))
+        .filter_map(|t| builder.moment_at(t, Some(kind)))
+        .collect();
+    placebo.sort_by_key(|m| m.time);
+    placebo.dedup_by_key(|m| m.time);
+    let placebo_times: BTreeSet<_> = placebo.iter().map(|m| m.time).collect();
+    let mut table: Vec<Moment> = rows
+        .iter()
+        .filter(|m| m.started.is_none() && !placebo_times.contains(&m.time))
+        .cloned()
+        .collect();
+    table.extend(placebo);
+    null_check(
+        TIME_SHIFT_PLACEBO,
+        estimate_on(&table, Outcome::After, &Options::default(), later),
+        "The same clock times on other days",
+    )
+}
+
+/// How strong an unmeasured confounder would have to be to move the interval's limit
+/// to no effect (VanderWeele & Ding 2017), with the outcome standardised.
+fn robustness(estimate: &sprout_causal::Estimate, sd: f64) -> RefutationSummary {
+    let (lo, hi) = estimate.ci;
+    let e_limit = if lo <= 0.0 && hi >= 0.0 || !(sd > 0.0) {
+        1.0
+    } else {
+        let near = if lo > 0.0 { lo } else { hi };
+        e_value((SMD_TO_LOG_RR * near / sd).exp())
+    };
+    let passed = e_limit >= ROBUST_E_VALUE;
+    let explanation = if passed {
+        format!(
+            "A hidden factor would need a link of {e_limit:.2}× with both the activity and stress to explain the effect away; none that strong is likely once the readings before are accounted for."
+        )
+    } else {
+        format!(
+            "A hidden factor with a link of only {e_limit:.2}× to both the activity and stress could explain the effect away."
+        )
+    };
+    RefutationSummary {
+        name: E_VALUE.into(),
+        passed,
+        new_effect: e_limit,
+        p_value: None,
+        explanation,
+    }
+}
+
+/// Holm's step-down adjustment over the kinds with an estimate.
+fn holm_adjust(effects: &mut [InterventionEffect]) {
+    let mut tested: Vec<(usize, f64)> = effects
+        .iter()
+        .enumerate()
+        .filter_map(|(i, e)| e.p_value.map(|p| (i, p)))
+        .collect();
+    tested.sort_by(|a, b| a.1.total_cmp(&b.1));
+    let m = tested.len();
+    let mut running = 0.0_f64;
+    for (rank, (index, p)) in tested.into_iter().enumerate() {
+        running = running.max(((m - rank) as f64 * p).min(1.0));
+        effects[index].adjusted_p_value = Some(running);
+    }
+}
+
+/// Status, evidence and the sentence, once every kind's adjusted p-value is known.
+fn decide(effect: &mut InterventionEffect, checked: bool) {
+    let (Some(estimate), Some(adjusted)) = (effect.effect, effect.adjusted_p_value) else {
+        return;
+    };
+    effect.status = if adjusted >= ALPHA {
+        EffectStatus::Inconclusive
+    } else if estimate < 0.0 {
+        EffectStatus::Beneficial
+    } else {
+        EffectStatus::Harmful
+    };
+    effect.evidence = match effect.status {
+        EffectStatus::Beneficial | EffectStatus::Harmful => {
+            if !checked || effect.refutations.is_empty() {
+                Evidence::Unchecked
+            } else if CHECKS
+                .iter()
+                .all(|c| effect.refutations.iter().any(|r| r.name == *c && r.passed))
+            {
+                Evidence::Strong
+            } else {
+                Evidence::ChecksFailed
+            }
+        }
+        _ => Evidence::NoEffect,
+    };
+    effect.interpretation = interpret(effect);
 }
 
 /// The child's estimate shrunk toward the population; with no estimate of its own, the
@@ -297,46 +676,6 @@ fn with_problem(mut result: InterventionEffect, problem: String) -> Intervention
     result
 }
 
-/// The rows as engine columns; a missing night of sleep takes the mean of the known ones.
-fn day_columns(rows: &[&DayRow], kind: InterventionKind) -> Result<Table, sprout_causal::CausalError> {
-    let known: Vec<f64> = rows.iter().filter_map(|r| r.prev_sleep_hours).collect();
-    let mean_sleep = if known.is_empty() {
-        0.0
-    } else {
-        known.iter().sum::<f64>() / known.len() as f64
-    };
-    let flag = |b: bool| if b { 1.0 } else { 0.0 };
-    Table::new(vec![
-        Column::categorical(
-            TREATMENT,
-            rows.iter()
-                .map(|r| {
-                    if r.treatment == Some(kind) {
-                        kind.as_str()
-                    } else {
-                        NONE
-                    }
-                    .to_owned()
-                })
-                .collect(),
-        ),
-        Column::numeric(OUTCOME, rows.iter().map(|r| r.outcome).collect()),
-        Column::numeric(COVARIATES[0], rows.iter().map(|r| r.pre_stress).collect()),
-        Column::numeric(
-            COVARIATES[1],
-            rows.iter()
-                .map(|r| r.prev_sleep_hours.unwrap_or(mean_sleep))
-                .collect(),
-        ),
-        Column::numeric(COVARIATES[2], rows.iter().map(|r| flag(r.school_day)).collect()),
-        Column::numeric(COVARIATES[3], rows.iter().map(|r| flag(r.test_today)).collect()),
-        Column::numeric(
-            COVARIATES[4],
-            rows.iter().map(|r| flag(r.test_tomorrow)).collect(),
-        ),
-    ])
-}
-
 /// A parent-facing name for a kind.
 pub fn label(kind: InterventionKind) -> &'static str {
     match kind {
@@ -353,40 +692,91 @@ fn percent(fraction: f64) -> String {
     format!("{:.0}%", (fraction * 100.0).abs())
 }
 
+/// "Mindfulness: not enough data yet …", in a parent's terms.
+fn not_enough_data(kind: InterventionKind, treated_days: usize, control_days: usize) -> String {
+    let name = label(kind);
+    if treated_days < MIN_TREATED_DAYS {
+        let times = match treated_days {
+            0 => "not logged yet".to_owned(),
+            1 => "logged on 1 day".to_owned(),
+            n => format!("logged on {n} days"),
+        };
+        format!(
+            "{name}: not enough data yet ({times}; Sprout compares after {MIN_TREATED_DAYS} days with it)."
+        )
+    } else {
+        format!(
+            "{name}: not enough data yet (Sprout needs {MIN_CONTROL_DAYS} days of readings at the same hours without it to compare; it has {control_days})."
+        )
+    }
+}
+
+/// What the checks add to a sentence about an established effect.
+fn evidence_clause(effect: &InterventionEffect) -> String {
+    match effect.evidence {
+        Evidence::Strong => "it passed the checks against coincidence — strong evidence".to_owned(),
+        Evidence::Unchecked => "the checks against coincidence have not been run on it yet".to_owned(),
+        Evidence::ChecksFailed => {
+            let failed: Vec<&str> = effect
+                .refutations
+                .iter()
+                .filter(|r| !r.passed)
+                .map(|r| check_label(&r.name))
+                .collect();
+            format!(
+                "but the {} did not pass, so it may be coincidence",
+                failed.join(" and ")
+            )
+        }
+        Evidence::NoEffect => String::new(),
+    }
+}
+
+fn check_label(name: &str) -> &'static str {
+    match name {
+        NEGATIVE_CONTROL => "check on stress before it",
+        TIME_SHIFT_PLACEBO => "check on other days",
+        _ => "check for hidden factors",
+    }
+}
+
 /// One sentence, using only the numbers in the result.
 fn interpret(effect: &InterventionEffect) -> String {
     let name = label(effect.kind);
     let (Some(rel), Some([lo, hi])) = (effect.relative_effect, effect.relative_ci) else {
         return format!("{name}: the estimate could not be put in relative terms.");
     };
-    let strength = if effect.refutations.iter().all(|r| r.passed) {
-        "strong evidence"
-    } else {
-        "some evidence"
-    };
     match effect.status {
         EffectStatus::Beneficial => format!(
-            "{name} lowers stress in the two hours after it by about {} ({}–{}) — {strength}.",
+            "{name}: stress was about {} lower ({}–{}) in the two hours after it than at moments that looked alike without it; {}.",
             percent(rel),
             percent(hi),
-            percent(lo)
+            percent(lo),
+            evidence_clause(effect)
         ),
         EffectStatus::Harmful => format!(
-            "On days with {}, stress in the two hours after it was about {} higher ({}–{}) than on similar days without it.",
-            name.to_lowercase(),
+            "{name}: stress was about {} higher ({}–{}) in the two hours after it than at moments that looked alike without it; {}.",
             percent(rel),
             percent(lo),
-            percent(hi)
+            percent(hi),
+            evidence_clause(effect)
         ),
-        _ => format!(
-            "{name}: no clear effect yet (estimate {}{}, interval {}{} to {}{}).",
-            sign(rel),
-            percent(rel),
-            sign(lo),
-            percent(lo),
-            sign(hi),
-            percent(hi)
-        ),
+        _ => {
+            let chance = if effect.p_value.is_some_and(|p| p < ALPHA) {
+                " once the several activities tested are allowed for"
+            } else {
+                ""
+            };
+            format!(
+                "{name}: no clear effect yet{chance} (estimate {}{}, interval {}{} to {}{}).",
+                sign(rel),
+                percent(rel),
+                sign(lo),
+                percent(lo),
+                sign(hi),
+                percent(hi)
+            )
+        }
     }
 }
 

@@ -17,6 +17,7 @@ mod data;
 pub mod days;
 pub mod effects;
 pub mod forecast;
+pub mod moments;
 pub mod patterns;
 pub mod pooling;
 

@@ -229,6 +229,7 @@ mod tests {
             ps_start: None,
             x_gram: None,
             clusters: None,
+            groups: None,
         }
     }
 

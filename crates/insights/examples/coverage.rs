@@ -1,0 +1,36 @@
+//! Interval coverage, false claims and bias of the per-child effects in every simulated
+//! scenario, against the simulator's truth: the table in bench/RESULTS.md.
+//! `cargo run --release -p sprout-insights --example coverage [children] [step_minutes]`
+
+#[path = "../tests/support/truth.rs"]
+mod truth;
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let children: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(60);
+    let step: u32 = args.next().and_then(|a| a.parse().ok()).unwrap_or(5);
+    println!("| scenario | children | (child, kind) pairs | 95% interval coverage | no-effect kinds called an effect | bias by kind (mean, % of truth) | real effects found |");
+    println!("|---|---|---|---|---|---|---|");
+    for (name, scenario) in sprout_sim::Scenario::named() {
+        let s = truth::run(scenario, 11, children, step);
+        let (claimed, null) = s.false_claims();
+        let bias: Vec<String> = s
+            .relative_bias()
+            .iter()
+            .map(|(k, (b, n))| format!("{} {:+.0}% (n={n})", k.as_str(), b * 100.0))
+            .collect();
+        let (z_sd, df) = s.z_spread();
+        eprintln!(
+            "{name}: mean estimate of no-effect kinds {:+.4}; sd of z {z_sd:.2}; median df {df:.1}",
+            s.null_mean()
+        );
+        println!(
+            "| {name} | {} | {} | {:.1}% | {claimed}/{null} | {} | {:.0}% |",
+            s.children,
+            s.pairs.len(),
+            s.coverage() * 100.0,
+            bias.join(", "),
+            s.found() * 100.0
+        );
+    }
+}
