@@ -42,6 +42,15 @@ pub struct CausalArgs {
     /// other level are left out.
     #[arg(long)]
     pub control_value: Option<String>,
+    /// Column naming each row's cluster (e.g. the day of a decision-point table): rows
+    /// sharing it may be correlated. Regression then gives a CR2 cluster-robust
+    /// standard error and a Bell–McCaffrey t interval.
+    #[arg(long, value_name = "COL")]
+    pub clusters: Option<String>,
+    /// Column of groups compared only within themselves (fixed effects absorbed by
+    /// regression), e.g. the day, so nothing constant within a day can confound.
+    #[arg(long, value_name = "COL")]
+    pub fixed_effects: Option<String>,
     /// Bootstrap draws for a percentile interval instead of the analytic one.
     #[arg(long, value_name = "N")]
     pub bootstrap: Option<usize>,
@@ -106,6 +115,8 @@ pub fn run(args: CausalArgs) -> anyhow::Result<()> {
         graph: None,
         treated_value: args.treated_value.as_deref().map(level_value),
         control_value: args.control_value.as_deref().map(level_value),
+        clusters: args.clusters.as_deref().map(|c| c.trim().to_owned()),
+        fixed_effects: args.fixed_effects.as_deref().map(|c| c.trim().to_owned()),
     };
     if method == Method::Iv && spec.instruments.is_empty() {
         bail!("--method iv needs --instruments");
@@ -167,6 +178,8 @@ fn table(file: &CsvFile, spec: &EffectSpec) -> anyhow::Result<Table> {
         .iter()
         .chain(&spec.instruments)
         .chain(&spec.effect_modifiers)
+        .chain(&spec.clusters)
+        .chain(&spec.fixed_effects)
     {
         if !names.contains(&name.as_str()) {
             names.push(name);

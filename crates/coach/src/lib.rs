@@ -80,6 +80,7 @@ mod plan {
             EffectOptions {
                 bootstrap: None,
                 refute: false,
+                ..EffectOptions::default()
             },
             &|_| None,
         );

@@ -41,12 +41,13 @@ fn main() {
     let options = EffectOptions {
         bootstrap: None,
         refute: false,
+        ..EffectOptions::default()
     };
     time("effects (6 kinds)", &|| {
         let _ = std::hint::black_box(intervention_effects(&data, options, &|_| None));
     });
-    time("one day table", &|| {
-        drop(sprout_insights::days::day_table(
+    time("one decision-point table", &|| {
+        drop(sprout_insights::moments::moment_table(
             &data,
             sprout_domain::InterventionKind::Reading,
         ))

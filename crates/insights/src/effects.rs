@@ -177,6 +177,17 @@ pub struct PooledEffect {
     pub children: usize,
 }
 
+/// What an estimate adjusts for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Adjustment {
+    /// Within days, for everything the parent could see before the moment.
+    #[default]
+    Full,
+    /// Nothing: starts against all other moments, as a naive comparison would. Shows
+    /// what the adjustment removes, and that the checks catch a comparison that needs it.
+    Unadjusted,
+}
+
 /// How much work an estimate does.
 #[derive(Debug, Clone, Copy)]
 pub struct EffectOptions {
@@ -184,6 +195,7 @@ pub struct EffectOptions {
     pub bootstrap: Option<usize>,
     /// Run the checks (a few milliseconds a kind).
     pub refute: bool,
+    pub adjustment: Adjustment,
 }
 
 impl Default for EffectOptions {
@@ -191,6 +203,7 @@ impl Default for EffectOptions {
         Self {
             bootstrap: None,
             refute: true,
+            adjustment: Adjustment::Full,
         }
     }
 }
@@ -206,7 +219,7 @@ pub fn intervention_effects(
         .into_iter()
         .map(|k| builder.table(k))
         .collect();
-    let later = later_effects(&tables);
+    let later = later_effects(&tables, options.adjustment);
     let mut effects: Vec<InterventionEffect> = InterventionKind::ALL
         .into_iter()
         .zip(&tables)
@@ -217,6 +230,24 @@ pub fn intervention_effects(
         decide(effect, options.refute);
     }
     effects
+}
+
+/// The table one kind's estimate is made on, exactly as [`intervention_effects`] makes
+/// it (later starts' effects already taken out of `stress_after`), with the
+/// [`EffectSpec`] that reads it: for exporting to another tool. `None` when the kind
+/// was never started.
+pub fn decision_table(data: &ChildData<'_>, kind: InterventionKind) -> Option<(Table, EffectSpec)> {
+    let builder = MomentBuilder::new(data);
+    let tables: Vec<Vec<Moment>> = InterventionKind::ALL.into_iter().map(|k| builder.table(k)).collect();
+    let later = later_effects(&tables, Adjustment::Full);
+    let k = InterventionKind::ALL.iter().position(|x| *x == kind)?;
+    let rows: Vec<&Moment> = tables[k].iter().collect();
+    if rows.is_empty() {
+        return None;
+    }
+    moment_columns(&rows, Outcome::After, &later)
+        .ok()
+        .map(|t| (t, spec(later.adjustment)))
 }
 
 /// Rounds of estimating every kind with the later starts' effects taken out of the
@@ -230,8 +261,11 @@ const LATER_START_ROUNDS: usize = 3;
 /// a start with "nothing in the window" without choosing controls by their future
 /// (leaving such moments out did, and biased effects toward harm when parents act on
 /// spikes).
-fn later_effects(tables: &[Vec<Moment>]) -> [f64; 6] {
-    let mut later = [0.0; 6];
+fn later_effects(tables: &[Vec<Moment>], adjustment: Adjustment) -> Basis {
+    let mut later = Basis {
+        later: [0.0; 6],
+        adjustment,
+    };
     for _ in 0..LATER_START_ROUNDS {
         let mut next = [0.0; 6];
         for (slot, rows) in next.iter_mut().zip(tables) {
@@ -243,16 +277,24 @@ fn later_effects(tables: &[Vec<Moment>]) -> [f64; 6] {
                 }
             }
         }
-        later = next;
+        later.later = next;
     }
     later
+}
+
+/// What every estimate of one child shares: the adjustment, and each kind's effect to
+/// take out of outcomes that a later start of it reaches into.
+#[derive(Debug, Clone, Copy)]
+struct Basis {
+    later: [f64; 6],
+    adjustment: Adjustment,
 }
 
 fn effect_of(
     kind: InterventionKind,
     rows: &[Moment],
     builder: &MomentBuilder<'_>,
-    later: &[f64; 6],
+    later: &Basis,
     options: EffectOptions,
     population: Option<&Population>,
 ) -> InterventionEffect {
@@ -353,7 +395,7 @@ fn effect_of(
     if options.refute {
         let sd = standard_deviation(rows);
         result.refutations = vec![
-            negative_control(rows),
+            negative_control(rows, later.adjustment),
             time_shift_placebo(builder, kind, rows, later),
             robustness(&estimate, sd),
         ];
@@ -371,7 +413,7 @@ fn widen_for_later_starts(
     estimate: &mut sprout_causal::Estimate,
     kind: InterventionKind,
     rows: &[Moment],
-    later: &[f64; 6],
+    later: &Basis,
 ) {
     const NUDGE: f64 = 0.01;
     /// Beyond this the estimate is mostly echo; the widening is capped rather than
@@ -384,7 +426,7 @@ fn widen_for_later_starts(
         return;
     };
     let mut nudged = *later;
-    nudged[k] += NUDGE;
+    nudged.later[k] += NUDGE;
     let Ok(moved) = estimate_on(rows, Outcome::After, &Options::default(), &nudged) else {
         return;
     };
@@ -409,30 +451,35 @@ fn estimate_on(
     rows: &[Moment],
     outcome: Outcome,
     options: &Options,
-    later: &[f64; 6],
+    later: &Basis,
 ) -> Result<sprout_causal::Estimate, sprout_causal::CausalError> {
     let rows: Vec<&Moment> = rows
         .iter()
         .filter(|m| outcome == Outcome::After || m.stress_long_before.is_some())
         .collect();
     let table = moment_columns(&rows, outcome, later)?;
-    estimate_effect(&table, &spec(), METHOD, options)
+    estimate_effect(&table, &spec(later.adjustment), METHOD, options)
 }
 
-fn spec() -> EffectSpec {
+fn spec(adjustment: Adjustment) -> EffectSpec {
+    let full = adjustment == Adjustment::Full;
     EffectSpec {
         treatment: TREATMENT.into(),
         outcome: OUTCOME.into(),
-        common_causes: ADJUSTMENT_SET.iter().map(|c| (*c).to_owned()).collect(),
+        common_causes: if full {
+            ADJUSTMENT_SET.iter().map(|c| (*c).to_owned()).collect()
+        } else {
+            Vec::new()
+        },
         clusters: Some(CLUSTER.into()),
-        fixed_effects: Some(CLUSTER.into()),
+        fixed_effects: full.then(|| CLUSTER.into()),
         ..EffectSpec::default()
     }
 }
 
 /// The rows as engine columns: the start (1/0), the outcome, the day and the covariates.
 /// A row's outcome; after the moment, less the estimated effects of later starts.
-fn outcome_of(m: &Moment, outcome: Outcome, later: &[f64; 6]) -> f64 {
+fn outcome_of(m: &Moment, outcome: Outcome, later: &Basis) -> f64 {
     match outcome {
         Outcome::After => {
             m.stress_after
@@ -440,7 +487,7 @@ fn outcome_of(m: &Moment, outcome: Outcome, later: &[f64; 6]) -> f64 {
                     .iter()
                     .map(|(kind, share)| {
                         let k = InterventionKind::ALL.iter().position(|x| x == kind).unwrap_or(0);
-                        later[k] * share
+                        later.later[k] * share
                     })
                     .sum::<f64>()
         }
@@ -451,7 +498,7 @@ fn outcome_of(m: &Moment, outcome: Outcome, later: &[f64; 6]) -> f64 {
 fn moment_columns(
     rows: &[&Moment],
     outcome: Outcome,
-    later: &[f64; 6],
+    later: &Basis,
 ) -> Result<Table, sprout_causal::CausalError> {
     let known: Vec<f64> = rows
         .iter()
@@ -534,10 +581,18 @@ fn null_check(
 
 /// Stress in the hour that ends an hour before the moment cannot be changed by a start;
 /// if starts are linked to it after adjustment, the adjustment misses why families act.
-fn negative_control(rows: &[Moment]) -> RefutationSummary {
+fn negative_control(rows: &[Moment], adjustment: Adjustment) -> RefutationSummary {
     null_check(
         NEGATIVE_CONTROL,
-        estimate_on(rows, Outcome::LongBefore, &Options::default(), &[0.0; 6]),
+        estimate_on(
+            rows,
+            Outcome::LongBefore,
+            &Options::default(),
+            &Basis {
+                later: [0.0; 6],
+                adjustment,
+            },
+        ),
         "Stress in the hour well before each start",
     )
 }
@@ -548,7 +603,7 @@ fn time_shift_placebo(
     builder: &MomentBuilder<'_>,
     kind: InterventionKind,
     rows: &[Moment],
-    later: &[f64; 6],
+    later: &Basis,
 ) -> RefutationSummary {
     let starts: Vec<_> = builder.starts_of(kind).collect();
     let mut placebo: Vec<Moment> = starts

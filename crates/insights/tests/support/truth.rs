@@ -1,6 +1,9 @@
 //! Effect estimates against the simulator's known truth, scenario by scenario: shared by
 //! the tests and the coverage example that writes the table in bench/RESULTS.md.
 
+// Each test binary and the coverage example use part of these helpers.
+#![allow(dead_code)]
+
 use chrono::{DateTime, Utc};
 use sprout_domain::{ChildId, InterventionKind};
 use sprout_insights::effects::{intervention_effects, EffectOptions, EffectStatus};
@@ -17,7 +20,6 @@ pub fn end() -> DateTime<Utc> {
 /// One (child, kind) estimate with its truth.
 #[derive(Debug, Clone)]
 pub struct Pair {
-    pub child: usize,
     pub kind: InterventionKind,
     pub truth: f64,
     pub estimate: f64,
@@ -109,6 +111,19 @@ impl Summary {
     }
 }
 
+/// A simulated child's data as the analyses take it, at the end of the period.
+pub fn child_data<'a>(sim: &'a sprout_sim::SimulatedChild, records: &'a sprout_sim::StoredRecords) -> ChildData<'a> {
+    ChildData {
+        tz: sim.profile.timezone.tz(),
+        birth_date: sim.profile.birth_date,
+        samples: &sim.samples,
+        events: &records.events,
+        interventions: &records.interventions,
+        sleep_episodes: &records.sleep_episodes,
+        now: end(),
+    }
+}
+
 /// Estimates every kind for `children` simulated children of `scenario`.
 pub fn run(scenario: Scenario, seed: u64, children: usize, step_minutes: u32) -> Summary {
     let config = SimConfig {
@@ -127,25 +142,17 @@ pub fn run(scenario: Scenario, seed: u64, children: usize, step_minutes: u32) ->
     for index in 0..children {
         let sim = sprout_sim::simulate_child(&config, index);
         let records = sim.stored_records(ChildId::new());
-        let data = ChildData {
-            tz: sim.profile.timezone.tz(),
-            birth_date: sim.profile.birth_date,
-            samples: &sim.samples,
-            events: &records.events,
-            interventions: &records.interventions,
-            sleep_episodes: &records.sleep_episodes,
-            now: end(),
-        };
+        let data = child_data(&sim, &records);
         let options = EffectOptions {
             bootstrap: None,
             refute: false,
+            ..EffectOptions::default()
         };
         for effect in intervention_effects(&data, options, &|_| None) {
             let (Some(estimate), Some(ci)) = (effect.effect, effect.ci) else {
                 continue;
             };
             summary.pairs.push(Pair {
-                child: index,
                 kind: effect.kind,
                 truth: sim.truth.effects[&effect.kind],
                 estimate,
