@@ -73,9 +73,13 @@ export interface ChronotypeReport {
 
 export type EffectStatus = 'insufficient_data' | 'inconclusive' | 'beneficial' | 'harmful';
 
+export type Evidence = 'no_effect' | 'unchecked' | 'checks_failed' | 'strong';
+
 export interface Effect {
   kind: string;
   status: EffectStatus;
+  /** What Sprout's checks say about an established effect. */
+  evidence?: Evidence;
   effect?: number | null;
   ci?: [number, number] | null;
   relative_effect?: number | null;

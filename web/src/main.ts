@@ -724,11 +724,27 @@ const KIND_LABEL: Record<string, string> = {
 const kindLabel = (kind: string) => KIND_LABEL[kind] ?? humanize(kind);
 
 const STATUS_TEXT: Record<string, string> = {
-  beneficial: 'Strong evidence it helps',
-  harmful: 'Strong evidence it raises stress',
+  beneficial: 'Seems to help',
+  harmful: 'Seems to raise stress',
   inconclusive: 'No clear effect yet',
   insufficient_data: 'Not enough data yet',
 };
+
+/** The badge: "strong evidence" only where Sprout's checks ran and passed. */
+function statusText(e: Effect): string {
+  const base = STATUS_TEXT[e.status] ?? humanize(e.status);
+  if (e.status !== 'beneficial' && e.status !== 'harmful') return base;
+  switch (e.evidence) {
+    case 'strong':
+      return e.status === 'beneficial' ? 'Strong evidence it helps' : 'Strong evidence it raises stress';
+    case 'checks_failed':
+      return `${base} — a check did not pass`;
+    case 'unchecked':
+      return `${base} — not checked yet`;
+    default:
+      return base;
+  }
+}
 
 const STATUS_ORDER: Record<string, number> = {
   beneficial: 0,
@@ -763,7 +779,7 @@ async function renderInsights(childId: string, token: number): Promise<void> {
     h(
       'p',
       { class: 'lead' },
-      `How each thing you tried changed ${name}’s stress, compared with similar days without it.`,
+      `How each thing you tried changed ${name}’s stress in the two hours after it, compared with moments of the same days that looked alike without it.`,
     ),
   );
   const loading = h('p', { class: 'loading' }, 'Loading…');
@@ -797,7 +813,7 @@ async function renderInsights(childId: string, token: number): Promise<void> {
             'div',
             { class: 'effect-head' },
             h('h2', { class: 'effect-kind' }, kindLabel(e.kind)),
-            h('span', { class: `status status-${e.status}` }, STATUS_TEXT[e.status] ?? humanize(e.status)),
+            h('span', { class: `status status-${e.status}`, 'data-evidence': e.evidence ?? '' }, statusText(e)),
           ),
           h(
             'p',
@@ -805,7 +821,7 @@ async function renderInsights(childId: string, token: number): Promise<void> {
             e.interpretation ??
               (e.status === 'insufficient_data'
                 ? `${kindLabel(e.kind)}: not enough data yet.`
-                : `${kindLabel(e.kind)}: ${STATUS_TEXT[e.status]}.`),
+                : `${kindLabel(e.kind)}: ${statusText(e)}.`),
           ),
           numbers || days
             ? h('p', { class: 'effect-meta' }, [numbers, days].filter(Boolean).join(' · '))

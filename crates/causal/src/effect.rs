@@ -144,6 +144,18 @@ pub fn estimate_effect(table: &Table, spec: &EffectSpec, method: Method, opts: &
     estimate_from_setup(&s, method, opts)
 }
 
+/// The point estimate alone, as [`estimate_effect`] would give it, without a
+/// standard error or interval: for callers that refit many times and keep only
+/// the number (iterations, sensitivity checks).
+pub fn point_estimate(table: &Table, spec: &EffectSpec, method: Method, opts: &Options) -> Result<f64> {
+    let s = setup(table, spec, method, opts)?;
+    let estimate = estimators::point(method, &s.data, opts)?;
+    if !estimate.is_finite() {
+        return Err(CausalError::NumericalFailure("the estimate is not finite".into()));
+    }
+    Ok(estimate)
+}
+
 pub(crate) fn estimate_from_setup(s: &Setup, method: Method, opts: &Options) -> Result<Estimate> {
     let data = &s.data;
     let fit = estimators::fit(method, data, opts)?;

@@ -104,7 +104,7 @@ mod spec;
 mod stats;
 mod table;
 
-pub use effect::{estimate_effect, FALLBACK_BOOTSTRAP};
+pub use effect::{estimate_effect, point_estimate, FALLBACK_BOOTSTRAP};
 pub use error::{CausalError, Result};
 pub use graph::Graph;
 pub use identify::{check_instrument, find_instruments, identify_backdoor, is_backdoor_set, BackdoorSet};

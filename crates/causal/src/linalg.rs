@@ -571,23 +571,9 @@ pub fn ols_last_cr2(x: &Matrix, y: &[f64], cluster: &[u32]) -> Option<ClusteredC
                 m[a * r + b] = m[b * r + a];
             }
         }
-        let (lambda, v) = symmetric_eigen(m, r);
         let a_g: Vec<f64> = rows.iter().map(|&i| q_last[i] / l_last).collect();
-        // V' Q_g' a, scaled, back through V and Q_g.
         let qa = t_mul_rows(&qg, &a_g, r);
-        let mut coef = vec![0.0; r];
-        for (k, lam) in lambda.iter().enumerate() {
-            let proj: f64 = (0..r).map(|a| v[a * r + k] * qa[a]).sum();
-            let lam = lam.clamp(0.0, 1.0 - LEVERAGE_CLAMP);
-            let scale = if lam < 1e-12 {
-                0.5
-            } else {
-                ((1.0 - lam).powf(-0.5) - 1.0) / lam
-            };
-            for a in 0..r {
-                coef[a] += v[a * r + k] * scale * proj;
-            }
-        }
+        let coef = inverse_sqrt_correction(m, r, &qa);
         let w_g: Vec<f64> = qg
             .chunks_exact(r)
             .zip(&a_g)
@@ -624,6 +610,57 @@ pub fn ols_last_cr2(x: &Matrix, y: &[f64], cluster: &[u32]) -> Option<ClusteredC
         df,
         clusters: g,
     })
+}
+
+/// `f(M) v` with `f(λ) = ((1-λ)^-1/2 - 1)/λ`, for the symmetric positive
+/// semi-definite `M = Q_g' Q_g` (eigenvalues in [0, 1)): what turns `Q_g' a`
+/// into the CR2 correction. When the largest eigenvalue is safely below one
+/// (bounded by the Frobenius norm), the power series `Σ b_j M^j v` with
+/// `b_0 = 1/2, b_j = b_{j-1} (2j+1)/(2j+2)` converges fast — a cluster of a
+/// day among many carries little leverage — and costs a few matrix–vector
+/// products; otherwise an eigendecomposition does it exactly.
+fn inverse_sqrt_correction(m: Vec<f64>, r: usize, v: &[f64]) -> Vec<f64> {
+    /// Series beyond this bound would need hundreds of terms.
+    const SERIES_LIMIT: f64 = 0.8;
+    /// Terms are added until they fall below this share of the first.
+    const SERIES_TOL: f64 = 1e-13;
+    let bound = m.iter().map(|x| x * x).sum::<f64>().sqrt();
+    if bound <= SERIES_LIMIT {
+        let mut out: Vec<f64> = v.iter().map(|x| 0.5 * x).collect();
+        let mut power = v.to_vec();
+        let mut next = vec![0.0; r];
+        let mut b = 0.5;
+        let mut scale = 1.0;
+        let mut j = 1.0;
+        while b * scale > SERIES_TOL && j < 500.0 {
+            for (row, n) in m.chunks_exact(r).zip(next.iter_mut()) {
+                *n = dot(row, &power);
+            }
+            std::mem::swap(&mut power, &mut next);
+            b *= (2.0 * j + 1.0) / (2.0 * j + 2.0);
+            scale *= bound;
+            for (o, p) in out.iter_mut().zip(&power) {
+                *o += b * p;
+            }
+            j += 1.0;
+        }
+        return out;
+    }
+    let (lambda, vecs) = symmetric_eigen(m, r);
+    let mut coef = vec![0.0; r];
+    for (k, lam) in lambda.iter().enumerate() {
+        let proj: f64 = (0..r).map(|a| vecs[a * r + k] * v[a]).sum();
+        let lam = lam.clamp(0.0, 1.0 - LEVERAGE_CLAMP);
+        let scale = if lam < 1e-12 {
+            0.5
+        } else {
+            ((1.0 - lam).powf(-0.5) - 1.0) / lam
+        };
+        for a in 0..r {
+            coef[a] += vecs[a * r + k] * scale * proj;
+        }
+    }
+    coef
 }
 
 /// `M' v` for a row-major `rows x r` matrix `M`.
@@ -762,6 +799,30 @@ mod tests {
             y.push(0.5 * x1 - x2 + 0.3 * t + 0.2 * (f * 1.3).sin() * (1.0 + t));
         }
         (Matrix::from_vec(n, 4, data), y)
+    }
+
+    #[test]
+    fn the_cr2_series_matches_the_eigendecomposition() {
+        // M = B'B / 4 for a fixed 3 x 3 B: symmetric, positive semi-definite, norm < 0.8.
+        let b = [0.5, 0.1, -0.2, 0.3, 0.6, 0.1, -0.1, 0.2, 0.4];
+        let mut m = vec![0.0; 9];
+        for i in 0..3 {
+            for j in 0..3 {
+                m[i * 3 + j] = (0..3).map(|k| b[k * 3 + i] * b[k * 3 + j]).sum::<f64>() / 4.0;
+            }
+        }
+        let v = [0.3, -1.0, 0.7];
+        let series = inverse_sqrt_correction(m.clone(), 3, &v);
+        let (lambda, vecs) = symmetric_eigen(m, 3);
+        for i in 0..3 {
+            let exact: f64 = (0..3)
+                .map(|k| {
+                    let proj: f64 = (0..3).map(|a| vecs[a * 3 + k] * v[a]).sum();
+                    vecs[i * 3 + k] * ((1.0 - lambda[k]).powf(-0.5) - 1.0) / lambda[k] * proj
+                })
+                .sum();
+            assert!((series[i] - exact).abs() < 1e-12, "{i}: {} vs {exact}", series[i]);
+        }
     }
 
     #[test]

@@ -187,7 +187,7 @@ pub fn t_two_sided_p(t: f64, df: f64) -> f64 {
     if !t.is_finite() {
         return 0.0;
     }
-    if !(df > 0.0) {
+    if df.is_nan() || df <= 0.0 {
         return f64::NAN;
     }
     incomplete_beta(df / (df + t * t), df / 2.0, 0.5)

@@ -75,15 +75,9 @@ mod plan {
         approval_priors: &[crate::ApprovalPrior],
         stress: StressInput,
     ) -> Option<Plan> {
-        let effects = intervention_effects(
-            data,
-            EffectOptions {
-                bootstrap: None,
-                refute: false,
-                ..EffectOptions::default()
-            },
-            &|_| None,
-        );
+        // With the checks, so the card says what the Insights view says about the same
+        // activity ("strong evidence" only where they ran and passed).
+        let effects = intervention_effects(data, EffectOptions::default(), &|_| None);
         let report = chronotype::chronotype(data);
         let chronotype = (report.status == Status::Ok)
             .then_some(report.chronotype)

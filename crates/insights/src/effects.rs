@@ -38,7 +38,7 @@ use crate::moments::{Moment, MomentBuilder, ADJUSTMENT_SET, OUTCOME_WINDOW};
 use crate::pooling::{shrink, Estimate, Population};
 use crate::ChildData;
 use serde::Serialize;
-use sprout_causal::{e_value, estimate_effect, Column, EffectSpec, Method, Options, Table};
+use sprout_causal::{e_value, estimate_effect, point_estimate, Column, EffectSpec, Method, Options, Table};
 use sprout_domain::InterventionKind;
 use std::collections::BTreeSet;
 
@@ -238,7 +238,7 @@ pub fn intervention_effects(
 /// was never started.
 pub fn decision_table(data: &ChildData<'_>, kind: InterventionKind) -> Option<(Table, EffectSpec)> {
     let builder = MomentBuilder::new(data);
-    let tables: Vec<Vec<Moment>> = InterventionKind::ALL.into_iter().map(|k| builder.table(k)).collect();
+    let tables = builder.tables(InterventionKind::ALL);
     let later = later_effects(&tables, Adjustment::Full);
     let k = InterventionKind::ALL.iter().position(|x| *x == kind)?;
     let rows: Vec<&Moment> = tables[k].iter().collect();
@@ -253,7 +253,7 @@ pub fn decision_table(data: &ChildData<'_>, kind: InterventionKind) -> Option<(T
 /// Rounds of estimating every kind with the later starts' effects taken out of the
 /// outcomes, each with the previous round's estimates: the first removes most of the
 /// dilution, the rest refine it (changes below 1e-4 after three on simulated children).
-const LATER_START_ROUNDS: usize = 3;
+const LATER_START_ROUNDS: usize = 2;
 
 /// Each kind's effect as estimated for taking later starts out of outcomes (0 where it
 /// cannot be estimated: nothing is taken out). A moment followed by another start within
@@ -272,8 +272,8 @@ fn later_effects(tables: &[Vec<Moment>], adjustment: Adjustment) -> Basis {
             let treated_days = distinct_days(rows.iter().filter(|m| m.started.is_some()));
             let control_days = distinct_days(rows.iter().filter(|m| m.started.is_none()));
             if treated_days >= MIN_TREATED_DAYS && control_days >= MIN_CONTROL_DAYS {
-                if let Ok(e) = estimate_on(rows, Outcome::After, &Options::default(), &later) {
-                    *slot = e.estimate;
+                if let Ok(e) = point_on(rows, &later) {
+                    *slot = e;
                 }
             }
         }
@@ -427,10 +427,10 @@ fn widen_for_later_starts(
     };
     let mut nudged = *later;
     nudged.later[k] += NUDGE;
-    let Ok(moved) = estimate_on(rows, Outcome::After, &Options::default(), &nudged) else {
+    let Ok(moved) = point_on(rows, &nudged) else {
         return;
     };
-    let echo = ((moved.estimate - estimate.estimate) / NUDGE).clamp(0.0, MAX_ECHO);
+    let echo = ((moved - estimate.estimate) / NUDGE).clamp(0.0, MAX_ECHO);
     let widened = se / (1.0 - echo);
     let half = (estimate.ci.1 - estimate.ci.0) / 2.0 * widened / se;
     estimate.std_error = Some(widened);
@@ -459,6 +459,13 @@ fn estimate_on(
         .collect();
     let table = moment_columns(&rows, outcome, later)?;
     estimate_effect(&table, &spec(later.adjustment), METHOD, options)
+}
+
+/// The point estimate alone (no interval), for the rounds that only need the number.
+fn point_on(rows: &[Moment], later: &Basis) -> Result<f64, sprout_causal::CausalError> {
+    let rows: Vec<&Moment> = rows.iter().collect();
+    let table = moment_columns(&rows, Outcome::After, later)?;
+    point_estimate(&table, &spec(later.adjustment), METHOD, &Options::default())
 }
 
 fn spec(adjustment: Adjustment) -> EffectSpec {
@@ -636,7 +643,7 @@ fn time_shift_placebo(
 /// to no effect (VanderWeele & Ding 2017), with the outcome standardised.
 fn robustness(estimate: &sprout_causal::Estimate, sd: f64) -> RefutationSummary {
     let (lo, hi) = estimate.ci;
-    let e_limit = if lo <= 0.0 && hi >= 0.0 || !(sd > 0.0) {
+    let e_limit = if lo <= 0.0 && hi >= 0.0 || sd.is_nan() || sd <= 0.0 {
         1.0
     } else {
         let near = if lo > 0.0 { lo } else { hi };

@@ -42,8 +42,10 @@ use sprout_domain::{Intervention, InterventionKind};
 /// How long after a start its effect on stress is measured: the length of a calm evening
 /// activity and the time after it.
 pub const OUTCOME_WINDOW: Duration = Duration::hours(2);
-/// Spacing of candidate moments: a few minutes, finer than any family decides.
-pub const GRID_STEP: Duration = Duration::minutes(5);
+/// Spacing of candidate moments: finer than families decide, and as fine as helps:
+/// neighbouring moments share most of their two-hour outcome windows, so a finer grid
+/// adds rows (time) more than information.
+pub const GRID_STEP: Duration = Duration::minutes(10);
 /// "The reading just before": the mean of the readings in these last minutes (one
 /// reading alone carries the sensor's noise).
 pub const LATEST_WINDOW: Duration = Duration::minutes(10);
@@ -120,8 +122,9 @@ pub struct Covariates {
 /// Readings and calendar of one child, prepared once for any number of moments.
 pub struct MomentBuilder<'a> {
     tz: Tz,
-    /// Awake stress readings, sorted by time, with prefix sums for window means.
-    times: Vec<DateTime<Utc>>,
+    /// Awake stress readings' times (Unix seconds: compared millions of times), sorted,
+    /// with prefix sums of their values for window means.
+    times: Vec<i64>,
     prefix: Vec<f64>,
     /// Typical spacing of readings, for how many a window should hold.
     cadence: Duration,
@@ -147,7 +150,7 @@ impl<'a> MomentBuilder<'a> {
         for (_, v) in &awake {
             prefix.push(prefix.last().copied().unwrap_or(0.0) + v);
         }
-        let times: Vec<DateTime<Utc>> = awake.iter().map(|(t, _)| *t).collect();
+        let times: Vec<i64> = awake.iter().map(|(t, _)| t.timestamp()).collect();
         let cadence = typical_spacing(data);
         let first_date = data
             .samples
@@ -182,10 +185,11 @@ impl<'a> MomentBuilder<'a> {
 
     /// Mean awake stress in `[from, to)`, when the window holds enough readings.
     fn mean_between(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Option<f64> {
+        let (from, to) = (from.timestamp(), to.timestamp());
         let start = self.times.partition_point(|t| *t < from);
-        let end = self.times.partition_point(|t| *t < to);
+        let end = start + self.times[start..].partition_point(|t| *t < to);
         let count = end.saturating_sub(start);
-        let expected = (to - from).num_seconds() as f64 / self.cadence.num_seconds().max(1) as f64;
+        let expected = (to - from) as f64 / self.cadence.num_seconds().max(1) as f64;
         (count > 0 && count as f64 >= MIN_COVERAGE * expected)
             .then(|| (self.prefix[end] - self.prefix[start]) / count as f64)
     }
@@ -193,8 +197,9 @@ impl<'a> MomentBuilder<'a> {
     /// Mean of the awake readings in the [`LATEST_WINDOW`] before `t`; `None` when there
     /// is none (the child asleep, or the watch off): no family decides on nothing.
     fn latest_mean(&self, t: DateTime<Utc>) -> Option<f64> {
-        let end = self.times.partition_point(|x| *x < t);
-        let start = self.times.partition_point(|x| *x < t - LATEST_WINDOW);
+        let from = (t - LATEST_WINDOW).timestamp();
+        let start = self.times.partition_point(|x| *x < from);
+        let end = start + self.times[start..].partition_point(|x| *x < t.timestamp());
         (end > start).then(|| (self.prefix[end] - self.prefix[start]) / (end - start) as f64)
     }
 
@@ -329,7 +334,11 @@ impl<'a> MomentBuilder<'a> {
     /// The grid of candidate instants, from the first reading's day to `now`, every
     /// [`GRID_STEP`] on the local clock, within `hours` (local).
     fn grid(&self, hours: (f64, f64)) -> Vec<DateTime<Utc>> {
-        let (Some(first), Some(last)) = (self.times.first(), self.times.last()) else {
+        let instant = |s: i64| DateTime::<Utc>::from_timestamp(s, 0);
+        let (Some(first), Some(last)) = (
+            self.times.first().and_then(|s| instant(*s)),
+            self.times.last().and_then(|s| instant(*s)),
+        ) else {
             return Vec::new();
         };
         let step = GRID_STEP.num_minutes().max(1) as u32;
@@ -360,23 +369,45 @@ impl<'a> MomentBuilder<'a> {
     /// The decision-point table for one kind: each start of it, and every clean candidate
     /// moment in its hours with nothing started. Empty when the kind was never started.
     pub fn table(&self, kind: InterventionKind) -> Vec<Moment> {
-        let Some(hours) = self.hours_of(kind) else {
-            return Vec::new();
-        };
-        let starts: Vec<DateTime<Utc>> = self.starts_of(kind).collect();
-        let mut rows: Vec<Moment> = starts
-            .iter()
-            .filter(|t| !self.after_earlier_start(**t))
-            .filter_map(|t| self.moment_at(*t, Some(kind)))
-            .collect();
-        rows.extend(
+        self.tables([kind]).pop().unwrap_or_default()
+    }
+
+    /// [`MomentBuilder::table`] for several kinds at once: the candidate moments of their
+    /// hours are built once and shared.
+    pub fn tables<const N: usize>(&self, kinds: [InterventionKind; N]) -> Vec<Vec<Moment>> {
+        let ranges: Vec<Option<(f64, f64)>> = kinds.iter().map(|k| self.hours_of(*k)).collect();
+        let union = ranges.iter().flatten().fold(None, |acc: Option<(f64, f64)>, r| {
+            Some(acc.map_or(*r, |(lo, hi)| (lo.min(r.0), hi.max(r.1))))
+        });
+        let candidates: Vec<Moment> = union.map_or_else(Vec::new, |hours| {
             self.grid(hours)
                 .into_iter()
                 .filter(|t| self.clean_control(*t))
-                .filter_map(|t| self.moment_at(t, None)),
-        );
-        rows.sort_by_key(|m| m.time);
-        rows
+                .filter_map(|t| self.moment_at(t, None))
+                .collect()
+        });
+        kinds
+            .iter()
+            .zip(&ranges)
+            .map(|(kind, range)| {
+                let Some((lo, hi)) = *range else {
+                    return Vec::new();
+                };
+                let mut rows: Vec<Moment> = self
+                    .starts_of(*kind)
+                    .filter(|t| !self.after_earlier_start(*t))
+                    .filter_map(|t| self.moment_at(t, Some(*kind)))
+                    .collect();
+                rows.extend(
+                    candidates
+                        .iter()
+                        .filter(|m| (lo..=hi).contains(&m.covariates.hour))
+                        .cloned(),
+                );
+                rows.sort_by_key(|m| m.time);
+                rows
+            })
+            .collect()
     }
 
     /// A start that falls in the outcome window of an earlier one measures both.

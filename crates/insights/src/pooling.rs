@@ -153,8 +153,9 @@ fn paule_mandel(usable: &[(f64, f64)]) -> f64 {
     if at_zero.q <= target {
         return 0.0;
     }
-    // Upper end of the bracket: Q(τ²) < Σ (y_i − ȳ)² / τ² for any τ², so Q falls under k − 1
-    // by τ² = Σ (y_i − ȳ)² / (k − 1); doubled until it does, in case of rounding.
+    // Upper end of the bracket: μ̂ minimises Σ w_i (y_i − m)², so Q(τ²) ≤ Σ w_i (y_i − ȳ)²
+    // < Σ (y_i − ȳ)² / τ², and Q is under k − 1 by τ² = Σ (y_i − ȳ)² / (k − 1); doubled
+    // until it is, in case of rounding.
     let plain_mean = usable.iter().map(|(y, _)| y).sum::<f64>() / usable.len() as f64;
     let spread: f64 = usable.iter().map(|(y, _)| (y - plain_mean).powi(2)).sum();
     let mut hi = (spread / target).max(f64::MIN_POSITIVE);

@@ -5,10 +5,10 @@
 
 mod support;
 
-use support::truth::{self, Summary};
 use sprout_domain::InterventionKind;
 use sprout_insights::effects::{intervention_effects, Adjustment, EffectOptions, EffectStatus, Evidence};
 use sprout_sim::{Scenario, SimConfig};
+use support::truth::{self, Summary};
 
 /// Fewest (child, kind) estimates per scenario.
 const MIN_PAIRS: usize = 200;
@@ -23,7 +23,11 @@ fn judge(name: &str, summary: &Summary) {
         coverage,
         summary.found()
     );
-    assert!(summary.pairs.len() >= MIN_PAIRS, "{name}: only {} pairs", summary.pairs.len());
+    assert!(
+        summary.pairs.len() >= MIN_PAIRS,
+        "{name}: only {} pairs",
+        summary.pairs.len()
+    );
     assert!(
         (0.90..=0.98).contains(&coverage),
         "{name}: 95% intervals cover the truth {:.1}% of the time",
@@ -182,16 +186,29 @@ fn strong_evidence_is_said_only_after_passed_checks() {
             ..EffectOptions::default()
         };
         for effect in intervention_effects(&data, unchecked, &|_| None) {
-            assert!(!effect.interpretation.contains("strong evidence"), "{}", effect.interpretation);
+            assert!(
+                !effect.interpretation.contains("strong evidence"),
+                "{}",
+                effect.interpretation
+            );
             if matches!(effect.status, EffectStatus::Beneficial | EffectStatus::Harmful) {
                 assert_eq!(effect.evidence, Evidence::Unchecked);
-                assert!(effect.interpretation.contains("not been run"), "{}", effect.interpretation);
+                assert!(
+                    effect.interpretation.contains("not been run"),
+                    "{}",
+                    effect.interpretation
+                );
             }
         }
         for effect in intervention_effects(&data, EffectOptions::default(), &|_| None) {
             let all_passed = effect.refutations.len() == 3 && effect.refutations.iter().all(|r| r.passed);
             let says_strong = effect.interpretation.contains("strong evidence");
-            assert_eq!(says_strong, effect.evidence == Evidence::Strong, "{}", effect.interpretation);
+            assert_eq!(
+                says_strong,
+                effect.evidence == Evidence::Strong,
+                "{}",
+                effect.interpretation
+            );
             if says_strong {
                 strong += 1;
                 assert!(all_passed, "{effect:?}");
@@ -199,7 +216,11 @@ fn strong_evidence_is_said_only_after_passed_checks() {
                 assert!(effect.adjusted_p_value.is_some_and(|p| p < 0.05));
             }
             if effect.kind == InterventionKind::ScreenLimit || effect.kind == InterventionKind::Other {
-                assert!(!says_strong, "a kind that does nothing: {}", effect.interpretation);
+                assert!(
+                    !says_strong,
+                    "a kind that does nothing: {}",
+                    effect.interpretation
+                );
             }
         }
     }

@@ -134,7 +134,10 @@ fn effects_recover_the_truth_where_the_naive_comparison_does_not() {
             },
             &|_| None,
         );
-        for (effect, naive) in intervention_effects(&child, options, &|_| None).into_iter().zip(naive) {
+        for (effect, naive) in intervention_effects(&child, options, &|_| None)
+            .into_iter()
+            .zip(naive)
+        {
             let truth = sim.truth.effects[&effect.kind];
             let (Some(estimate), Some([lo, hi]), Some(se), Some(naive)) =
                 (effect.effect, effect.ci, effect.std_error, naive.effect)

@@ -112,7 +112,10 @@ impl Summary {
 }
 
 /// A simulated child's data as the analyses take it, at the end of the period.
-pub fn child_data<'a>(sim: &'a sprout_sim::SimulatedChild, records: &'a sprout_sim::StoredRecords) -> ChildData<'a> {
+pub fn child_data<'a>(
+    sim: &'a sprout_sim::SimulatedChild,
+    records: &'a sprout_sim::StoredRecords,
+) -> ChildData<'a> {
     ChildData {
         tz: sim.profile.timezone.tz(),
         birth_date: sim.profile.birth_date,
