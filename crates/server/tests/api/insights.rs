@@ -10,6 +10,7 @@ use sprout_sim::{SimConfig, SimulatedChild};
 use sprout_store::Backend;
 
 on_both_backends!(
+    a_family_acting_at_spikes_gets_the_right_verdicts,
     the_forecast_stays_cached_while_only_this_hours_samples_arrive,
     insights_answer_from_the_childs_data,
     insights_are_honest_without_data,
@@ -193,6 +194,180 @@ async fn insights_answer_from_the_childs_data(backend: Backend) {
         )
         .await;
     expect_error(bad, StatusCode::BAD_REQUEST, "bad_request").await;
+}
+
+/// A family that starts an activity when the app shows a stress spike, posted as the
+/// watch and the parents would (metrics, interventions, events, sleep): the Insights view
+/// finds what works and what does nothing despite the fading spikes, and the
+/// recommendation says the same words about its activity.
+async fn a_family_acting_at_spikes_gets_the_right_verdicts(backend: Backend) {
+    let app = crate::helpers::spawn_app_with(backend, |c| c.rate_limit_per_minute = None).await;
+    let family = app.family("spikes@example.org").await;
+    // The same data on every run: a fixed simulated period, moved by whole weeks into
+    // the last 90 days (what analyses read), for a child whose clock is UTC, so the move
+    // changes no local hour and no weekday.
+    let end = chrono::DateTime::parse_from_rfc3339("2026-03-01T00:00:00Z")
+        .expect("end")
+        .with_timezone(&Utc);
+    let shift = chrono::Duration::weeks((Utc::now() - end).num_weeks());
+    let config = SimConfig {
+        seed: 7,
+        children: 6,
+        days: 80,
+        end,
+        step_minutes: 5,
+        scenario: sprout_sim::Scenario::at_spikes(),
+        ..SimConfig::default()
+    };
+    let sim = sprout_sim::simulate_child(&config, 3);
+    let response = app
+        .post(
+            "/api/v1/children",
+            Some(&family.token),
+            &json!({"display_name": "Noah", "birth_date": sim.profile.birth_date, "timezone": "UTC"}),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let created: Value = response.json().await.expect("json");
+    let child = &created["id"].as_str().expect("id").to_owned();
+    let device_token = app.create_device(&family.token, child).await;
+    let device = Some(device_token.as_str());
+    for chunk in sim.samples.chunks(5_000) {
+        let samples: Vec<Value> = chunk
+            .iter()
+            .map(|s| {
+                json!({
+                    "time": (s.time + shift).to_rfc3339(),
+                    "stress_level": s.stress_level,
+                    "heart_rate": s.heart_rate,
+                    "hrv_ms": s.hrv_ms,
+                    "sleep_state": s.sleep_state.map(|state| state.as_str()),
+                    "steps": s.steps,
+                })
+            })
+            .collect();
+        let response = app
+            .post(
+                &format!("/api/v1/children/{child}/metrics"),
+                device,
+                &json!({ "samples": samples }),
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::OK);
+    }
+    for i in &sim.interventions {
+        let body = json!({"kind": i.kind.as_str(), "time": (i.time + shift).to_rfc3339(), "duration_min": i.duration_min});
+        let response = app
+            .post(&format!("/api/v1/children/{child}/interventions"), device, &body)
+            .await;
+        assert_eq!(response.status(), StatusCode::CREATED);
+    }
+    for e in &sim.events {
+        let body = json!({
+            "event_type": e.event_type.as_str(),
+            "start": (e.start + shift).to_rfc3339(),
+            "end": e.end.map(|end| (end + shift).to_rfc3339()),
+        });
+        let response = app
+            .post(
+                &format!("/api/v1/children/{child}/events"),
+                Some(&family.token),
+                &body,
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::CREATED, "{body}");
+    }
+    for episode in &sim.sleep_episodes {
+        let body = json!({"onset": (episode.onset + shift).to_rfc3339(), "offset": (episode.offset + shift).to_rfc3339()});
+        let response = app
+            .post(&format!("/api/v1/children/{child}/sleep-episodes"), device, &body)
+            .await;
+        assert!(response.status().is_success(), "{body}");
+    }
+
+    let causal = get_json(
+        &app,
+        &format!("/api/v1/children/{child}/insights/causal"),
+        &family.token,
+    )
+    .await;
+    let effects = causal["effects"].as_array().expect("effects");
+    let by_kind = |kind: &str| {
+        effects
+            .iter()
+            .find(|e| e["kind"] == kind)
+            .unwrap_or_else(|| panic!("{kind} in {causal}"))
+    };
+    for effect in effects {
+        let kind: sprout_domain::InterventionKind =
+            serde_json::from_value(effect["kind"].clone()).expect("kind");
+        let truth = sim.truth.effects[&kind];
+        let status = effect["status"].as_str().expect("status");
+        let sentence = effect["interpretation"].as_str().expect("sentence");
+        if truth == 0.0 {
+            assert!(
+                status == "inconclusive" || status == "insufficient_data",
+                "an activity that does nothing: {effect}"
+            );
+        }
+        if let Some(ci) = effect["ci"].as_array() {
+            let (lo, hi) = (ci[0].as_f64().expect("lo"), ci[1].as_f64().expect("hi"));
+            assert!(
+                lo <= truth && truth <= hi,
+                "the interval covers the truth {truth}: {effect}"
+            );
+            let design = &effect["design"];
+            assert!(
+                design["decision_points"].as_u64().is_some_and(|n| n > 1_000),
+                "{design}"
+            );
+            assert_eq!(design["outcome_window_minutes"], 120);
+            assert!(design["adjustment_set"]
+                .as_array()
+                .is_some_and(|set| set.iter().any(|c| c == "latest_stress")));
+            assert_eq!(
+                effect["refutations"].as_array().map(Vec::len),
+                Some(3),
+                "{effect}"
+            );
+        }
+        assert_eq!(
+            sentence.contains("strong evidence"),
+            effect["evidence"] == "strong",
+            "{effect}"
+        );
+        if effect["evidence"] == "strong" {
+            assert!(effect["refutations"]
+                .as_array()
+                .expect("checks")
+                .iter()
+                .all(|r| r["passed"] == true));
+        }
+    }
+    // Naively, the fading spike makes everything look harmful; here what works is found.
+    assert_eq!(by_kind("mindfulness")["status"], "beneficial", "{causal}");
+    assert_eq!(by_kind("outdoor_play")["status"], "beneficial", "{causal}");
+    assert_eq!(by_kind("screen_limit")["status"], "inconclusive", "{causal}");
+
+    let recommendation = get_json(
+        &app,
+        &format!("/api/v1/children/{child}/recommendation"),
+        &family.token,
+    )
+    .await;
+    let kind = recommendation["action"]["kind"].as_str().expect("kind");
+    let insight = recommendation["causal_insight"].as_str().expect("insight");
+    assert_eq!(
+        insight,
+        by_kind(kind)["interpretation"].as_str().expect("sentence"),
+        "the card and the Insights view say the same about {kind}"
+    );
+    if sim.truth.effects[&serde_json::from_value(json!(kind)).expect("kind")] == 0.0 {
+        assert!(
+            recommendation["facts"]["effect_percent"].is_null(),
+            "no effect is cited for an activity that does nothing: {recommendation}"
+        );
+    }
 }
 
 async fn insights_are_honest_without_data(backend: Backend) {
