@@ -43,7 +43,8 @@ echo "==> building the Rust side (cargo build --release -p sprout-insights --exa
 cargo build --quiet --release -p sprout-insights --example effects_bench
 bench="$target_dir/release/examples/effects_bench"
 
-echo "==> machine: $(nproc) cores; load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "==> source: commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD -- crates 2>/dev/null || echo ', with uncommitted changes under crates/')"
+echo "==> machine: $(getconf _NPROCESSORS_ONLN) cores; load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "==> running DoWhy and Sprout ($reps timed repetitions each, medians); tables in $work"
 "$venv/bin/python" "$root/bench/effects_vs_dowhy.py" \
     --bench "$bench" \

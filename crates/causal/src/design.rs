@@ -207,22 +207,34 @@ pub(crate) fn prepare(table: &Table, roles: &Roles<'_>) -> Result<(Data, Prepare
     let (z, z_names) = encode(table, roles.instruments, &rows, &mut prep.warnings)?;
 
     // Covariates must be linearly independent of each other and of the
-    // intercept; drop the later of any dependent pair.
-    let (keep, gram) = independent(&x, &[]);
-    // The Gram matrix of the kept columns, with the intercept in front.
-    let kept: Vec<usize> = std::iter::once(0)
-        .chain((1..=keep.len()).filter(|&j| keep[j - 1]))
-        .collect();
-    let p_all = keep.len() + 1;
-    let x_gram: Vec<f64> = kept
-        .iter()
-        .flat_map(|&r| kept.iter().map(move |&c| (r, c)))
-        .map(|(r, c)| gram[r * p_all + c])
-        .collect();
-    let (x, x_names) = keep_columns(x, x_names, &keep, "covariate", &mut prep.warnings);
-    // Instruments are checked with the covariates in front.
-    let (keep_z, _) = independent(&z, &[&x]);
-    let (z, z_names) = keep_columns(z, z_names, &keep_z, "instrument", &mut prep.warnings);
+    // intercept; drop the later of any dependent pair. With absorbed fixed
+    // effects only regression reads the covariates, and it drops what the
+    // groups make dependent (day-level columns) itself, after centring: the
+    // check here would cost a Gram matrix per estimate for nothing.
+    let (x, x_names, x_gram) = if roles.fixed_effects.is_some() {
+        (x, x_names, None)
+    } else {
+        let (keep, gram) = independent(&x, &[]);
+        // The Gram matrix of the kept columns, with the intercept in front.
+        let kept: Vec<usize> = std::iter::once(0)
+            .chain((1..=keep.len()).filter(|&j| keep[j - 1]))
+            .collect();
+        let p_all = keep.len() + 1;
+        let x_gram: Vec<f64> = kept
+            .iter()
+            .flat_map(|&r| kept.iter().map(move |&c| (r, c)))
+            .map(|(r, c)| gram[r * p_all + c])
+            .collect();
+        let (x, x_names) = keep_columns(x, x_names, &keep, "covariate", &mut prep.warnings);
+        (x, x_names, Some(x_gram))
+    };
+    // Instruments are checked with the covariates in front (when there are any).
+    let (z, z_names) = if z.cols() == 0 {
+        (z, z_names)
+    } else {
+        let (keep_z, _) = independent(&z, &[&x]);
+        keep_columns(z, z_names, &keep_z, "instrument", &mut prep.warnings)
+    };
     prep.x_names = x_names;
     prep.z_names = z_names;
     let data = Data {
@@ -232,7 +244,7 @@ pub(crate) fn prepare(table: &Table, roles: &Roles<'_>) -> Result<(Data, Prepare
         m,
         z,
         ps_start: None,
-        x_gram: Some(x_gram),
+        x_gram,
         clusters: cluster_col.map(|values| dense_ids(rows.iter().map(|&i| values[i]))),
         groups: group_col.map(|values| dense_ids(rows.iter().map(|&i| values[i]))),
     };

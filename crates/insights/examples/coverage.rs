@@ -1,6 +1,6 @@
 //! Interval coverage, false claims and bias of the per-child effects in every simulated
 //! scenario, against the simulator's truth: the table in bench/RESULTS.md.
-//! `cargo run --release -p sprout-insights --example coverage [children] [step_minutes]`
+//! `cargo run --release -p sprout-insights --example coverage [children] [step_minutes] [scenario]`
 
 #[path = "../tests/support/truth.rs"]
 mod truth;
@@ -9,9 +9,13 @@ fn main() {
     let mut args = std::env::args().skip(1);
     let children: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(60);
     let step: u32 = args.next().and_then(|a| a.parse().ok()).unwrap_or(5);
+    let only = args.next();
     println!("| scenario | children | (child, kind) pairs | 95% interval coverage | no-effect kinds called an effect | bias by kind (mean, % of truth) | real effects found |");
     println!("|---|---|---|---|---|---|---|");
     for (name, scenario) in sprout_sim::Scenario::named() {
+        if only.as_deref().is_some_and(|o| o != name) {
+            continue;
+        }
         let s = truth::run(scenario, 11, children, step);
         let (claimed, null) = s.false_claims();
         let bias: Vec<String> = s

@@ -17,20 +17,22 @@
 //! exactly the table and columns that kind's estimate is made on
 //! (`effects::decision_table`): `started`, `stress_after`, `day`, then the covariates —
 //! and prints one JSON line per kind with Sprout's estimate on it (`estimate_effect`,
-//! regression, the day absorbed, CR2 by day) and the median time of that one call.
+//! regression, the day absorbed, CR2 by day) and the median time of that one call, and
+//! of the same call with an HC3 error and of `point_estimate` (no error) for reference.
 //!
 //! `refresh` times `intervention_effects` with its checks (all kinds, the decision-point
 //! design, negative control, time-shift placebo, E-value) and prints the median.
 //!
-//! `breakdown` times the parts of a refresh that can be reached from outside the crate,
-//! to see where its time goes.
+//! `breakdown` times the parts of a refresh that can be reached from outside the crate
+//! (building the tables; one estimate with the CR2 error, with HC3, and the point
+//! estimate alone on each table), to see where its time goes.
 //!
 //! Times are wall-clock medians over `--reps` runs (after one untimed run), measured with
 //! `Instant` around the library call alone.
 
 use chrono::{DateTime, Utc};
 use serde_json::json;
-use sprout_causal::{estimate_effect, EffectSpec, Method, Options, Table};
+use sprout_causal::{estimate_effect, point_estimate, EffectSpec, Method, Options, Table};
 use sprout_domain::{ChildId, InterventionKind};
 use sprout_insights::effects::{decision_table, intervention_effects, EffectOptions, InterventionEffect};
 use sprout_insights::moments::MomentBuilder;
@@ -282,6 +284,8 @@ fn cmd_export(args: &Args) -> Res<()> {
             ..spec.clone()
         };
         let (hc3_ms, _, _) = timed(reps, || estimate_effect(&table, &hc3, Method::Regression, &opts));
+        // The point estimate alone (no standard error), as DoWhy's call computes it.
+        let (point_ms, _, point) = timed(reps, || point_estimate(&table, &spec, Method::Regression, &opts));
         let column = |name: &str| table.column(name).and_then(|c| c.as_numeric()).unwrap_or(&[]);
         let started = column(&spec.treatment);
         let days = column("day");
@@ -302,6 +306,8 @@ fn cmd_export(args: &Args) -> Res<()> {
             "median_ms": ms,
             "min_ms": min_ms,
             "median_ms_hc3": hc3_ms,
+            "median_ms_point": point_ms,
+            "point_estimate": point.ok(),
             "reps": reps,
             "refresh": in_refresh.map(effect_json),
         });
@@ -354,88 +360,82 @@ fn cmd_refresh(args: &Args) -> Res<()> {
     Ok(())
 }
 
-/// The parts of a refresh reachable from outside the crate, each timed alone.
+/// The parts of a refresh reachable from outside the crate, each timed alone, and a
+/// model of the refresh from them: the tables, then for each kind with enough starts
+/// three estimates with the CR2 error (the estimate, the negative control, the
+/// time-shift placebo) and three point estimates (two later-start rounds, the echo
+/// widening), on tables of about the same size.
 fn cmd_breakdown(args: &Args) -> Res<()> {
     let reps: usize = args.num("reps", 15)?;
     let child = pick_child(args)?;
     let data = child.data();
-    let mut parts: Vec<(String, f64)> = Vec::new();
-    let (ms, _, _) = timed(reps, || intervention_effects(&data, refresh_options(), &|_| None));
-    parts.push(("refresh, with checks".into(), ms));
+    let part = |name: &str, ms: f64| println!("{}", json!({"kind": "part", "part": name, "median_ms": ms}));
+    let (refresh_ms, _, effects) = timed(reps, || intervention_effects(&data, refresh_options(), &|_| None));
+    part("refresh, with checks", refresh_ms);
     let no_checks = EffectOptions {
         bootstrap: None,
         refute: false,
         ..EffectOptions::default()
     };
     let (ms, _, _) = timed(reps, || intervention_effects(&data, no_checks, &|_| None));
-    parts.push(("refresh, no checks".into(), ms));
-    let (ms, _, _) = timed(reps, || MomentBuilder::new(&data).times_len());
-    parts.push(("MomentBuilder::new".into(), ms));
+    part("refresh, no checks", ms);
+    let (new_ms, _, _) = timed(reps, || {
+        MomentBuilder::new(&data)
+            .hours_of(InterventionKind::Reading)
+            .is_some()
+    });
+    part("MomentBuilder::new", new_ms);
     let builder = MomentBuilder::new(&data);
-    let (ms, _, _) = timed(reps, || {
+    let (per_kind_ms, _, _) = timed(reps, || {
         InterventionKind::ALL
             .into_iter()
             .map(|k| builder.table(k).len())
             .sum::<usize>()
     });
-    parts.push(("decision-point tables, all kinds".into(), ms));
+    part(
+        "tables, one builder.table(kind) per kind (as intervention_effects builds them)",
+        per_kind_ms,
+    );
+    let (shared_ms, _, _) = timed(reps, || {
+        builder
+            .tables(InterventionKind::ALL)
+            .iter()
+            .map(Vec::len)
+            .sum::<usize>()
+    });
+    part("tables, builder.tables(ALL) (one shared grid)", shared_ms);
+    let mut model = new_ms + per_kind_ms;
+    let opts = Options::default();
     for kind in InterventionKind::ALL {
         let Some((table, spec)) = decision_table(&data, kind) else {
             continue;
         };
-        let opts = Options::default();
-        let variants: [(&str, EffectSpec); 4] = [
-            ("FE + CR2 (as used)", spec.clone()),
-            (
-                "FE + HC3",
-                EffectSpec {
-                    clusters: None,
-                    ..spec.clone()
-                },
-            ),
-            (
-                "no FE, CR2",
-                EffectSpec {
-                    fixed_effects: None,
-                    ..spec.clone()
-                },
-            ),
-            (
-                "no FE, HC3",
-                EffectSpec {
-                    fixed_effects: None,
-                    clusters: None,
-                    ..spec.clone()
-                },
-            ),
-        ];
-        for (label, s) in variants {
-            let (ms, _, _) = timed(reps, || estimate_effect(&table, &s, Method::Regression, &opts));
-            parts.push((
-                format!(
-                    "estimate_effect {} ({} rows): {label}",
-                    kind.as_str(),
-                    table.n_rows()
-                ),
-                ms,
-            ));
+        let estimated = effects.iter().any(|e| e.kind == kind && e.effect.is_some());
+        let name = format!(
+            "{} ({} rows{})",
+            kind.as_str(),
+            table.n_rows(),
+            if estimated { "" } else { ", not estimated" }
+        );
+        let (cr2, _, _) = timed(reps, || estimate_effect(&table, &spec, Method::Regression, &opts));
+        part(&format!("estimate_effect, FE + CR2, {name}"), cr2);
+        let hc3 = EffectSpec {
+            clusters: None,
+            ..spec.clone()
+        };
+        let (hc3_ms, _, _) = timed(reps, || estimate_effect(&table, &hc3, Method::Regression, &opts));
+        part(&format!("estimate_effect, FE + HC3, {name}"), hc3_ms);
+        let (point, _, _) = timed(reps, || point_estimate(&table, &spec, Method::Regression, &opts));
+        part(&format!("point_estimate, FE, {name}"), point);
+        if estimated {
+            model += 3.0 * cr2 + 3.0 * point;
         }
     }
-    for (name, ms) in parts {
-        println!("{}", json!({"kind": "part", "part": name, "median_ms": ms}));
-    }
+    part(
+        "model: new + per-kind tables + 3 CR2 + 3 point estimates per estimated kind",
+        model,
+    );
     Ok(())
-}
-
-trait TimesLen {
-    fn times_len(&self) -> usize;
-}
-
-impl TimesLen for MomentBuilder<'_> {
-    /// Something cheap to return so the builder's construction is timed, not dropped.
-    fn times_len(&self) -> usize {
-        usize::from(self.hours_of(InterventionKind::Reading).is_some())
-    }
 }
 
 fn main() {
