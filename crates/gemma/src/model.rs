@@ -43,7 +43,9 @@ enum Weight {
     Packed(Arc<PackedQ8>),
     /// Any other type (Q4_K, Q6_K, f32), through candle's quantized matmul.
     Candle {
+        /// The file's own weight: the dense path and the embedding read it.
         quantized: Arc<QTensor>,
+        /// The quantized matmul; over a Q8_0 copy when the file's weight is Q5_0.
         matmul: QMatMul,
         /// Whether multi-row inputs go through a dense f32 matmul (no tiled kernel for this weight).
         dense_for_prompts: bool,
@@ -72,17 +74,23 @@ impl Linear {
             Weight::Packed(Arc::new(PackedQ8::from_qtensor(&weight)?))
         } else {
             // candle has no SIMD kernel for Q5_0; a Q8_0 copy was measured faster (27 vs 20.6
-            // generated tokens/s) at the price of rounding the weights again.
-            let weight = if weight.dtype() == GgmlDType::Q5_0 {
-                QTensor::quantize(&weight.dequantize(&Device::Cpu)?, GgmlDType::Q8_0)?
+            // generated tokens/s) at the price of rounding the weights again. The copy serves
+            // the quantized matmul only: the dense path (prompts, exact prompts) and the
+            // embedding read the file's own weights, so inference on a CPU without VNNI sees
+            // the same f32 weights as training (the copy's rounding moved hidden states by 1%).
+            let original = Arc::new(weight);
+            let for_matmul = if original.dtype() == GgmlDType::Q5_0 {
+                Arc::new(QTensor::quantize(
+                    &original.dequantize(&Device::Cpu)?,
+                    GgmlDType::Q8_0,
+                )?)
             } else {
-                weight
+                original.clone()
             };
-            let dense_for_prompts = !has_tiled_kernel(weight.dtype(), in_features);
-            let weight = Arc::new(weight);
+            let dense_for_prompts = !has_tiled_kernel(for_matmul.dtype(), in_features);
             Weight::Candle {
-                matmul: QMatMul::from_arc(weight.clone())?,
-                quantized: weight,
+                matmul: QMatMul::from_arc(for_matmul)?,
+                quantized: original,
                 dense_for_prompts,
             }
         };
