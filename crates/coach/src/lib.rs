@@ -42,9 +42,11 @@ mod plan {
     use crate::slots::candidate_slots;
     use crate::Decision;
     use sprout_chrono::{Chronotype, Status};
+    use sprout_domain::InterventionKind;
     use sprout_insights::days::sustained_high_stress;
     use sprout_insights::effects::{intervention_effects, EffectOptions, InterventionEffect};
     use sprout_insights::forecast::{sleep_outlook, stress_forecast, NightOutlook, StressForecast};
+    use sprout_insights::pooling::Population;
     use sprout_insights::{chronotype, ChildData};
 
     /// Where the plan's stress forecast comes from: computed here, or already known
@@ -66,18 +68,21 @@ mod plan {
     }
 
     /// Plans a recommendation for the child `child_key` (its id, for the policy's seed);
-    /// `None` when no time slot is left to plan for.
+    /// `None` when no time slot is left to plan for. `populations` gives what other
+    /// children show for a kind (the policy leans on it where this child has little data).
+    #[allow(clippy::too_many_arguments)]
     pub fn plan(
         data: &ChildData<'_>,
         child_key: &str,
         age_years: Option<u32>,
         answers: &[PastAnswer],
         approval_priors: &[crate::ApprovalPrior],
+        populations: &dyn Fn(InterventionKind) -> Option<Population>,
         stress: StressInput,
     ) -> Option<Plan> {
         // With the checks, so the card says what the Insights view says about the same
         // activity ("strong evidence" only where they ran and passed).
-        let effects = intervention_effects(data, EffectOptions::default(), &|_| None);
+        let effects = intervention_effects(data, EffectOptions::default(), populations);
         let report = chronotype::chronotype(data);
         let chronotype = (report.status == Status::Ok)
             .then_some(report.chronotype)

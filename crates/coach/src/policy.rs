@@ -101,16 +101,18 @@ pub struct Draw {
 }
 
 /// Effect prior (mean, sd) for a kind: the child's estimate when there is one (pooled
-/// with other children when available), else the wide default.
+/// with other children when available); with too little of the child's own data, what
+/// other children show (the pooled estimate, whose spread includes how much children
+/// differ); else the wide default.
 fn effect_prior(kind: InterventionKind, effects: &[InterventionEffect]) -> (f64, f64) {
     let Some(e) = effects.iter().find(|e| e.kind == kind) else {
         return PRIOR_EFFECT;
     };
-    if e.status == EffectStatus::InsufficientData {
-        return PRIOR_EFFECT;
-    }
     if let Some(pooled) = e.pooled {
         return (pooled.effect, ((pooled.ci[1] - pooled.ci[0]) / 3.92).max(1e-3));
+    }
+    if e.status == EffectStatus::InsufficientData {
+        return PRIOR_EFFECT;
     }
     match (e.effect, e.std_error) {
         (Some(effect), Some(se)) if effect.is_finite() && se.is_finite() => (effect, se.max(1e-3)),
@@ -247,4 +249,48 @@ pub fn seed(child: &str, now: DateTime<Utc>, answers: usize) -> u64 {
         h = h.wrapping_mul(0x0100_0000_01b3);
     }
     h
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sprout_insights::effects::{Evidence, PooledEffect};
+
+    fn too_few_days(pooled: Option<PooledEffect>) -> InterventionEffect {
+        InterventionEffect {
+            kind: InterventionKind::Mindfulness,
+            status: EffectStatus::InsufficientData,
+            evidence: Evidence::NoEffect,
+            effect: None,
+            ci: None,
+            std_error: None,
+            p_value: None,
+            adjusted_p_value: None,
+            relative_effect: None,
+            relative_ci: None,
+            pooled,
+            treated_days: 2,
+            control_days: 30,
+            method: "regression",
+            design: None,
+            refutations: Vec::new(),
+            warnings: Vec::new(),
+            interpretation: String::new(),
+        }
+    }
+
+    #[test]
+    fn a_child_with_little_data_leans_on_what_other_children_show() {
+        let alone = [too_few_days(None)];
+        assert_eq!(effect_prior(InterventionKind::Mindfulness, &alone), PRIOR_EFFECT);
+        let pooled = PooledEffect {
+            effect: -0.08,
+            ci: [-0.12, -0.04],
+            population_effect: -0.08,
+            children: 12,
+        };
+        let (mean, sd) = effect_prior(InterventionKind::Mindfulness, &[too_few_days(Some(pooled))]);
+        assert!((mean + 0.08).abs() < 1e-12);
+        assert!((sd - 0.08 / 3.92).abs() < 1e-12);
+    }
 }

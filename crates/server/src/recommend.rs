@@ -161,6 +161,9 @@ pub async fn generate(state: &AppState, child: Child) -> ApiResult<StoredRecomme
         _ => sprout_coach::StressInput::Compute,
     };
     let span = tracing::Span::current();
+    // What other children show: the policy leans on it for kinds this child has tried
+    // too little (the same registry the Insights view pools with).
+    let population = state.population.clone();
     // The analyses are CPU work: off the async workers.
     let plan = tokio::task::spawn_blocking(move || {
         span.in_scope(|| {
@@ -176,6 +179,7 @@ pub async fn generate(state: &AppState, child: Child) -> ApiResult<StoredRecomme
                 age,
                 &answers,
                 &approval_priors,
+                &|kind| population.population(kind, loaded.child.id),
                 stress,
             )
         })
