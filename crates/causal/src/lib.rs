@@ -108,7 +108,7 @@ pub use effect::{estimate_effect, point_estimate, FALLBACK_BOOTSTRAP};
 pub use error::{CausalError, Result};
 pub use graph::Graph;
 pub use identify::{check_instrument, find_instruments, identify_backdoor, is_backdoor_set, BackdoorSet};
-pub use refute::{e_value, refute, MODERATE_CONFOUNDER_RR};
+pub use refute::{e_value, interval_e_value, refute, MODERATE_CONFOUNDER_RR};
 pub use spec::{
     Diagnostics, EffectSpec, Estimand, Estimate, Method, Options, Overlap, Refutation, StrataRule, Stratum,
     DEFAULT_PS_CLIP, DEFAULT_STRATA,

@@ -221,6 +221,18 @@ pub fn e_value(rr: f64) -> f64 {
     rr + (rr * (rr - 1.0)).max(0.0).sqrt()
 }
 
+/// The E-value of an interval's limit nearest no effect, for an outcome with standard
+/// deviation `outcome_sd` (the standardised difference mapped to a risk ratio by
+/// exp(0.91 d)); 1 when the interval includes no effect or the spread is unknown.
+pub fn interval_e_value(ci: (f64, f64), outcome_sd: f64) -> f64 {
+    let (lo, hi) = ci;
+    if lo <= 0.0 && hi >= 0.0 || outcome_sd.is_nan() || outcome_sd <= 0.0 {
+        return 1.0;
+    }
+    let near = if lo > 0.0 { lo } else { hi };
+    e_value((SMD_TO_LOG_RR * near / outcome_sd).exp())
+}
+
 fn sensitivity(data: &Data, base: &Estimate) -> Refutation {
     const NAME: &str = "unobserved_confounder_e_value";
     let sd = variance(&data.y).sqrt();
@@ -229,13 +241,7 @@ fn sensitivity(data: &Data, base: &Estimate) -> Refutation {
     }
     let log_rr = |effect: f64| SMD_TO_LOG_RR * effect / sd;
     let e_point = e_value(log_rr(base.estimate).exp());
-    let (lo, hi) = base.ci;
-    let e_ci = if lo <= 0.0 && hi >= 0.0 {
-        1.0
-    } else {
-        let near = if lo > 0.0 { lo } else { hi };
-        e_value(log_rr(near).exp())
-    };
+    let e_ci = interval_e_value(base.ci, sd);
     // Bias factor of a confounder with risk ratio MODERATE_CONFOUNDER_RR on
     // both sides (Ding & VanderWeele 2016), removed on the log scale.
     let r = MODERATE_CONFOUNDER_RR;

@@ -254,28 +254,12 @@ pub fn seed(child: &str, now: DateTime<Utc>, answers: usize) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sprout_insights::effects::{Evidence, PooledEffect};
+    use sprout_insights::effects::PooledEffect;
 
     fn too_few_days(pooled: Option<PooledEffect>) -> InterventionEffect {
         InterventionEffect {
-            kind: InterventionKind::Mindfulness,
-            status: EffectStatus::InsufficientData,
-            evidence: Evidence::NoEffect,
-            effect: None,
-            ci: None,
-            std_error: None,
-            p_value: None,
-            adjusted_p_value: None,
-            relative_effect: None,
-            relative_ci: None,
             pooled,
-            treated_days: 2,
-            control_days: 30,
-            method: "regression",
-            design: None,
-            refutations: Vec::new(),
-            warnings: Vec::new(),
-            interpretation: String::new(),
+            ..InterventionEffect::not_estimated(InterventionKind::Mindfulness, 2, 30)
         }
     }
 

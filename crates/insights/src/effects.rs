@@ -34,11 +34,13 @@
 //! effect is established and all three ran and passed; otherwise the sentence says what
 //! was and was not checked.
 
-use crate::moments::{Moment, MomentBuilder, ADJUSTMENT_SET, OUTCOME_WINDOW};
+use crate::moments::{kind_index, Moment, MomentBuilder, ADJUSTMENT_SET, OUTCOME_WINDOW};
 use crate::pooling::{shrink, Estimate, Population};
 use crate::ChildData;
 use serde::Serialize;
-use sprout_causal::{e_value, estimate_effect, point_estimate, Column, EffectSpec, Method, Options, Table};
+use sprout_causal::{
+    estimate_effect, interval_e_value, point_estimate, Column, EffectSpec, Method, Options, Table,
+};
 use sprout_domain::InterventionKind;
 use std::collections::BTreeSet;
 
@@ -60,9 +62,6 @@ const E_VALUE: &str = "e_value";
 /// The time-shift placebo moves each start by these many whole days: the same clock
 /// time, weekday mix kept by going both ways.
 const PLACEBO_SHIFTS_DAYS: [i64; 6] = [-3, -2, -1, 1, 2, 3];
-/// VanderWeele & Ding (2017): a standardised mean difference d maps to an approximate
-/// risk ratio exp(0.91 d).
-const SMD_TO_LOG_RR: f64 = 0.91;
 /// The interval's limit must survive a confounder this strong (risk ratio with both the
 /// start and the outcome) for the E-value check to pass.
 const ROBUST_E_VALUE: f64 = sprout_causal::MODERATE_CONFOUNDER_RR;
@@ -168,6 +167,33 @@ pub struct InterventionEffect {
     pub interpretation: String,
 }
 
+impl InterventionEffect {
+    /// An entry with no estimate yet (the status says too little data; the sentence is
+    /// filled in by whoever decides why).
+    pub fn not_estimated(kind: InterventionKind, treated_days: usize, control_days: usize) -> Self {
+        Self {
+            kind,
+            status: EffectStatus::InsufficientData,
+            evidence: Evidence::NoEffect,
+            effect: None,
+            ci: None,
+            std_error: None,
+            p_value: None,
+            adjusted_p_value: None,
+            relative_effect: None,
+            relative_ci: None,
+            pooled: None,
+            treated_days,
+            control_days,
+            method: METHOD.as_str(),
+            design: None,
+            refutations: Vec::new(),
+            warnings: Vec::new(),
+            interpretation: String::new(),
+        }
+    }
+}
+
 /// An estimate that borrows strength from other children (partial pooling).
 #[derive(Debug, Clone, Copy, Serialize)]
 pub struct PooledEffect {
@@ -237,7 +263,7 @@ pub fn decision_table(data: &ChildData<'_>, kind: InterventionKind) -> Option<(T
     let builder = MomentBuilder::new(data);
     let tables = builder.tables(InterventionKind::ALL);
     let later = later_effects(&tables, Adjustment::Full);
-    let k = InterventionKind::ALL.iter().position(|x| *x == kind)?;
+    let k = kind_index(kind)?;
     let rows: Vec<&Moment> = tables[k].iter().collect();
     if rows.is_empty() {
         return None;
@@ -268,8 +294,7 @@ fn later_effects(tables: &[Vec<Moment>], adjustment: Adjustment) -> Basis {
     for _ in 0..LATER_START_ROUNDS {
         let mut next = [0.0; 6];
         for (slot, rows) in next.iter_mut().zip(tables) {
-            let treated_days = distinct_days(rows.iter().filter(|m| m.started.is_some()));
-            let control_days = distinct_days(rows.iter().filter(|m| m.started.is_none()));
+            let (treated_days, control_days) = day_counts(rows);
             if treated_days >= MIN_TREATED_DAYS && control_days >= MIN_CONTROL_DAYS {
                 if let Ok(e) = point_on(rows, &later) {
                     *slot = e;
@@ -297,28 +322,8 @@ fn effect_of(
     options: EffectOptions,
     population: Option<&Population>,
 ) -> InterventionEffect {
-    let treated_days = distinct_days(rows.iter().filter(|m| m.started.is_some()));
-    let control_days = distinct_days(rows.iter().filter(|m| m.started.is_none()));
-    let mut result = InterventionEffect {
-        kind,
-        status: EffectStatus::InsufficientData,
-        evidence: Evidence::NoEffect,
-        effect: None,
-        ci: None,
-        std_error: None,
-        p_value: None,
-        adjusted_p_value: None,
-        relative_effect: None,
-        relative_ci: None,
-        pooled: None,
-        treated_days,
-        control_days,
-        method: METHOD.as_str(),
-        design: None,
-        refutations: Vec::new(),
-        warnings: Vec::new(),
-        interpretation: String::new(),
-    };
+    let (treated_days, control_days) = day_counts(rows);
+    let mut result = InterventionEffect::not_estimated(kind, treated_days, control_days);
     if treated_days < MIN_TREATED_DAYS || control_days < MIN_CONTROL_DAYS {
         result.interpretation = not_enough_data(kind, treated_days, control_days);
         // Too few starts to stand alone, but enough to lean on what other children show.
@@ -418,7 +423,7 @@ fn widen_for_later_starts(
     /// Beyond this the estimate is mostly echo; the widening is capped rather than
     /// divided by almost nothing.
     const MAX_ECHO: f64 = 0.9;
-    let Some(k) = InterventionKind::ALL.iter().position(|x| *x == kind) else {
+    let Some(k) = kind_index(kind) else {
         return;
     };
     let Some(se) = estimate.std_error.filter(|s| *s > 0.0) else {
@@ -491,10 +496,7 @@ fn outcome_of(m: &Moment, outcome: Outcome, later: &Basis) -> f64 {
             m.stress_after
                 - m.later_starts
                     .iter()
-                    .map(|(kind, share)| {
-                        let k = InterventionKind::ALL.iter().position(|x| x == kind).unwrap_or(0);
-                        later.later[k] * share
-                    })
+                    .map(|(kind, share)| kind_index(*kind).map_or(0.0, |k| later.later[k] * share))
                     .sum::<f64>()
         }
         Outcome::LongBefore => m.stress_long_before.unwrap_or(f64::NAN),
@@ -536,8 +538,16 @@ fn moment_columns(
     Table::new(columns)
 }
 
-fn distinct_days<'m>(rows: impl Iterator<Item = &'m Moment>) -> usize {
-    rows.map(|m| m.day).collect::<BTreeSet<u32>>().len()
+/// Days with a start of the kind, and days with moments when nothing was started.
+fn day_counts(rows: &[Moment]) -> (usize, usize) {
+    let days = |started: bool| {
+        rows.iter()
+            .filter(|m| m.started.is_some() == started)
+            .map(|m| m.day)
+            .collect::<BTreeSet<u32>>()
+            .len()
+    };
+    (days(true), days(false))
 }
 
 fn standard_deviation(rows: &[Moment]) -> f64 {
@@ -641,13 +651,7 @@ fn time_shift_placebo(
 /// How strong an unmeasured confounder would have to be to move the interval's limit
 /// to no effect (VanderWeele & Ding 2017), with the outcome standardised.
 fn robustness(estimate: &sprout_causal::Estimate, sd: f64) -> RefutationSummary {
-    let (lo, hi) = estimate.ci;
-    let e_limit = if lo <= 0.0 && hi >= 0.0 || sd.is_nan() || sd <= 0.0 {
-        1.0
-    } else {
-        let near = if lo > 0.0 { lo } else { hi };
-        e_value((SMD_TO_LOG_RR * near / sd).exp())
-    };
+    let e_limit = interval_e_value(estimate.ci, sd);
     let passed = e_limit >= ROBUST_E_VALUE;
     let explanation = if passed {
         format!(

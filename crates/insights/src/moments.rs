@@ -421,7 +421,8 @@ pub fn moment_table(data: &ChildData<'_>, kind: InterventionKind) -> Vec<Moment>
     MomentBuilder::new(data).table(kind)
 }
 
-fn kind_index(kind: InterventionKind) -> Option<usize> {
+/// A kind's place in `InterventionKind::ALL` (the order of per-kind arrays).
+pub(crate) fn kind_index(kind: InterventionKind) -> Option<usize> {
     InterventionKind::ALL.iter().position(|k| *k == kind)
 }
 
