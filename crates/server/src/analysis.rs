@@ -4,11 +4,12 @@
 
 use crate::error::{ApiError, ApiResult};
 use crate::live::LiveEvent;
+use crate::population::Estimates;
 use crate::AppState;
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 use sprout_domain::{Child, Intervention, Sample, SchoolEvent, SleepEpisode};
-use sprout_insights::effects::{intervention_effects, EffectOptions};
+use sprout_insights::effects::{intervention_effects, EffectOptions, InterventionEffect};
 use sprout_insights::{chronotype, forecast, ChildData};
 use sprout_store::TimeRange;
 use std::sync::Arc;
@@ -94,18 +95,35 @@ pub async fn cached(
     key: String,
     analysis: impl FnOnce(&Loaded) -> Value + Send + 'static,
 ) -> ApiResult<Arc<Value>> {
+    let (value, _) = cached_or_computed(state, child, key, move |loaded| (analysis(loaded), ())).await?;
+    Ok(value)
+}
+
+/// As [`cached`], for an analysis that also yields something besides its answer: that
+/// comes back too when the analysis ran now, `None` when the answer was cached.
+async fn cached_or_computed<T: Send + 'static>(
+    state: &AppState,
+    child: Child,
+    key: String,
+    analysis: impl FnOnce(&Loaded) -> (Value, T) + Send + 'static,
+) -> ApiResult<(Arc<Value>, Option<T>)> {
     let id = child.id;
     if let Some(hit) = state.insights.get(id, &key).await {
-        return Ok(hit);
+        return Ok((hit, None));
     }
     let version = state.insights.version(id, &key).await;
     let loaded = load(state, child).await?;
     let span = tracing::Span::current();
-    let value = tokio::task::spawn_blocking(move || span.in_scope(|| Arc::new(analysis(&loaded))))
-        .await
-        .map_err(|e| ApiError::internal(&e))?;
+    let (value, computed) = tokio::task::spawn_blocking(move || {
+        span.in_scope(|| {
+            let (value, computed) = analysis(&loaded);
+            (Arc::new(value), computed)
+        })
+    })
+    .await
+    .map_err(|e| ApiError::internal(&e))?;
     state.insights.put(id, &key, version, value.clone()).await;
-    Ok(value)
+    Ok((value, Some(computed)))
 }
 
 pub fn forecast_value(loaded: &Loaded, hours: usize) -> Value {
@@ -162,23 +180,32 @@ pub const CHRONOTYPE: &str = "chronotype";
 pub const CAUSAL: &str = "causal";
 
 /// The child's intervention effects, each also pooled with what other children's data
-/// show (partial pooling), and recorded for the next child's pooling.
-pub fn effects_value(loaded: &Loaded, registry: &crate::population::PopulationRegistry) -> Value {
+/// show (partial pooling).
+fn effects_of(loaded: &Loaded, population: &Estimates) -> Vec<InterventionEffect> {
     let child = loaded.child.id;
-    let effects = intervention_effects(&loaded.data(), EffectOptions::default(), &|kind| {
-        registry.population(kind, child)
-    });
-    registry.record(child, &effects);
-    json!({ "child_id": child, "generated_at": loaded.now, "effects": effects })
+    intervention_effects(&loaded.data(), EffectOptions::default(), &|kind| {
+        population.population(kind, child)
+    })
 }
 
-/// The child's effects, from the cache or computed (and pooled) now.
+/// The child's effects, from the cache or computed (and pooled) now; computed ones are
+/// recorded for pooling into other children's.
 pub async fn causal_effects(state: &AppState, child: Child) -> ApiResult<Arc<Value>> {
-    let registry = state.population.clone();
-    cached(state, child, CAUSAL.into(), move |loaded| {
-        effects_value(loaded, &registry)
+    let id = child.id;
+    let population = state.population.estimates(state.store.as_ref()).await?;
+    let (value, computed) = cached_or_computed(state, child, CAUSAL.into(), move |loaded| {
+        let effects = effects_of(loaded, &population);
+        let value = json!({ "child_id": loaded.child.id, "generated_at": loaded.now, "effects": effects });
+        (value, (loaded.now, effects))
     })
-    .await
+    .await?;
+    if let Some((computed_at, effects)) = computed {
+        state
+            .population
+            .record(state.store.as_ref(), id, computed_at, &effects)
+            .await;
+    }
+    Ok(value)
 }
 
 /// Hours ahead a forecast covers unless the client asks otherwise; the one warmed by the

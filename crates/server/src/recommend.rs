@@ -162,8 +162,8 @@ pub async fn generate(state: &AppState, child: Child) -> ApiResult<StoredRecomme
     };
     let span = tracing::Span::current();
     // What other children show: the policy leans on it for kinds this child has tried
-    // too little (the same registry the Insights view pools with).
-    let population = state.population.clone();
+    // too little (the same estimates the Insights view pools with).
+    let population = state.population.estimates(state.store.as_ref()).await?;
     // The analyses are CPU work: off the async workers.
     let plan = tokio::task::spawn_blocking(move || {
         span.in_scope(|| {

@@ -26,16 +26,17 @@ pub use error::StoreError;
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 pub use types::{
-    ActionFeedback, Aggregate, ArmCounts, AuditEntry, Backend, Consent, Erasure, Feedback, FeedbackExample,
-    HourAggregate, InsertOutcome, NewRecommendation, NewToken, Note, RecordCursor, RememberedRecommendation,
-    StoredExperiment, StoredModel, StoredRecommendation, TimeRange, TokenOwner, TokenRecord, UserRecord,
+    ActionFeedback, Aggregate, ArmCounts, AuditEntry, Backend, ChildEffectEstimate, Consent, EffectEstimate,
+    Erasure, Feedback, FeedbackExample, HourAggregate, InsertOutcome, NewRecommendation, NewToken, Note,
+    RecordCursor, RememberedRecommendation, StoredExperiment, StoredModel, StoredRecommendation, TimeRange,
+    TokenOwner, TokenRecord, UserRecord,
 };
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sprout_domain::{
-    Child, ChildId, DeviceId, Email, FamilyId, Intervention, NewChild, NewIntervention, NewSchoolEvent,
-    NewSleepEpisode, RecordId, Sample, SampleBatch, SchoolEvent, SleepEpisode, UserId,
+    Child, ChildId, DeviceId, Email, FamilyId, Intervention, InterventionKind, NewChild, NewIntervention,
+    NewSchoolEvent, NewSleepEpisode, RecordId, Sample, SampleBatch, SchoolEvent, SleepEpisode, UserId,
 };
 use std::sync::Arc;
 
@@ -268,6 +269,19 @@ pub trait Store: Send + Sync + 'static {
         child: ChildId,
         limit: usize,
     ) -> Result<Vec<RememberedRecommendation>>;
+
+    /// Replaces a child's latest effect estimates with `estimates` (computed at
+    /// `computed_at`) in one transaction, so a reader sees the old set or the new one,
+    /// never a mix. [`StoreError::NotFound`] when the child is gone (erased meanwhile).
+    async fn replace_effect_estimates(
+        &self,
+        child: ChildId,
+        computed_at: DateTime<Utc>,
+        estimates: &[EffectEstimate],
+    ) -> Result<()>;
+
+    /// Every child's latest effect estimates, or only those of `kind`.
+    async fn effect_estimates(&self, kind: Option<InterventionKind>) -> Result<Vec<ChildEffectEstimate>>;
 
     /// Ends an experiment: the candidate becomes active (and the control retired) when
     /// `promoted`, else the candidate is retired. `false` if it was no longer running.

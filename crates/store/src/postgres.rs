@@ -45,6 +45,11 @@ const MIGRATIONS: &[EmbeddedMigration] = &[
         "outcomes",
         include_str!("../migrations/postgres/0008_outcomes.sql"),
     ),
+    (
+        9,
+        "effect estimates",
+        include_str!("../migrations/postgres/0009_effect_estimates.sql"),
+    ),
 ];
 
 /// Enough connections for a node's request concurrency without exhausting the server's

@@ -71,6 +71,15 @@ pub(crate) fn details(json: String) -> Result<serde_json::Value, StoreError> {
     serde_json::from_str(&json).map_err(|e| StoreError::corrupt("recommendation details", e))
 }
 
+/// A row naming a child that is no longer there (erased meanwhile) is
+/// [`StoreError::NotFound`]; anything else stays a database error.
+pub(crate) fn child_gone(err: sqlx::Error) -> StoreError {
+    match &err {
+        sqlx::Error::Database(db) if db.is_foreign_key_violation() => StoreError::NotFound { what: "child" },
+        _ => StoreError::Database(err),
+    }
+}
+
 pub(crate) fn record_id(id: uuid::Uuid) -> RecordId {
     RecordId(id)
 }
@@ -849,6 +858,7 @@ macro_rules! impl_store {
                     ("school_events", &mut erased.events),
                     ("interventions", &mut erased.interventions),
                     ("sleep_episodes", &mut erased.sleep_episodes),
+                    ("effect_estimates", &mut erased.effect_estimates),
                 ] {
                     *counter = sqlx::query(&format!("DELETE FROM {table} WHERE child_id = $1"))
                         .bind(child.0)
@@ -1335,6 +1345,62 @@ macro_rules! impl_store {
                     }
                 }
                 Ok(remembered)
+            }
+
+            async fn replace_effect_estimates(
+                &self,
+                child: sprout_domain::ChildId,
+                computed_at: chrono::DateTime<chrono::Utc>,
+                estimates: &[$crate::EffectEstimate],
+            ) -> $crate::Result<()> {
+                let mut tx = self.write.begin().await?;
+                sqlx::query("DELETE FROM effect_estimates WHERE child_id = $1")
+                    .bind(child.0)
+                    .execute(&mut *tx)
+                    .await?;
+                for estimate in estimates {
+                    sqlx::query(
+                        "INSERT INTO effect_estimates (child_id, kind, effect, std_error, computed_at) \
+                         VALUES ($1, $2, $3, $4, $5)",
+                    )
+                    .bind(child.0)
+                    .bind(estimate.kind.as_str())
+                    .bind(estimate.effect)
+                    .bind(estimate.std_error)
+                    .bind(to_db(computed_at))
+                    .execute(&mut *tx)
+                    .await
+                    .map_err($crate::sql::child_gone)?;
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn effect_estimates(
+                &self,
+                kind: Option<sprout_domain::InterventionKind>,
+            ) -> $crate::Result<Vec<$crate::ChildEffectEstimate>> {
+                use sqlx::Row;
+                let rows = sqlx::query(
+                    "SELECT child_id, kind, effect, std_error, computed_at FROM effect_estimates \
+                     WHERE $1 IS NULL OR kind = $1 ORDER BY child_id, kind",
+                )
+                .bind(kind.map(|k| k.as_str()))
+                .fetch_all(&self.read)
+                .await?;
+                rows.iter()
+                    .map(|r| {
+                        Ok($crate::ChildEffectEstimate {
+                            child_id: sprout_domain::ChildId(r.try_get("child_id")?),
+                            computed_at: from_db(r.try_get("computed_at")?)?,
+                            estimate: $crate::EffectEstimate {
+                                kind: $crate::sql::intervention_kind(r.try_get("kind")?)?,
+                                effect: r.try_get("effect")?,
+                                std_error: r.try_get("std_error")?,
+                            },
+                        })
+                    })
+                    .collect()
             }
 
             async fn all_children(&self) -> $crate::Result<Vec<sprout_domain::Child>> {

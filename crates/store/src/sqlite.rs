@@ -45,6 +45,11 @@ const MIGRATIONS: &[EmbeddedMigration] = &[
         "outcomes",
         include_str!("../migrations/sqlite/0008_outcomes.sql"),
     ),
+    (
+        9,
+        "effect estimates",
+        include_str!("../migrations/sqlite/0009_effect_estimates.sql"),
+    ),
 ];
 
 /// Readers in WAL mode do not block the writer or each other; a few cover a small server.
@@ -103,6 +108,12 @@ impl SqliteStore {
             .connect_with(options)
             .await?;
         Ok(Self { read, write })
+    }
+
+    /// Runs one statement built by Sprout itself (never from input), for test set-up.
+    pub async fn execute_admin(&self, statement: &str) -> Result<(), StoreError> {
+        sqlx::raw_sql(statement).execute(&self.write).await?;
+        Ok(())
     }
 }
 

@@ -1,7 +1,7 @@
 //! Fresh, isolated stores for tests: a temporary SQLite file, or a PostgreSQL schema of
 //! its own, so tests on both backends run in parallel without seeing each other.
 
-use crate::{Backend, PgStore, SqliteStore, Store};
+use crate::{Backend, PgStore, SqliteStore, Store, StoreError};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -16,7 +16,14 @@ pub struct TestDb {
     pub store: Arc<dyn Store>,
     /// The URL `sprout serve --db` would take for this store.
     pub url: String,
+    /// The same store, typed, for statements a test runs itself.
+    typed: Typed,
     cleanup: Cleanup,
+}
+
+enum Typed {
+    Sqlite(SqliteStore),
+    Postgres(PgStore),
 }
 
 enum Cleanup {
@@ -41,7 +48,8 @@ impl TestDb {
                 store_migrated(&store).await;
                 Self {
                     url: format!("sqlite:{}", path.display()),
-                    store: Arc::new(store),
+                    store: Arc::new(store.clone()),
+                    typed: Typed::Sqlite(store),
                     cleanup: Cleanup::File(path),
                 }
             }
@@ -60,11 +68,21 @@ impl TestDb {
                 let store = PgStore::connect(&url).await.expect("connect to test schema");
                 store_migrated(&store).await;
                 Self {
-                    store: Arc::new(store),
+                    store: Arc::new(store.clone()),
                     url,
+                    typed: Typed::Postgres(store),
                     cleanup: Cleanup::Schema { admin_url, schema },
                 }
             }
+        }
+    }
+
+    /// Runs one statement of the test's own on this store: to take a table away and put
+    /// it back, as a store that fails part-way would.
+    pub async fn execute_admin(&self, statement: &str) -> Result<(), StoreError> {
+        match &self.typed {
+            Typed::Sqlite(store) => store.execute_admin(statement).await,
+            Typed::Postgres(store) => store.execute_admin(statement).await,
         }
     }
 }

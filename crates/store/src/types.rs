@@ -154,6 +154,8 @@ pub struct Erasure {
     pub feedback: u64,
     pub devices: u64,
     pub device_tokens: u64,
+    /// The child's latest effect estimates, pooled for other children.
+    pub effect_estimates: u64,
     pub child: u64,
 }
 
@@ -263,4 +265,22 @@ pub struct FeedbackExample {
     pub was_helpful: bool,
     pub comment: Option<String>,
     pub answered_at: DateTime<Utc>,
+}
+
+/// One intervention kind's effect on one child, as estimated from the child's data: what
+/// is pooled across children into the population a child with few days leans on.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct EffectEstimate {
+    pub kind: InterventionKind,
+    /// Change in mean awake stress after the kind (negative = calmer).
+    pub effect: f64,
+    pub std_error: f64,
+}
+
+/// A child's stored [`EffectEstimate`], with when the child's effects were computed.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ChildEffectEstimate {
+    pub child_id: ChildId,
+    pub computed_at: DateTime<Utc>,
+    pub estimate: EffectEstimate,
 }

@@ -2,12 +2,13 @@
 
 use chrono::{DateTime, Duration, Utc};
 use sprout_domain::{
-    ChildId, Email, FamilyId, NewChild, NewIntervention, NewSchoolEvent, NewSleepEpisode, Sample,
-    SampleBatch, SleepState,
+    ChildId, Email, FamilyId, InterventionKind, NewChild, NewIntervention, NewSchoolEvent, NewSleepEpisode,
+    Sample, SampleBatch, SleepState,
 };
 use sprout_store::testing::TestDb;
 use sprout_store::{
-    Backend, NewRecommendation, NewToken, RecordCursor, Store, StoreError, TimeRange, TokenOwner,
+    Backend, EffectEstimate, NewRecommendation, NewToken, RecordCursor, Store, StoreError, TimeRange,
+    TokenOwner,
 };
 
 macro_rules! on_both_backends {
@@ -41,6 +42,7 @@ on_both_backends!(
     retired_samples_become_exact_hourly_aggregates,
     retired_hours_follow_the_childs_offset,
     notes_and_remembered_recommendations,
+    effect_estimates_are_replaced_as_one_set,
 );
 
 fn t(text: &str) -> DateTime<Utc> {
@@ -539,6 +541,12 @@ async fn erasing_a_child_leaves_nothing_behind(db: &TestDb) {
         .upsert_feedback(rec, user, child, true, None)
         .await
         .expect("feedback");
+    for id in [child, sibling] {
+        store
+            .replace_effect_estimates(id, t("2026-03-02T00:00:00Z"), &two_estimates(-0.1))
+            .await
+            .expect("estimates");
+    }
 
     let erased = store.erase_child(child).await.expect("erase");
     assert_eq!(
@@ -549,9 +557,15 @@ async fn erasing_a_child_leaves_nothing_behind(db: &TestDb) {
             erased.feedback,
             erased.devices,
             erased.device_tokens,
+            erased.effect_estimates,
             erased.child
         ),
-        (50, 1, 1, 1, 1, 1, 1)
+        (50, 1, 1, 1, 1, 1, 2, 1)
+    );
+    let pooled = store.effect_estimates(None).await.expect("estimates");
+    assert!(
+        pooled.iter().all(|e| e.child_id == sibling) && pooled.len() == 2,
+        "only the sibling's estimates are pooled now: {pooled:?}"
     );
     assert!(store.get_child(child).await.expect("get").is_none());
     assert!(store
@@ -817,4 +831,102 @@ async fn notes_and_remembered_recommendations(db: &TestDb) {
     let erased = store.erase_child(child).await.expect("erase");
     assert_eq!(erased.notes, 2);
     assert!(store.notes(child, 10).await.expect("notes").is_empty());
+}
+
+/// A Reading and a Mindfulness estimate, Reading's effect `reading`.
+fn two_estimates(reading: f64) -> Vec<EffectEstimate> {
+    vec![
+        EffectEstimate {
+            kind: InterventionKind::Reading,
+            effect: reading,
+            std_error: 0.02,
+        },
+        EffectEstimate {
+            kind: InterventionKind::Mindfulness,
+            effect: -0.05,
+            std_error: 0.03,
+        },
+    ]
+}
+
+async fn effect_estimates_are_replaced_as_one_set(db: &TestDb) {
+    let store = db.store.as_ref();
+    let (_, child) = family_with_child(store, "estimates@example.org").await;
+    let (_, other) = family_with_child(store, "estimates-other@example.org").await;
+    let first = t("2026-03-01T08:00:00Z");
+    store
+        .replace_effect_estimates(child, first, &two_estimates(-0.1))
+        .await
+        .expect("child's estimates");
+    store
+        .replace_effect_estimates(other, first, &two_estimates(-0.2)[..1])
+        .await
+        .expect("other's estimates");
+    let of = |rows: &[sprout_store::ChildEffectEstimate], id: ChildId| -> Vec<EffectEstimate> {
+        rows.iter()
+            .filter(|r| r.child_id == id)
+            .map(|r| r.estimate)
+            .collect()
+    };
+    let all = store.effect_estimates(None).await.expect("all");
+    assert_eq!(all.len(), 3);
+    assert!(all.iter().all(|r| r.computed_at == first), "{all:?}");
+    let reading = store
+        .effect_estimates(Some(InterventionKind::Reading))
+        .await
+        .expect("reading");
+    assert_eq!(reading.len(), 2, "one per child: {reading:?}");
+    assert!(reading
+        .iter()
+        .all(|r| r.estimate.kind == InterventionKind::Reading));
+
+    // A recomputation replaces the whole set: a kind no longer estimated is gone.
+    let second = t("2026-03-02T08:00:00Z");
+    let outdoor = EffectEstimate {
+        kind: InterventionKind::OutdoorPlay,
+        effect: 0.04,
+        std_error: 0.05,
+    };
+    store
+        .replace_effect_estimates(child, second, &[outdoor])
+        .await
+        .expect("replace");
+    let all = store.effect_estimates(None).await.expect("all");
+    assert_eq!(of(&all, child), vec![outdoor]);
+    assert!(all
+        .iter()
+        .filter(|r| r.child_id == child)
+        .all(|r| r.computed_at == second));
+    assert_eq!(
+        of(&all, other),
+        two_estimates(-0.2)[..1].to_vec(),
+        "other children keep theirs"
+    );
+
+    // A set that fails half-way (the same kind twice breaks the key on the second row)
+    // leaves the previous set whole: the delete and the first insert are rolled back.
+    let broken = [two_estimates(-0.3)[0], two_estimates(-0.4)[0]];
+    assert!(store
+        .replace_effect_estimates(child, t("2026-03-03T08:00:00Z"), &broken)
+        .await
+        .is_err());
+    let all = store.effect_estimates(None).await.expect("all");
+    assert_eq!(of(&all, child), vec![outdoor], "never half-written");
+
+    // No estimates at all is a set too: the child is no longer pooled.
+    store
+        .replace_effect_estimates(child, second, &[])
+        .await
+        .expect("empty set");
+    assert!(of(&store.effect_estimates(None).await.expect("all"), child).is_empty());
+
+    // A child erased meanwhile cannot gain estimates again.
+    store.erase_child(other).await.expect("erase");
+    assert!(matches!(
+        store
+            .replace_effect_estimates(other, second, &two_estimates(-0.2))
+            .await,
+        Err(StoreError::NotFound { .. })
+    ));
+    assert!(store.effect_estimates(None).await.expect("all").is_empty());
 }

@@ -272,7 +272,7 @@ pub async fn delete_child(
     principal.family()?;
     let erased = state.store.erase_child(child.id).await?;
     state.insights.forget_child(child.id).await;
-    state.population.forget(child.id);
+    state.population.forget(child.id).await;
     state.memory.forget(child.id);
     let detail = json!({ "erased": erased });
     audit(

@@ -127,6 +127,23 @@ impl TestApp {
         request.send().await.expect("request")
     }
 
+    pub async fn delete(&self, path: &str, token: Option<&str>) -> Response {
+        let mut request = self.client.delete(self.url(path));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request.send().await.expect("request")
+    }
+
+    /// Erases a child, and returns the answer (`{erased: {samples, ...}}`).
+    pub async fn erase_child(&self, token: &str, child_id: &str) -> Value {
+        let response = self
+            .delete(&format!("/api/v1/children/{child_id}"), Some(token))
+            .await;
+        assert_eq!(response.status(), StatusCode::OK);
+        response.json().await.expect("json")
+    }
+
     pub async fn create_family(&self, email: &str) -> Value {
         let response = self
             .post(

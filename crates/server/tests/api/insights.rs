@@ -1,11 +1,12 @@
 //! Forecast, chronotype and intervention effects through the API, on simulated data.
 
-use crate::helpers::{expect_error, samples_json, spawn_app, TestApp};
+use crate::helpers::{expect_error, samples_json, spawn_app, spawn_on, TestApp};
 use crate::on_both_backends;
 use chrono::Utc;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use sprout_domain::{ChildId, SampleBatch, MAX_BATCH_SAMPLES};
+use sprout_insights::pooling::{pool, Estimate};
 use sprout_sim::{SimConfig, SimulatedChild};
 use sprout_store::Backend;
 
@@ -14,7 +15,8 @@ on_both_backends!(
     the_forecast_stays_cached_while_only_this_hours_samples_arrive,
     insights_answer_from_the_childs_data,
     insights_are_honest_without_data,
-    effects_are_pooled_across_children
+    effects_are_pooled_across_children,
+    every_node_and_a_restarted_one_pool_the_same_children
 );
 
 /// Stores a simulated night owl's 60 days (five-minute samples) for the family's child.
@@ -444,6 +446,111 @@ async fn effects_are_pooled_across_children(backend: Backend) {
             "{effect}"
         );
     }
+}
+
+/// Each measured kind's estimates (effect, standard error) in an effects answer, by kind.
+fn estimates_by_kind(effects: &Value) -> Vec<(String, Estimate)> {
+    effects["effects"]
+        .as_array()
+        .expect("effects")
+        .iter()
+        .filter(|e| e["status"] != "insufficient_data")
+        .filter_map(|e| {
+            Some((
+                e["kind"].as_str()?.to_owned(),
+                Estimate {
+                    effect: e["effect"].as_f64()?,
+                    std_error: e["std_error"].as_f64()?,
+                },
+            ))
+        })
+        .collect()
+}
+
+/// Asserts that a child with no data of its own shows, for every kind, exactly the
+/// population pooled from `measured` (other children's estimates): pooled where two or
+/// more children have an estimate, absent otherwise. Returns how many kinds are pooled.
+fn assert_population_of(effects: &Value, measured: &[(String, Estimate)]) -> usize {
+    let mut pooled_kinds = 0;
+    for entry in effects["effects"].as_array().expect("effects") {
+        let kind = entry["kind"].as_str().expect("kind");
+        let of_kind: Vec<Estimate> = measured
+            .iter()
+            .filter(|(k, _)| k == kind)
+            .map(|(_, e)| *e)
+            .collect();
+        match pool(&of_kind) {
+            Some(population) => {
+                let p = &entry["pooled"];
+                assert_eq!(
+                    p["children"],
+                    of_kind.len(),
+                    "{kind}: pooled over the measured children: {entry}"
+                );
+                let effect = p["population_effect"].as_f64().expect("population effect");
+                assert!((effect - population.mean.effect).abs() < 1e-9, "{kind}: {entry}");
+                pooled_kinds += 1;
+            }
+            None => assert!(entry["pooled"].is_null(), "{kind}: nothing to pool: {entry}"),
+        }
+    }
+    pooled_kinds
+}
+
+/// The population lives in the store, not in a node: the children whose effects one
+/// node computed are pooled by another node on the same database, and by a node
+/// started after both stopped; an erased child leaves it.
+async fn every_node_and_a_restarted_one_pool_the_same_children(backend: Backend) {
+    let mut a = spawn_app(backend).await;
+    let family = a.family("nodes-pool@example.org").await;
+    let causal = |child: &str| format!("/api/v1/children/{child}/insights/causal");
+    let measured = [
+        family.child_id.clone(),
+        a.create_child(&family.token, "Leo").await,
+    ];
+    let mut per_child = Vec::new();
+    for (i, child) in measured.iter().enumerate() {
+        seed_with(&a, child, 100 + i as u64, 90).await;
+        per_child.push(estimates_by_kind(
+            &get_json(&a, &causal(child), &family.token).await,
+        ));
+    }
+    let estimates = per_child.concat();
+    // Children with no data of their own: all they show comes from the population.
+    let newcomers = [
+        a.create_child(&family.token, "Ida").await,
+        a.create_child(&family.token, "Noa").await,
+    ];
+
+    let mut b = a.another_node(|_| {}).await;
+    let on_b = get_json(&b, &causal(&newcomers[0]), &family.token).await;
+    assert!(
+        assert_population_of(&on_b, &estimates) > 0,
+        "the other node pools the children node A measured: {on_b}"
+    );
+
+    a.stop().await;
+    b.stop().await;
+    let restarted = spawn_on(a.db.clone(), |_| {}).await;
+    let after_restart = get_json(&restarted, &causal(&newcomers[0]), &family.token).await;
+    assert!(
+        assert_population_of(&after_restart, &estimates) > 0,
+        "a restarted node pools them too: {after_restart}"
+    );
+
+    let erased = restarted.erase_child(&family.token, &measured[0]).await;
+    assert!(
+        erased["erased"]["effect_estimates"]
+            .as_u64()
+            .is_some_and(|n| n > 0),
+        "{erased}"
+    );
+    let without = get_json(&restarted, &causal(&newcomers[1]), &family.token).await;
+    assert_eq!(
+        assert_population_of(&without, &per_child[1]),
+        0,
+        "one measured child left pools nothing: {without}"
+    );
 }
 
 /// The forecast reads complete hours: samples of the current hour leave the cached one

@@ -65,12 +65,8 @@ async fn export_is_complete_and_erasure_is_total(backend: Backend) {
     )
     .await;
     let refused = app
-        .client
-        .delete(app.url(&format!("/api/v1/children/{child}")))
-        .bearer_auth(&other.token)
-        .send()
-        .await
-        .expect("request");
+        .delete(&format!("/api/v1/children/{child}"), Some(&other.token))
+        .await;
     expect_error(refused, StatusCode::NOT_FOUND, "not_found").await;
 
     let export: Value = app
@@ -105,16 +101,7 @@ async fn export_is_complete_and_erasure_is_total(backend: Backend) {
     assert_eq!(fhir["valueQuantity"]["value"], 9.5);
     assert!(export["insights"]["chronotype"].is_object() && export["insights"]["causal"].is_array());
 
-    let erased: Value = app
-        .client
-        .delete(app.url(&format!("/api/v1/children/{child}")))
-        .bearer_auth(&family.token)
-        .send()
-        .await
-        .expect("delete")
-        .json()
-        .await
-        .expect("json");
+    let erased = app.erase_child(&family.token, child).await;
     let counts = &erased["erased"];
     assert_eq!(
         (

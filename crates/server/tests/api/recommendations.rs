@@ -309,15 +309,6 @@ async fn parents_notes_are_kept_and_recalled_by_meaning(backend: Backend) {
     // The notes go with the child's export, and are erased with the child.
     let export = get_json(&app, &format!("/api/v1/children/{child}/export"), &family.token).await;
     assert_eq!(export["counts"]["notes"], NOTES.len());
-    let erased: Value = app
-        .client
-        .delete(app.url(&format!("/api/v1/children/{child}")))
-        .bearer_auth(&family.token)
-        .send()
-        .await
-        .expect("delete")
-        .json()
-        .await
-        .expect("json");
+    let erased = app.erase_child(&family.token, child).await;
     assert_eq!(erased["erased"]["notes"], NOTES.len());
 }

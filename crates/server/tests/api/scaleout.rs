@@ -150,14 +150,7 @@ async fn new_data_on_one_node_retires_every_nodes_cached_analyses(backend: Backe
     assert!(versions.contains(&after), "{versions:?} vs {after:?}");
 
     // Erasing the child through B leaves nothing of theirs in the shared cache.
-    let erased = b
-        .client
-        .delete(b.url(&format!("/api/v1/children/{child}")))
-        .bearer_auth(&family.token)
-        .send()
-        .await
-        .expect("delete");
-    assert_eq!(erased.status(), StatusCode::OK);
+    b.erase_child(&family.token, child).await;
     let left: Vec<String> = redis.keys(format!("sprout:cache:{child}:*")).await.expect("keys");
     assert!(left.is_empty(), "{left:?}");
     let version: Option<u64> = redis.get(&version_key).await.expect("version");
