@@ -779,7 +779,7 @@ async function renderInsights(childId: string, token: number): Promise<void> {
     h(
       'p',
       { class: 'lead' },
-      `How each thing you tried changed ${name}’s stress in the two hours after it, compared with moments of the same days that looked alike without it.`,
+      `How each thing you tried changed ${name}’s stress in the two hours after it, compared with moments of the same days that looked alike without it. An earlier bedtime is judged on the next morning, with that night’s sleep beside it.`,
     ),
   );
   const loading = h('p', { class: 'loading' }, 'Loading…');

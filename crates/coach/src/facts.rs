@@ -178,7 +178,10 @@ impl Facts {
             self.slot.phrase()
         ));
         match self.effect_percent {
-            Some(p) => lines.push(format!("Measured effect: lowers their stress by about {p}%")),
+            Some(p) => lines.push(format!(
+                "Measured effect: lowers their stress{} by about {p}%",
+                effect_when(self.action)
+            )),
             None => lines.push("Measured effect: not known yet".into()),
         }
         lines.extend(self.history.iter().map(|h| format!("From the family: {h}")));
@@ -190,6 +193,16 @@ impl Facts {
         let mut text = self.lines().join(" ");
         text.push_str(&self.slot_time);
         numbers_in(&text)
+    }
+}
+
+/// Where a kind's measured effect shows: an earlier bedtime is judged on the next
+/// morning, every other activity on the hours after it.
+pub fn effect_when(kind: InterventionKind) -> &'static str {
+    if kind == InterventionKind::EarlyBedtime {
+        " the next morning"
+    } else {
+        ""
     }
 }
 

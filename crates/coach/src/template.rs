@@ -96,7 +96,10 @@ fn action(facts: &Facts, variant: usize) -> String {
         _ => "make time for",
     };
     let evidence = match facts.effect_percent {
-        Some(p) => format!(" (it has lowered their stress by about {p}% before)"),
+        Some(p) => format!(
+            " (it has lowered their stress{} by about {p}% before)",
+            crate::facts::effect_when(facts.action)
+        ),
         None => " — we are still learning how much it helps them, so tell us how it goes".into(),
     };
     let sentence = format!("{lead}{verb} {what} at {when}{evidence}.");

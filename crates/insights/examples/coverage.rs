@@ -28,6 +28,29 @@ fn main() {
             "{name}: mean estimate of no-effect kinds {:+.4}; sd of z {z_sd:.2}; median df {df:.1}",
             s.null_mean()
         );
+        let bedtimes: Vec<&truth::Pair> = s
+            .pairs
+            .iter()
+            .filter(|p| p.kind == sprout_domain::InterventionKind::EarlyBedtime)
+            .collect();
+        let n = bedtimes.len().max(1) as f64;
+        eprintln!(
+            "{name}: early bedtime's effect on the next morning: {} children, mean estimate {:+.4} vs truth {:+.4}",
+            bedtimes.len(),
+            bedtimes.iter().map(|p| p.estimate).sum::<f64>() / n,
+            bedtimes.iter().map(|p| p.truth).sum::<f64>() / n,
+        );
+        let nights = truth::Summary {
+            pairs: s.nights.clone(),
+            ..truth::Summary::default()
+        };
+        eprintln!(
+            "{name}: early bedtime's effect on that night's sleep: {} children, coverage {:.1}%, mean estimate {:+.3} h vs truth {:+.3} h",
+            nights.pairs.len(),
+            nights.coverage() * 100.0,
+            nights.pairs.iter().map(|p| p.estimate).sum::<f64>() / nights.pairs.len().max(1) as f64,
+            nights.pairs.iter().map(|p| p.truth).sum::<f64>() / nights.pairs.len().max(1) as f64,
+        );
         println!(
             "| {name} | {} | {} | {:.1}% | {claimed}/{null} | {} | {:.0}% |",
             s.children,

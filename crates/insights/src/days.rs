@@ -7,7 +7,7 @@
 use crate::ChildData;
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;
-use sprout_chrono::msf::{nights, sleep_days};
+use sprout_chrono::msf::{nights, sleep_days, Night};
 use sprout_chrono::SleepEpisode as EngineEpisode;
 
 /// Fewest stress readings that make a day's mean worth using (10 is ten minutes of
@@ -23,17 +23,22 @@ fn local_instant(tz: Tz, date: NaiveDate, minute_of_day: u32) -> Option<DateTime
         .map(|t| t.with_timezone(&Utc))
 }
 
-/// Hours of main sleep per wake date.
-pub(crate) fn previous_night_sleep(
-    data: &ChildData<'_>,
-    calendar: &sprout_chrono::Calendar,
-) -> Vec<(NaiveDate, f64)> {
+/// The main sleep of each night (naps left out), labelled by the date it ends on.
+pub(crate) fn main_nights(data: &ChildData<'_>, calendar: &sprout_chrono::Calendar) -> Vec<Night> {
     let episodes: Vec<EngineEpisode> = data
         .sleep_episodes
         .iter()
         .filter_map(|e| EngineEpisode::new(e.onset, e.offset).ok())
         .collect();
     nights(&sleep_days(&episodes, data.tz), data.tz, calendar)
+}
+
+/// Hours of main sleep per wake date.
+pub(crate) fn previous_night_sleep(
+    data: &ChildData<'_>,
+    calendar: &sprout_chrono::Calendar,
+) -> Vec<(NaiveDate, f64)> {
+    main_nights(data, calendar)
         .into_iter()
         .map(|n| (n.wake_date, n.duration_hours))
         .collect()

@@ -35,6 +35,10 @@
 //! was and was not checked.
 
 use crate::moments::{kind_index, Moment, MomentBuilder, ADJUSTMENT_SET, OUTCOME_WINDOW};
+use crate::nights::{
+    estimate_night, evening_counts, evenings, judged_by_night, Evening, NightOutcome,
+    EVENING_ADJUSTMENT_SET, MORNING_WINDOW,
+};
 use crate::pooling::{shrink, Estimate, Population};
 use crate::ChildData;
 use serde::Serialize;
@@ -140,7 +144,9 @@ pub struct InterventionEffect {
     pub status: EffectStatus,
     pub evidence: Evidence,
     /// Change in mean awake stress (0–1 scale) over the two hours after it, against
-    /// moments that looked alike without it; negative = calmer.
+    /// moments that looked alike without it; negative = calmer. For an early bedtime:
+    /// over the first hours after waking the next morning, against evenings without one
+    /// (see `design.outcome`).
     pub effect: Option<f64>,
     pub ci: Option<[f64; 2]>,
     pub std_error: Option<f64>,
@@ -162,6 +168,8 @@ pub struct InterventionEffect {
     pub design: Option<Design>,
     /// The checks run, each with its verdict.
     pub refutations: Vec<RefutationSummary>,
+    /// For an early bedtime: what it did to that night's sleep.
+    pub night: Option<NightEffect>,
     pub warnings: Vec<String>,
     /// One plain sentence for a parent.
     pub interpretation: String,
@@ -188,8 +196,39 @@ impl InterventionEffect {
             method: METHOD.as_str(),
             design: None,
             refutations: Vec::new(),
+            night: None,
             warnings: Vec::new(),
             interpretation: String::new(),
+        }
+    }
+}
+
+/// An early bedtime's effect on the night that followed it, against evenings that looked
+/// alike without one.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct NightEffect {
+    /// Change in hours slept (positive = longer).
+    pub sleep_hours: Option<OutcomeEffect>,
+    /// Change in when sleep began, hours (negative = earlier).
+    pub onset_hours: Option<OutcomeEffect>,
+}
+
+/// One estimate of a secondary outcome, in that outcome's units.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct OutcomeEffect {
+    pub effect: f64,
+    pub ci: [f64; 2],
+    pub std_error: Option<f64>,
+    pub p_value: Option<f64>,
+}
+
+impl From<&sprout_causal::Estimate> for OutcomeEffect {
+    fn from(e: &sprout_causal::Estimate) -> Self {
+        Self {
+            effect: e.estimate,
+            ci: [e.ci.0, e.ci.1],
+            std_error: e.std_error,
+            p_value: e.p_value(),
         }
     }
 }
@@ -246,7 +285,14 @@ pub fn intervention_effects(
     let mut effects: Vec<InterventionEffect> = InterventionKind::ALL
         .into_iter()
         .zip(&tables)
-        .map(|(kind, rows)| effect_of(kind, rows, &builder, &later, options, populations(kind).as_ref()))
+        .map(|(kind, rows)| {
+            let population = populations(kind);
+            if judged_by_night(kind) {
+                bedtime_effect(&evenings(&builder, data), options, population.as_ref())
+            } else {
+                effect_of(kind, rows, &builder, &later, options, population.as_ref())
+            }
+        })
         .collect();
     holm_adjust(&mut effects);
     for effect in &mut effects {
@@ -261,6 +307,12 @@ pub fn intervention_effects(
 /// was never started.
 pub fn decision_table(data: &ChildData<'_>, kind: InterventionKind) -> Option<(Table, EffectSpec)> {
     let builder = MomentBuilder::new(data);
+    if judged_by_night(kind) {
+        let rows = evenings(&builder, data);
+        return (!rows.is_empty())
+            .then(|| crate::nights::evening_table(&rows, NightOutcome::NextMorning, &|e| e.started, true).ok())
+            .flatten();
+    }
     let tables = builder.tables(InterventionKind::ALL);
     let later = later_effects(&tables, Adjustment::Full);
     let k = kind_index(kind)?;
@@ -323,34 +375,13 @@ fn effect_of(
     population: Option<&Population>,
 ) -> InterventionEffect {
     let (treated_days, control_days) = day_counts(rows);
-    let mut result = InterventionEffect::not_estimated(kind, treated_days, control_days);
+    let result = InterventionEffect::not_estimated(kind, treated_days, control_days);
     if treated_days < MIN_TREATED_DAYS || control_days < MIN_CONTROL_DAYS {
-        result.interpretation = not_enough_data(kind, treated_days, control_days);
-        // Too few starts to stand alone, but enough to lean on what other children show.
-        if let Some(population) = population {
-            result.pooled = Some(pooled_from(population, None));
-            if treated_days >= MIN_POOLED_TREATED_DAYS && control_days >= MIN_CONTROL_DAYS {
-                let own = estimate_on(rows, Outcome::After, &Options::default(), later)
-                    .ok()
-                    .and_then(|e| {
-                        Some(Estimate {
-                            effect: e.estimate,
-                            std_error: e.std_error?,
-                        })
-                    });
-                if let Some(own) = own {
-                    result.pooled = Some(pooled_from(population, Some(own)));
-                }
-            }
-        }
-        return result;
+        return too_little_data(result, population, || {
+            estimate_on(rows, Outcome::After, &Options::default(), later).ok()
+        });
     }
-    let causal_options = Options {
-        bootstrap: options.bootstrap,
-        seed: 7,
-        ..Options::default()
-    };
-    let mut estimate = match estimate_on(rows, Outcome::After, &causal_options, later) {
+    let mut estimate = match estimate_on(rows, Outcome::After, &causal_options(options), later) {
         Ok(estimate) => estimate,
         Err(e) => return with_problem(result, e.to_string()),
     };
@@ -360,14 +391,7 @@ fn effect_of(
         .filter(|m| m.started.is_none())
         .map(|m| outcome_of(m, Outcome::After, later))
         .collect();
-    let baseline = controls.iter().sum::<f64>() / controls.len().max(1) as f64;
-    let [lo, hi] = [estimate.ci.0, estimate.ci.1];
-    result.effect = Some(estimate.estimate);
-    result.ci = Some([lo, hi]);
-    result.std_error = estimate.std_error;
-    result.p_value = estimate.p_value();
-    result.warnings = estimate.warnings.clone();
-    result.design = Some(Design {
+    let design = Design {
         decision_points: estimate.n,
         treated_moments: estimate.n_treated,
         adjustment_set: ADJUSTMENT_SET.to_vec(),
@@ -376,7 +400,71 @@ fn effect_of(
         clusters: estimate.diagnostics.clusters,
         degrees_of_freedom: estimate.diagnostics.degrees_of_freedom,
         interval: estimate.diagnostics.ci_method.clone(),
-    });
+    };
+    let mut result = with_estimate(result, &estimate, mean(&controls), design, population);
+    if options.refute {
+        let sd = standard_deviation(rows.iter().map(|m| m.stress_after));
+        result.refutations = vec![
+            negative_control(rows, later.adjustment),
+            time_shift_placebo(builder, kind, rows, later),
+            robustness(&estimate, sd),
+        ];
+    }
+    result
+}
+
+/// The engine's options for a reported estimate.
+fn causal_options(options: EffectOptions) -> Options {
+    Options {
+        bootstrap: options.bootstrap,
+        seed: 7,
+        ..Options::default()
+    }
+}
+
+/// Too few starts to stand alone, but perhaps enough to lean on what other children show:
+/// the sentence says what is missing, and `own` (the child's estimate, made only when a
+/// population is known and there are a few starts) is shrunk toward the population.
+fn too_little_data(
+    mut result: InterventionEffect,
+    population: Option<&Population>,
+    own: impl FnOnce() -> Option<sprout_causal::Estimate>,
+) -> InterventionEffect {
+    result.interpretation = not_enough_data(result.kind, result.treated_days, result.control_days);
+    if let Some(population) = population {
+        result.pooled = Some(pooled_from(population, None));
+        if result.treated_days >= MIN_POOLED_TREATED_DAYS && result.control_days >= MIN_CONTROL_DAYS {
+            let own = own().and_then(|e| {
+                Some(Estimate {
+                    effect: e.estimate,
+                    std_error: e.std_error?,
+                })
+            });
+            if let Some(own) = own {
+                result.pooled = Some(pooled_from(population, Some(own)));
+            }
+        }
+    }
+    result
+}
+
+/// An entry filled from the child's estimate: the effect, its interval and p-value, the
+/// same relative to `baseline` (the mean outcome without the kind), the design, and the
+/// estimate shrunk toward the population when one is known.
+fn with_estimate(
+    mut result: InterventionEffect,
+    estimate: &sprout_causal::Estimate,
+    baseline: f64,
+    design: Design,
+    population: Option<&Population>,
+) -> InterventionEffect {
+    let [lo, hi] = [estimate.ci.0, estimate.ci.1];
+    result.effect = Some(estimate.estimate);
+    result.ci = Some([lo, hi]);
+    result.std_error = estimate.std_error;
+    result.p_value = estimate.p_value();
+    result.warnings = estimate.warnings.clone();
+    result.design = Some(design);
     if baseline > 0.0 {
         result.relative_effect = Some(estimate.estimate / baseline);
         result.relative_ci = Some([lo / baseline, hi / baseline]);
@@ -396,15 +484,107 @@ fn effect_of(
             children: population.children,
         });
     }
+    result
+}
+
+/// An early bedtime, judged on the evening table (see [`crate::nights`]): its effect is
+/// on the next morning's stress, with that night's sleep and onset beside it.
+fn bedtime_effect(
+    rows: &[Evening],
+    options: EffectOptions,
+    population: Option<&Population>,
+) -> InterventionEffect {
+    let adjusted = options.adjustment == Adjustment::Full;
+    let started = |e: &Evening| e.started;
+    let (treated, control) = evening_counts(rows);
+    let result = InterventionEffect::not_estimated(InterventionKind::EarlyBedtime, treated, control);
+    if treated < MIN_TREATED_DAYS || control < MIN_CONTROL_DAYS {
+        return too_little_data(result, population, || {
+            estimate_night(rows, NightOutcome::NextMorning, &started, adjusted, &Options::default()).ok()
+        });
+    }
+    let estimate = match estimate_night(
+        rows,
+        NightOutcome::NextMorning,
+        &started,
+        adjusted,
+        &causal_options(options),
+    ) {
+        Ok(estimate) => estimate,
+        Err(e) => return with_problem(result, e.to_string()),
+    };
+    let controls: Vec<f64> = rows
+        .iter()
+        .filter(|e| !e.started)
+        .filter_map(|e| e.next_morning)
+        .collect();
+    let design = Design {
+        decision_points: estimate.n,
+        treated_moments: estimate.n_treated,
+        adjustment_set: if adjusted {
+            EVENING_ADJUSTMENT_SET.to_vec()
+        } else {
+            Vec::new()
+        },
+        outcome: "mean awake stress in the first hours after waking the next morning",
+        outcome_window_minutes: MORNING_WINDOW.num_minutes(),
+        clusters: estimate.diagnostics.clusters,
+        degrees_of_freedom: estimate.diagnostics.degrees_of_freedom,
+        interval: estimate.diagnostics.ci_method.clone(),
+    };
+    let mut result = with_estimate(result, &estimate, mean(&controls), design, population);
+    let night = |outcome| {
+        estimate_night(rows, outcome, &started, adjusted, &Options::default())
+            .ok()
+            .map(|e| OutcomeEffect::from(&e))
+    };
+    result.night = Some(NightEffect {
+        sleep_hours: night(NightOutcome::SleepHours),
+        onset_hours: night(NightOutcome::Onset),
+    });
     if options.refute {
-        let sd = standard_deviation(rows);
+        let sd = standard_deviation(rows.iter().filter_map(|e| e.next_morning));
         result.refutations = vec![
-            negative_control(rows, later.adjustment),
-            time_shift_placebo(builder, kind, rows, later),
+            null_check(
+                NEGATIVE_CONTROL,
+                estimate_night(rows, NightOutcome::ThisMorning, &started, adjusted, &Options::default()),
+                "Stress on the morning before each early bedtime",
+            ),
+            bedtime_placebo(rows, adjusted),
             robustness(&estimate, sd),
         ];
     }
     result
+}
+
+/// Early bedtimes moved to evenings 1–3 days away (that had none): no bedtime happened
+/// there, so no effect on the next morning may appear.
+fn bedtime_placebo(rows: &[Evening], adjusted: bool) -> RefutationSummary {
+    let shifted: BTreeSet<chrono::NaiveDate> = rows
+        .iter()
+        .filter(|e| e.started)
+        .flat_map(|e| {
+            PLACEBO_SHIFTS_DAYS
+                .iter()
+                .map(move |d| e.date + chrono::Duration::days(*d))
+        })
+        .collect();
+    let others: Vec<Evening> = rows.iter().filter(|e| !e.started).cloned().collect();
+    null_check(
+        TIME_SHIFT_PLACEBO,
+        estimate_night(
+            &others,
+            NightOutcome::NextMorning,
+            &|e| shifted.contains(&e.date),
+            adjusted,
+            &Options::default(),
+        ),
+        "The same evenings a few days away",
+    )
+}
+
+fn mean(values: &[f64]) -> f64 {
+    values.iter().sum::<f64>() / values.len().max(1) as f64
 }
 
 /// Moments just before a start of the same kind have that start's estimated effect
@@ -550,10 +730,10 @@ fn day_counts(rows: &[Moment]) -> (usize, usize) {
     (days(true), days(false))
 }
 
-fn standard_deviation(rows: &[Moment]) -> f64 {
-    let n = rows.len().max(2) as f64;
-    let mean = rows.iter().map(|m| m.stress_after).sum::<f64>() / n;
-    (rows.iter().map(|m| (m.stress_after - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt()
+fn standard_deviation(values: impl Iterator<Item = f64> + Clone) -> f64 {
+    let n = values.clone().count().max(2) as f64;
+    let mean = values.clone().sum::<f64>() / n;
+    (values.map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt()
 }
 
 /// A check's verdict from an estimate that should show no effect: it passes when its
@@ -811,16 +991,22 @@ fn interpret(effect: &InterventionEffect) -> String {
     let (Some(rel), Some([lo, hi])) = (effect.relative_effect, effect.relative_ci) else {
         return format!("{name}: the estimate could not be put in relative terms.");
     };
-    match effect.status {
+    // Where the effect was looked for, and what it was compared with.
+    let (when, against) = if judged_by_night(effect.kind) {
+        ("the next morning", "after evenings that looked alike without one")
+    } else {
+        ("in the two hours after it", "at moments that looked alike without it")
+    };
+    let sentence = match effect.status {
         EffectStatus::Beneficial => format!(
-            "{name}: stress was about {} lower ({}–{}) in the two hours after it than at moments that looked alike without it; {}.",
+            "{name}: stress was about {} lower ({}–{}) {when} than {against}; {}.",
             percent(rel),
             percent(hi),
             percent(lo),
             evidence_clause(effect)
         ),
         EffectStatus::Harmful => format!(
-            "{name}: stress was about {} higher ({}–{}) in the two hours after it than at moments that looked alike without it; {}.",
+            "{name}: stress was about {} higher ({}–{}) {when} than {against}; {}.",
             percent(rel),
             percent(lo),
             percent(hi),
@@ -832,8 +1018,13 @@ fn interpret(effect: &InterventionEffect) -> String {
             } else {
                 ""
             };
+            let on = if judged_by_night(effect.kind) {
+                " on the next morning's stress"
+            } else {
+                ""
+            };
             format!(
-                "{name}: no clear effect yet{chance} (estimate {}{}, interval {}{} to {}{}).",
+                "{name}: no clear effect{on} yet{chance} (estimate {}{}, interval {}{} to {}{}).",
                 sign(rel),
                 percent(rel),
                 sign(lo),
@@ -842,7 +1033,40 @@ fn interpret(effect: &InterventionEffect) -> String {
                 percent(hi)
             )
         }
+    };
+    match effect.night.as_ref().and_then(night_clause) {
+        Some(night) => format!("{sentence} {night}"),
+        None => sentence,
     }
+}
+
+/// "That night sleep began about 35 min earlier (20–50 min); …", from the night's
+/// estimates; a change whose interval includes none is said to be unclear.
+fn night_clause(night: &NightEffect) -> Option<String> {
+    let minutes = |hours: f64| (hours * 60.0).abs().round();
+    let signed = |hours: f64| format!("{}{}", sign(hours), minutes(hours));
+    // (subject of a clear change, word for less, word for more, an unclear change)
+    let part = |e: &OutcomeEffect, (what, less, more, usual): (&str, &str, &str, &str)| {
+        let [lo, hi] = e.ci;
+        if lo > 0.0 || hi < 0.0 {
+            let (word, a, b) = if e.effect < 0.0 {
+                (less, minutes(hi), minutes(lo))
+            } else {
+                (more, minutes(lo), minutes(hi))
+            };
+            format!("{what} about {} min {word} ({a}–{b} min)", minutes(e.effect))
+        } else {
+            format!("{usual} (interval {} to {} min)", signed(lo), signed(hi))
+        }
+    };
+    let onset = night.onset_hours.map(|e| {
+        part(&e, ("sleep began", "earlier", "later", "sleep began at about the usual time"))
+    });
+    let length = night.sleep_hours.map(|e| {
+        part(&e, ("the night was", "shorter", "longer", "the night was about as long as usual"))
+    });
+    let parts: Vec<String> = onset.into_iter().chain(length).collect();
+    (!parts.is_empty()).then(|| format!("That night {}.", parts.join("; ")))
 }
 
 fn sign(x: f64) -> &'static str {

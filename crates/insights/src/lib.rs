@@ -18,6 +18,7 @@ pub mod days;
 pub mod effects;
 pub mod forecast;
 pub mod moments;
+pub mod nights;
 pub mod patterns;
 pub mod pooling;
 

@@ -61,11 +61,11 @@ const NEGATIVE_CONTROL_WINDOW: Duration = Duration::hours(1);
 /// Candidate hours reach this far beyond the earliest and latest start of the kind.
 const HOUR_MARGIN: f64 = 1.0;
 /// Local hour from which the day's awake stress so far is measured.
-const DAY_START_HOUR: u32 = 6;
+pub(crate) const DAY_START_HOUR: u32 = 6;
 /// Share of the readings a window should hold (at the data's cadence) to be used.
 const MIN_COVERAGE: f64 = 0.5;
 /// The trend covariate counts in months, so its coefficient reads as change a month.
-const TREND_DAYS: f64 = 30.0;
+pub(crate) const TREND_DAYS: f64 = 30.0;
 /// Clock hours are centred here (evening), where most families act.
 const HOUR_CENTRE: f64 = 18.0;
 /// ...and scaled by this many hours, to keep the cubic well conditioned.
@@ -184,7 +184,7 @@ impl<'a> MomentBuilder<'a> {
     }
 
     /// Mean awake stress in `[from, to)`, when the window holds enough readings.
-    fn mean_between(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Option<f64> {
+    pub(crate) fn mean_between(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Option<f64> {
         let (from, to) = (from.timestamp(), to.timestamp());
         let start = self.times.partition_point(|t| *t < from);
         let end = start + self.times[start..].partition_point(|t| *t < to);
@@ -203,7 +203,7 @@ impl<'a> MomentBuilder<'a> {
         (end > start).then(|| (self.prefix[end] - self.prefix[start]) / (end - start) as f64)
     }
 
-    fn starts_between(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> &[&'a Intervention] {
+    pub(crate) fn starts_between(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> &[&'a Intervention] {
         let start = self.interventions.partition_point(|i| i.time < from);
         let end = self.interventions.partition_point(|i| i.time < to);
         &self.interventions[start..end.max(start)]
@@ -237,9 +237,7 @@ impl<'a> MomentBuilder<'a> {
         let nc_end = time - NEGATIVE_CONTROL_GAP;
         let stress_long_before = self.mean_between(nc_end - NEGATIVE_CONTROL_WINDOW, nc_end);
         let next_day = date.succ_opt().unwrap_or(date);
-        let next_test = self.test_starts[self.test_starts.partition_point(|t| *t <= time)..]
-            .first()
-            .map(|t| (*t - time).num_seconds() as f64 / 86_400.0);
+        let test_ahead = self.test_ahead(time);
         let mut started_yesterday = [false; 6];
         let yesterday = date.pred_opt().unwrap_or(date);
         let from = self
@@ -255,7 +253,7 @@ impl<'a> MomentBuilder<'a> {
                 started_yesterday[k] = true;
             }
         }
-        let day = (date - self.first_date).num_days().max(0);
+        let day = self.day_index(date);
         let window_s = OUTCOME_WINDOW.num_seconds() as f64;
         let later_starts = self
             .starts_between(time + Duration::seconds(1), time + OUTCOME_WINDOW)
@@ -269,7 +267,7 @@ impl<'a> MomentBuilder<'a> {
             .collect();
         Some(Moment {
             time,
-            day: u32::try_from(day).unwrap_or(u32::MAX),
+            day,
             started,
             stress_after,
             stress_long_before,
@@ -281,20 +279,62 @@ impl<'a> MomentBuilder<'a> {
                 day_so_far,
                 yesterday: yesterday_mean,
                 hour: f64::from(local.hour()) + f64::from(local.minute()) / 60.0,
-                school_day: is_school_day(date, &self.calendar),
-                test_today: self.test_dates.binary_search(&date).is_ok(),
-                test_tomorrow: self.test_dates.binary_search(&next_day).is_ok(),
-                test_ahead: next_test.map_or(0.0, |days| (1.0 - days).max(0.0)),
-                prev_sleep_hours: self
-                    .sleep_by_wake_date
-                    .iter()
-                    .find(|(d, _)| *d == date)
-                    .map(|(_, h)| *h),
+                school_day: self.school_day(date),
+                test_today: self.test_on(date),
+                test_tomorrow: self.test_on(next_day),
+                test_ahead,
+                prev_sleep_hours: self.slept_before(date),
                 started_recently: !self.starts_between(time - CARRY_WINDOW, time).is_empty(),
                 started_yesterday,
-                trend: day as f64 / TREND_DAYS,
+                trend: f64::from(day) / TREND_DAYS,
             },
         })
+    }
+
+    /// The child's time zone.
+    pub(crate) fn tz(&self) -> Tz {
+        self.tz
+    }
+
+    /// The instant the analysis is for: no window may close after it.
+    pub(crate) fn now(&self) -> DateTime<Utc> {
+        self.now
+    }
+
+    /// A local date's place since the child's first reading (the cluster index).
+    pub(crate) fn day_index(&self, date: NaiveDate) -> u32 {
+        u32::try_from((date - self.first_date).num_days().max(0)).unwrap_or(u32::MAX)
+    }
+
+    /// Whether `date` is a school day.
+    pub(crate) fn school_day(&self, date: NaiveDate) -> bool {
+        is_school_day(date, &self.calendar)
+    }
+
+    /// Whether a test falls on `date`.
+    pub(crate) fn test_on(&self, date: NaiveDate) -> bool {
+        self.test_dates.binary_search(&date).is_ok()
+    }
+
+    /// How close the next assessment is at `time`: 1 at its start, falling to 0 a day
+    /// before (the shape of the rise in stress before a test).
+    pub(crate) fn test_ahead(&self, time: DateTime<Utc>) -> f64 {
+        self.test_starts[self.test_starts.partition_point(|t| *t <= time)..]
+            .first()
+            .map_or(0.0, |t| (1.0 - (*t - time).num_seconds() as f64 / 86_400.0).max(0.0))
+    }
+
+    /// Hours slept in the night that ended on `date`, when known.
+    pub(crate) fn slept_before(&self, date: NaiveDate) -> Option<f64> {
+        self.sleep_by_wake_date
+            .iter()
+            .find(|(d, _)| *d == date)
+            .map(|(_, h)| *h)
+    }
+
+    /// The school calendar, as the sleep engine reads it.
+    pub(crate) fn calendar(&self) -> &sprout_chrono::Calendar {
+        &self.calendar
     }
 
     /// The local hours within which this family has started `kind`, widened by an hour

@@ -87,7 +87,50 @@ fn carry_over_to_the_next_day() {
 
 #[test]
 fn bedtimes_that_lengthen_sleep() {
-    scenario("longer_sleep", Scenario::longer_sleep(), 95);
+    let summary = truth::run(Scenario::longer_sleep(), 11, 95, 5);
+    judge("longer_sleep", &summary);
+    // An early bedtime is judged on the next morning (above, with the truth the sleep
+    // debt it spares gives) and on the night itself: the hours it added.
+    let nights = Summary {
+        pairs: summary.nights.clone(),
+        ..Summary::default()
+    };
+    let n = nights.pairs.len();
+    let mean = |f: fn(&truth::Pair) -> f64| nights.pairs.iter().map(f).sum::<f64>() / n as f64;
+    let (estimate, truth) = (mean(|p| p.estimate), mean(|p| p.truth));
+    println!(
+        "longer nights: {n} children, coverage {:.3}, mean {estimate:.3} h vs truth {truth:.3} h",
+        nights.coverage()
+    );
+    assert!(n >= 40, "enough children with early bedtimes: {n}");
+    assert!(truth > 0.5, "the scenario's bedtimes lengthen the night: {truth}");
+    assert!(
+        (0.90..=0.99).contains(&nights.coverage()),
+        "intervals for the longer night cover the hours added: {:.3}",
+        nights.coverage()
+    );
+    assert!(
+        ((estimate - truth) / truth).abs() < 0.1,
+        "the longer night is found: {estimate:.3} h vs {truth:.3} h"
+    );
+}
+
+/// Where bedtimes do not change sleep, the night's estimate says so.
+#[test]
+fn bedtimes_that_do_not_change_sleep_are_not_said_to() {
+    let summary = truth::run(Scenario::planned_evenings(), 11, 95, 5);
+    let n = summary.nights.len();
+    let claimed = summary
+        .nights
+        .iter()
+        .filter(|p| p.status != EffectStatus::Inconclusive)
+        .count();
+    assert!(n >= 40, "enough children with early bedtimes: {n}");
+    assert!(summary.nights.iter().all(|p| p.truth == 0.0));
+    assert!(
+        claimed as f64 <= 0.05 * n as f64,
+        "a change in sleep was claimed for {claimed} of {n} children"
+    );
 }
 
 /// Children of parents who act on bad days, analysed with no adjustment: the checks

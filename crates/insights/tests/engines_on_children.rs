@@ -138,7 +138,7 @@ fn effects_recover_the_truth_where_the_naive_comparison_does_not() {
             .into_iter()
             .zip(naive)
         {
-            let truth = sim.truth.effects[&effect.kind];
+            let truth = sim.truth.awake_stress_effect(effect.kind);
             let (Some(estimate), Some([lo, hi]), Some(se), Some(naive)) =
                 (effect.effect, effect.ci, effect.std_error, naive.effect)
             else {

@@ -43,7 +43,7 @@ mod time;
 
 pub use config::SimConfig;
 pub use interventions::{true_effect, EFFECT_WINDOW_HOURS};
-pub use profile::{ChildProfile, DayTruth, SimChronotype, SimulatedChild, StoredRecords, Truth};
+pub use profile::{BedtimeNights, ChildProfile, DayTruth, SimChronotype, SimulatedChild, StoredRecords, Truth};
 pub use scenario::{ParentTiming, Scenario};
 pub use stress::PRE_TEST_BUMP;
 
@@ -87,9 +87,7 @@ pub fn simulate_child(config: &SimConfig, index: usize) -> SimulatedChild {
     );
     let early_bedtimes: Vec<_> = planned
         .iter()
-        .filter(|i| {
-            scenario.bedtime_lengthens_sleep && i.kind == sprout_domain::InterventionKind::EarlyBedtime
-        })
+        .filter(|i| i.kind == sprout_domain::InterventionKind::EarlyBedtime)
         .map(|i| time::local_date_hours(tz, i.time))
         .collect();
     let sleep = sleep::plan(
@@ -99,6 +97,7 @@ pub fn simulate_child(config: &SimConfig, index: usize) -> SimulatedChild {
         start,
         end,
         &early_bedtimes,
+        scenario.bedtime_lengthens_sleep,
         &mut child_rng(seed, index, Stream::Sleep),
     );
     let effects = interventions::child_effects(&scenario, &mut child_rng(seed, index, Stream::Effects));
@@ -143,6 +142,7 @@ pub fn simulate_child(config: &SimConfig, index: usize) -> SimulatedChild {
         })
         .collect();
     let schedule = sleep::Schedule::of(&traits);
+    let bedtime_carried = scenario.carry_over * effects[&sprout_domain::InterventionKind::EarlyBedtime];
     let truth = Truth {
         chronotype: traits.chronotype,
         msf_sc_hours: schedule.msf_sc(),
@@ -152,8 +152,7 @@ pub fn simulate_child(config: &SimConfig, index: usize) -> SimulatedChild {
         effects,
         effect_window_hours: EFFECT_WINDOW_HOURS,
         carry_over: scenario.carry_over,
-        early_bedtime_sleep_gain_hours: (!sleep.bedtime_gains_h.is_empty())
-            .then(|| sleep.bedtime_gains_h.iter().sum::<f64>() / sleep.bedtime_gains_h.len() as f64),
+        early_bedtime_nights: profile::BedtimeNights::of(&sleep.bedtime_nights, bedtime_carried),
         scenario,
         pre_test_bump: PRE_TEST_BUMP,
         days,

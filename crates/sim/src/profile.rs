@@ -160,16 +160,16 @@ pub struct Truth {
     /// every sample with time in `[t, t + effect_window_hours)`, additively, after all
     /// other terms and before clamping to `[0, 1]`. The same for every child unless the
     /// scenario spreads effects between children. It changes nothing else, except as
-    /// `carry_over` and `early_bedtime_sleep_gain_hours` say.
+    /// `carry_over` and `early_bedtime_nights` say.
     pub effects: BTreeMap<InterventionKind, f64>,
     /// Length of the window an intervention acts in, hours.
     pub effect_window_hours: f64,
     /// Share of `effects[k]` added to every awake sample of the local date after an
     /// intervention of kind k (0 = no carry-over).
     pub carry_over: f64,
-    /// When early bedtimes lengthen sleep: the mean hours they added to their nights in
-    /// the period (each night's onset moved to 20 minutes after the bedtime started).
-    pub early_bedtime_sleep_gain_hours: Option<f64>,
+    /// What this child's early bedtimes did to their nights and the days after, averaged
+    /// over the evenings with one in the period (`None` when there was none).
+    pub early_bedtime_nights: Option<BedtimeNights>,
     /// How the family behaved.
     pub scenario: crate::Scenario,
     /// Stress added by an upcoming assessment at T to a sample at t in `[T - 24 h, T)`:
@@ -178,6 +178,47 @@ pub struct Truth {
     pub pre_test_bump: f64,
     /// One entry per local date in the simulated period, in order.
     pub days: Vec<DayTruth>,
+}
+
+impl Truth {
+    /// What `kind` does to awake stress where its effect shows: over the effect window
+    /// after a start, or for an early bedtime (whose window the child mostly sleeps
+    /// through) on the next day's awake readings.
+    pub fn awake_stress_effect(&self, kind: InterventionKind) -> f64 {
+        if kind == InterventionKind::EarlyBedtime {
+            self.early_bedtime_nights.map_or(0.0, |b| b.next_day_stress)
+        } else {
+            self.effects.get(&kind).copied().unwrap_or(0.0)
+        }
+    }
+}
+
+/// The true effect of an early bedtime on the night and the next day, as an average over
+/// the evenings with one: what an estimate that compares those evenings with others
+/// should find.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct BedtimeNights {
+    pub evenings: usize,
+    /// Mean hours added to the night: the onset moves to 20 minutes after the bedtime
+    /// starts when the scenario says bedtimes lengthen sleep and the child would have
+    /// slept later (0 on other nights, and always 0 in other scenarios).
+    pub sleep_gain_hours: f64,
+    /// Mean change in every awake reading of the next day (stress units; negative =
+    /// calmer): less sleep debt (`DEBT_STRESS_PER_H` per hour spared) plus the carry-over
+    /// of the bedtime's own effect.
+    pub next_day_stress: f64,
+}
+
+impl BedtimeNights {
+    pub(crate) fn of(nights: &[crate::sleep::BedtimeNight], carried: f64) -> Option<Self> {
+        let n = nights.len();
+        let mean = |f: fn(&crate::sleep::BedtimeNight) -> f64| nights.iter().map(f).sum::<f64>() / n as f64;
+        (n > 0).then(|| Self {
+            evenings: n,
+            sleep_gain_hours: mean(|b| b.gain_h),
+            next_day_stress: carried - crate::stress::DEBT_STRESS_PER_H * mean(|b| b.debt_relief_h),
+        })
+    }
 }
 
 /// One simulated child: what a parent enters, what the wearable sends, what is true.

@@ -111,14 +111,25 @@ pub(crate) struct Stage {
 pub(crate) struct SleepPlan {
     pub episodes: Vec<NewSleepEpisode>,
     pub stages: Vec<Stage>,
-    /// Hours each early bedtime added to its night, in order (empty unless bedtimes
-    /// lengthen sleep).
-    pub bedtime_gains_h: Vec<f64>,
+    /// What each early bedtime in the period did to its night, in order.
+    pub bedtime_nights: Vec<BedtimeNight>,
+}
+
+/// One early bedtime's night, against the night the child would have had without it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct BedtimeNight {
+    /// Hours added to the night (0 when the child would have slept that early anyway, or
+    /// when bedtimes do not lengthen sleep).
+    pub gain_h: f64,
+    /// Hours of sleep debt the next day is spared.
+    pub debt_relief_h: f64,
 }
 
 /// Plans the nights (and naps) touching `[start, end)` and records each morning's debt.
-/// `early_bedtimes` (local evening hour by evening date) move that night's onset to
-/// shortly after the bedtime starts, when that is earlier than the child would sleep.
+/// `early_bedtimes` (local evening hour by evening date) are the evenings with an early
+/// bedtime; when `lengthens` they move that night's onset to shortly after the bedtime
+/// starts, when that is earlier than the child would sleep.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn plan(
     traits: &Traits,
     tz: Tz,
@@ -126,6 +137,7 @@ pub(crate) fn plan(
     start: DateTime<Utc>,
     end: DateTime<Utc>,
     early_bedtimes: &[(NaiveDate, f64)],
+    lengthens: bool,
     rng: &mut ChaCha8Rng,
 ) -> SleepPlan {
     let schedule = Schedule::of(traits);
@@ -145,24 +157,28 @@ pub(crate) fn plan(
                 schedule.school_wake + SCHOOL_WAKE_JITTER_H * normal(rng),
             )
         };
-        let early = early_bedtimes
-            .iter()
-            .find(|(d, _)| *d == date)
-            .map(|(_, hour)| hour + EARLY_BEDTIME_SETTLE_H);
-        let onset_h = match early {
-            Some(early) if early < onset_h => {
-                if evening_within(tz, date, early, start, end) {
-                    plan.bedtime_gains_h.push(onset_h - early);
-                }
-                early
-            }
+        let bedtime = early_bedtimes.iter().find(|(d, _)| *d == date).map(|(_, hour)| *hour);
+        let natural_onset_h = onset_h;
+        let onset_h = match bedtime.map(|hour| hour + EARLY_BEDTIME_SETTLE_H) {
+            Some(early) if lengthens && early < onset_h => early,
             _ => onset_h,
         };
+        let slept_h = |onset_h: f64| {
+            let wake_h = wake_h.max(onset_h + MIN_NIGHT_H);
+            (local_instant(tz, date, wake_h) - local_instant(tz, date, onset_h)).num_minutes() as f64 / 60.0
+        };
+        let debt = |slept_h: f64| (traits.sleep_need_h - slept_h).max(0.0);
+        if bedtime.is_some_and(|hour| evening_within(tz, date, hour, start, end)) {
+            let (without, with) = (slept_h(natural_onset_h), slept_h(onset_h));
+            plan.bedtime_nights.push(BedtimeNight {
+                gain_h: with - without,
+                debt_relief_h: debt(without) - debt(with),
+            });
+        }
         let wake_h = wake_h.max(onset_h + MIN_NIGHT_H);
         let onset = local_instant(tz, date, onset_h);
         let offset = local_instant(tz, date, wake_h);
-        let slept_h = (offset - onset).num_minutes() as f64 / 60.0;
-        calendar.days[i + 1].sleep_debt_h = (traits.sleep_need_h - slept_h).max(0.0);
+        calendar.days[i + 1].sleep_debt_h = debt(slept_h(onset_h));
         let stages = night_stages(onset, offset, rng);
         if offset > start && onset < end {
             plan.episodes.push(episode(tz, onset, offset));

@@ -50,7 +50,7 @@ const BAD_DAY_PERSISTENCE: f64 = 0.5;
 /// Share of the bad-day factor that carries into sleep.
 const SLEEP_BAD_DAY_SHARE: f64 = 0.3;
 /// Extra awake stress per hour of sleep debt from the night before.
-const DEBT_STRESS_PER_H: f64 = 0.02;
+pub(crate) const DEBT_STRESS_PER_H: f64 = 0.02;
 /// How much stress rises over the 24 hours before an assessment (see `Truth`).
 pub const PRE_TEST_BUMP: f64 = 0.2;
 /// The pre-test rise starts this long before an assessment.

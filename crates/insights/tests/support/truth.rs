@@ -33,6 +33,9 @@ pub struct Pair {
 #[derive(Debug, Clone, Default)]
 pub struct Summary {
     pub pairs: Vec<Pair>,
+    /// Early bedtimes' effect on that night's sleep (hours), against the hours they truly
+    /// added; the status says whether the interval excludes no change.
+    pub nights: Vec<Pair>,
     pub children: usize,
 }
 
@@ -155,9 +158,28 @@ pub fn run(scenario: Scenario, seed: u64, children: usize, step_minutes: u32) ->
             let (Some(estimate), Some(ci)) = (effect.effect, effect.ci) else {
                 continue;
             };
+            if let (Some(night), Some(truth)) = (
+                effect.night.and_then(|n| n.sleep_hours),
+                sim.truth.early_bedtime_nights,
+            ) {
+                let [lo, hi] = night.ci;
+                summary.nights.push(Pair {
+                    kind: effect.kind,
+                    truth: truth.sleep_gain_hours,
+                    estimate: night.effect,
+                    ci: night.ci,
+                    std_error: night.std_error.unwrap_or(f64::NAN),
+                    df: f64::NAN,
+                    status: if lo > 0.0 || hi < 0.0 {
+                        EffectStatus::Beneficial
+                    } else {
+                        EffectStatus::Inconclusive
+                    },
+                });
+            }
             summary.pairs.push(Pair {
                 kind: effect.kind,
-                truth: sim.truth.effects[&effect.kind],
+                truth: sim.truth.awake_stress_effect(effect.kind),
                 estimate,
                 ci,
                 std_error: effect.std_error.unwrap_or(f64::NAN),

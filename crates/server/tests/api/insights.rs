@@ -303,7 +303,7 @@ async fn a_family_acting_at_spikes_gets_the_right_verdicts(backend: Backend) {
     for effect in effects {
         let kind: sprout_domain::InterventionKind =
             serde_json::from_value(effect["kind"].clone()).expect("kind");
-        let truth = sim.truth.effects[&kind];
+        let truth = sim.truth.awake_stress_effect(kind);
         let status = effect["status"].as_str().expect("status");
         let sentence = effect["interpretation"].as_str().expect("sentence");
         if truth == 0.0 {
@@ -364,7 +364,7 @@ async fn a_family_acting_at_spikes_gets_the_right_verdicts(backend: Backend) {
         by_kind(kind)["interpretation"].as_str().expect("sentence"),
         "the card and the Insights view say the same about {kind}"
     );
-    if sim.truth.effects[&serde_json::from_value(json!(kind)).expect("kind")] == 0.0 {
+    if sim.truth.awake_stress_effect(serde_json::from_value(json!(kind)).expect("kind")) == 0.0 {
         assert!(
             recommendation["facts"]["effect_percent"].is_null(),
             "no effect is cited for an activity that does nothing: {recommendation}"
