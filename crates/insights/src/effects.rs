@@ -36,8 +36,8 @@
 
 use crate::moments::{kind_index, Moment, MomentBuilder, ADJUSTMENT_SET, OUTCOME_WINDOW};
 use crate::nights::{
-    estimate_night, evening_counts, evenings, judged_by_night, Evening, NightOutcome,
-    EVENING_ADJUSTMENT_SET, MORNING_WINDOW,
+    estimate_night, evening_counts, evenings, judged_by_night, Evening, NightOutcome, EVENING_ADJUSTMENT_SET,
+    MORNING_WINDOW,
 };
 use crate::pooling::{shrink, Estimate, Population};
 use crate::ChildData;
@@ -310,7 +310,9 @@ pub fn decision_table(data: &ChildData<'_>, kind: InterventionKind) -> Option<(T
     if judged_by_night(kind) {
         let rows = evenings(&builder, data);
         return (!rows.is_empty())
-            .then(|| crate::nights::evening_table(&rows, NightOutcome::NextMorning, &|e| e.started, true).ok())
+            .then(|| {
+                crate::nights::evening_table(&rows, NightOutcome::NextMorning, &|e| e.started, true).ok()
+            })
             .flatten();
     }
     let tables = builder.tables(InterventionKind::ALL);
@@ -500,7 +502,14 @@ fn bedtime_effect(
     let result = InterventionEffect::not_estimated(InterventionKind::EarlyBedtime, treated, control);
     if treated < MIN_TREATED_DAYS || control < MIN_CONTROL_DAYS {
         return too_little_data(result, population, || {
-            estimate_night(rows, NightOutcome::NextMorning, &started, adjusted, &Options::default()).ok()
+            estimate_night(
+                rows,
+                NightOutcome::NextMorning,
+                &started,
+                adjusted,
+                &Options::default(),
+            )
+            .ok()
         });
     }
     let estimate = match estimate_night(
@@ -547,7 +556,13 @@ fn bedtime_effect(
         result.refutations = vec![
             null_check(
                 NEGATIVE_CONTROL,
-                estimate_night(rows, NightOutcome::ThisMorning, &started, adjusted, &Options::default()),
+                estimate_night(
+                    rows,
+                    NightOutcome::ThisMorning,
+                    &started,
+                    adjusted,
+                    &Options::default(),
+                ),
                 "Stress on the morning before each early bedtime",
             ),
             bedtime_placebo(rows, adjusted),
@@ -995,7 +1010,10 @@ fn interpret(effect: &InterventionEffect) -> String {
     let (when, against) = if judged_by_night(effect.kind) {
         ("the next morning", "after evenings that looked alike without one")
     } else {
-        ("in the two hours after it", "at moments that looked alike without it")
+        (
+            "in the two hours after it",
+            "at moments that looked alike without it",
+        )
     };
     let sentence = match effect.status {
         EffectStatus::Beneficial => format!(
@@ -1060,10 +1078,26 @@ fn night_clause(night: &NightEffect) -> Option<String> {
         }
     };
     let onset = night.onset_hours.map(|e| {
-        part(&e, ("sleep began", "earlier", "later", "sleep began at about the usual time"))
+        part(
+            &e,
+            (
+                "sleep began",
+                "earlier",
+                "later",
+                "sleep began at about the usual time",
+            ),
+        )
     });
     let length = night.sleep_hours.map(|e| {
-        part(&e, ("the night was", "shorter", "longer", "the night was about as long as usual"))
+        part(
+            &e,
+            (
+                "the night was",
+                "shorter",
+                "longer",
+                "the night was about as long as usual",
+            ),
+        )
     });
     let parts: Vec<String> = onset.into_iter().chain(length).collect();
     (!parts.is_empty()).then(|| format!("That night {}.", parts.join("; ")))

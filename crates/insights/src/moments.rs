@@ -321,7 +321,9 @@ impl<'a> MomentBuilder<'a> {
     pub(crate) fn test_ahead(&self, time: DateTime<Utc>) -> f64 {
         self.test_starts[self.test_starts.partition_point(|t| *t <= time)..]
             .first()
-            .map_or(0.0, |t| (1.0 - (*t - time).num_seconds() as f64 / 86_400.0).max(0.0))
+            .map_or(0.0, |t| {
+                (1.0 - (*t - time).num_seconds() as f64 / 86_400.0).max(0.0)
+            })
     }
 
     /// Hours slept in the night that ended on `date`, when known.

@@ -215,7 +215,10 @@ pub fn evenings(builder: &MomentBuilder<'_>, data: &ChildData<'_>) -> Vec<Evenin
                         .unwrap_or(day_so_far),
                     day_vs_usual: usual_level.deviation(day_start, decided_at)?,
                     yesterday_vs_usual: usual_level
-                        .deviation(yesterday_start, yesterday_start + Duration::hours(YESTERDAY_HOURS))
+                        .deviation(
+                            yesterday_start,
+                            yesterday_start + Duration::hours(YESTERDAY_HOURS),
+                        )
                         .unwrap_or(0.0),
                     school_tomorrow,
                     test_tomorrow: builder.test_on(night.wake_date),
@@ -265,8 +268,10 @@ pub fn evening_table(
         .filter_map(|(e, _)| e.covariates.sleep_night_before)
         .collect();
     let mean_sleep = known.iter().sum::<f64>() / known.len().max(1) as f64;
-    let covariates: Vec<[f64; EVENING_ADJUSTMENT_SET.len()]> =
-        rows.iter().map(|(e, _)| e.covariates.columns(mean_sleep)).collect();
+    let covariates: Vec<[f64; EVENING_ADJUSTMENT_SET.len()]> = rows
+        .iter()
+        .map(|(e, _)| e.covariates.columns(mean_sleep))
+        .collect();
     let mut columns = vec![
         Column::numeric(
             TREATMENT,

@@ -43,7 +43,9 @@ mod time;
 
 pub use config::SimConfig;
 pub use interventions::{true_effect, EFFECT_WINDOW_HOURS};
-pub use profile::{BedtimeNights, ChildProfile, DayTruth, SimChronotype, SimulatedChild, StoredRecords, Truth};
+pub use profile::{
+    BedtimeNights, ChildProfile, DayTruth, SimChronotype, SimulatedChild, StoredRecords, Truth,
+};
 pub use scenario::{ParentTiming, Scenario};
 pub use stress::PRE_TEST_BUMP;
 

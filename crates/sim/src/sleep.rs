@@ -157,7 +157,10 @@ pub(crate) fn plan(
                 schedule.school_wake + SCHOOL_WAKE_JITTER_H * normal(rng),
             )
         };
-        let bedtime = early_bedtimes.iter().find(|(d, _)| *d == date).map(|(_, hour)| *hour);
+        let bedtime = early_bedtimes
+            .iter()
+            .find(|(d, _)| *d == date)
+            .map(|(_, hour)| *hour);
         let natural_onset_h = onset_h;
         let onset_h = match bedtime.map(|hour| hour + EARLY_BEDTIME_SETTLE_H) {
             Some(early) if lengthens && early < onset_h => early,

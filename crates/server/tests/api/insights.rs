@@ -364,7 +364,11 @@ async fn a_family_acting_at_spikes_gets_the_right_verdicts(backend: Backend) {
         by_kind(kind)["interpretation"].as_str().expect("sentence"),
         "the card and the Insights view say the same about {kind}"
     );
-    if sim.truth.awake_stress_effect(serde_json::from_value(json!(kind)).expect("kind")) == 0.0 {
+    if sim
+        .truth
+        .awake_stress_effect(serde_json::from_value(json!(kind)).expect("kind"))
+        == 0.0
+    {
         assert!(
             recommendation["facts"]["effect_percent"].is_null(),
             "no effect is cited for an activity that does nothing: {recommendation}"
