@@ -4,7 +4,7 @@
 //! collinear columns.
 
 use crate::error::{CausalError, Result};
-use crate::linalg::{ColMajor, Matrix, SpdFactor};
+use crate::linalg::{dot, sum, ColMajor, SpdFactor};
 use crate::propensity::WarmStart;
 use crate::table::{Column, Table, Value};
 
@@ -15,14 +15,16 @@ pub const MIN_ROWS_PER_ARM: usize = 2;
 /// Model-ready data. `t` is 1.0 for treated and 0.0 for control rows;
 /// covariate, modifier and instrument columns are standardised (mean 0,
 /// standard deviation 1), which leaves every effect estimate unchanged but
-/// keeps the normal equations well conditioned.
+/// keeps the normal equations well conditioned. They are stored column by
+/// column, as they are made and as the fits read them (Gram matrices,
+/// centring within groups).
 #[derive(Debug, Clone)]
 pub(crate) struct Data {
     pub y: Vec<f64>,
     pub t: Vec<f64>,
-    pub x: Matrix,
-    pub m: Matrix,
-    pub z: Matrix,
+    pub x: ColMajor,
+    pub m: ColMajor,
+    pub z: ColMajor,
     /// Starting coefficients for the propensity model (set from the full
     /// sample before bootstrapping, so each draw converges in fewer steps).
     pub ps_start: Option<WarmStart>,
@@ -138,7 +140,10 @@ pub(crate) fn prepare(table: &Table, roles: &Roles<'_>) -> Result<(Data, Prepare
         let values = col
             .as_numeric()
             .ok_or_else(|| CausalError::NonNumericColumn(name.to_string()))?;
-        used.push(col);
+        // Clusters and groups are often the same column (the day).
+        if !used.iter().any(|u| std::ptr::eq(*u, col)) {
+            used.push(col);
+        }
         Ok(Some(values))
     };
     let cluster_col = id_column(roles.clusters)?;
@@ -201,6 +206,7 @@ pub(crate) fn prepare(table: &Table, roles: &Roles<'_>) -> Result<(Data, Prepare
         ));
     }
     let y: Vec<f64> = rows.iter().map(|&i| yv[i]).collect();
+    let cluster_ids = cluster_col.map(|values| dense_ids(rows.iter().map(|&i| values[i])));
 
     let (x, x_names) = encode(table, roles.covariates, &rows, &mut prep.warnings)?;
     let (m, _) = encode(table, roles.modifiers, &rows, &mut prep.warnings)?;
@@ -245,8 +251,11 @@ pub(crate) fn prepare(table: &Table, roles: &Roles<'_>) -> Result<(Data, Prepare
         z,
         ps_start: None,
         x_gram,
-        clusters: cluster_col.map(|values| dense_ids(rows.iter().map(|&i| values[i]))),
-        groups: group_col.map(|values| dense_ids(rows.iter().map(|&i| values[i]))),
+        clusters: cluster_ids.clone(),
+        groups: match (roles.fixed_effects, roles.clusters) {
+            (Some(g), Some(c)) if g == c => cluster_ids,
+            _ => group_col.map(|values| dense_ids(rows.iter().map(|&i| values[i]))),
+        },
     };
     data.check_arms()?;
     Ok((data, prep))
@@ -255,17 +264,27 @@ pub(crate) fn prepare(table: &Table, roles: &Roles<'_>) -> Result<(Data, Prepare
 /// Dense cluster ids (0, 1, ...) in order of first appearance.
 fn dense_ids(values: impl Iterator<Item = f64>) -> Vec<u32> {
     let mut seen: Vec<(u64, u32)> = Vec::new();
+    // Rows of one cluster usually follow each other: the previous row's id
+    // answers most look-ups.
+    let mut last: Option<(u64, u32)> = None;
     values
         .map(|v| {
             let key = v.to_bits();
-            match seen.binary_search_by_key(&key, |(k, _)| *k) {
+            if let Some((k, id)) = last {
+                if k == key {
+                    return id;
+                }
+            }
+            let id = match seen.binary_search_by_key(&key, |(k, _)| *k) {
                 Ok(at) => seen[at].1,
                 Err(at) => {
                     let id = seen.len() as u32;
                     seen.insert(at, (key, id));
                     id
                 }
-            }
+            };
+            last = Some((key, id));
+            id
         })
         .collect()
 }
@@ -303,15 +322,22 @@ fn encode(
     names: &[String],
     rows: &[usize],
     warnings: &mut Vec<String>,
-) -> Result<(Matrix, Vec<String>)> {
-    let mut cols: Vec<Vec<f64>> = Vec::new();
-    let mut out_names = Vec::new();
+) -> Result<(ColMajor, Vec<String>)> {
+    let n = rows.len();
+    // `rows` are increasing, so as many as the table has are all of them.
+    let all_rows = n == table.n_rows();
+    let mut out = Encoded {
+        data: Vec::with_capacity(n * names.len()),
+        names: Vec::new(),
+    };
+    let mut picked = Vec::new();
     for name in names {
-        let col = table.require(name)?;
-        match col {
+        match table.require(name)? {
+            Column::Numeric { values, .. } if all_rows => out.push(values, name.clone(), warnings),
             Column::Numeric { values, .. } => {
-                cols.push(rows.iter().map(|&i| values[i]).collect());
-                out_names.push(name.clone());
+                picked.clear();
+                picked.extend(rows.iter().map(|&i| values[i]));
+                out.push(&picked, name.clone(), warnings);
             }
             Column::Categorical { values, .. } => {
                 let mut levels: Vec<&str> = rows.iter().map(|&i| values[i].as_str()).collect();
@@ -322,45 +348,56 @@ fn encode(
                     continue;
                 }
                 for level in &levels[1..] {
-                    cols.push(
-                        rows.iter()
-                            .map(|&i| f64::from(u8::from(values[i] == *level)))
-                            .collect(),
-                    );
-                    out_names.push(format!("{name}={level}"));
+                    picked.clear();
+                    picked.extend(rows.iter().map(|&i| f64::from(u8::from(values[i] == *level))));
+                    out.push(&picked, format!("{name}={level}"), warnings);
                 }
             }
         }
     }
-    let n = rows.len();
-    let mut kept_cols = Vec::new();
-    let mut kept_names = Vec::new();
-    for (c, name) in cols.into_iter().zip(out_names) {
-        let mean = c.iter().sum::<f64>() / n as f64;
-        let var = c.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / n as f64;
-        let sd = var.sqrt();
-        if sd.is_nan() || sd <= CONSTANT_TOL * (1.0 + mean.abs()) {
+    Ok((
+        ColMajor::from_column_data(n, out.names.len(), out.data),
+        out.names,
+    ))
+}
+
+/// Encoded columns, column-major, and their names.
+struct Encoded {
+    data: Vec<f64>,
+    names: Vec<String>,
+}
+
+impl Encoded {
+    /// Appends `values` standardised, or warns that they are constant.
+    fn push(&mut self, values: &[f64], name: String, warnings: &mut Vec<String>) {
+        if push_standardised(&mut self.data, values) {
+            self.names.push(name);
+        } else {
             warnings.push(format!("dropped `{name}`: it is constant"));
-            continue;
-        }
-        // One division, then multiplications: dividing every cell is the
-        // slowest step of the whole preparation.
-        let inv_sd = 1.0 / sd;
-        let mut c = c;
-        for v in &mut c {
-            *v = (*v - mean) * inv_sd;
-        }
-        kept_cols.push(c);
-        kept_names.push(name);
-    }
-    let p = kept_cols.len();
-    let mut data = vec![0.0; n * p];
-    for (j, c) in kept_cols.iter().enumerate() {
-        for (r, v) in c.iter().enumerate() {
-            data[r * p + j] = *v;
         }
     }
-    Ok((Matrix::from_vec(n, p, data), kept_names))
+}
+
+/// Appends `values` standardised to `data`; false, with nothing appended,
+/// when they are constant. Each column is written once, already centred.
+fn push_standardised(data: &mut Vec<f64>, values: &[f64]) -> bool {
+    let n = values.len() as f64;
+    let mean = sum(values) / n;
+    let start = data.len();
+    data.extend(values.iter().map(|v| v - mean));
+    let c = &mut data[start..];
+    let sd = (dot(c, c) / n).sqrt();
+    if sd.is_nan() || sd <= CONSTANT_TOL * (1.0 + mean.abs()) {
+        data.truncate(start);
+        return false;
+    }
+    // One division, then multiplications: dividing every cell is the
+    // slowest step of the whole preparation.
+    let inv_sd = 1.0 / sd;
+    for v in c.iter_mut() {
+        *v *= inv_sd;
+    }
+    true
 }
 
 /// A column whose spread is below this fraction of its scale is constant.
@@ -369,7 +406,7 @@ const CONSTANT_TOL: f64 = 1e-12;
 /// Which columns of `m` are independent of the intercept, of the `front`
 /// matrices and of earlier columns of `m`, and the Gram matrix of
 /// `[1, front.., m]` that decided it.
-fn independent(m: &Matrix, front: &[&Matrix]) -> (Vec<bool>, Vec<f64>) {
+fn independent(m: &ColMajor, front: &[&ColMajor]) -> (Vec<bool>, Vec<f64>) {
     let n = m.rows();
     // `[1, front.., m]` laid out column by column straight away: the Gram
     // matrix is all that is needed, and it is a dot product per pair of
@@ -380,7 +417,7 @@ fn independent(m: &Matrix, front: &[&Matrix]) -> (Vec<bool>, Vec<f64>) {
     data.resize(n, 1.0);
     for f in front.iter().copied().chain([m]) {
         for c in 0..f.cols() {
-            data.extend((0..n).map(|r| f.get(r, c)));
+            data.extend_from_slice(f.col(c));
         }
     }
     let full = ColMajor::from_column_data(n, p, data);
@@ -390,12 +427,12 @@ fn independent(m: &Matrix, front: &[&Matrix]) -> (Vec<bool>, Vec<f64>) {
 }
 
 fn keep_columns(
-    m: Matrix,
+    m: ColMajor,
     names: Vec<String>,
     keep: &[bool],
     what: &str,
     warnings: &mut Vec<String>,
-) -> (Matrix, Vec<String>) {
+) -> (ColMajor, Vec<String>) {
     if keep.iter().all(|k| *k) {
         return (m, names);
     }

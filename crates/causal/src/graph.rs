@@ -50,17 +50,17 @@ impl Graph {
         instruments: &[String],
         effect_modifiers: &[String],
     ) -> Result<Graph> {
-        let mut edges: Vec<(String, String)> = vec![(treatment.into(), outcome.into())];
+        let mut edges: Vec<(&str, &str)> = vec![(treatment, outcome)];
         for w in common_causes {
-            edges.push((w.clone(), treatment.into()));
-            edges.push((w.clone(), outcome.into()));
+            edges.push((w, treatment));
+            edges.push((w, outcome));
         }
         for z in instruments {
-            edges.push((z.clone(), treatment.into()));
+            edges.push((z, treatment));
         }
         for m in effect_modifiers {
             if !common_causes.contains(m) {
-                edges.push((m.clone(), outcome.into()));
+                edges.push((m, outcome));
             }
         }
         Graph::from_edges(&edges)
@@ -176,12 +176,21 @@ impl Graph {
     }
 
     pub(crate) fn d_separated_idx(&self, xs: &[usize], ys: &[usize], zs: &[usize]) -> bool {
-        let reach = self.reachable(xs, zs);
-        !ys.iter().any(|&y| reach[y])
+        let n = self.names.len();
+        // 0: other, 1: in `ys`, 2: in `xs` (an x is never counted as reached).
+        let mut role = vec![0u8; n];
+        for &y in ys {
+            role[y] = 1;
+        }
+        for &x in xs {
+            role[x] = 2;
+        }
+        !self.reaches(xs, zs, |v| role[v] == 1)
     }
 
-    /// Nodes connected to `xs` by an active trail given `zs`.
-    fn reachable(&self, xs: &[usize], zs: &[usize]) -> Vec<bool> {
+    /// Whether an active trail given `zs` leads from `xs` to a node that is
+    /// not in `zs` and passes `target`; stops at the first such node.
+    fn reaches(&self, xs: &[usize], zs: &[usize], target: impl Fn(usize) -> bool) -> bool {
         let n = self.names.len();
         let mut in_z = vec![false; n];
         for &z in zs {
@@ -191,35 +200,31 @@ impl Graph {
         // Direction: true = travelling up (arrived from a child),
         // false = travelling down (arrived from a parent).
         let mut visited = vec![[false; 2]; n];
-        let mut reach = vec![false; n];
-        let mut queue: VecDeque<(usize, bool)> = xs.iter().map(|&x| (x, true)).collect();
-        while let Some((v, up)) = queue.pop_front() {
+        let mut stack: Vec<(usize, bool)> = xs.iter().map(|&x| (x, true)).collect();
+        while let Some((v, up)) = stack.pop() {
             let slot = usize::from(up);
             if visited[v][slot] {
                 continue;
             }
             visited[v][slot] = true;
-            if !in_z[v] {
-                reach[v] = true;
+            if !in_z[v] && target(v) {
+                return true;
             }
             if up {
                 if !in_z[v] {
-                    queue.extend(self.parents[v].iter().map(|&p| (p, true)));
-                    queue.extend(self.children[v].iter().map(|&c| (c, false)));
+                    stack.extend(self.parents[v].iter().map(|&p| (p, true)));
+                    stack.extend(self.children[v].iter().map(|&c| (c, false)));
                 }
             } else {
                 if !in_z[v] {
-                    queue.extend(self.children[v].iter().map(|&c| (c, false)));
+                    stack.extend(self.children[v].iter().map(|&c| (c, false)));
                 }
                 if anc_z[v] {
-                    queue.extend(self.parents[v].iter().map(|&p| (p, true)));
+                    stack.extend(self.parents[v].iter().map(|&p| (p, true)));
                 }
             }
         }
-        for &x in xs {
-            reach[x] = false;
-        }
-        reach
+        false
     }
 }
 

@@ -92,6 +92,11 @@ pub fn identify_backdoor(
     }
     let mut minimal = adjustment.clone();
     for &z in &adjustment {
+        // T <- z -> Y is a back-door path that only z can block: z stays,
+        // without a search (every common cause of DoWhy's shortcut graph).
+        if cut.parents_of(t).contains(&z) && cut.parents_of(y).contains(&z) {
+            continue;
+        }
         let trial: Vec<usize> = minimal.iter().copied().filter(|&v| v != z).collect();
         if valid(&cut, &de_t, t, y, &trial) {
             minimal = trial;

@@ -91,6 +91,7 @@
 #![forbid(unsafe_code)]
 
 mod bootstrap;
+mod cr2;
 mod design;
 mod effect;
 mod error;

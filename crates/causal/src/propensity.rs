@@ -222,13 +222,13 @@ fn irls(
 /// (data preparation computes it to find collinear columns); it saves one
 /// pass over the data.
 pub(crate) fn fit(
-    x: &Matrix,
+    x: &ColMajor,
     t: &[f64],
     start: Option<&WarmStart>,
     gram: Option<&[f64]>,
 ) -> Result<Propensity> {
-    let design = x.with_leading(&[]);
-    let cols = ColMajor::new(&design);
+    let cols = x.with_leading(&[]);
+    let design = cols.to_rows();
     let coef = start.map(|s| s.coef.as_slice());
     if let Some(s) = start {
         // k-step bootstrap (Andrews 2002): a few Newton steps from the

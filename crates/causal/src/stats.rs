@@ -194,8 +194,10 @@ pub fn t_two_sided_p(t: f64, df: f64) -> f64 {
 }
 
 /// Student t quantile for probability `p` and `df` (possibly fractional)
-/// degrees of freedom, by bisection on [`t_two_sided_p`] (60 halvings:
-/// well below 1e-12 of the answer).
+/// degrees of freedom: Newton's method on [`t_two_sided_p`] from the normal
+/// quantile, inside a bracket that bisection takes over whenever a step
+/// would leave it. Each evaluation is a continued fraction, and Newton needs
+/// five or so where bisection to the same accuracy needed sixty.
 pub fn t_quantile(p: f64, df: f64) -> f64 {
     if p <= 0.0 {
         return f64::NEG_INFINITY;
@@ -211,15 +213,30 @@ pub fn t_quantile(p: f64, df: f64) -> f64 {
     while t_two_sided_p(hi, df) > tail && hi < 1e12 {
         hi *= 2.0;
     }
-    for _ in 0..60 {
-        let mid = 0.5 * (lo + hi);
-        if t_two_sided_p(mid, df) > tail {
-            lo = mid;
+    // d/dt P(|T| >= t) = -2 f(t), with f the t density.
+    let log_density_scale =
+        ln_gamma((df + 1.0) / 2.0) - ln_gamma(df / 2.0) - 0.5 * (df * std::f64::consts::PI).ln();
+    let density = |t: f64| (log_density_scale - (df + 1.0) / 2.0 * (t * t / df).ln_1p()).exp();
+    let mut t = normal_quantile(p).clamp(lo, hi);
+    for _ in 0..100 {
+        let excess = t_two_sided_p(t, df) - tail;
+        if excess > 0.0 {
+            lo = t;
         } else {
-            hi = mid;
+            hi = t;
         }
+        let newton = t + excess / (2.0 * density(t));
+        let next = if newton > lo && newton < hi {
+            newton
+        } else {
+            0.5 * (lo + hi)
+        };
+        if (next - t).abs() <= 4.0 * f64::EPSILON * next.abs() || hi - lo <= 4.0 * f64::EPSILON * hi {
+            return next;
+        }
+        t = next;
     }
-    0.5 * (lo + hi)
+    t
 }
 
 pub fn mean(v: &[f64]) -> f64 {
@@ -282,6 +299,36 @@ mod tests {
         assert!((t_two_sided_p(2.0, 7.0) - 0.085_619_328_6).abs() < 1e-8);
         // Many degrees of freedom: the normal.
         assert!((t_quantile(0.975, 1e7) - 1.959_963_984_540_054).abs() < 1e-5);
+    }
+
+    #[test]
+    fn t_quantile_is_the_root_bisection_finds() {
+        // The definition, solved the slow way: sixty halvings of a bracket.
+        let bisection = |p: f64, df: f64| {
+            let tail = 2.0 * (1.0 - p);
+            let (mut lo, mut hi) = (0.0_f64, 1.0_f64);
+            while t_two_sided_p(hi, df) > tail && hi < 1e12 {
+                hi *= 2.0;
+            }
+            for _ in 0..60 {
+                let mid = 0.5 * (lo + hi);
+                if t_two_sided_p(mid, df) > tail {
+                    lo = mid;
+                } else {
+                    hi = mid;
+                }
+            }
+            0.5 * (lo + hi)
+        };
+        for df in [0.5, 1.0, 1.007, 2.23, 5.09, 8.13, 30.0, 1e3, 1e7] {
+            for p in [0.5, 0.6, 0.9, 0.95, 0.975, 0.995, 0.9995] {
+                let (fast, slow) = (t_quantile(p, df), bisection(p, df));
+                assert!(
+                    (fast - slow).abs() <= 1e-12 * slow.max(1.0),
+                    "p {p}, df {df}: {fast} vs {slow}"
+                );
+            }
+        }
     }
 
     #[test]

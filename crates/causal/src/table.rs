@@ -101,6 +101,11 @@ impl Column {
     pub(crate) fn mark_missing(&self, out: &mut [bool]) {
         match self {
             Column::Numeric { values, .. } => {
+                // `v * 0` is zero for every finite number and NaN otherwise, so
+                // one vectorised sum says whether there is anything to mark.
+                if crate::linalg::sum_of_zeros(values) == 0.0 {
+                    return;
+                }
                 for (o, v) in out.iter_mut().zip(values) {
                     *o |= !v.is_finite();
                 }

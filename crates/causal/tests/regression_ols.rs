@@ -5,40 +5,9 @@
 
 mod common;
 
+use common::{inverse, solve};
+
 use sprout_causal::{estimate_effect, Column, EffectSpec, Method, Options, Table};
-
-/// Solves `A x = b` by Gauss–Jordan elimination with partial pivoting.
-fn solve(mut a: Vec<Vec<f64>>, mut b: Vec<f64>) -> Vec<f64> {
-    let n = b.len();
-    for c in 0..n {
-        let p = (c..n)
-            .max_by(|&i, &j| a[i][c].abs().total_cmp(&a[j][c].abs()))
-            .unwrap();
-        a.swap(c, p);
-        b.swap(c, p);
-        for r in 0..n {
-            if r != c {
-                let f = a[r][c] / a[c][c];
-                for k in c..n {
-                    a[r][k] -= f * a[c][k];
-                }
-                b[r] -= f * b[c];
-            }
-        }
-    }
-    (0..n).map(|i| b[i] / a[i][i]).collect()
-}
-
-fn inverse(a: &[Vec<f64>]) -> Vec<Vec<f64>> {
-    let n = a.len();
-    let cols: Vec<Vec<f64>> = (0..n)
-        .map(|j| {
-            let e: Vec<f64> = (0..n).map(|i| f64::from(u8::from(i == j))).collect();
-            solve(a.to_vec(), e)
-        })
-        .collect();
-    (0..n).map(|i| (0..n).map(|j| cols[j][i]).collect()).collect()
-}
 
 #[test]
 fn regression_matches_normal_equations() {

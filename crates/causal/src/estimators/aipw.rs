@@ -10,7 +10,7 @@
 use super::{arms, Fit};
 use crate::design::Data;
 use crate::error::Result;
-use crate::linalg::{ols_coef, Matrix};
+use crate::linalg::{ols_coef, ColMajor};
 use crate::propensity;
 use crate::spec::{Estimand, Options};
 
@@ -71,11 +71,11 @@ fn outcome_models(data: &Data, warnings: &mut Vec<String>) -> (Vec<f64>, Vec<f64
     } else {
         let mut f = data.x.clone();
         for j in 0..data.m.cols() {
-            f = f.push_column(&data.m.column(j));
+            f = f.push_column(data.m.col(j));
         }
         f
     };
-    let design = feats.with_leading(&[]);
+    let design = feats.with_leading(&[]).to_rows();
     let k = design.cols();
     if tr.len() >= k + 2 && co.len() >= k + 2 {
         let arm_fit = |idx: &[usize]| {
@@ -92,7 +92,7 @@ fn outcome_models(data: &Data, warnings: &mut Vec<String>) -> (Vec<f64>, Vec<f64
              treatment term was used"
                 .to_string(),
         );
-        let pooled = feats.with_leading(&[&data.t]);
+        let pooled = feats.with_leading(&[&data.t]).to_rows();
         let beta = ols_coef(&pooled, &data.y);
         let base = design_times(&feats, &beta);
         let mu0 = base.clone();
@@ -102,16 +102,12 @@ fn outcome_models(data: &Data, warnings: &mut Vec<String>) -> (Vec<f64>, Vec<f64
 }
 
 /// `beta[0] + feats · beta[2..]`.
-fn design_times(feats: &Matrix, beta: &[f64]) -> Vec<f64> {
-    (0..feats.rows())
-        .map(|r| {
-            beta[0]
-                + feats
-                    .row(r)
-                    .iter()
-                    .zip(&beta[2..])
-                    .map(|(x, b)| x * b)
-                    .sum::<f64>()
-        })
-        .collect()
+fn design_times(feats: &ColMajor, beta: &[f64]) -> Vec<f64> {
+    let mut sums = vec![-0.0; feats.rows()];
+    for (c, b) in beta[2..].iter().enumerate().take(feats.cols()) {
+        for (s, x) in sums.iter_mut().zip(feats.col(c)) {
+            *s += x * b;
+        }
+    }
+    sums.into_iter().map(|s| beta[0] + s).collect()
 }

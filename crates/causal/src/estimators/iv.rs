@@ -33,10 +33,10 @@ pub(super) fn fit(data: &Data, opts: &Options) -> Result<Fit> {
         });
     }
     // First stage: t ~ 1 + X + Z, against the restricted t ~ 1 + X.
-    let restricted = data.x.with_leading(&[]);
+    let restricted = data.x.with_leading(&[]).to_rows();
     let mut full = restricted.clone();
     for j in 0..q {
-        full = full.push_column(&data.z.column(j));
+        full = full.push_column(data.z.col(j));
     }
     let s1 = Ols::fit(&full, &data.t);
     let s0 = Ols::fit(&restricted, &data.t);
@@ -55,12 +55,12 @@ pub(super) fn fit(data: &Data, opts: &Options) -> Result<Fit> {
     let t_hat: Vec<f64> = data.t.iter().zip(&s1.resid).map(|(t, r)| t - r).collect();
 
     // Second stage: y ~ 1 + t_hat + X; residuals use the observed t.
-    let x2 = data.x.with_leading(&[&t_hat]);
+    let x2 = data.x.with_leading(&[&t_hat]).to_rows();
     let s2 = Ols::fit(&x2, &data.y);
     if !s2.kept[1] {
         return Err(CausalError::WeakInstrument { f_stat });
     }
-    let xt = data.x.with_leading(&[&data.t]);
+    let xt = data.x.with_leading(&[&data.t]).to_rows();
     let u: Vec<f64> = data
         .y
         .iter()

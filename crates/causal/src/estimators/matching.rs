@@ -216,16 +216,16 @@ impl<'a> Arms<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::linalg::Matrix;
+    use crate::linalg::ColMajor;
 
     fn data(x: Vec<f64>, t: Vec<f64>, y: Vec<f64>) -> Data {
         let n = x.len();
         Data {
             y,
             t,
-            x: Matrix::from_vec(n, 1, x),
-            m: Matrix::from_vec(n, 0, vec![]),
-            z: Matrix::from_vec(n, 0, vec![]),
+            x: ColMajor::from_column_data(n, 1, x),
+            m: ColMajor::from_column_data(n, 0, vec![]),
+            z: ColMajor::from_column_data(n, 0, vec![]),
             ps_start: None,
             x_gram: None,
             clusters: None,
