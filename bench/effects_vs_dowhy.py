@@ -73,18 +73,22 @@ def sprout(binary, *args):
     return [json.loads(line) for line in out.splitlines() if line.strip()]
 
 
-def with_day_dummies(df, covariates, keep_absorbed):
-    """The table with one dummy per day but the first, and the common causes DoWhy gets."""
-    day = df["day"].astype(int)
+def with_day_dummies(df, covariates, keep_absorbed, treatment, outcome, fixed_effects):
+    """The table with one dummy per day but the first, and the common causes DoWhy gets.
+    Without fixed effects (an early bedtime's evening table: one row per evening) the
+    covariates alone, as Sprout's regression has them."""
+    if fixed_effects is None:
+        return df[[treatment, outcome] + covariates], list(covariates), []
+    day = df[fixed_effects].astype(int)
     dummies = pd.get_dummies(day, prefix="day", drop_first=True, dtype=float)
     absorbed = [c for c in covariates if (df.groupby(day)[c].nunique() <= 1).all()]
     causes = [c for c in covariates if keep_absorbed or c not in absorbed]
-    data = pd.concat([df[["started", "stress_after"]], df[causes], dummies], axis=1)
+    data = pd.concat([df[[treatment, outcome]], df[causes], dummies], axis=1)
     return data, causes + list(dummies.columns), absorbed
 
 
-def dowhy_model(df, causes):
-    model = CausalModel(data=df.copy(), treatment="started", outcome="stress_after", common_causes=causes)
+def dowhy_model(df, causes, treatment, outcome):
+    model = CausalModel(data=df.copy(), treatment=treatment, outcome=outcome, common_causes=causes)
     # All common causes as the adjustment set, as the default back-door identification
     # also returns here; the default enumerates candidate sets first, which takes about
     # a minute with ~100 common causes (outside the timer either way).
@@ -92,14 +96,14 @@ def dowhy_model(df, causes):
     return model, estimand
 
 
-def dowhy_estimate(df, causes, reps):
+def dowhy_estimate(df, causes, reps, treatment, outcome):
     """Median time of `CausalModel.estimate_effect` with backdoor.linear_regression;
     model construction and identify_effect are done before the timer starts, on a
     fresh copy of the data each time, and the first run is not timed."""
     times = []
     value = None
     for i in range(reps + 1):
-        model, estimand = dowhy_model(df, causes)
+        model, estimand = dowhy_model(df, causes, treatment, outcome)
         with warnings.catch_warnings():
             # statsmodels warns that the design is rank-deficient (see note 1).
             warnings.simplefilter("ignore")
@@ -112,13 +116,17 @@ def dowhy_estimate(df, causes, reps):
     return value, statistics.median(times)
 
 
-def within_day_ols(df, covariates):
+def within_day_ols(df, covariates, treatment, outcome, fixed_effects):
     """The within-day (fixed-effects) treatment coefficient in NumPy, by least squares
-    on day-centred columns: a third computation of the same number."""
-    cols = ["started", "stress_after"] + covariates
-    centred = df[cols] - df.groupby("day")[cols].transform("mean")
-    x = centred[["started"] + covariates].to_numpy(float)
-    y = centred["stress_after"].to_numpy(float)
+    on day-centred columns: a third computation of the same number (plain OLS with an
+    intercept when there are no fixed effects)."""
+    cols = [treatment, outcome] + covariates
+    if fixed_effects is None:
+        centred = df[cols] - df[cols].mean()
+    else:
+        centred = df[cols] - df.groupby(fixed_effects)[cols].transform("mean")
+    x = centred[[treatment] + covariates].to_numpy(float)
+    y = centred[outcome].to_numpy(float)
     beta, *_ = np.linalg.lstsq(x, y, rcond=None)
     return float(beta[0])
 
@@ -160,17 +168,20 @@ def main():
     for s in estimates:
         kind = s["intervention"]
         df = pd.read_csv(s["csv"], float_precision="round_trip")
-        data, causes, absorbed = with_day_dummies(df, s["common_causes"], not a.drop_absorbed)
-        ndays = df["day"].nunique()
+        treatment, outcome, fe = s["treatment"], s["outcome"], s.get("fixed_effects")
+        data, causes, absorbed = with_day_dummies(df, s["common_causes"], not a.drop_absorbed,
+                                                  treatment, outcome, fe)
+        ndays = df[fe].nunique() if fe else s["days"]
+        dummies = ndays - 1 if fe else 0
         print(f"\n{kind}: {s['csv']}: {len(df)} rows, {s['started']} starts on {s['days_with_start']} days, "
               f"{ndays} days", flush=True)
         print(f"  absorbed by the day (constant within every day; "
               f"{'left out of' if a.drop_absorbed else 'kept in'} DoWhy's common causes): "
               f"{', '.join(absorbed) or 'none'}")
-        print(f"  DoWhy common causes: {len(causes) - (ndays - 1)} covariates + {ndays - 1} day dummies",
+        print(f"  DoWhy common causes: {len(causes) - dummies} covariates + {dummies} day dummies",
               flush=True)
-        d_val, d_ms = dowhy_estimate(data, causes, a.reps)
-        check = within_day_ols(df, [c for c in s["common_causes"] if c not in absorbed])
+        d_val, d_ms = dowhy_estimate(data, causes, a.reps, treatment, outcome)
+        check = within_day_ols(df, [c for c in s["common_causes"] if c not in absorbed], treatment, outcome, fe)
         sp = s.get("estimate")
         print(f"  DoWhy {d_val:.10g} ({d_ms:.2f} ms)  Sprout "
               f"{'error: ' + s['error'] if sp is None else f'{sp:.10g}'} ({s['median_ms']:.3f} ms; "

@@ -288,7 +288,13 @@ fn cmd_export(args: &Args) -> Res<()> {
         let (point_ms, _, point) = timed(reps, || point_estimate(&table, &spec, Method::Regression, &opts));
         let column = |name: &str| table.column(name).and_then(|c| c.as_numeric()).unwrap_or(&[]);
         let started = column(&spec.treatment);
-        let days = column("day");
+        // An early bedtime's table has one row per evening (no `day` column): each row a day.
+        let row_index: Vec<f64> = (0..table.n_rows()).map(|i| i as f64).collect();
+        let days = if table.has_column("day") {
+            column("day")
+        } else {
+            &row_index
+        };
         let in_refresh = refreshed.iter().find(|e| e.kind == kind);
         let mut line = json!({
             "kind": "estimate",
