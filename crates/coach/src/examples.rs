@@ -91,6 +91,8 @@ fn facts(i: usize) -> (Facts, template::Style) {
         forecast_peak,
         sustained_high: pick(13, 12) == 0,
         pre_test_rise: None,
+        bedtime: None,
+        short_sleep: None,
         history: Vec::new(),
     };
     let style = if pick(14, 2) == 0 {

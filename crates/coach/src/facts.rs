@@ -39,10 +39,33 @@ pub struct Facts {
     /// How much higher stress has been in the day before a test (two decimals), when the
     /// child's history shows it beyond chance.
     pub pre_test_rise: Option<f64>,
+    /// For an earlier bedtime: the child's usual onset that night and how much earlier
+    /// the suggestion is (see [`crate::bedtime`]).
+    pub bedtime: Option<crate::bedtime::BedtimeStep>,
+    /// The child's recent sleep when it is below what is recommended at their age.
+    pub short_sleep: Option<ShortSleep>,
     /// What the family's own history says that bears on this action: parents' notes and
     /// earlier suggestions with their answers, retrieved by meaning (filled in by the
     /// caller; see the server's memory). The family's own words, so a writer may use them.
     pub history: Vec<String>,
+}
+
+/// Recent nights shorter than recommended at the child's age.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct ShortSleep {
+    /// Mean hours a night, to one decimal.
+    pub hours: f64,
+    /// The recommended range at their age, hours.
+    pub recommended: (u32, u32),
+}
+
+impl ShortSleep {
+    /// Some when `mean_hours` falls short of the range recommended at `age`.
+    pub fn of(age: Option<u32>, mean_hours: Option<f64>) -> Option<Self> {
+        let recommended = crate::bedtime::recommended_sleep_hours(age?)?;
+        let hours = (mean_hours? * 10.0).round() / 10.0;
+        (hours < f64::from(recommended.0)).then_some(Self { hours, recommended })
+    }
 }
 
 /// Parent-facing names of the kinds, as actions.
@@ -139,6 +162,8 @@ pub fn gather(
             .filter(|p| p.significant && p.difference > 0.0)
             .map(|p| (p.difference * 100.0).round() / 100.0)
             .filter(|rise| *rise > 0.0),
+        bedtime: None,
+        short_sleep: None,
         history: Vec::new(),
     }
 }
@@ -177,6 +202,18 @@ impl Facts {
             self.slot_time,
             self.slot.phrase()
         ));
+        if let Some(step) = &self.bedtime {
+            lines.push(format!(
+                "Usual time asleep that night: {}; the suggested bedtime is {} minutes earlier",
+                step.usual, step.minutes_earlier
+            ));
+        }
+        if let Some(short) = &self.short_sleep {
+            lines.push(format!(
+                "Sleep lately: about {} hours a night; {}-{} hours is recommended at this age",
+                short.hours, short.recommended.0, short.recommended.1
+            ));
+        }
         match self.effect_percent {
             Some(p) => lines.push(format!(
                 "Measured effect: lowers their stress{} by about {p}%",

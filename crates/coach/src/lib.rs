@@ -18,6 +18,7 @@
 // Nothing from outside the process may panic; tests may unwrap what they built.
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
+pub mod bedtime;
 pub mod examples;
 pub mod facts;
 pub mod guardrails;
@@ -99,6 +100,8 @@ mod plan {
             .iter()
             .any(|e| e.event_type.is_assessment() && e.start.with_timezone(&tz).date_naive() == tomorrow);
         let slots = candidate_slots(data.now, tz, chronotype);
+        let habit = sprout_insights::days::sleep_habit(data);
+        let calendar = sprout_insights::calendar::free_days(data.events, tz);
         let decision = choose(&PolicyInput {
             slots: &slots,
             effects: &effects,
@@ -108,7 +111,14 @@ mod plan {
             approval_priors,
             seed: seed(child_key, data.now, answers.len()),
         })?;
-        let facts = gather(
+        let (decision, bedtime) = crate::bedtime::place(
+            decision,
+            &habit,
+            &|date| sprout_insights::calendar::is_school_day(date, &calendar),
+            data.now,
+            tz,
+        );
+        let mut facts = gather(
             &decision,
             &effects,
             chronotype,
@@ -120,6 +130,8 @@ mod plan {
             data.now,
             tz,
         );
+        facts.bedtime = bedtime;
+        facts.short_sleep = crate::facts::ShortSleep::of(age_years, habit.mean_sleep_hours);
         Some(Plan {
             decision,
             facts,

@@ -54,6 +54,11 @@ pub fn write_styled(facts: &Facts, variant: usize, style: Style) -> String {
             "Stress has been high for several days now, so it may help to talk it over with the school counsellor or your paediatrician."
                 .into(),
         );
+    } else if let Some(short) = &facts.short_sleep {
+        sentences.push(format!(
+            "They have slept about {} hours a night lately, and {}–{} hours is recommended at their age.",
+            short.hours, short.recommended.0, short.recommended.1
+        ));
     }
     sentences.join(" ")
 }
@@ -102,7 +107,11 @@ fn action(facts: &Facts, variant: usize) -> String {
         ),
         None => " — we are still learning how much it helps them, so tell us how it goes".into(),
     };
-    let sentence = format!("{lead}{verb} {what} at {when}{evidence}.");
+    // A bedtime says how it compares with the child's own: a step, not a new regime.
+    let step = facts.bedtime.as_ref().map_or(String::new(), |b| {
+        format!(", {} minutes before their usual {}", b.minutes_earlier, b.usual)
+    });
+    let sentence = format!("{lead}{verb} {what} at {when}{step}{evidence}.");
     capitalise(&sentence)
 }
 

@@ -241,3 +241,47 @@ fn a_new_child_starts_from_what_other_families_found_helpful() {
         "reading chosen {with}/200 with the prior, {without}/200 without"
     );
 }
+
+/// An earlier bedtime is written as a step from the child's own bedtime, with their
+/// short nights against the age norm, and every writer's check accepts it.
+#[test]
+fn an_earlier_bedtime_is_a_step_from_the_childs_own() {
+    use sprout_coach::bedtime::BedtimeStep;
+    use sprout_coach::facts::ShortSleep;
+    let decision = Decision {
+        kind: InterventionKind::EarlyBedtime,
+        slot: sprout_coach::Slot {
+            kind: SlotKind::ThisEvening,
+            start: noon() + chrono::Duration::hours(10),
+            local_time: chrono::NaiveTime::from_hms_opt(22, 0, 0).expect("time"),
+        },
+        reasons: Vec::new(),
+        draws: Vec::new(),
+    };
+    let mut facts = facts_for(&decision, Some(Chronotype::NightOwl));
+    facts.bedtime = Some(BedtimeStep {
+        usual: "10:20 PM".into(),
+        minutes_earlier: 20,
+    });
+    facts.short_sleep = ShortSleep::of(Some(12), Some(6.53));
+    assert_eq!(
+        facts.short_sleep.map(|s| (s.hours, s.recommended)),
+        Some((6.5, (9, 12)))
+    );
+    assert!(
+        ShortSleep::of(Some(12), Some(9.4)).is_none(),
+        "enough sleep is not flagged"
+    );
+    for variant in 0..6 {
+        let text = sprout_coach::template::write(&facts, variant);
+        assert!(
+            text.contains("10 PM tonight, 20 minutes before their usual 10:20 PM"),
+            "{text}"
+        );
+        assert!(
+            text.contains("about 6.5 hours a night lately, and 9–12 hours is recommended"),
+            "{text}"
+        );
+        sprout_coach::guardrails::check(&text, &facts).unwrap_or_else(|e| panic!("{e}: {text}"));
+    }
+}

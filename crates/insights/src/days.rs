@@ -70,3 +70,60 @@ pub fn sustained_high_stress(data: &ChildData<'_>) -> bool {
         awake.len() >= MIN_READINGS && awake.iter().sum::<f64>() / awake.len() as f64 >= HIGH_DAY_STRESS
     })
 }
+
+/// Nights looked at for the usual bedtime and sleep: recent enough to be today's habit.
+const RECENT_NIGHTS: Duration = Duration::days(28);
+/// Fewest nights of a kind before their usual onset is trusted.
+const MIN_NIGHTS: usize = 3;
+
+/// The child's recent sleep habit: when sleep usually begins before a school day and
+/// before a free day, and how long the nights last.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SleepHabit {
+    /// Median onset before a school day, hours from the next day's midnight (negative:
+    /// the evening before).
+    pub school_onset: Option<f64>,
+    /// The same before a free day.
+    pub free_onset: Option<f64>,
+    /// Mean hours of main sleep a night.
+    pub mean_sleep_hours: Option<f64>,
+    pub nights: usize,
+}
+
+impl SleepHabit {
+    /// The usual onset before a school day (`school_next`) or a free day, falling back to
+    /// the other kind when one has too few nights.
+    pub fn onset(&self, school_next: bool) -> Option<f64> {
+        if school_next {
+            self.school_onset.or(self.free_onset)
+        } else {
+            self.free_onset.or(self.school_onset)
+        }
+    }
+}
+
+/// The child's sleep over the last [`RECENT_NIGHTS`] before `now`.
+pub fn sleep_habit(data: &ChildData<'_>) -> SleepHabit {
+    let calendar = crate::calendar::free_days(data.events, data.tz);
+    let since = data.now - RECENT_NIGHTS;
+    let recent: Vec<Night> = main_nights(data, &calendar)
+        .into_iter()
+        .filter(|n| n.episode.offset > since && n.episode.offset <= data.now)
+        .collect();
+    let median_onset = |school: bool| {
+        let mut onsets: Vec<f64> = recent
+            .iter()
+            .filter(|n| (n.day_type == sprout_chrono::DayType::School) == school)
+            .map(|n| n.onset_hours)
+            .collect();
+        onsets.sort_by(f64::total_cmp);
+        (onsets.len() >= MIN_NIGHTS).then(|| onsets[onsets.len() / 2])
+    };
+    SleepHabit {
+        school_onset: median_onset(true),
+        free_onset: median_onset(false),
+        mean_sleep_hours: (recent.len() >= MIN_NIGHTS)
+            .then(|| recent.iter().map(|n| n.duration_hours).sum::<f64>() / recent.len() as f64),
+        nights: recent.len(),
+    }
+}
