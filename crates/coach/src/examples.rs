@@ -88,6 +88,7 @@ fn facts(i: usize) -> (Facts, template::Style) {
         effect_percent,
         effect_status,
         next_test,
+        next_test_time: None,
         forecast_peak,
         sustained_high: pick(13, 12) == 0,
         pre_test_rise: None,

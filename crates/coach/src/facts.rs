@@ -15,7 +15,10 @@ use sprout_insights::forecast::StressForecast;
 /// A forecast peak worth mentioning; below it the day ahead reads as calm.
 const NOTABLE_PEAK: f64 = 0.6;
 /// How far ahead a test is mentioned.
-const TEST_HORIZON: Duration = Duration::hours(36);
+pub const TEST_HORIZON: Duration = Duration::hours(36);
+/// A suggestion meant to help before a test starts at least this long before it: time
+/// to do it, and to settle after.
+pub const BEFORE_EVENT: Duration = Duration::hours(1);
 
 /// The facts of one recommendation.
 #[derive(Debug, Clone, Serialize)]
@@ -30,8 +33,11 @@ pub struct Facts {
     /// evidence shows a benefit.
     pub effect_percent: Option<u32>,
     pub effect_status: Option<EffectStatus>,
-    /// The next assessment within a day and a half: its name and when ("tomorrow").
+    /// The next assessment within a day and a half that the action comes before: its
+    /// name and day ("tomorrow").
     pub next_test: Option<(String, String)>,
+    /// Its local start time, as the chart shows it ("10 AM").
+    pub next_test_time: Option<String>,
     /// The forecast's highest hour when notable: value (two decimals), clock time, day.
     pub forecast_peak: Option<(f64, String, String)>,
     /// Stress has been high for several days: suggest talking to someone who can help.
@@ -104,6 +110,24 @@ fn day_word(at: DateTime<Utc>, now: DateTime<Utc>, tz: Tz) -> String {
     }
 }
 
+/// The next assessment within [`TEST_HORIZON`] of `now`.
+pub fn next_test(events: &[SchoolEvent], now: DateTime<Utc>) -> Option<&SchoolEvent> {
+    events
+        .iter()
+        .filter(|e| e.event_type.is_assessment() && e.start > now && e.start - now <= TEST_HORIZON)
+        .min_by_key(|e| e.start)
+}
+
+/// "an exam", "a math test".
+pub fn with_article(noun: &str) -> String {
+    let article = if noun.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        "an"
+    } else {
+        "a"
+    };
+    format!("{article} {noun}")
+}
+
 /// Everything the decision and the analyses support saying.
 #[allow(clippy::too_many_arguments)]
 pub fn gather(
@@ -124,16 +148,16 @@ pub fn gather(
         .and_then(|e| e.relative_effect)
         .map(|r| (r.abs() * 100.0).round() as u32)
         .filter(|p| *p > 0);
-    let next_test = events
-        .iter()
-        .filter(|e| e.event_type.is_assessment() && e.start > now && e.start - now <= TEST_HORIZON)
-        .min_by_key(|e| e.start)
-        .map(|e| {
-            (
-                e.event_type.as_str().replace('_', " "),
-                day_word(e.start, now, tz),
-            )
-        });
+    // A test is the occasion only for an action that comes before it: advice "for"
+    // tomorrow's exam placed after the exam is no help.
+    let test = next_test(events, now).filter(|e| decision.slot.start + BEFORE_EVENT <= e.start);
+    let next_test = test.map(|e| {
+        (
+            e.event_type.as_str().replace('_', " "),
+            day_word(e.start, now, tz),
+        )
+    });
+    let next_test_time = test.map(|e| clock_phrase(e.start.with_timezone(&tz).time()));
     let forecast_peak = forecast.and_then(|f| {
         let (i, peak) = f.mean.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1))?;
         let at = *f.times.get(i)?;
@@ -156,6 +180,7 @@ pub fn gather(
         effect_percent,
         effect_status: effect.map(|e| e.status),
         next_test,
+        next_test_time,
         forecast_peak,
         sustained_high,
         pre_test_rise: pattern
@@ -189,7 +214,10 @@ impl Facts {
             None => lines.push("Stress forecast: calm".into()),
         }
         if let Some((test, day)) = &self.next_test {
-            lines.push(format!("Upcoming: {test} {day}"));
+            match &self.next_test_time {
+                Some(time) => lines.push(format!("Upcoming: {test} {day} at {time}")),
+                None => lines.push(format!("Upcoming: {test} {day}")),
+            }
         }
         if let Some(rise) = self.pre_test_rise {
             lines.push(format!(

@@ -99,7 +99,16 @@ mod plan {
             .events
             .iter()
             .any(|e| e.event_type.is_assessment() && e.start.with_timezone(&tz).date_naive() == tomorrow);
-        let slots = candidate_slots(data.now, tz, chronotype);
+        // With a test ahead, advice comes before it: slots after its start (less the
+        // time to do something and settle) are left out while any earlier one is left.
+        let all_slots = candidate_slots(data.now, tz, chronotype);
+        let test_start = crate::facts::next_test(data.events, data.now).map(|e| e.start);
+        let before: Vec<_> = all_slots
+            .iter()
+            .filter(|s| test_start.is_none_or(|t| s.start + crate::facts::BEFORE_EVENT <= t))
+            .copied()
+            .collect();
+        let slots = if before.is_empty() { all_slots } else { before };
         let habit = sprout_insights::days::sleep_habit(data);
         let calendar = sprout_insights::calendar::free_days(data.events, tz);
         let decision = choose(&PolicyInput {

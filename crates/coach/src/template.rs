@@ -67,13 +67,20 @@ fn context(facts: &Facts, variant: usize) -> String {
     match (&facts.next_test, &facts.forecast_peak) {
         (Some((test, day)), _) => {
             let day_of = day.trim_start_matches("on ");
+            let at = facts
+                .next_test_time
+                .as_ref()
+                .map_or(String::new(), |t| format!(" at {t}"));
             match (variant % 2, facts.pre_test_rise) {
                 (0, Some(rise)) => format!(
-                    "Your child's stress is likely to rise ahead of {day_of}'s {test}: it has been about {rise} \
+                    "Your child's stress is likely to rise ahead of {day_of}'s {test}{at}: it has been about {rise} \
                      higher than usual the day before tests."
                 ),
-                (0, None) => format!("Your child's stress is likely to rise ahead of {day_of}'s {test}."),
-                _ => format!("With a {test} {day}, your child's stress may build up beforehand."),
+                (0, None) => format!("Your child's stress is likely to rise ahead of {day_of}'s {test}{at}."),
+                _ => format!(
+                    "With {} {day}{at}, your child's stress may build up beforehand.",
+                    crate::facts::with_article(test)
+                ),
             }
         }
         (None, Some((value, time, day))) => match variant % 2 {
