@@ -39,6 +39,9 @@ enum Scope {
     All,
     /// The child's data up to the start of the current hour.
     Settled,
+    /// What the advice is about: the calendar, logged activities, a stress alert. Only
+    /// counted ([`InsightCache::mark_occasion`]), never the scope of a cached result.
+    Occasion,
 }
 
 impl Scope {
@@ -67,6 +70,7 @@ fn version_key(child: ChildId, scope: Scope) -> String {
     match scope {
         Scope::All => format!("{PREFIX}:version:{child}"),
         Scope::Settled => format!("{PREFIX}:settled:{child}"),
+        Scope::Occasion => format!("{PREFIX}:occasion:{child}"),
     }
 }
 
@@ -128,6 +132,17 @@ impl InsightCache {
         self.bump(child, &[Scope::All]).await;
     }
 
+    /// Marks a change the advice must answer at once (a new calendar event, a logged
+    /// activity, a stress alert), not only at its next renewal.
+    pub async fn mark_occasion(&self, child: ChildId) {
+        self.bump(child, &[Scope::Occasion]).await;
+    }
+
+    /// How many such changes the child has had (compare with an earlier reading).
+    pub async fn occasion(&self, child: ChildId) -> u64 {
+        self.scoped_version(child, Scope::Occasion).await
+    }
+
     async fn bump(&self, child: ChildId, scopes: &[Scope]) {
         if let Some(redis) = &self.redis {
             let mut redis = redis.clone();
@@ -179,6 +194,7 @@ impl InsightCache {
             };
             doomed.push(version_key(child, Scope::All));
             doomed.push(version_key(child, Scope::Settled));
+            doomed.push(version_key(child, Scope::Occasion));
             if let Err(e) = redis.del::<_, u64>(doomed).await {
                 tracing::error!(error = %e, %child, "cannot erase the child's shared cache entries");
             }

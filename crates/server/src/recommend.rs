@@ -40,7 +40,11 @@ pub fn view(r: &StoredRecommendation) -> Value {
     });
     if let (Value::Object(target), Value::Object(details)) = (&mut value, &r.details) {
         // The writer's prompt is kept for training, not shown.
-        for (key, v) in details.iter().filter(|(key, _)| key.as_str() != "prompt") {
+        // (Nor the occasion count, which only says when it went stale.)
+        for (key, v) in details
+            .iter()
+            .filter(|(key, _)| !matches!(key.as_str(), "prompt" | OCCASION))
+        {
             target.entry(key.clone()).or_insert_with(|| v.clone());
         }
         if let Some(start) = details.get("action_start") {
@@ -60,15 +64,85 @@ pub async fn current(state: &AppState, child: Child, viewer: UserId) -> ApiResul
         .into_iter()
         .next();
     if let Some(latest) = latest {
-        let fresh = state
-            .insights
-            .get(child.id, RECOMMENDATION)
-            .await
-            .is_some_and(|f| f["id"] == json!(latest.id));
-        if fresh || Utc::now() - latest.created_at < MIN_REUSE {
+        if still_current(state, &latest).await {
             return Ok(view(&latest));
         }
     }
+    Ok(view(&renew(state, child).await?))
+}
+
+/// Whether a stored recommendation may still be shown: nothing it is about has changed
+/// since (a calendar event, a logged activity, a stress alert: see [`occasion`]), and
+/// either no data at all has or it is younger than [`MIN_REUSE`].
+async fn still_current(state: &AppState, latest: &StoredRecommendation) -> bool {
+    let occasion = state.insights.occasion(latest.child_id).await;
+    if latest.details.get(OCCASION).and_then(Value::as_u64) != Some(occasion) {
+        return false;
+    }
+    let fresh = state
+        .insights
+        .get(latest.child_id, RECOMMENDATION)
+        .await
+        .is_some_and(|f| f["id"] == json!(latest.id));
+    fresh || Utc::now() - latest.created_at < MIN_REUSE
+}
+
+/// Where a recommendation's details keep the child's occasion count when it was made.
+const OCCASION: &str = "occasion";
+/// Changes that arrive together (a calendar imported event by event) make one new
+/// recommendation: it is written this long after the first.
+const OCCASION_SETTLE: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Something the advice is about changed for `child`: a new calendar event, a logged
+/// activity, a stress alert. The current recommendation is stale at once, and a new one
+/// is written and pushed to the family's open apps shortly after (once changes arriving
+/// together have settled). Nothing is written for a child with no recommendation yet.
+pub async fn occasion(state: &AppState, child: Child) {
+    state.insights.mark_occasion(child.id).await;
+    let state = state.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(OCCASION_SETTLE).await;
+        let latest = match state
+            .store
+            .recommendations(child.id, UserId(uuid::Uuid::nil()), None, 1)
+            .await
+        {
+            Ok(latest) => latest.into_iter().next(),
+            Err(e) => {
+                tracing::warn!(error = %e, child = %child.id, "cannot read the current recommendation");
+                return;
+            }
+        };
+        let Some(latest) = latest else { return };
+        if still_current(&state, &latest).await {
+            return;
+        }
+        if let Err(e) = renew(&state, child.clone()).await {
+            tracing::warn!(error = %e.message, child = %child.id, "cannot renew the recommendation");
+        }
+    });
+}
+
+/// A stress alert renews advice at most this often: the alert repeats with every upload
+/// while stress stays high.
+const ALERT_RENEWAL: chrono::Duration = chrono::Duration::minutes(15);
+
+/// Stress is high now: the advice should answer it, unless it was written in the last
+/// [`ALERT_RENEWAL`] (then it already may have).
+pub async fn alerted(state: &AppState, child: Child) {
+    let latest = state
+        .store
+        .recommendations(child.id, UserId(uuid::Uuid::nil()), None, 1)
+        .await
+        .ok()
+        .and_then(|l| l.into_iter().next());
+    if latest.is_some_and(|l| Utc::now() - l.created_at >= ALERT_RENEWAL) {
+        occasion(state, child).await;
+    }
+}
+
+/// Writes a new recommendation, marks it current and pushes it to the family.
+async fn renew(state: &AppState, child: Child) -> ApiResult<StoredRecommendation> {
     let version = state.insights.version(child.id, RECOMMENDATION).await;
     let created = generate(state, child.clone()).await?;
     state
@@ -80,14 +154,13 @@ pub async fn current(state: &AppState, child: Child, viewer: UserId) -> ApiResul
             std::sync::Arc::new(json!({ "id": created.id })),
         )
         .await;
-    let shown = view(&created);
     state.live.publish(LiveEvent::new(
         "recommendation.created",
         child.family_id,
         child.id,
         json!({ "recommendation_id": created.id, "recommendation": created.text }),
     ));
-    Ok(shown)
+    Ok(created)
 }
 
 /// Memories handed to the writer at most.
@@ -113,6 +186,8 @@ fn recall_query(facts: &sprout_coach::Facts) -> String {
 /// Decides, writes, checks and stores a new recommendation.
 #[tracing::instrument(skip_all, fields(child_id = %child.id))]
 pub async fn generate(state: &AppState, child: Child) -> ApiResult<StoredRecommendation> {
+    // Read first: a change while this one is written makes it stale at once.
+    let occasion = state.insights.occasion(child.id).await;
     let consents = state.store.consents(child.id).await?;
     let allows = |purpose| {
         consents
@@ -307,6 +382,7 @@ pub async fn generate(state: &AppState, child: Child) -> ApiResult<StoredRecomme
         // the guardrails replaced its text.
         "writer": asked,
         "fallback_reason": written.fallback_reason,
+        OCCASION: occasion,
     });
     let new = NewRecommendation {
         id,

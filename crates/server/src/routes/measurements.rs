@@ -122,6 +122,8 @@ fn alert_if_stressed(state: &AppState, child: &sprout_domain::Child, samples: &[
             child.id,
             data,
         ));
+        let (state, child) = (state.clone(), child.clone());
+        tokio::spawn(async move { crate::recommend::alerted(&state, child).await });
     }
 }
 

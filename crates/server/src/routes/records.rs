@@ -57,6 +57,7 @@ pub async fn post_event(
     if created {
         state.insights.invalidate(child.id).await;
         state.refresher.schedule(child.id);
+        crate::recommend::occasion(&state, child).await;
     }
     Ok((created_status(created), Json(stored)))
 }
@@ -99,6 +100,7 @@ pub async fn post_intervention(
     if created {
         state.insights.invalidate(child.id).await;
         state.refresher.schedule(child.id);
+        crate::recommend::occasion(&state, child).await;
     }
     Ok((created_status(created), Json(stored)))
 }

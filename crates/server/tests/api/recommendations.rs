@@ -12,6 +12,7 @@ use tokio_tungstenite::tungstenite::Message;
 
 on_both_backends!(
     a_recommendation_is_grounded_stored_and_answered,
+    a_new_test_or_a_logged_activity_renews_the_advice_at_once,
     feedback_is_only_for_your_own_children,
     parents_notes_are_kept_and_recalled_by_meaning
 );
@@ -27,14 +28,7 @@ async fn a_recommendation_is_grounded_stored_and_answered(backend: Backend) {
     let family = app.family("rec@example.org").await;
     seed(&app, &family.child_id).await;
     let child = &family.child_id;
-    let ws_url = format!(
-        "ws://{}/api/v1/ws?token={}",
-        app.base.trim_start_matches("http://"),
-        family.token
-    );
-    let (mut socket, _) = tokio_tungstenite::connect_async(ws_url)
-        .await
-        .expect("live channel");
+    let mut socket = live_channel(&app, &family.token).await;
 
     let rec = get_json(
         &app,
@@ -69,19 +63,7 @@ async fn a_recommendation_is_grounded_stored_and_answered(backend: Backend) {
     assert!(rec["feedback"].is_null());
 
     // Pushed to the family's open app.
-    let pushed = tokio::time::timeout(Duration::from_secs(2), async {
-        while let Some(Ok(message)) = socket.next().await {
-            if let Message::Text(text) = message {
-                let event: Value = serde_json::from_str(&text).expect("json");
-                if event["type"] == "recommendation.created" {
-                    return event;
-                }
-            }
-        }
-        Value::Null
-    })
-    .await
-    .expect("recommendation.created within 2 s");
+    let pushed = next_pushed(&mut socket, 2).await;
     assert_eq!(pushed["recommendation_id"], rec["id"]);
 
     // Reused, not rewritten, on the next request (and on the original route).
@@ -311,4 +293,116 @@ async fn parents_notes_are_kept_and_recalled_by_meaning(backend: Backend) {
     assert_eq!(export["counts"]["notes"], NOTES.len());
     let erased = app.erase_child(&family.token, child).await;
     assert_eq!(erased["erased"]["notes"], NOTES.len());
+}
+
+/// The family's live channel.
+async fn live_channel(
+    app: &TestApp,
+    token: &str,
+) -> tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>> {
+    let url = format!(
+        "ws://{}/api/v1/ws?token={token}",
+        app.base.trim_start_matches("http://")
+    );
+    tokio_tungstenite::connect_async(url)
+        .await
+        .expect("live channel")
+        .0
+}
+
+/// The next `recommendation.created` on the live channel, within `seconds`.
+async fn next_pushed<S>(socket: &mut S, seconds: u64) -> Value
+where
+    S: futures::Stream<Item = Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin,
+{
+    tokio::time::timeout(Duration::from_secs(seconds), async {
+        while let Some(Ok(message)) = socket.next().await {
+            if let Message::Text(text) = message {
+                let event: Value = serde_json::from_str(&text).expect("json");
+                if event["type"] == "recommendation.created" {
+                    return event;
+                }
+            }
+        }
+        Value::Null
+    })
+    .await
+    .expect("a recommendation pushed in time")
+}
+
+/// A recommendation stays on screen for 30 minutes while only readings arrive; a new
+/// test on the calendar or a logged activity makes it stale at once, and the new one is
+/// pushed to the family's open app without anyone asking.
+async fn a_new_test_or_a_logged_activity_renews_the_advice_at_once(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let family = app.family("fresh@example.org").await;
+    seed(&app, &family.child_id).await;
+    let child = &family.child_id;
+    let path = format!("/api/v1/children/{child}/recommendation");
+    let first = get_json(&app, &path, &family.token).await;
+    let mut socket = live_channel(&app, &family.token).await;
+
+    // New readings alone keep it (the 30-minute floor).
+    let now = chrono::Utc::now();
+    let samples = json!({"samples": [{"time": now.to_rfc3339(), "stress_level": 0.4}]});
+    let response = app
+        .post(
+            &format!("/api/v1/children/{child}/metrics"),
+            Some(&family.device_token),
+            &samples,
+        )
+        .await;
+    assert!(response.status().is_success());
+    assert_eq!(get_json(&app, &path, &family.token).await["id"], first["id"]);
+
+    // A science exam tomorrow: the advice is renewed and pushed.
+    let exam_start = now + chrono::Duration::hours(20);
+    let event = json!({"event_type": "science_exam", "start": exam_start.to_rfc3339()});
+    let response = app
+        .post(
+            &format!("/api/v1/children/{child}/events"),
+            Some(&family.token),
+            &event,
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let pushed = next_pushed(&mut socket, 20).await;
+    assert_ne!(
+        pushed["recommendation_id"], first["id"],
+        "a new recommendation: {pushed}"
+    );
+    let renewed = get_json(&app, &path, &family.token).await;
+    assert_eq!(
+        renewed["id"], pushed["recommendation_id"],
+        "the pushed one is the current one"
+    );
+    if renewed["facts"]["next_test"][0] == "science exam" {
+        let start: chrono::DateTime<chrono::Utc> =
+            serde_json::from_value(renewed["action"]["start"].clone()).expect("start");
+        assert!(start + chrono::Duration::hours(1) <= exam_start, "{renewed}");
+        let text = renewed["recommendation"].as_str().expect("text");
+        assert!(text.contains("science exam"), "{text}");
+    }
+
+    // A logged activity: renewed again.
+    let intervention = json!({"kind": "reading", "time": now.to_rfc3339(), "duration_min": 20});
+    let response = app
+        .post(
+            &format!("/api/v1/children/{child}/interventions"),
+            Some(&family.token),
+            &intervention,
+        )
+        .await;
+    assert_eq!(
+        response.status(),
+        StatusCode::CREATED,
+        "{:?}",
+        response.text().await
+    );
+    let pushed_again = next_pushed(&mut socket, 20).await;
+    assert_ne!(pushed_again["recommendation_id"], renewed["id"]);
+    assert_eq!(
+        get_json(&app, &path, &family.token).await["id"],
+        pushed_again["recommendation_id"]
+    );
 }
