@@ -92,6 +92,7 @@ fn facts(i: usize) -> (Facts, template::Style) {
         forecast_peak,
         sustained_high: pick(13, 12) == 0,
         pre_test_rise: None,
+        right_now: None,
         bedtime: None,
         short_sleep: None,
         history: Vec::new(),

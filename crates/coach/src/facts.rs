@@ -45,6 +45,8 @@ pub struct Facts {
     /// How much higher stress has been in the day before a test (two decimals), when the
     /// child's history shows it beyond chance.
     pub pre_test_rise: Option<f64>,
+    /// Stress is high right now: the level and what has helped this child most.
+    pub right_now: Option<RightNow>,
     /// For an earlier bedtime: the child's usual onset that night and how much earlier
     /// the suggestion is (see [`crate::bedtime`]).
     pub bedtime: Option<crate::bedtime::BedtimeStep>,
@@ -54,6 +56,34 @@ pub struct Facts {
     /// earlier suggestions with their answers, retrieved by meaning (filled in by the
     /// caller; see the server's memory). The family's own words, so a writer may use them.
     pub history: Vec<String>,
+}
+
+/// Stress is high now, and the activity that has lowered this child's stress most.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct RightNow {
+    /// Mean of the last half hour's readings, as a level out of 100.
+    pub level: u32,
+    pub helped_most: InterventionKind,
+    /// How much lower stress was after it, percent (as the Insights view says).
+    pub percent: u32,
+}
+
+impl RightNow {
+    /// Some when `stress_now` is high and some activity has a measured benefit: the one
+    /// with the largest.
+    pub fn of(stress_now: Option<f64>, effects: &[InterventionEffect]) -> Option<Self> {
+        let level = stress_now.filter(|s| *s >= sprout_insights::days::HIGH_NOW_STRESS)?;
+        let best = effects
+            .iter()
+            .filter(|e| e.status == EffectStatus::Beneficial)
+            .filter_map(|e| Some((e.kind, e.relative_effect?)))
+            .min_by(|a, b| a.1.total_cmp(&b.1))?;
+        Some(Self {
+            level: (level * 100.0).round() as u32,
+            helped_most: best.0,
+            percent: (best.1.abs() * 100.0).round() as u32,
+        })
+    }
 }
 
 /// Recent nights shorter than recommended at the child's age.
@@ -187,6 +217,7 @@ pub fn gather(
             .filter(|p| p.significant && p.difference > 0.0)
             .map(|p| (p.difference * 100.0).round() / 100.0)
             .filter(|rise| *rise > 0.0),
+        right_now: None,
         bedtime: None,
         short_sleep: None,
         history: Vec::new(),
@@ -230,6 +261,15 @@ impl Facts {
             self.slot_time,
             self.slot.phrase()
         ));
+        if let Some(now) = &self.right_now {
+            lines.push(format!(
+                "Right now: stress is high, {} of 100; {} has helped most (stress about {}% lower{})",
+                now.level,
+                activity(now.helped_most),
+                now.percent,
+                effect_when(now.helped_most)
+            ));
+        }
         if let Some(step) = &self.bedtime {
             lines.push(format!(
                 "Usual time asleep that night: {}; the suggested bedtime is {} minutes earlier",

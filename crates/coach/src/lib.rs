@@ -140,6 +140,10 @@ mod plan {
             tz,
         );
         facts.bedtime = bedtime;
+        facts.right_now = crate::facts::RightNow::of(
+            sprout_insights::days::stress_now(data.samples, data.now),
+            &effects,
+        );
         facts.short_sleep = crate::facts::ShortSleep::of(age_years, habit.mean_sleep_hours);
         Some(Plan {
             decision,

@@ -44,7 +44,18 @@ pub fn write(facts: &Facts, variant: usize) -> String {
 
 /// Writes the recommendation in a given style.
 pub fn write_styled(facts: &Facts, variant: usize, style: Style) -> String {
-    let (context, action) = (context(facts, variant), action(facts, variant));
+    // High stress now outranks the day ahead: the card answers the alert.
+    let context = match &facts.right_now {
+        Some(now) => format!(
+            "Stress is high right now ({} of 100); {} has lowered it by about {}%{} before, so it may help now.",
+            now.level,
+            activity(now.helped_most),
+            now.percent,
+            crate::facts::effect_when(now.helped_most)
+        ),
+        None => context(facts, variant),
+    };
+    let action = action(facts, variant);
     let mut sentences = match style {
         Style::ContextFirst => vec![context, action],
         Style::ActionFirst => vec![action, context],

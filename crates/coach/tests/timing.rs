@@ -104,3 +104,78 @@ fn advice_comes_before_the_test_it_names_and_never_in_the_past() {
     assert!(with_test >= 10, "tests ahead were named: {with_test}");
     assert!(bedtimes >= 3, "earlier bedtimes were suggested: {bedtimes}");
 }
+
+/// High stress now: the card says so with the alert's level and offers what has helped
+/// this child most (as the Insights view measured it); calm readings leave it out.
+#[test]
+fn high_stress_now_gets_what_has_helped_most() {
+    let config = SimConfig {
+        seed: 5,
+        children: 8,
+        days: 90,
+        end: end(),
+        step_minutes: 5,
+        ..SimConfig::default()
+    };
+    let mut answered = 0;
+    for index in 0..config.children {
+        let sim = sprout_sim::simulate_child(&config, index);
+        let records = sim.stored_records(ChildId::new());
+        // The evening before the period ends, with the last 40 minutes made high (awake).
+        let now = end() - Duration::hours(5);
+        let mut samples: Vec<_> = sim.samples.iter().filter(|s| s.time < now).cloned().collect();
+        let calm = samples.clone();
+        for s in samples
+            .iter_mut()
+            .filter(|s| s.time > now - Duration::minutes(40))
+        {
+            s.stress_level = Some(0.9);
+            s.sleep_state = None;
+        }
+        let plan = |samples: &[sprout_domain::Sample]| {
+            let data = ChildData {
+                tz: sim.profile.timezone.tz(),
+                birth_date: sim.profile.birth_date,
+                samples,
+                events: &records.events,
+                interventions: &records.interventions,
+                sleep_episodes: &records.sleep_episodes,
+                now,
+            };
+            plan(&data, "c", Some(10), &[], &[], &|_| None, StressInput::Compute).expect("a plan")
+        };
+        let stressed = plan(&samples);
+        let best = stressed
+            .effects
+            .iter()
+            .filter(|e| e.status == sprout_insights::effects::EffectStatus::Beneficial)
+            .min_by(|a, b| {
+                a.relative_effect
+                    .unwrap_or(0.0)
+                    .total_cmp(&b.relative_effect.unwrap_or(0.0))
+            });
+        match (best, &stressed.facts.right_now) {
+            (Some(best), Some(now)) => {
+                answered += 1;
+                assert_eq!(now.level, 90);
+                assert_eq!(now.helped_most, best.kind);
+                let text = sprout_coach::template::write(&stressed.facts, index);
+                assert!(text.starts_with("Stress is high right now (90 of 100)"), "{text}");
+                sprout_coach::guardrails::check(&text, &stressed.facts)
+                    .unwrap_or_else(|e| panic!("{e}: {text}"));
+            }
+            (None, None) => {}
+            (best, now) => panic!(
+                "child {index}: best {:?}, right now {now:?}",
+                best.map(|b| b.kind)
+            ),
+        }
+        if stressed.facts.right_now.is_some() {
+            assert!(
+                plan(&calm).facts.right_now.is_none(),
+                "calm readings are not 'high right now'"
+            );
+        }
+    }
+    assert!(answered >= 3, "children with a measured benefit: {answered}");
+}

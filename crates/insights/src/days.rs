@@ -127,3 +127,23 @@ pub fn sleep_habit(data: &ChildData<'_>) -> SleepHabit {
         nights: recent.len(),
     }
 }
+
+/// Stress at or above this, averaged over the last [`NOW_WINDOW`], is high *now*: the
+/// live alert and the card's "right now" sentence use the same line.
+pub const HIGH_NOW_STRESS: f64 = 0.8;
+/// How much of the latest readings "now" means.
+pub const NOW_WINDOW: Duration = Duration::minutes(30);
+/// Fewest readings in [`NOW_WINDOW`] that make its mean meaningful.
+pub const NOW_MIN_READINGS: usize = 5;
+
+/// Mean stress over the [`NOW_WINDOW`] before `now`, when it holds enough readings.
+pub fn stress_now(samples: &[sprout_domain::Sample], now: DateTime<Utc>) -> Option<f64> {
+    let recent: Vec<f64> = samples
+        .iter()
+        .rev()
+        .take_while(|s| s.time > now - NOW_WINDOW)
+        .filter(|s| s.time <= now)
+        .filter_map(|s| s.stress_level)
+        .collect();
+    (recent.len() >= NOW_MIN_READINGS).then(|| recent.iter().sum::<f64>() / recent.len() as f64)
+}

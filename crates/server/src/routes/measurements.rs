@@ -90,11 +90,12 @@ pub async fn post_metrics(
     }))
 }
 
-/// A sustained high reading in the newest half hour of a batch: worth telling the parent now.
-const ALERT_STRESS: f64 = 0.8;
-const ALERT_WINDOW: chrono::Duration = chrono::Duration::minutes(30);
+/// A sustained high reading in the newest half hour of a batch: worth telling the parent
+/// now (the same line the card's "right now" sentence uses).
+const ALERT_STRESS: f64 = sprout_insights::days::HIGH_NOW_STRESS;
+const ALERT_WINDOW: chrono::Duration = sprout_insights::days::NOW_WINDOW;
 /// Fewest readings that make the half hour's mean meaningful.
-const ALERT_MIN_READINGS: usize = 5;
+const ALERT_MIN_READINGS: usize = sprout_insights::days::NOW_MIN_READINGS;
 
 /// Publishes `alert.stress_high` when the batch's newest half hour averages high and is
 /// recent (a backfill of old data raises no alert).
