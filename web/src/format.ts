@@ -78,6 +78,12 @@ export function hoursText(hours: number): string {
   return m ? `${h} h ${String(m).padStart(2, '0')}` : `${h} h`;
 }
 
+/** A stress level (0–1) as parents read it: "86 of 100" (a level, not a change). */
+export function level(value: number): string {
+  return `${Math.round(value * 100)} of 100`;
+}
+
+/** A relative change or share (0–1) as a percentage: "16%". */
 export function percent(value: number): string {
   return `${Math.round(Math.abs(value) * 100)}%`;
 }

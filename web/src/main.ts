@@ -25,6 +25,7 @@ import {
   formatTime,
   hoursText,
   humanize,
+  level,
   percent,
 } from './format';
 import { Live, type LiveEvent, type LiveStatus } from './live';
@@ -500,7 +501,7 @@ function heroLine(info: ChildInfo): string {
   const type = CHRONOTYPE_LABEL[info.chronotype ?? 'unknown'];
   const stress =
     info.state.stress !== null && info.state.mood !== 'asleep'
-      ? ` (stress ${percent(info.state.stress)})`
+      ? ` (stress ${level(info.state.stress)})`
       : '';
   return info.state.mood === 'unknown'
     ? `${type} · no readings in the last hours`
@@ -629,10 +630,10 @@ function fillForecast(
   const summary = h(
     'p',
     { class: 'chart-summary' },
-    `Highest around ${formatTime(new Date(peak.t), timezone)} (about ${percent(peak.v)}), calmest around ${formatTime(
+    `Highest around ${formatTime(new Date(peak.t), timezone)} (about ${level(peak.v)}), calmest around ${formatTime(
       new Date(low.t),
       timezone,
-    )} (about ${percent(low.v)}).`,
+    )} (about ${level(low.v)}).`,
   );
   const legend = h(
     'ul',
@@ -803,7 +804,7 @@ async function renderInsights(childId: string, token: number): Promise<void> {
         e.status !== 'insufficient_data' &&
         e.treated_days !== undefined &&
         e.control_days !== undefined
-          ? `${e.treated_days} days with it, ${e.control_days} without`
+          ? `${e.treated_days} ${e.treated_days === 1 ? 'day' : 'days'} with it, ${e.control_days} without`
           : null;
       list.append(
         h(
@@ -952,8 +953,8 @@ async function onLiveEvent(event: LiveEvent): Promise<void> {
       return;
     }
     case 'alert.stress_high': {
-      const level = typeof event.stress_level === 'number' ? ` (${percent(event.stress_level)})` : '';
-      toast(`${childName(event.child_id)}’s stress is high right now${level}.`, 'alert');
+      const shown = typeof event.stress_level === 'number' ? ` (${level(event.stress_level)})` : '';
+      toast(`${childName(event.child_id)}’s stress is high right now${shown}.`, 'alert');
       const info = childInfo(event.child_id);
       if (info) {
         info.state = await currentState(info.child);

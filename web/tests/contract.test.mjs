@@ -271,7 +271,7 @@ describe('live events (contract, stubbed socket)', () => {
     // 3. A stress alert is announced (role=alert) and the face turns stressed.
     send({ type: 'alert.stress_high', child_id: child.id, at: new Date().toISOString(), stress_level: 0.82 });
     await page.waitForSelector('#alerts .toast-alert');
-    assert.match(await page.locator('#alerts').innerText(), /stress is high.*82%/);
+    assert.match(await page.locator('#alerts').innerText(), /stress is high.*82 of 100/);
     await page.waitForSelector('.hero svg.avatar[data-mood="stressed"]');
 
     // 4. A chronotype change redraws the avatar.
