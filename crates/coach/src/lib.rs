@@ -18,6 +18,7 @@
 // Nothing from outside the process may panic; tests may unwrap what they built.
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
+pub mod address;
 pub mod bedtime;
 pub mod examples;
 pub mod facts;

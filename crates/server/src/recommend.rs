@@ -26,13 +26,14 @@ const CONTROL_TEMPLATE: &str = sprout_coach::template::MODEL_VERSION;
 /// Arm of recommendations written outside any experiment.
 pub const CONTROL_ARM: &str = "control";
 
-/// The recommendation as the API shows it.
-pub fn view(r: &StoredRecommendation) -> Value {
+/// The recommendation as the API shows it to the family of the child named `name`
+/// (stored texts say "your child"; the name goes in here: see `sprout_coach::address`).
+pub fn view(r: &StoredRecommendation, name: &str) -> Value {
     let mut value = json!({
         "id": r.id,
         "child_id": r.child_id,
         "created_at": r.created_at,
-        "recommendation": r.text,
+        "recommendation": sprout_coach::address::by_name(&r.text, name),
         "model_version": r.model_version,
         "arm": r.arm,
         "action": { "kind": r.action_kind, "slot": r.action_slot },
@@ -65,10 +66,11 @@ pub async fn current(state: &AppState, child: Child, viewer: UserId) -> ApiResul
         .next();
     if let Some(latest) = latest {
         if still_current(state, &latest).await {
-            return Ok(view(&latest));
+            return Ok(view(&latest, child.display_name.as_str()));
         }
     }
-    Ok(view(&renew(state, child).await?))
+    let name = child.display_name.as_str().to_owned();
+    Ok(view(&renew(state, child).await?, &name))
 }
 
 /// Whether a stored recommendation may still be shown: nothing it is about has changed
@@ -158,7 +160,10 @@ async fn renew(state: &AppState, child: Child) -> ApiResult<StoredRecommendation
         "recommendation.created",
         child.family_id,
         child.id,
-        json!({ "recommendation_id": created.id, "recommendation": created.text }),
+        json!({
+            "recommendation_id": created.id,
+            "recommendation": sprout_coach::address::by_name(&created.text, child.display_name.as_str()),
+        }),
     ));
     Ok(created)
 }

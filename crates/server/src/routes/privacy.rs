@@ -228,7 +228,7 @@ pub async fn export_child(
         "sleep_episodes": sleep,
         "sleep_open_mhealth": open_mhealth(&sleep),
         "sleep_fhir_observations": fhir(&sleep),
-        "recommendations": recommendations.iter().map(view).collect::<Vec<_>>(),
+        "recommendations": recommendations.iter().map(|r| view(r, child.display_name.as_str())).collect::<Vec<_>>(),
         "feedback": feedback.iter().map(|f| json!({
             "action_kind": f.action_kind, "action_slot": f.action_slot, "was_helpful": f.was_helpful, "at": f.at,
         })).collect::<Vec<_>>(),

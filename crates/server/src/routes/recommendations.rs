@@ -76,7 +76,7 @@ pub async fn list_recommendations(
         .then(|| items.last().map(|r| encode_record_cursor(r.created_at, r.id)))
         .flatten();
     Ok(Json(
-        json!({ "items": items.iter().map(view).collect::<Vec<_>>(), "next": next }),
+        json!({ "items": items.iter().map(|r| view(r, child.display_name.as_str())).collect::<Vec<_>>(), "next": next }),
     ))
 }
 

@@ -58,6 +58,18 @@ async fn a_recommendation_is_grounded_stored_and_answered(backend: Backend) {
     );
     let text = rec["recommendation"].as_str().expect("text");
     assert!(text.contains("night owl"), "{text}");
+    // Shown by name; stored (and so written, checked and trained on) without it.
+    assert!(text.contains("Mia"), "{text}");
+    assert!(!text.to_lowercase().contains("your child"), "{text}");
+    let id: sprout_domain::ChildId = child.parse().expect("id");
+    let viewer = sprout_domain::UserId(uuid::Uuid::nil());
+    let stored = app
+        .db
+        .store
+        .recommendations(id, viewer, None, 1)
+        .await
+        .expect("stored");
+    assert!(!stored[0].text.contains("Mia"), "{}", stored[0].text);
     let sentences = text.matches(". ").count() + 1;
     assert!((2..=3).contains(&sentences), "{text}");
     assert!(rec["feedback"].is_null());
