@@ -435,6 +435,19 @@ async function renderToday(childId: string, token: number): Promise<void> {
         info.chronotype = report.chronotype;
         fillHero();
       }
+      // A weekend rhythm far from the school-night one (social jet lag) is worth saying:
+      // an hour or more is where it tends to tell on Monday mornings.
+      const jetlag = report.social_jetlag_hours;
+      if (typeof jetlag === 'number' && Math.abs(jetlag) >= SOCIAL_JETLAG_SHOWN_H) {
+        windows.append(
+          h(
+            'li',
+            { class: 'jetlag' },
+            h('span', { class: 'window-name' }, 'Weekend shift'),
+            ` sleep is ${hoursText(Math.abs(jetlag))} ${jetlag > 0 ? 'later' : 'earlier'} on free days than on school nights (social jet lag)`,
+          ),
+        );
+      }
       const names: Record<string, string> = { focus: 'Focus', calm: 'Calm', active: 'Active', sleep: 'Sleep' };
       for (const [name, w] of Object.entries(report.best_windows)) {
         if (typeof w !== 'object' || !w?.start) continue;
@@ -496,6 +509,9 @@ const THUMB_UP =
   '<svg class="thumb thumb-up" viewBox="0 0 24 24" width="26" height="26" aria-hidden="true" focusable="false"><path d="M14 9V5a3 3 0 0 0-3-3l-4 9v11h11.28a2 2 0 0 0 2-1.7l1.38-9a2 2 0 0 0-2-2.3zM7 22H4a2 2 0 0 1-2-2v-7a2 2 0 0 1 2-2h3" stroke-linejoin="round" stroke-linecap="round"/></svg>';
 const THUMB_DOWN =
   '<svg class="thumb thumb-down" viewBox="0 0 24 24" width="26" height="26" aria-hidden="true" focusable="false"><path d="M10 15v4a3 3 0 0 0 3 3l4-9V2H5.72a2 2 0 0 0-2 1.7l-1.38 9a2 2 0 0 0 2 2.3zm7-13h2.67A2.31 2.31 0 0 1 22 4v7a2.31 2.31 0 0 1-2.33 2H17" stroke-linejoin="round" stroke-linecap="round"/></svg>';
+
+/** Social jet lag from this many hours on is shown. */
+const SOCIAL_JETLAG_SHOWN_H = 1;
 
 function heroLine(info: ChildInfo): string {
   const type = CHRONOTYPE_LABEL[info.chronotype ?? 'unknown'];
