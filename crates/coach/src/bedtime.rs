@@ -13,11 +13,10 @@ use crate::slots::{clock_phrase, Slot, SlotKind};
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
-use sprout_insights::days::SleepHabit;
+use sprout_insights::days::{earlier_bedtime, SleepHabit};
 
-/// The least a bedtime moves; the step is this rounded down to the quarter hour, so
-/// 15–29 minutes.
-pub const MIN_STEP_MINUTES: i64 = 15;
+/// The least a bedtime moves (see [`sprout_insights::days::earlier_bedtime`]).
+pub const MIN_STEP_MINUTES: i64 = sprout_insights::days::BEDTIME_STEP_MINUTES;
 /// The most a bedtime moves in one suggestion.
 pub const MAX_STEP_MINUTES: i64 = 30;
 /// A bedtime tonight is suggested only with this much time left to plan for it.
@@ -32,15 +31,7 @@ pub struct BedtimeStep {
     pub minutes_earlier: u32,
 }
 
-/// Hours of sleep a night recommended at `age` (AASM), when the consensus covers it.
-pub fn recommended_sleep_hours(age: u32) -> Option<(u32, u32)> {
-    match age {
-        3..=5 => Some((10, 13)),
-        6..=12 => Some((9, 12)),
-        13..=18 => Some((8, 10)),
-        _ => None,
-    }
-}
+pub use sprout_insights::days::recommended_sleep_hours;
 
 /// Moves an early-bedtime decision to a step before the child's usual onset that night
 /// (tonight's when there is still time, else tomorrow's), and says the step. Other
@@ -65,10 +56,10 @@ pub fn place(
     };
     for (kind, evening) in evenings {
         let next = evening + Duration::days(1);
-        let Some(usual) = habit.onset(school_next(next)).and_then(|h| at(tz, next, h)) else {
+        let Some(onset) = habit.onset(school_next(next)) else {
             return (decision, None);
         };
-        let Some(bedtime) = step_before(usual, tz) else {
+        let (Some(usual), Some(bedtime)) = (at(tz, next, onset), at(tz, next, earlier_bedtime(onset))) else {
             continue;
         };
         if bedtime <= now + LEAD_TIME {
@@ -95,22 +86,6 @@ fn at(tz: Tz, date: NaiveDate, hours: f64) -> Option<DateTime<Utc>> {
         .earliest()?
         .with_timezone(&Utc);
     Some(midnight + Duration::seconds((hours * 3600.0).round() as i64))
-}
-
-/// [`MIN_STEP_MINUTES`] before `usual`, rounded down to the local quarter hour.
-fn step_before(usual: DateTime<Utc>, tz: Tz) -> Option<DateTime<Utc>> {
-    let target = (usual - Duration::minutes(MIN_STEP_MINUTES)).with_timezone(&tz);
-    let time = target.time();
-    let minutes = i64::from(chrono::Timelike::hour(&time)) * 60 + i64::from(chrono::Timelike::minute(&time));
-    let rounded = minutes / 15 * 15;
-    let local = target.date_naive().and_time(NaiveTime::from_hms_opt(
-        u32::try_from(rounded / 60).ok()?,
-        u32::try_from(rounded % 60).ok()?,
-        0,
-    )?);
-    tz.from_local_datetime(&local)
-        .earliest()
-        .map(|t| t.with_timezone(&Utc))
 }
 
 #[cfg(test)]

@@ -147,3 +147,26 @@ pub fn stress_now(samples: &[sprout_domain::Sample], now: DateTime<Utc>) -> Opti
         .collect();
     (recent.len() >= NOW_MIN_READINGS).then(|| recent.iter().sum::<f64>() / recent.len() as f64)
 }
+
+/// The least an earlier bedtime moves: the step is this, rounded down to the quarter
+/// hour, so 15–29 minutes (paediatric sleep guidance moves bedtimes in such steps).
+pub const BEDTIME_STEP_MINUTES: i64 = 15;
+
+/// The earlier bedtime Sprout suggests for a usual onset, both in hours from a local
+/// midnight (negative: the evening before): [`BEDTIME_STEP_MINUTES`] earlier, down to the
+/// quarter hour of the local clock.
+pub fn earlier_bedtime(onset_hours: f64) -> f64 {
+    let minutes = (onset_hours * 60.0).round() as i64 - BEDTIME_STEP_MINUTES;
+    minutes.div_euclid(15) as f64 * 15.0 / 60.0
+}
+
+/// Hours of sleep a night recommended at `age` (American Academy of Sleep Medicine
+/// consensus, Paruthi et al. 2016), when it covers that age.
+pub fn recommended_sleep_hours(age: u32) -> Option<(u32, u32)> {
+    match age {
+        3..=5 => Some((10, 13)),
+        6..=12 => Some((9, 12)),
+        13..=18 => Some((8, 10)),
+        _ => None,
+    }
+}
