@@ -87,8 +87,17 @@ fn recommend(args: &RecommendArgs) -> anyhow::Result<()> {
             } else {
                 sprout_coach::StressInput::Compute
             };
-            let plan = sprout_coach::plan(&data, &child.to_string(), Some(12), &[], &[], &|_| None, stress)
-                .context("no slot left")?;
+            let plan = sprout_coach::plan(
+                &data,
+                &child.to_string(),
+                Some(12),
+                &[],
+                &[],
+                &|_| None,
+                stress,
+                &sprout_domain::Preferences::default(),
+            )
+            .context("no slot left")?;
             let written = sprout_coach::template::write(&plan.facts, i);
             sprout_coach::guardrails::check(&written, &plan.facts)
                 .map_err(|v| anyhow::anyhow!("guardrails: {v}"))?;

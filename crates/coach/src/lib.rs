@@ -81,6 +81,7 @@ mod plan {
         approval_priors: &[crate::ApprovalPrior],
         populations: &dyn Fn(InterventionKind) -> Option<Population>,
         stress: StressInput,
+        preferences: &sprout_domain::Preferences,
     ) -> Option<Plan> {
         // With the checks, so the card says what the Insights view says about the same
         // activity ("strong evidence" only where they ran and passed).
@@ -119,6 +120,7 @@ mod plan {
             test_tomorrow,
             answers,
             approval_priors,
+            preferences,
             seed: seed(child_key, data.now, answers.len()),
         })?;
         let (decision, bedtime) = crate::bedtime::place(

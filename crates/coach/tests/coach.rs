@@ -29,6 +29,7 @@ fn decide(chronotype: Option<Chronotype>, answers: &[PastAnswer], seed: u64) -> 
         test_tomorrow: false,
         answers,
         approval_priors: &[],
+        preferences: &sprout_domain::Preferences::default(),
         seed,
     })
     .expect("a decision")
@@ -182,6 +183,7 @@ fn the_policy_learns_what_a_family_likes() {
             test_tomorrow: false,
             answers: &answers,
             approval_priors: &[],
+            preferences: &sprout_domain::Preferences::default(),
             seed: round,
         })
         .expect("decision");
@@ -227,6 +229,7 @@ fn a_new_child_starts_from_what_other_families_found_helpful() {
                     test_tomorrow: false,
                     answers: &[],
                     approval_priors: priors,
+                    preferences: &sprout_domain::Preferences::default(),
                     seed: *seed,
                 })
                 .expect("decision")
@@ -284,4 +287,57 @@ fn an_earlier_bedtime_is_a_step_from_the_childs_own() {
         );
         sprout_coach::guardrails::check(&text, &facts).unwrap_or_else(|e| panic!("{e}: {text}"));
     }
+}
+
+/// The policy's input with nothing known but the slots.
+fn plain_input<'a>(slots: &'a [sprout_coach::Slot], seed: u64) -> PolicyInput<'a> {
+    PolicyInput {
+        slots,
+        effects: &[],
+        chronotype: None,
+        test_tomorrow: false,
+        answers: &[],
+        approval_priors: &[],
+        preferences: &NO_PREFERENCES,
+        seed,
+    }
+}
+
+static NO_PREFERENCES: sprout_domain::Preferences = sprout_domain::Preferences {
+    liked: Vec::new(),
+    avoided: Vec::new(),
+};
+
+/// A kind the family asked to avoid is never chosen; a liked one is chosen more often
+/// than when nothing is said (all kinds equally unknown here).
+#[test]
+fn avoided_kinds_are_never_chosen_and_liked_ones_more_often() {
+    let slots = candidate_slots(noon(), berlin(), None);
+    let choose_with = |preferences: &sprout_domain::Preferences, seed| {
+        let mut input = plain_input(&slots, seed);
+        input.preferences = preferences;
+        choose(&input).expect("a decision").kind
+    };
+    let avoid = sprout_domain::Preferences {
+        liked: Vec::new(),
+        avoided: vec![InterventionKind::Mindfulness, InterventionKind::ScreenLimit],
+    };
+    let like = sprout_domain::Preferences {
+        liked: vec![InterventionKind::Reading],
+        avoided: Vec::new(),
+    };
+    let none = sprout_domain::Preferences::default();
+    let count =
+        |p: &sprout_domain::Preferences, kind| (0..400).filter(|s| choose_with(p, *s) == kind).count();
+    for seed in 0..400 {
+        assert!(!avoid.avoided.contains(&choose_with(&avoid, seed)));
+    }
+    let (liked, neutral) = (
+        count(&like, InterventionKind::Reading),
+        count(&none, InterventionKind::Reading),
+    );
+    assert!(
+        liked > neutral + 20,
+        "liked reading chosen {liked} times of 400, else {neutral}"
+    );
 }

@@ -40,6 +40,7 @@ async fn the_local_model_writes_checked_recommendations() {
         test_tomorrow: false,
         answers: &[],
         approval_priors: &[],
+        preferences: &sprout_domain::Preferences::default(),
         seed: 1,
     })
     .expect("decision");

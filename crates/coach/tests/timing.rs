@@ -51,6 +51,7 @@ fn advice_comes_before_the_test_it_names_and_never_in_the_past() {
                 &[],
                 &|_| None,
                 StressInput::Compute,
+                &sprout_domain::Preferences::default(),
             ) else {
                 continue;
             };
@@ -142,7 +143,17 @@ fn high_stress_now_gets_what_has_helped_most() {
                 sleep_episodes: &records.sleep_episodes,
                 now,
             };
-            plan(&data, "c", Some(10), &[], &[], &|_| None, StressInput::Compute).expect("a plan")
+            plan(
+                &data,
+                "c",
+                Some(10),
+                &[],
+                &[],
+                &|_| None,
+                StressInput::Compute,
+                &sprout_domain::Preferences::default(),
+            )
+            .expect("a plan")
         };
         let stressed = plan(&samples);
         let best = stressed

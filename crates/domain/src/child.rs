@@ -211,8 +211,54 @@ pub struct Child {
     pub timezone: Timezone,
     /// `early_bird`, `intermediate` or `night_owl` once known.
     pub chronotype: Option<String>,
+    /// What the family says the child likes (preferred when it works).
     pub preferred_interventions: Vec<InterventionKind>,
+    /// What the family says the child should not be offered (never suggested).
+    pub avoided_interventions: Vec<InterventionKind>,
     pub created_at: DateTime<Utc>,
+}
+
+/// Largest number of kinds a family can list as liked or avoided (there are six kinds).
+const MAX_PREFERENCES: usize = InterventionKind::ALL.len();
+
+/// What a family says about the kinds of activity for one child, validated: known
+/// kinds, each at most once, none both liked and avoided.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Preferences {
+    pub liked: Vec<InterventionKind>,
+    pub avoided: Vec<InterventionKind>,
+}
+
+impl Preferences {
+    pub fn parse(liked: &[String], avoided: &[String]) -> Result<Self, ValidationError> {
+        let kinds =
+            |field: &'static str, names: &[String]| -> Result<Vec<InterventionKind>, ValidationError> {
+                if names.len() > MAX_PREFERENCES {
+                    return Err(ValidationError::new(
+                        field,
+                        format!("lists more than {MAX_PREFERENCES} kinds"),
+                    ));
+                }
+                let mut kinds = Vec::new();
+                for name in names {
+                    let kind: InterventionKind = name
+                        .parse()
+                        .map_err(|e: ValidationError| ValidationError::new(field, e.reason))?;
+                    if !kinds.contains(&kind) {
+                        kinds.push(kind);
+                    }
+                }
+                Ok(kinds)
+            };
+        let (liked, avoided) = (kinds("liked", liked)?, kinds("avoided", avoided)?);
+        if let Some(both) = liked.iter().find(|k| avoided.contains(k)) {
+            return Err(ValidationError::new(
+                "avoided",
+                format!("'{}' is both liked and avoided", both.as_str()),
+            ));
+        }
+        Ok(Self { liked, avoided })
+    }
 }
 
 impl Child {

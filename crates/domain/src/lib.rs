@@ -18,7 +18,7 @@ mod sample;
 mod sleep;
 mod time;
 
-pub use child::{Child, DisplayName, Email, NewChild, Password, Timezone};
+pub use child::{Child, DisplayName, Email, NewChild, Password, Preferences, Timezone};
 pub use consent::ConsentPurpose;
 pub use error::{RowError, ValidationError};
 pub use event::{EventType, NewSchoolEvent, SchoolEvent, SchoolEventInput};

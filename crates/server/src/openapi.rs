@@ -46,6 +46,7 @@ use utoipa::{Modify, OpenApi};
         routes::start_experiment,
         routes::get_consents,
         routes::put_consents,
+        routes::put_preferences,
         routes::post_note,
         routes::get_notes,
     ),

@@ -244,6 +244,16 @@ pub async fn generate(state: &AppState, child: Child) -> ApiResult<StoredRecomme
     // What other children show: the policy leans on it for kinds this child has tried
     // too little (the same estimates the Insights view pools with).
     let population = state.population.estimates(state.store.as_ref()).await?;
+    // What the family said the child likes and wants to avoid (a stated dislike holds
+    // with or without consent to personalisation).
+    let preferences = sprout_domain::Preferences {
+        liked: if personal {
+            child.preferred_interventions.clone()
+        } else {
+            Vec::new()
+        },
+        avoided: child.avoided_interventions.clone(),
+    };
     // The analyses are CPU work: off the async workers.
     let plan = tokio::task::spawn_blocking(move || {
         span.in_scope(|| {
@@ -261,6 +271,7 @@ pub async fn generate(state: &AppState, child: Child) -> ApiResult<StoredRecomme
                 &approval_priors,
                 &|kind| population.population(kind, loaded.child.id),
                 stress,
+                &preferences,
             )
         })
     })
@@ -277,7 +288,7 @@ pub async fn generate(state: &AppState, child: Child) -> ApiResult<StoredRecomme
     else {
         return Err(ApiError::new(
             crate::error::ErrorCode::Unavailable,
-            "no time slot is left to plan for",
+            "nothing to suggest now: no time slot is left, or every activity that fits one is set to be avoided",
         ));
     };
     // What the family said before about this kind of moment: their notes, earlier

@@ -77,6 +77,8 @@ pub trait Store: Send + Sync + 'static {
 
     /// Records the child's current chronotype (`None` while it is not known).
     async fn set_chronotype(&self, child: ChildId, chronotype: Option<&str>) -> Result<()>;
+    /// Replaces what the family says the child likes and wants to avoid.
+    async fn set_preferences(&self, child: ChildId, preferences: &sprout_domain::Preferences) -> Result<()>;
 
     /// Registers a device for a child together with its token, atomically.
     async fn create_device(&self, child: ChildId, name: &str, token_hash: &[u8; 32]) -> Result<DeviceId>;

@@ -50,6 +50,11 @@ const MIGRATIONS: &[EmbeddedMigration] = &[
         "effect estimates",
         include_str!("../migrations/postgres/0009_effect_estimates.sql"),
     ),
+    (
+        10,
+        "avoided interventions",
+        include_str!("../migrations/postgres/0010_avoided_interventions.sql"),
+    ),
 ];
 
 /// Enough connections for a node's request concurrency without exhausting the server's

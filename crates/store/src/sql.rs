@@ -50,6 +50,14 @@ pub(crate) fn timezone(text: String) -> Result<Timezone, StoreError> {
     Timezone::parse(&text).map_err(|e| StoreError::corrupt("child timezone", e))
 }
 
+/// An UPDATE of one child: `NotFound` when no row matched.
+pub(crate) fn child_updated(rows: u64) -> Result<(), StoreError> {
+    if rows == 0 {
+        return Err(StoreError::NotFound { what: "child" });
+    }
+    Ok(())
+}
+
 pub(crate) fn preferred(json: String) -> Result<Vec<InterventionKind>, StoreError> {
     serde_json::from_str(&json).map_err(|e| StoreError::corrupt("preferred interventions", e))
 }
@@ -329,6 +337,7 @@ macro_rules! impl_store {
                     timezone: child.timezone,
                     chronotype: None,
                     preferred_interventions: Vec::new(),
+                    avoided_interventions: Vec::new(),
                     created_at: from_db(to_db(created_at))?,
                 })
             }
@@ -339,7 +348,7 @@ macro_rules! impl_store {
             ) -> $crate::Result<Vec<sprout_domain::Child>> {
                 let rows = sqlx::query(concat!(
                     "SELECT id, family_id, display_name, birth_date, timezone, chronotype, ",
-                    "preferred_interventions, created_at FROM children WHERE family_id = $1 ",
+                    "preferred_interventions, avoided_interventions, created_at FROM children WHERE family_id = $1 ",
                     "ORDER BY created_at, id"
                 ))
                 .bind(family.0)
@@ -354,7 +363,7 @@ macro_rules! impl_store {
             ) -> $crate::Result<Option<sprout_domain::Child>> {
                 let row = sqlx::query(concat!(
                     "SELECT id, family_id, display_name, birth_date, timezone, chronotype, ",
-                    "preferred_interventions, created_at FROM children WHERE id = $1"
+                    "preferred_interventions, avoided_interventions, created_at FROM children WHERE id = $1"
                 ))
                 .bind(child.0)
                 .fetch_optional(&self.read)
@@ -373,10 +382,27 @@ macro_rules! impl_store {
                     .execute(&self.write)
                     .await?
                     .rows_affected();
-                if updated == 0 {
-                    return Err($crate::StoreError::NotFound { what: "child" });
-                }
-                Ok(())
+                $crate::sql::child_updated(updated)
+            }
+
+            async fn set_preferences(
+                &self,
+                child: sprout_domain::ChildId,
+                preferences: &sprout_domain::Preferences,
+            ) -> $crate::Result<()> {
+                let json = |kinds: &[sprout_domain::InterventionKind]| {
+                    serde_json::to_string(kinds).unwrap_or_else(|_| "[]".to_owned())
+                };
+                let updated = sqlx::query(
+                    "UPDATE children SET preferred_interventions = $1, avoided_interventions = $2 WHERE id = $3",
+                )
+                .bind(json(&preferences.liked))
+                .bind(json(&preferences.avoided))
+                .bind(child.0)
+                .execute(&self.write)
+                .await?
+                .rows_affected();
+                $crate::sql::child_updated(updated)
             }
 
             async fn create_device(
@@ -1406,7 +1432,7 @@ macro_rules! impl_store {
             async fn all_children(&self) -> $crate::Result<Vec<sprout_domain::Child>> {
                 let rows = sqlx::query(concat!(
                     "SELECT id, family_id, display_name, birth_date, timezone, chronotype, ",
-                    "preferred_interventions, created_at FROM children ORDER BY created_at, id"
+                    "preferred_interventions, avoided_interventions, created_at FROM children ORDER BY created_at, id"
                 ))
                 .fetch_all(&self.read)
                 .await?;
@@ -1442,6 +1468,7 @@ macro_rules! impl_store {
                 timezone: $crate::sql::timezone(r.try_get("timezone")?)?,
                 chronotype: r.try_get("chronotype")?,
                 preferred_interventions: $crate::sql::preferred(r.try_get("preferred_interventions")?)?,
+                avoided_interventions: $crate::sql::preferred(r.try_get("avoided_interventions")?)?,
                 created_at: from_db(r.try_get("created_at")?)?,
             })
         }

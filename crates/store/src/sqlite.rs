@@ -50,6 +50,11 @@ const MIGRATIONS: &[EmbeddedMigration] = &[
         "effect estimates",
         include_str!("../migrations/sqlite/0009_effect_estimates.sql"),
     ),
+    (
+        10,
+        "avoided interventions",
+        include_str!("../migrations/sqlite/0010_avoided_interventions.sql"),
+    ),
 ];
 
 /// Readers in WAL mode do not block the writer or each other; a few cover a small server.

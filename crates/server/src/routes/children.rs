@@ -1,7 +1,7 @@
 //! Children of a family, and the devices that write their data.
 
 use crate::auth::{issue_token, Access, Principal};
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::extract::ApiJson;
 use crate::AppState;
 use axum::extract::{Path, State};
@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use axum::Json;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
-use sprout_domain::{Child, ChildId, DeviceId, InterventionKind, NewChild, ValidationError};
+use sprout_domain::{Child, ChildId, DeviceId, InterventionKind, NewChild, Preferences, ValidationError};
 
 /// Longest device label ("Mia's watch").
 const MAX_DEVICE_NAME_CHARS: usize = 60;
@@ -33,7 +33,10 @@ pub struct ChildView {
     pub timezone: String,
     /// `early_bird`, `intermediate` or `night_owl`; `null` until known.
     pub chronotype: Option<String>,
+    /// Kinds the family says the child likes (preferred when they work).
     pub preferred_interventions: Vec<InterventionKind>,
+    /// Kinds the family says the child should not be offered (never suggested).
+    pub avoided_interventions: Vec<InterventionKind>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -46,6 +49,7 @@ impl From<Child> for ChildView {
             timezone: child.timezone.name().to_owned(),
             chronotype: child.chronotype,
             preferred_interventions: child.preferred_interventions,
+            avoided_interventions: child.avoided_interventions,
             created_at: child.created_at,
         }
     }
@@ -93,6 +97,49 @@ pub async fn get_child(
     Ok(Json(
         principal.child(&state, &child_id, Access::Read).await?.into(),
     ))
+}
+
+/// What the family says about kinds of activity for this child.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PreferencesRequest {
+    /// Kinds the child likes: `mindfulness`, `outdoor_play`, `screen_limit`,
+    /// `early_bedtime`, `reading`, `other`.
+    #[serde(default)]
+    pub liked: Vec<String>,
+    /// Kinds never to suggest.
+    #[serde(default)]
+    pub avoided: Vec<String>,
+}
+
+/// Replaces what the family likes and wants to avoid for this child: an avoided kind is
+/// never suggested; a liked one is preferred where it helps. The current
+/// recommendation is renewed at once.
+#[utoipa::path(put, path = "/api/v1/children/{child_id}/preferences", tag = "children",
+    request_body = PreferencesRequest, security(("bearer" = [])), params(("child_id" = String, Path)),
+    responses((status = 200, body = ChildView), (status = 401), (status = 403), (status = 404),
+              (status = 422, description = "unknown kind, or a kind both liked and avoided")))]
+#[tracing::instrument(skip_all, fields(child_id = %child_id))]
+pub async fn put_preferences(
+    principal: Principal,
+    State(state): State<AppState>,
+    Path(child_id): Path<String>,
+    ApiJson(body): ApiJson<PreferencesRequest>,
+) -> ApiResult<Json<ChildView>> {
+    let child = principal.child(&state, &child_id, Access::Read).await?;
+    // What the child is offered is the parents' call, not a device's.
+    if !matches!(principal, Principal::Parent { .. }) {
+        return Err(ApiError::new(ErrorCode::Forbidden, "this needs a parent's token"));
+    }
+    let preferences = Preferences::parse(&body.liked, &body.avoided)?;
+    state.store.set_preferences(child.id, &preferences).await?;
+    let child = Child {
+        preferred_interventions: preferences.liked,
+        avoided_interventions: preferences.avoided,
+        ..child
+    };
+    crate::recommend::occasion(&state, child.clone()).await;
+    Ok(Json(child.into()))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]

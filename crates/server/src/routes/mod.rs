@@ -38,6 +38,10 @@ pub fn router(state: AppState) -> Router {
         .route("/auth/login", post(login))
         .route("/children", post(create_child).get(list_children))
         .route("/children/{child_id}", get(get_child).delete(delete_child))
+        .route(
+            "/children/{child_id}/preferences",
+            axum::routing::put(put_preferences),
+        )
         .route("/children/{child_id}/export", get(export_child))
         .route("/children/{child_id}/notes", get(get_notes).post(post_note))
         .route(

@@ -189,6 +189,12 @@ fn child_routes() -> Vec<ChildRoute> {
             audience: Parents,
             body: || json!({"experiments": true}),
         },
+        ChildRoute {
+            method: Method::PUT,
+            path: "/api/v1/children/{child_id}/preferences",
+            audience: Parents,
+            body: || json!({"liked": ["reading"]}),
+        },
         // Last: the family's own call erases the child.
         ChildRoute {
             method: Method::DELETE,

@@ -13,6 +13,7 @@ use tokio_tungstenite::tungstenite::Message;
 on_both_backends!(
     a_recommendation_is_grounded_stored_and_answered,
     a_new_test_or_a_logged_activity_renews_the_advice_at_once,
+    a_familys_stated_dislikes_are_never_suggested,
     feedback_is_only_for_your_own_children,
     parents_notes_are_kept_and_recalled_by_meaning
 );
@@ -416,5 +417,58 @@ async fn a_new_test_or_a_logged_activity_renews_the_advice_at_once(backend: Back
     assert_eq!(
         get_json(&app, &path, &family.token).await["id"],
         pushed_again["recommendation_id"]
+    );
+}
+
+/// What the family says counts: an avoided kind is never suggested, the choice is kept
+/// on the child and shown in "Why this?", and bad lists change nothing.
+async fn a_familys_stated_dislikes_are_never_suggested(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let family = app.family("prefs@example.org").await;
+    seed(&app, &family.child_id).await;
+    let child = &family.child_id;
+    let path = format!("/api/v1/children/{child}/preferences");
+
+    // Unknown kinds, a kind both liked and avoided, a device's token: refused, nothing kept.
+    for (body, field) in [
+        (json!({"avoided": ["yoga"]}), "avoided"),
+        (json!({"liked": ["reading"], "avoided": ["reading"]}), "avoided"),
+    ] {
+        let response = app.put(&path, Some(&family.token), &body).await;
+        let error = expect_error(response, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+        assert_eq!(error["field"], field, "{body}: {error}");
+    }
+    let response = app
+        .put(
+            &path,
+            Some(&family.device_token),
+            &json!({"avoided": ["reading"]}),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let shown = get_json(&app, &format!("/api/v1/children/{child}"), &family.token).await;
+    assert_eq!(shown["avoided_interventions"], json!([]));
+
+    // Everything but reading avoided: every suggestion is reading.
+    let avoided = ["mindfulness", "outdoor_play", "screen_limit", "early_bedtime"];
+    let body = json!({"liked": ["reading"], "avoided": avoided});
+    let response = app.put(&path, Some(&family.token), &body).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let view: Value = response.json().await.expect("json");
+    assert_eq!(view["avoided_interventions"], json!(avoided));
+    assert_eq!(view["preferred_interventions"], json!(["reading"]));
+    let shown = get_json(&app, &format!("/api/v1/children/{child}"), &family.token).await;
+    assert_eq!(shown["avoided_interventions"], json!(avoided));
+    let rec = get_json(
+        &app,
+        &format!("/api/v1/children/{child}/recommendation"),
+        &family.token,
+    )
+    .await;
+    assert_eq!(rec["action"]["kind"], "reading", "{rec}");
+    let reasons = rec["reasons"].to_string();
+    assert!(
+        reasons.contains("likes it") && reasons.contains("left out, as the family asked"),
+        "{reasons}"
     );
 }
