@@ -109,12 +109,16 @@ async fn feedback_goes_out_as_kto_jsonl_and_adapters_come_in() {
             .is_some_and(|p| p.ends_with("Recommendation:")),
         "{example}"
     );
+    // The training text is the one the family saw, less the child's name: no model is
+    // trained on a name.
+    let completion = example["completion"].as_str().expect("completion");
+    assert!(!completion.contains("Lu"), "{completion}");
     assert_eq!(
-        example["completion"],
         format!(
             " {}\n\n",
             recommendation["recommendation"].as_str().expect("text")
-        )
+        ),
+        sprout_coach::address::by_name(completion, "Lu")
     );
 
     // An adapter trained elsewhere becomes a candidate version.
