@@ -74,7 +74,7 @@ fn facts(i: usize) -> (Facts, template::Style) {
     let next_test = (pick(5, 3) > 0).then(|| (TESTS[pick(6, TESTS.len())].to_owned(), "tomorrow".to_owned()));
     let forecast_peak = (pick(7, 2) == 0).then(|| {
         (
-            0.6 + pick(8, 30) as f64 / 100.0,
+            60 + pick(8, 30) as u32,
             PEAK_TIMES[pick(9, PEAK_TIMES.len())].to_owned(),
             "tomorrow".to_owned(),
         )

@@ -38,13 +38,13 @@ pub struct Facts {
     pub next_test: Option<(String, String)>,
     /// Its local start time, as the chart shows it ("10 AM").
     pub next_test_time: Option<String>,
-    /// The forecast's highest hour when notable: value (two decimals), clock time, day.
-    pub forecast_peak: Option<(f64, String, String)>,
+    /// The forecast's highest hour when notable: the level out of 100, clock time, day.
+    pub forecast_peak: Option<(u32, String, String)>,
     /// Stress has been high for several days: suggest talking to someone who can help.
     pub sustained_high: bool,
-    /// How much higher stress has been in the day before a test (two decimals), when the
-    /// child's history shows it beyond chance.
-    pub pre_test_rise: Option<f64>,
+    /// How much higher stress has been in the day before a test, in points out of 100,
+    /// when the child's history shows it beyond chance.
+    pub pre_test_rise: Option<u32>,
     /// Stress is high right now: the level and what has helped this child most.
     pub right_now: Option<RightNow>,
     /// For an earlier bedtime: the child's usual onset that night and how much earlier
@@ -79,7 +79,7 @@ impl RightNow {
             .filter_map(|e| Some((e.kind, e.relative_effect?)))
             .min_by(|a, b| a.1.total_cmp(&b.1))?;
         Some(Self {
-            level: (level * 100.0).round() as u32,
+            level: self::level(level),
             helped_most: best.0,
             percent: (best.1.abs() * 100.0).round() as u32,
         })
@@ -102,6 +102,12 @@ impl ShortSleep {
         let hours = (mean_hours? * 10.0).round() / 10.0;
         (hours < f64::from(recommended.0)).then_some(Self { hours, recommended })
     }
+}
+
+/// A stress level or difference (0–1) in points out of 100, as the card says it: one
+/// meaning per number (percent is kept for relative changes).
+pub fn level(value: f64) -> u32 {
+    (value.abs() * 100.0).round() as u32
 }
 
 /// Parent-facing names of the kinds, as actions.
@@ -194,11 +200,7 @@ pub fn gather(
         let local = at.with_timezone(&tz);
         (*peak >= NOTABLE_PEAK).then(|| {
             let hour = local.time().with_minute(0).unwrap_or(local.time());
-            (
-                (peak * 100.0).round() / 100.0,
-                clock_phrase(hour),
-                day_word(at, now, tz),
-            )
+            (level(*peak), clock_phrase(hour), day_word(at, now, tz))
         })
     });
     Facts {
@@ -215,8 +217,8 @@ pub fn gather(
         sustained_high,
         pre_test_rise: pattern
             .filter(|p| p.significant && p.difference > 0.0)
-            .map(|p| (p.difference * 100.0).round() / 100.0)
-            .filter(|rise| *rise > 0.0),
+            .map(|p| level(p.difference))
+            .filter(|rise| *rise > 0),
         right_now: None,
         bedtime: None,
         short_sleep: None,
@@ -241,7 +243,9 @@ impl Facts {
             }
         ));
         match &self.forecast_peak {
-            Some((value, time, day)) => lines.push(format!("Stress forecast: peak {value} at {time} {day}")),
+            Some((value, time, day)) => {
+                lines.push(format!("Stress forecast: peak {value} of 100 at {time} {day}"))
+            }
             None => lines.push("Stress forecast: calm".into()),
         }
         if let Some((test, day)) = &self.next_test {
@@ -252,7 +256,7 @@ impl Facts {
         }
         if let Some(rise) = self.pre_test_rise {
             lines.push(format!(
-                "Pattern: stress is {rise} higher than usual the day before a test"
+                "Pattern: stress is {rise} points (of 100) higher than usual the day before a test"
             ));
         }
         lines.push(format!(

@@ -8,7 +8,8 @@ use crate::Facts;
 const INSTRUCTION: &str = "Write a short, warm recommendation for a parent in two sentences. \
 Use only the facts given. Do not give medical advice. Name the action and its time.";
 
-const EXAMPLE_FACTS: &str = "Age: 10\nChronotype: night owl\nStress forecast: peak 0.8 at 4 PM tomorrow\n\
+const EXAMPLE_FACTS: &str =
+    "Age: 10\nChronotype: night owl\nStress forecast: peak 80 of 100 at 4 PM tomorrow\n\
 Upcoming: math test tomorrow\nAction: a short mindfulness exercise at 7:30 PM tonight\n\
 Measured effect: lowers their stress by about 12%";
 

@@ -85,7 +85,7 @@ fn context(facts: &Facts, variant: usize) -> String {
             match (variant % 2, facts.pre_test_rise) {
                 (0, Some(rise)) => format!(
                     "Your child's stress is likely to rise ahead of {day_of}'s {test}{at}: it has been about {rise} \
-                     higher than usual the day before tests."
+                     points (of 100) higher than usual the day before tests."
                 ),
                 (0, None) => format!("Your child's stress is likely to rise ahead of {day_of}'s {test}{at}."),
                 _ => format!(
@@ -95,8 +95,10 @@ fn context(facts: &Facts, variant: usize) -> String {
             }
         }
         (None, Some((value, time, day))) => match variant % 2 {
-            0 => format!("Your child's stress is forecast to peak around {value} at {time} {day}."),
-            _ => format!("The forecast shows your child's stress peaking around {value} at {time} {day}."),
+            0 => format!("Your child's stress is forecast to peak around {value} of 100 at {time} {day}."),
+            _ => format!(
+                "The forecast shows your child's stress peaking around {value} of 100 at {time} {day}."
+            ),
         },
         (None, None) => match variant % 2 {
             0 => "Your child's next day looks fairly calm.".into(),

@@ -96,10 +96,10 @@ fn evidence_appears_only_as_measured() {
     assert!(text.contains("tomorrow's math test"), "{text}");
     assert!(text.starts_with("Your child's stress"), "{text}");
     assert_eq!(check(&text, &facts), Ok(()));
-    facts.pre_test_rise = Some(0.07);
+    facts.pre_test_rise = Some(7);
     let text = template::write(&facts, 0);
     assert!(
-        text.contains("about 0.07 higher than usual the day before tests"),
+        text.contains("about 7 points (of 100) higher than usual the day before tests"),
         "{text}"
     );
     assert_eq!(check(&text, &facts), Ok(()));
