@@ -31,8 +31,6 @@ pub struct BedtimeStep {
     pub minutes_earlier: u32,
 }
 
-pub use sprout_insights::days::recommended_sleep_hours;
-
 /// Moves an early-bedtime decision to a step before the child's usual onset that night
 /// (tonight's when there is still time, else tomorrow's), and says the step. Other
 /// decisions, and children whose usual onset is not known yet, are left as they are.
@@ -92,6 +90,7 @@ fn at(tz: Tz, date: NaiveDate, hours: f64) -> Option<DateTime<Utc>> {
 mod tests {
     use super::*;
     use crate::policy::Decision;
+    use sprout_insights::days::recommended_sleep_hours;
 
     fn decision(kind: SlotKind, start: DateTime<Utc>, tz: Tz) -> Decision {
         Decision {
@@ -118,7 +117,6 @@ mod tests {
             school_onset: Some(0.55),
             free_onset: Some(1.17),
             mean_sleep_hours: Some(6.5),
-            nights: 20,
         };
         let now = utc("2026-03-02T15:00:00Z"); // Monday 16:00 local
         let (placed, step) = place(
@@ -143,7 +141,6 @@ mod tests {
                 school_onset: Some(f64::from(onset_minutes) / 60.0),
                 free_onset: None,
                 mean_sleep_hours: None,
-                nights: 10,
             };
             for hour in [12, 20, 23] {
                 let now = utc(&format!("2026-05-04T{hour:02}:00:00Z"));
@@ -171,7 +168,6 @@ mod tests {
             school_onset: None,
             free_onset: None,
             mean_sleep_hours: None,
-            nights: 1,
         };
         let start = utc("2026-03-02T18:00:00Z");
         let (placed, step) = place(

@@ -98,7 +98,7 @@ pub struct ShortSleep {
 impl ShortSleep {
     /// Some when `mean_hours` falls short of the range recommended at `age`.
     pub fn of(age: Option<u32>, mean_hours: Option<f64>) -> Option<Self> {
-        let recommended = crate::bedtime::recommended_sleep_hours(age?)?;
+        let recommended = sprout_insights::days::recommended_sleep_hours(age?)?;
         let hours = (mean_hours? * 10.0).round() / 10.0;
         (hours < f64::from(recommended.0)).then_some(Self { hours, recommended })
     }

@@ -16,7 +16,7 @@ const MIN_READINGS: usize = 10;
 
 /// The instant of a local clock time (minutes after midnight) on a date; the earlier
 /// one when DST repeats it, `None` when DST skips it.
-fn local_instant(tz: Tz, date: NaiveDate, minute_of_day: u32) -> Option<DateTime<Utc>> {
+pub(crate) fn local_instant(tz: Tz, date: NaiveDate, minute_of_day: u32) -> Option<DateTime<Utc>> {
     let time = NaiveTime::from_hms_opt(minute_of_day / 60 % 24, minute_of_day % 60, 0)?;
     tz.from_local_datetime(&date.and_time(time))
         .earliest()
@@ -87,7 +87,6 @@ pub struct SleepHabit {
     pub free_onset: Option<f64>,
     /// Mean hours of main sleep a night.
     pub mean_sleep_hours: Option<f64>,
-    pub nights: usize,
 }
 
 impl SleepHabit {
@@ -124,7 +123,6 @@ pub fn sleep_habit(data: &ChildData<'_>) -> SleepHabit {
         free_onset: median_onset(false),
         mean_sleep_hours: (recent.len() >= MIN_NIGHTS)
             .then(|| recent.iter().map(|n| n.duration_hours).sum::<f64>() / recent.len() as f64),
-        nights: recent.len(),
     }
 }
 

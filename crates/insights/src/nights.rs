@@ -27,7 +27,7 @@
 
 use crate::moments::{MomentBuilder, DAY_START_HOUR, LOOKBACK, TREND_DAYS};
 use crate::ChildData;
-use chrono::{DateTime, Duration, NaiveDate, TimeZone, Timelike, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Timelike, Utc};
 use sprout_causal::{estimate_effect, CausalError, Column, EffectSpec, Estimate, Method, Options, Table};
 use sprout_domain::InterventionKind;
 
@@ -171,12 +171,7 @@ pub fn evenings(builder: &MomentBuilder<'_>, data: &ChildData<'_>) -> Vec<Evenin
         hours[hours.len() / 2]
     };
     let usual_hours = [usual(false), usual(true)];
-    let at = |date: NaiveDate, hour: f64| {
-        let minutes = (hour * 60.0).round() as u32;
-        date.and_hms_opt(minutes / 60 % 24, minutes % 60, 0)
-            .and_then(|t| tz.from_local_datetime(&t).earliest())
-            .map(|t| t.with_timezone(&Utc))
-    };
+    let at = |date: NaiveDate, hour: f64| crate::days::local_instant(tz, date, (hour * 60.0).round() as u32);
     let nights = crate::days::main_nights(data, builder.calendar());
     let usual_level = UsualLevel::of(data, builder);
     let morning = |wake: DateTime<Utc>| builder.mean_between(wake, wake + MORNING_WINDOW);

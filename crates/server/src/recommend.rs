@@ -58,13 +58,7 @@ pub fn view(r: &StoredRecommendation, name: &str) -> Value {
 /// The child's current recommendation for `viewer`: the stored one while it is fresh,
 /// a new one otherwise.
 pub async fn current(state: &AppState, child: Child, viewer: UserId) -> ApiResult<Value> {
-    let latest = state
-        .store
-        .recommendations(child.id, viewer, None, 1)
-        .await?
-        .into_iter()
-        .next();
-    if let Some(latest) = latest {
+    if let Some(latest) = latest(state, child.id, viewer).await? {
         if still_current(state, &latest).await {
             return Ok(view(&latest, child.display_name.as_str()));
         }
@@ -73,9 +67,26 @@ pub async fn current(state: &AppState, child: Child, viewer: UserId) -> ApiResul
     Ok(view(&renew(state, child).await?, &name))
 }
 
+/// The child's newest recommendation, with `viewer`'s answer.
+async fn latest(
+    state: &AppState,
+    child: ChildId,
+    viewer: UserId,
+) -> sprout_store::Result<Option<StoredRecommendation>> {
+    Ok(state
+        .store
+        .recommendations(child, viewer, None, 1)
+        .await?
+        .into_iter()
+        .next())
+}
+
+/// Whoever reads the newest recommendation only to judge it (their answer is not needed).
+const ANY_VIEWER: UserId = UserId(uuid::Uuid::nil());
+
 /// Whether a stored recommendation may still be shown: nothing it is about has changed
 /// since (a calendar event, a logged activity, a stress alert: see [`occasion`]), and
-/// either no data at all has or it is younger than [`MIN_REUSE`].
+/// either no other data has arrived or it is younger than [`MIN_REUSE`].
 async fn still_current(state: &AppState, latest: &StoredRecommendation) -> bool {
     let occasion = state.insights.occasion(latest.child_id).await;
     if latest.details.get(OCCASION).and_then(Value::as_u64) != Some(occasion) {
@@ -104,12 +115,8 @@ pub async fn occasion(state: &AppState, child: Child) {
     let state = state.clone();
     tokio::spawn(async move {
         tokio::time::sleep(OCCASION_SETTLE).await;
-        let latest = match state
-            .store
-            .recommendations(child.id, UserId(uuid::Uuid::nil()), None, 1)
-            .await
-        {
-            Ok(latest) => latest.into_iter().next(),
+        let latest = match latest(&state, child.id, ANY_VIEWER).await {
+            Ok(latest) => latest,
             Err(e) => {
                 tracing::warn!(error = %e, child = %child.id, "cannot read the current recommendation");
                 return;
@@ -132,12 +139,7 @@ const ALERT_RENEWAL: chrono::Duration = chrono::Duration::minutes(15);
 /// Stress is high now: the advice should answer it, unless it was written in the last
 /// [`ALERT_RENEWAL`] (then it already may have).
 pub async fn alerted(state: &AppState, child: Child) {
-    let latest = state
-        .store
-        .recommendations(child.id, UserId(uuid::Uuid::nil()), None, 1)
-        .await
-        .ok()
-        .and_then(|l| l.into_iter().next());
+    let latest = latest(state, child.id, ANY_VIEWER).await.ok().flatten();
     if latest.is_some_and(|l| Utc::now() - l.created_at >= ALERT_RENEWAL) {
         occasion(state, child).await;
     }

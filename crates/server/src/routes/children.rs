@@ -1,7 +1,7 @@
 //! Children of a family, and the devices that write their data.
 
 use crate::auth::{issue_token, Access, Principal};
-use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::error::ApiResult;
 use crate::extract::ApiJson;
 use crate::AppState;
 use axum::extract::{Path, State};
@@ -128,9 +128,7 @@ pub async fn put_preferences(
 ) -> ApiResult<Json<ChildView>> {
     let child = principal.child(&state, &child_id, Access::Read).await?;
     // What the child is offered is the parents' call, not a device's.
-    if !matches!(principal, Principal::Parent { .. }) {
-        return Err(ApiError::new(ErrorCode::Forbidden, "this needs a parent's token"));
-    }
+    principal.family()?;
     let preferences = Preferences::parse(&body.liked, &body.avoided)?;
     state.store.set_preferences(child.id, &preferences).await?;
     let child = Child {
