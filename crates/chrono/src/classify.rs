@@ -2,14 +2,16 @@
 //! types, and the confidence of a classification.
 //!
 //! # Cut-offs are a convention
-//! MSFsc is a continuous measure; there is no validated cut-off for children. The default
+//! MSFsc is a continuous measure; there is no validated cut-off for children.
 //! [`Convention::SchoolAgeChild`] calls a child an early bird below 03:00 local MSFsc and
 //! a night owl from 04:30, intermediate in between. These values sit around the range of
 //! mid-sleep on free days reported for school-age children with the Children's
 //! ChronoType Questionnaire (Werner et al. 2009, ages 4–11) and are a product
 //! convention, not a clinical threshold.
 //!
-//! [`Convention::AdolescentShift`] moves both cut-offs later with age from 12 to 20 years,
+//! [`Convention::AdolescentShift`], the default everywhere (the app, the recommendations
+//! and `sprout chronotype --age`), uses those cut-offs up to age 12 and moves both later
+//! with age from 12 to 20 years,
 //! an approximation of the progressive delay of MSFsc through adolescence, peaking around
 //! age 20, shown by Roenneberg et al. 2004 (Curr Biol 14:R1038). The slope
 //! ([`ADOLESCENT_SHIFT_HOURS_PER_YEAR`]) is a rounded reading of that population trend,
@@ -176,12 +178,14 @@ impl Cutoffs {
 #[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Convention {
-    /// 03:00 / 04:30, for school-age children (convention, see module docs).
-    #[default]
+    /// 03:00 / 04:30 whatever the age (convention, see module docs).
     SchoolAgeChild,
     /// School-age cut-offs moved later for adolescents by
     /// [`ADOLESCENT_SHIFT_HOURS_PER_YEAR`] per year from 12 to 20 (approximation after
-    /// Roenneberg et al. 2004); without an age it equals `SchoolAgeChild`.
+    /// Roenneberg et al. 2004); up to 12, or without an age, it equals `SchoolAgeChild`.
+    /// The default: a 16-year-old is judged against 16-year-olds wherever Sprout
+    /// classifies, not against school-age children.
+    #[default]
     AdolescentShift,
     /// Caller-chosen cut-offs.
     Custom(Cutoffs),

@@ -7,8 +7,8 @@ use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
 use chrono_tz::Tz;
 use clap::Args;
 use sprout_chrono::{
-    ChildContext, ChronotypeReport, Convention, DayType, SleepEpisode, SleepState, StateSample, Status,
-    MIN_FREE_NIGHTS, MIN_NIGHTS,
+    ChildContext, ChronotypeReport, DayType, SleepEpisode, SleepState, StateSample, Status, MIN_FREE_NIGHTS,
+    MIN_NIGHTS,
 };
 use std::path::{Path, PathBuf};
 
@@ -22,7 +22,8 @@ pub struct ChronotypeArgs {
     /// states awake, light, deep, rem, asleep); the header tells which.
     #[arg(long)]
     pub data: PathBuf,
-    /// The child's age in years; from 12 on the cut-offs move later with age.
+    /// The child's age in years; from 12 on the cut-offs move later with age, as in the
+    /// app (without it the school-age cut-offs apply).
     #[arg(long, value_name = "YEARS")]
     pub age: Option<f64>,
     /// The child's time zone (IANA name): clock times without an offset are read in it,
@@ -46,7 +47,6 @@ pub fn run(args: ChronotypeArgs) -> anyhow::Result<()> {
             bail!("--age must be between 0 and {MAX_AGE_YEARS} years, got {age}");
         }
         ctx.age_years = Some(age);
-        ctx.convention = Convention::AdolescentShift;
     }
     if let Some(path) = &args.calendar {
         ctx.calendar = read_calendar(path)?;

@@ -91,6 +91,7 @@ fn engine_state(state: sprout_domain::SleepState) -> SleepState {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::Datelike;
 
     fn at(h: u32, m: u32) -> NaiveTime {
         NaiveTime::from_hms_opt(h, m, 0).unwrap()
@@ -103,5 +104,71 @@ mod tests {
         assert_eq!((late.start, late.end), (at(23, 15), at(0, 15)));
         let usual = wind_down_before(at(21, 10));
         assert_eq!((usual.start, usual.end), (at(19, 45), at(20, 45)));
+    }
+
+    /// Four weeks asleep 23:00-07:00 on school nights and 00:30-10:00 on free nights:
+    /// MSFsc near 04:50, a night owl by school-age cut-offs.
+    fn late_nights(now: chrono::DateTime<chrono::Utc>) -> Vec<sprout_domain::SleepEpisode> {
+        use chrono::{Datelike, TimeZone};
+        let tz = chrono_tz::Europe::Berlin;
+        let child = sprout_domain::ChildId::new();
+        (1..=28)
+            .map(|back| {
+                let wake_day = now.with_timezone(&tz).date_naive() - chrono::Duration::days(back);
+                let free = matches!(wake_day.weekday(), chrono::Weekday::Sat | chrono::Weekday::Sun);
+                let (onset_h, onset_m, wake_h) = if free { (0, 30, 10) } else { (23, 0, 7) };
+                let onset_day = if free {
+                    wake_day
+                } else {
+                    wake_day - chrono::Duration::days(1)
+                };
+                let local = |d: chrono::NaiveDate, h, m| {
+                    tz.from_local_datetime(&d.and_hms_opt(h, m, 0).unwrap())
+                        .single()
+                        .unwrap()
+                        .with_timezone(&chrono::Utc)
+                };
+                sprout_domain::SleepEpisode {
+                    id: sprout_domain::RecordId::new(),
+                    child_id: child,
+                    onset: local(onset_day, onset_h, onset_m),
+                    offset: local(wake_day, wake_h, 0),
+                    utc_offset_min: 60,
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_app_and_the_cli_judge_a_teenager_by_the_same_age_convention() {
+        let now = chrono::DateTime::parse_from_rfc3339("2026-03-02T12:00:00Z")
+            .unwrap()
+            .with_timezone(&chrono::Utc);
+        let nights = late_nights(now);
+        let at_age = |years: i32| {
+            let data = ChildData {
+                tz: chrono_tz::Europe::Berlin,
+                birth_date: now.date_naive().with_year(now.year() - years).unwrap(),
+                samples: &[],
+                events: &[],
+                interventions: &[],
+                sleep_episodes: &nights,
+                now,
+            };
+            chronotype(&data)
+        };
+        let (ten, sixteen) = (at_age(10), at_age(16));
+        assert_eq!(ten.status, Status::Ok, "{ten:?}");
+        assert_eq!(ten.chronotype, Some(Chronotype::NightOwl), "{ten:?}");
+        // At 16 the cut-offs are 0.8 h later: the same nights are intermediate.
+        assert_eq!(sixteen.chronotype, Some(Chronotype::Intermediate), "{sixteen:?}");
+        // What `sprout chronotype --age 16` computes: the engine's default context.
+        let episodes: Vec<SleepEpisode> = nights
+            .iter()
+            .map(|e| SleepEpisode::new(e.onset, e.offset).unwrap())
+            .collect();
+        let mut ctx = ChildContext::new(chrono_tz::Europe::Berlin);
+        ctx.age_years = Some(16.0);
+        assert_eq!(analyze(&episodes, &ctx).chronotype, sixteen.chronotype);
     }
 }
