@@ -86,6 +86,11 @@ fn facts(i: usize) -> (Facts, template::Style) {
         chronotype,
         age_years: (pick(11, 5) > 0).then(|| 5 + pick(12, 10) as u32),
         effect_percent,
+        // The same effect as levels: from the child's typical stress, lowered by it.
+        effect_levels: effect_percent.map(|p| {
+            let from = 35 + pick(15, 30) as u32;
+            (from, from * (100 - p) / 100)
+        }),
         effect_status,
         next_test,
         next_test_time: None,

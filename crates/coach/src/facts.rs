@@ -32,6 +32,9 @@ pub struct Facts {
     /// The action's measured effect, as a whole percentage of untreated stress, when the
     /// evidence shows a benefit.
     pub effect_percent: Option<u32>,
+    /// The same effect as levels out of 100: the child's typical stress without it and
+    /// with it (as the Insights view says it).
+    pub effect_levels: Option<(u32, u32)>,
     pub effect_status: Option<EffectStatus>,
     /// The next assessment within a day and a half that the action comes before: its
     /// name and day ("tomorrow").
@@ -179,11 +182,14 @@ pub fn gather(
     tz: Tz,
 ) -> Facts {
     let effect = effects.iter().find(|e| e.kind == decision.kind);
-    let effect_percent = effect
-        .filter(|e| e.status == EffectStatus::Beneficial)
+    let beneficial = effect.filter(|e| e.status == EffectStatus::Beneficial);
+    let effect_percent = beneficial
         .and_then(|e| e.relative_effect)
         .map(|r| (r.abs() * 100.0).round() as u32)
         .filter(|p| *p > 0);
+    let effect_levels = beneficial
+        .and_then(InterventionEffect::effect_levels)
+        .filter(|(from, to)| from > to);
     // A test is the occasion only for an action that comes before it: advice "for"
     // tomorrow's exam placed after the exam is no help.
     let test = next_test(events, now).filter(|e| decision.slot.start + BEFORE_EVENT <= e.start);
@@ -210,6 +216,7 @@ pub fn gather(
         chronotype,
         age_years,
         effect_percent,
+        effect_levels,
         effect_status: effect.map(|e| e.status),
         next_test,
         next_test_time,
@@ -286,12 +293,16 @@ impl Facts {
                 short.hours, short.recommended.0, short.recommended.1
             ));
         }
-        match self.effect_percent {
-            Some(p) => lines.push(format!(
+        match (self.effect_levels, self.effect_percent) {
+            (Some((from, to)), _) => lines.push(format!(
+                "Measured effect: stress typically from about {from} to {to} of 100{}",
+                effect_span(self.action)
+            )),
+            (None, Some(p)) => lines.push(format!(
                 "Measured effect: lowers their stress{} by about {p}%",
                 effect_when(self.action)
             )),
-            None => lines.push("Measured effect: not known yet".into()),
+            (None, None) => lines.push("Measured effect: not known yet".into()),
         }
         lines.extend(self.history.iter().map(|h| format!("From the family: {h}")));
         lines
@@ -312,6 +323,16 @@ pub fn effect_when(kind: InterventionKind) -> &'static str {
         " the next morning"
     } else {
         ""
+    }
+}
+
+/// The span a measured change in levels covers: the two hours after an activity, the
+/// next morning after an earlier bedtime.
+pub fn effect_span(kind: InterventionKind) -> &'static str {
+    if kind == InterventionKind::EarlyBedtime {
+        " the next morning"
+    } else {
+        " in the two hours after"
     }
 }
 

@@ -120,12 +120,20 @@ fn action(facts: &Facts, variant: usize) -> String {
         1 => "plan",
         _ => "make time for",
     };
-    let evidence = match facts.effect_percent {
-        Some(p) => format!(
+    // Levels read as levels: the child's typical stress without it and with it.
+    let evidence = match (facts.effect_levels, facts.effect_percent) {
+        (Some((from, to)), _) => format!(
+            " (it has typically brought their stress from about {from} to {to} of 100{})",
+            crate::facts::effect_span(facts.action)
+        ),
+        (None, Some(p)) => format!(
             " (it has lowered their stress{} by about {p}% before)",
             crate::facts::effect_when(facts.action)
         ),
-        None => " — we are still learning how much it helps them, so tell us how it goes".into(),
+        (None, None) => {
+            " — this one is an experiment: we are still learning how much it helps them, so tell us how it goes"
+                .into()
+        }
     };
     // A bedtime says how it compares with the child's own: a step, not a new regime.
     let step = facts.bedtime.as_ref().map_or(String::new(), |b| {

@@ -158,6 +158,9 @@ pub struct InterventionEffect {
     /// (-0.15 = 15% lower).
     pub relative_effect: Option<f64>,
     pub relative_ci: Option<[f64; 2]>,
+    /// The child's mean outcome at the moments without it (0–1): the level the change is
+    /// from, so a parent reads "from about 40 to 34 of 100".
+    pub untreated_level: Option<f64>,
     /// The estimate after partial pooling with other children, when a population is known.
     pub pooled: Option<PooledEffect>,
     /// Days with a start of the kind.
@@ -190,6 +193,7 @@ impl InterventionEffect {
             adjusted_p_value: None,
             relative_effect: None,
             relative_ci: None,
+            untreated_level: None,
             pooled: None,
             treated_days,
             control_days,
@@ -468,6 +472,7 @@ fn with_estimate(
     result.warnings = estimate.warnings.clone();
     result.design = Some(design);
     if baseline > 0.0 {
+        result.untreated_level = Some(baseline);
         result.relative_effect = Some(estimate.estimate / baseline);
         result.relative_ci = Some([lo / baseline, hi / baseline]);
     }
@@ -955,18 +960,14 @@ fn percent(fraction: f64) -> String {
 /// "Mindfulness: not enough data yet …", in a parent's terms.
 fn not_enough_data(kind: InterventionKind, treated_days: usize, control_days: usize) -> String {
     let name = label(kind);
+    // The engine's thresholds in a parent's words: what there is, of what is needed.
     if treated_days < MIN_TREATED_DAYS {
-        let times = match treated_days {
-            0 => "not logged yet".to_owned(),
-            1 => "logged on 1 day".to_owned(),
-            n => format!("logged on {n} days"),
-        };
         format!(
-            "{name}: not enough data yet ({times}; Sprout compares after {MIN_TREATED_DAYS} days with it)."
+            "{name}: not enough data yet — too few days with it so far: {treated_days} of the {MIN_TREATED_DAYS} needed."
         )
     } else {
         format!(
-            "{name}: not enough data yet (Sprout needs {MIN_CONTROL_DAYS} days of readings at the same hours without it to compare; it has {control_days})."
+            "{name}: not enough data yet — too few days without it to compare with so far: {control_days} of the {MIN_CONTROL_DAYS} needed."
         )
     }
 }
@@ -1017,14 +1018,16 @@ fn interpret(effect: &InterventionEffect) -> String {
     };
     let sentence = match effect.status {
         EffectStatus::Beneficial => format!(
-            "{name}: stress was about {} lower ({}–{}) {when} than {against}; {}.",
+            "{name}: {} {when}, about {} lower ({}–{}) than {against}; {}.",
+            levels(effect),
             percent(rel),
             percent(hi),
             percent(lo),
             evidence_clause(effect)
         ),
         EffectStatus::Harmful => format!(
-            "{name}: stress was about {} higher ({}–{}) {when} than {against}; {}.",
+            "{name}: {} {when}, about {} higher ({}–{}) than {against}; {}.",
+            levels(effect),
             percent(rel),
             percent(lo),
             percent(hi),
@@ -1056,6 +1059,30 @@ fn interpret(effect: &InterventionEffect) -> String {
         Some(night) => format!("{sentence} {night}"),
         None => sentence,
     }
+}
+
+/// "stress typically went from about 40 to 34 of 100": the level at moments without it
+/// and with it, so a level reads as a level and the change as a change.
+fn levels(effect: &InterventionEffect) -> String {
+    match effect.effect_levels() {
+        Some((from, to)) => format!("stress typically went from about {from} to {to} of 100"),
+        None => "stress changed".to_owned(),
+    }
+}
+
+impl InterventionEffect {
+    /// The child's typical stress without it and with it, in points out of 100 (what the
+    /// card and the Insights sentence both say), when there is an estimate.
+    pub fn effect_levels(&self) -> Option<(u32, u32)> {
+        let from = self.untreated_level?;
+        let to = (from + self.effect?).clamp(0.0, 1.0);
+        Some((points(from), points(to)))
+    }
+}
+
+/// A 0–1 level in whole points out of 100.
+fn points(level: f64) -> u32 {
+    (level.clamp(0.0, 1.0) * 100.0).round() as u32
 }
 
 /// "That night sleep began about 35 min earlier (20–50 min); …", from the night's

@@ -364,6 +364,32 @@ async fn a_family_acting_at_spikes_gets_the_right_verdicts(backend: Backend) {
         by_kind(kind)["interpretation"].as_str().expect("sentence"),
         "the card and the Insights view say the same about {kind}"
     );
+    // A cited effect reads as levels, the same figures on the card as in Insights.
+    if let Some([from, to]) = recommendation["facts"]["effect_levels"]
+        .as_array()
+        .map(|l| [l[0].as_u64().expect("from"), l[1].as_u64().expect("to")])
+    {
+        let figures = format!("from about {from} to {to} of 100");
+        assert!(
+            recommendation["recommendation"]
+                .as_str()
+                .expect("text")
+                .contains(&figures),
+            "{recommendation}"
+        );
+        assert!(insight.contains(&figures), "{insight} vs {figures}");
+    }
+    for effect in effects.iter().filter(|e| e["status"] == "beneficial") {
+        let sentence = effect["interpretation"].as_str().expect("sentence");
+        assert!(
+            sentence.contains("stress typically went from about"),
+            "{sentence}"
+        );
+        assert!(
+            !sentence.contains("Beneficial"),
+            "no status enums for parents: {sentence}"
+        );
+    }
     if sim
         .truth
         .awake_stress_effect(serde_json::from_value(json!(kind)).expect("kind"))
