@@ -96,6 +96,7 @@ fn recommend(args: &RecommendArgs) -> anyhow::Result<()> {
                 &|_| None,
                 stress,
                 &sprout_domain::Preferences::default(),
+                sprout_domain::ClockFormat::TwelveHour,
             )
             .context("no slot left")?;
             let written = sprout_coach::template::write(&plan.facts, i);

@@ -9,7 +9,7 @@
 //! Academy of Sleep Medicine consensus (Paruthi et al. 2016).
 
 use crate::policy::Decision;
-use crate::slots::{clock_phrase, Slot, SlotKind};
+use crate::slots::{Slot, SlotKind};
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
@@ -40,6 +40,7 @@ pub fn place(
     school_next: &dyn Fn(NaiveDate) -> bool,
     now: DateTime<Utc>,
     tz: Tz,
+    clock: sprout_domain::ClockFormat,
 ) -> (Decision, Option<BedtimeStep>) {
     if decision.kind != sprout_domain::InterventionKind::EarlyBedtime {
         return (decision, None);
@@ -69,7 +70,7 @@ pub fn place(
             local_time: bedtime.with_timezone(&tz).time(),
         };
         let step = BedtimeStep {
-            usual: clock_phrase(usual.with_timezone(&tz).time()),
+            usual: clock.time(usual.with_timezone(&tz).time()),
             minutes_earlier: u32::try_from((usual - bedtime).num_minutes()).unwrap_or(0),
         };
         return (decision, Some(step));
@@ -125,6 +126,7 @@ mod tests {
             &|_| true,
             now,
             tz,
+            sprout_domain::ClockFormat::TwelveHour,
         );
         let step = step.expect("a step");
         assert_eq!(placed.slot.kind, SlotKind::ThisEvening);
@@ -150,6 +152,7 @@ mod tests {
                     &|_| true,
                     now,
                     tz,
+                    sprout_domain::ClockFormat::TwelveHour,
                 );
                 let step = step.expect("a step");
                 assert!(
@@ -176,6 +179,7 @@ mod tests {
             &|_| true,
             utc("2026-03-02T12:00:00Z"),
             tz,
+            sprout_domain::ClockFormat::TwelveHour,
         );
         assert!(step.is_none());
         assert_eq!(placed.slot.start, start);

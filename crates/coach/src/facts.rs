@@ -2,13 +2,13 @@
 //! either known or absent. Writers get nothing else, and the guardrails check that a
 //! text's numbers come from here.
 
-use crate::slots::{clock_phrase, SlotKind};
+use crate::slots::SlotKind;
 use crate::Decision;
 use chrono::{DateTime, Duration, Timelike, Utc};
 use chrono_tz::Tz;
 use serde::Serialize;
 use sprout_chrono::Chronotype;
-use sprout_domain::{InterventionKind, SchoolEvent};
+use sprout_domain::{ClockFormat, InterventionKind, SchoolEvent};
 use sprout_insights::effects::{EffectStatus, InterventionEffect};
 use sprout_insights::forecast::StressForecast;
 
@@ -25,7 +25,8 @@ pub const BEFORE_EVENT: Duration = Duration::hours(1);
 pub struct Facts {
     pub action: InterventionKind,
     pub slot: SlotKind,
-    /// Local clock time of the slot, as written ("7:30 PM").
+    /// Local clock time of the slot, as written in the family's format ("7:30 PM",
+    /// "19:30").
     pub slot_time: String,
     pub chronotype: Option<Chronotype>,
     pub age_years: Option<u32>,
@@ -180,6 +181,7 @@ pub fn gather(
     pattern: Option<&sprout_insights::patterns::PreTestPattern>,
     now: DateTime<Utc>,
     tz: Tz,
+    clock: ClockFormat,
 ) -> Facts {
     let effect = effects.iter().find(|e| e.kind == decision.kind);
     let beneficial = effect.filter(|e| e.status == EffectStatus::Beneficial);
@@ -199,20 +201,20 @@ pub fn gather(
             day_word(e.start, now, tz),
         )
     });
-    let next_test_time = test.map(|e| clock_phrase(e.start.with_timezone(&tz).time()));
+    let next_test_time = test.map(|e| clock.time(e.start.with_timezone(&tz).time()));
     let forecast_peak = forecast.and_then(|f| {
         let (i, peak) = f.mean.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1))?;
         let at = *f.times.get(i)?;
         let local = at.with_timezone(&tz);
         (*peak >= NOTABLE_PEAK).then(|| {
             let hour = local.time().with_minute(0).unwrap_or(local.time());
-            (level(*peak), clock_phrase(hour), day_word(at, now, tz))
+            (level(*peak), clock.time(hour), day_word(at, now, tz))
         })
     });
     Facts {
         action: decision.kind,
         slot: decision.slot.kind,
-        slot_time: clock_phrase(decision.slot.local_time),
+        slot_time: clock.time(decision.slot.local_time),
         chronotype,
         age_years,
         effect_percent,

@@ -82,6 +82,7 @@ mod plan {
         populations: &dyn Fn(InterventionKind) -> Option<Population>,
         stress: StressInput,
         preferences: &sprout_domain::Preferences,
+        clock: sprout_domain::ClockFormat,
     ) -> Option<Plan> {
         // With the checks, so the card says what the Insights view says about the same
         // activity ("strong evidence" only where they ran and passed).
@@ -129,6 +130,7 @@ mod plan {
             &|date| sprout_insights::calendar::is_school_day(date, &calendar),
             data.now,
             tz,
+            clock,
         );
         let mut facts = gather(
             &decision,
@@ -141,6 +143,7 @@ mod plan {
             sprout_insights::patterns::pre_test_pattern(data).as_ref(),
             data.now,
             tz,
+            clock,
         );
         facts.bedtime = bedtime;
         facts.right_now = crate::facts::RightNow::of(

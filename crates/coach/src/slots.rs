@@ -1,6 +1,6 @@
 //! The time slots an action can be placed in, in the child's clock.
 
-use chrono::{DateTime, Duration, NaiveDate, NaiveTime, TimeZone, Timelike, Utc};
+use chrono::{DateTime, Duration, NaiveDate, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;
 use serde::Serialize;
 use sprout_chrono::Chronotype;
@@ -112,29 +112,9 @@ fn local(tz: Tz, date: NaiveDate, hour: u32, minute: u32) -> Option<DateTime<Utc
         .map(|t| t.with_timezone(&Utc))
 }
 
-/// A clock time as parents read it: "7 PM", "7:30 PM".
-pub fn clock_phrase(time: NaiveTime) -> String {
-    let (pm, hour12) = time.hour12();
-    let suffix = if pm { "PM" } else { "AM" };
-    if time.minute() == 0 {
-        format!("{hour12} {suffix}")
-    } else {
-        format!("{hour12}:{:02} {suffix}", time.minute())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn clock_phrases() {
-        assert_eq!(clock_phrase(NaiveTime::from_hms_opt(19, 0, 0).unwrap()), "7 PM");
-        assert_eq!(
-            clock_phrase(NaiveTime::from_hms_opt(7, 30, 0).unwrap()),
-            "7:30 AM"
-        );
-    }
 
     #[test]
     fn past_slots_are_not_offered() {

@@ -47,6 +47,7 @@ fn facts_for(decision: &Decision, chronotype: Option<Chronotype>) -> Facts {
         None,
         noon(),
         berlin(),
+        sprout_domain::ClockFormat::TwelveHour,
     )
 }
 

@@ -55,6 +55,7 @@ async fn the_local_model_writes_checked_recommendations() {
         None,
         now,
         tz,
+        sprout_domain::ClockFormat::TwelveHour,
     );
     let prompt = sprout_coach::prompt::build(&facts);
     let raw = writer.write(&facts, &prompt, 0).await.expect("the model writes");

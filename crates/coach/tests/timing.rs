@@ -52,6 +52,7 @@ fn advice_comes_before_the_test_it_names_and_never_in_the_past() {
                 &|_| None,
                 StressInput::Compute,
                 &sprout_domain::Preferences::default(),
+                sprout_domain::ClockFormat::TwelveHour,
             ) else {
                 continue;
             };
@@ -152,6 +153,7 @@ fn high_stress_now_gets_what_has_helped_most() {
                 &|_| None,
                 StressInput::Compute,
                 &sprout_domain::Preferences::default(),
+                sprout_domain::ClockFormat::TwelveHour,
             )
             .expect("a plan")
         };

@@ -28,4 +28,4 @@ pub use sample::{
     BatchRejection, Sample, SampleBatch, SampleInput, SleepState, StressLevel, MAX_BATCH_SAMPLES,
 };
 pub use sleep::{NewSleepEpisode, SleepEpisode, SleepEpisodeBody, SleepEpisodeInput};
-pub use time::{parse_instant, EARLIEST_ACCEPTED, MAX_FUTURE_SKEW};
+pub use time::{parse_instant, ClockFormat, EARLIEST_ACCEPTED, MAX_FUTURE_SKEW};

@@ -48,3 +48,75 @@ pub(crate) fn clip(text: &str) -> String {
         format!("{head}…")
     }
 }
+
+/// How a family reads clock times: "7:30 PM" or "19:30". One format for the card's
+/// text, the chart and every label, chosen by the family (their locale's habit).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum ClockFormat {
+    /// "7:30 PM"
+    #[default]
+    #[serde(rename = "12h")]
+    TwelveHour,
+    /// "19:30"
+    #[serde(rename = "24h")]
+    TwentyFourHour,
+}
+
+impl ClockFormat {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::TwelveHour => "12h",
+            Self::TwentyFourHour => "24h",
+        }
+    }
+
+    /// A time of day as the family reads it: "7 PM" / "7:30 PM", or "19:00" / "19:30".
+    pub fn time(self, time: chrono::NaiveTime) -> String {
+        use chrono::Timelike;
+        match self {
+            Self::TwelveHour => {
+                let (pm, hour) = time.hour12();
+                let suffix = if pm { "PM" } else { "AM" };
+                match time.minute() {
+                    0 => format!("{hour} {suffix}"),
+                    minute => format!("{hour}:{minute:02} {suffix}"),
+                }
+            }
+            Self::TwentyFourHour => format!("{:02}:{:02}", time.hour(), time.minute()),
+        }
+    }
+}
+
+impl std::str::FromStr for ClockFormat {
+    type Err = ValidationError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text {
+            "12h" => Ok(Self::TwelveHour),
+            "24h" => Ok(Self::TwentyFourHour),
+            other => Err(ValidationError::new(
+                "clock",
+                format!("'{}' is not a clock format; use 12h or 24h", clip(other)),
+            )),
+        }
+    }
+}
+
+#[cfg(test)]
+mod clock_tests {
+    use super::ClockFormat;
+    use chrono::NaiveTime;
+
+    #[test]
+    fn one_time_in_both_formats() {
+        let t = |h, m| NaiveTime::from_hms_opt(h, m, 0).unwrap();
+        assert_eq!(ClockFormat::TwelveHour.time(t(19, 0)), "7 PM");
+        assert_eq!(ClockFormat::TwelveHour.time(t(7, 30)), "7:30 AM");
+        assert_eq!(ClockFormat::TwelveHour.time(t(0, 15)), "12:15 AM");
+        assert_eq!(ClockFormat::TwentyFourHour.time(t(19, 0)), "19:00");
+        assert_eq!(ClockFormat::TwentyFourHour.time(t(7, 30)), "07:30");
+        assert!("25h".parse::<ClockFormat>().is_err());
+        assert_eq!("24h".parse::<ClockFormat>().unwrap(), ClockFormat::TwentyFourHour);
+    }
+}

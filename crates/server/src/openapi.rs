@@ -47,6 +47,8 @@ use utoipa::{Modify, OpenApi};
         routes::get_consents,
         routes::put_consents,
         routes::put_preferences,
+        routes::get_family_settings,
+        routes::put_family_settings,
         routes::post_note,
         routes::get_notes,
     ),

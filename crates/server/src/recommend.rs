@@ -256,6 +256,8 @@ pub async fn generate(state: &AppState, child: Child) -> ApiResult<StoredRecomme
         },
         avoided: child.avoided_interventions.clone(),
     };
+    // Times in the text read as the family reads them everywhere else.
+    let clock = state.store.family_clock(child.family_id).await?;
     // The analyses are CPU work: off the async workers.
     let plan = tokio::task::spawn_blocking(move || {
         span.in_scope(|| {
@@ -274,6 +276,7 @@ pub async fn generate(state: &AppState, child: Child) -> ApiResult<StoredRecomme
                 &|kind| population.population(kind, loaded.child.id),
                 stress,
                 &preferences,
+                clock,
             )
         })
     })

@@ -62,6 +62,12 @@ pub trait Store: Send + Sync + 'static {
         password_hash: &str,
     ) -> Result<(FamilyId, UserId)>;
 
+    /// How the family reads clock times (12- or 24-hour); `NotFound` for no such family.
+    async fn family_clock(&self, family: FamilyId) -> Result<sprout_domain::ClockFormat>;
+
+    /// Sets how the family reads clock times.
+    async fn set_family_clock(&self, family: FamilyId, clock: sprout_domain::ClockFormat) -> Result<()>;
+
     async fn find_user_by_email(&self, email: &Email) -> Result<Option<UserRecord>>;
 
     async fn insert_token(&self, token: &NewToken) -> Result<()>;

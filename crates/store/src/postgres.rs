@@ -55,6 +55,11 @@ const MIGRATIONS: &[EmbeddedMigration] = &[
         "avoided interventions",
         include_str!("../migrations/postgres/0010_avoided_interventions.sql"),
     ),
+    (
+        11,
+        "family clock",
+        include_str!("../migrations/postgres/0011_family_clock.sql"),
+    ),
 ];
 
 /// Enough connections for a node's request concurrency without exhausting the server's

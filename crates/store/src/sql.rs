@@ -371,6 +371,37 @@ macro_rules! impl_store {
                 row.as_ref().map(child_from_row).transpose()
             }
 
+            async fn family_clock(
+                &self,
+                family: sprout_domain::FamilyId,
+            ) -> $crate::Result<sprout_domain::ClockFormat> {
+                let clock: Option<String> = sqlx::query_scalar("SELECT clock FROM families WHERE id = $1")
+                    .bind(family.0)
+                    .fetch_optional(&self.read)
+                    .await?;
+                let clock = clock.ok_or($crate::StoreError::NotFound { what: "family" })?;
+                clock
+                    .parse()
+                    .map_err(|e| $crate::StoreError::corrupt("family clock", e))
+            }
+
+            async fn set_family_clock(
+                &self,
+                family: sprout_domain::FamilyId,
+                clock: sprout_domain::ClockFormat,
+            ) -> $crate::Result<()> {
+                let updated = sqlx::query("UPDATE families SET clock = $1 WHERE id = $2")
+                    .bind(clock.as_str())
+                    .bind(family.0)
+                    .execute(&self.write)
+                    .await?
+                    .rows_affected();
+                if updated == 0 {
+                    return Err($crate::StoreError::NotFound { what: "family" });
+                }
+                Ok(())
+            }
+
             async fn set_chronotype(
                 &self,
                 child: sprout_domain::ChildId,

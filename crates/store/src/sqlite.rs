@@ -55,6 +55,11 @@ const MIGRATIONS: &[EmbeddedMigration] = &[
         "avoided interventions",
         include_str!("../migrations/sqlite/0010_avoided_interventions.sql"),
     ),
+    (
+        11,
+        "family clock",
+        include_str!("../migrations/sqlite/0011_family_clock.sql"),
+    ),
 ];
 
 /// Readers in WAL mode do not block the writer or each other; a few cover a small server.

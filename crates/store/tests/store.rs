@@ -103,6 +103,25 @@ async fn families_and_logins(db: &TestDb) {
         .await
         .expect("query")
         .is_none());
+    // A family reads 12-hour times until it chooses otherwise.
+    use sprout_domain::ClockFormat;
+    assert_eq!(
+        store.family_clock(family).await.expect("clock"),
+        ClockFormat::TwelveHour
+    );
+    store
+        .set_family_clock(family, ClockFormat::TwentyFourHour)
+        .await
+        .expect("set");
+    assert_eq!(
+        store.family_clock(family).await.expect("clock"),
+        ClockFormat::TwentyFourHour
+    );
+    let nobody = sprout_domain::FamilyId::new();
+    assert!(matches!(
+        store.set_family_clock(nobody, ClockFormat::TwelveHour).await,
+        Err(StoreError::NotFound { what: "family" })
+    ));
 }
 
 async fn children_belong_to_their_family(db: &TestDb) {

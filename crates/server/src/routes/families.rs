@@ -1,4 +1,5 @@
-//! Family administration (admin token): a family and its first parent.
+//! Families: created with their first parent (admin token), and the settings a family
+//! chooses for itself (parent token).
 
 use crate::auth::{hash_password, Admin};
 use crate::error::{ApiError, ApiResult};
@@ -67,4 +68,52 @@ pub async fn create_family(
         StatusCode::CREATED,
         Json(NewFamilyResponse { family_id, parent_id }),
     ))
+}
+
+/// A family's settings, as the app reads and writes them.
+#[derive(Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FamilySettings {
+    /// How clock times read, in the recommendation's text and in the app: `12h`
+    /// ("7:30 PM") or `24h` ("19:30").
+    #[schema(value_type = String, example = "24h")]
+    pub clock: String,
+}
+
+/// The family's settings.
+#[utoipa::path(get, path = "/api/v1/family/settings", tag = "families", security(("bearer" = [])),
+    responses((status = 200, body = FamilySettings), (status = 401), (status = 403)))]
+#[tracing::instrument(skip_all)]
+pub async fn get_family_settings(
+    principal: crate::auth::Principal,
+    State(state): State<AppState>,
+) -> ApiResult<Json<FamilySettings>> {
+    let family = principal.family()?;
+    let clock = state.store.family_clock(family).await?;
+    Ok(Json(FamilySettings {
+        clock: clock.as_str().to_owned(),
+    }))
+}
+
+/// Changes the family's settings; every child's recommendation is rewritten in the new
+/// clock format at once.
+#[utoipa::path(put, path = "/api/v1/family/settings", tag = "families", request_body = FamilySettings,
+    security(("bearer" = [])),
+    responses((status = 200, body = FamilySettings), (status = 401), (status = 403),
+              (status = 422, description = "clock is not 12h or 24h")))]
+#[tracing::instrument(skip_all)]
+pub async fn put_family_settings(
+    principal: crate::auth::Principal,
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<FamilySettings>,
+) -> ApiResult<Json<FamilySettings>> {
+    let family = principal.family()?;
+    let clock: sprout_domain::ClockFormat = body.clock.trim().parse()?;
+    state.store.set_family_clock(family, clock).await?;
+    for child in state.store.list_children(family).await? {
+        crate::recommend::occasion(&state, child).await;
+    }
+    Ok(Json(FamilySettings {
+        clock: clock.as_str().to_owned(),
+    }))
 }

@@ -36,6 +36,10 @@ pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .route("/families", post(create_family))
         .route("/auth/login", post(login))
+        .route(
+            "/family/settings",
+            get(get_family_settings).put(put_family_settings),
+        )
         .route("/children", post(create_child).get(list_children))
         .route("/children/{child_id}", get(get_child).delete(delete_child))
         .route(

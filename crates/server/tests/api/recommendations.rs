@@ -14,6 +14,7 @@ on_both_backends!(
     a_recommendation_is_grounded_stored_and_answered,
     a_new_test_or_a_logged_activity_renews_the_advice_at_once,
     a_familys_stated_dislikes_are_never_suggested,
+    the_family_reads_times_on_its_own_clock,
     feedback_is_only_for_your_own_children,
     parents_notes_are_kept_and_recalled_by_meaning
 );
@@ -471,4 +472,59 @@ async fn a_familys_stated_dislikes_are_never_suggested(backend: Backend) {
         reasons.contains("likes it") && reasons.contains("left out, as the family asked"),
         "{reasons}"
     );
+}
+
+/// One clock format for the family: 12-hour by default; after choosing 24-hour, the
+/// current advice is rewritten and pushed with "19:30", not "7:30 PM"; a bad choice
+/// changes nothing.
+async fn the_family_reads_times_on_its_own_clock(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let family = app.family("clock@example.org").await;
+    seed(&app, &family.child_id).await;
+    let path = format!("/api/v1/children/{}/recommendation", family.child_id);
+    let settings = "/api/v1/family/settings";
+    assert_eq!(
+        get_json(&app, settings, &family.token).await,
+        json!({"clock": "12h"})
+    );
+    let first = get_json(&app, &path, &family.token).await;
+    let time = first["facts"]["slot_time"].as_str().expect("slot time");
+    assert!(time.ends_with(" AM") || time.ends_with(" PM"), "{first}");
+    let text = first["recommendation"].as_str().expect("text");
+    assert!(text.contains(time), "{text}");
+
+    let mut socket = live_channel(&app, &family.token).await;
+    let response = app
+        .put(settings, Some(&family.token), &json!({"clock": "24h"}))
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let pushed = next_pushed(&mut socket, 20).await;
+    assert_ne!(pushed["recommendation_id"], first["id"], "{pushed}");
+    let renewed = get_json(&app, &path, &family.token).await;
+    let time = renewed["facts"]["slot_time"].as_str().expect("slot time");
+    let is_24h = |t: &str| {
+        t.len() == 5 && t.as_bytes()[2] == b':' && t.chars().filter(char::is_ascii_digit).count() == 4
+    };
+    assert!(is_24h(time), "{renewed}");
+    let text = renewed["recommendation"].as_str().expect("text");
+    assert!(text.contains(time), "{text}");
+    assert!(!text.contains(" AM") && !text.contains(" PM"), "{text}");
+    if let Some(step) = renewed["facts"]["bedtime"]["usual"].as_str() {
+        assert!(is_24h(step), "{renewed}");
+    }
+
+    for bad in [
+        json!({"clock": "13h"}),
+        json!({"clock": 24}),
+        json!({"clock": "24h", "x": 1}),
+    ] {
+        let response = app.put(settings, Some(&family.token), &bad).await;
+        assert!(response.status().is_client_error(), "{bad}");
+    }
+    assert_eq!(
+        get_json(&app, settings, &family.token).await,
+        json!({"clock": "24h"})
+    );
+    let response = app.get(settings, Some(&family.device_token)).await;
+    expect_error(response, StatusCode::FORBIDDEN, "forbidden").await;
 }
