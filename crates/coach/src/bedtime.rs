@@ -118,6 +118,7 @@ mod tests {
             school_onset: Some(0.55),
             free_onset: Some(1.17),
             mean_sleep_hours: Some(6.5),
+            school_sleep_hours: None,
         };
         let now = utc("2026-03-02T15:00:00Z"); // Monday 16:00 local
         let (placed, step) = place(
@@ -143,6 +144,7 @@ mod tests {
                 school_onset: Some(f64::from(onset_minutes) / 60.0),
                 free_onset: None,
                 mean_sleep_hours: None,
+                school_sleep_hours: None,
             };
             for hour in [12, 20, 23] {
                 let now = utc(&format!("2026-05-04T{hour:02}:00:00Z"));
@@ -171,6 +173,7 @@ mod tests {
             school_onset: None,
             free_onset: None,
             mean_sleep_hours: None,
+            school_sleep_hours: None,
         };
         let start = utc("2026-03-02T18:00:00Z");
         let (placed, step) = place(

@@ -97,6 +97,8 @@ pub struct ShortSleep {
     pub hours: f64,
     /// The recommended range at their age, hours.
     pub recommended: (u32, u32),
+    /// The mean is over school nights only (where the week's short nights are).
+    pub school_nights: bool,
 }
 
 impl ShortSleep {
@@ -104,7 +106,32 @@ impl ShortSleep {
     pub fn of(age: Option<u32>, mean_hours: Option<f64>) -> Option<Self> {
         let recommended = sprout_insights::days::recommended_sleep_hours(age?)?;
         let hours = (mean_hours? * 10.0).round() / 10.0;
-        (hours < f64::from(recommended.0)).then_some(Self { hours, recommended })
+        (hours < f64::from(recommended.0)).then_some(Self {
+            hours,
+            recommended,
+            school_nights: false,
+        })
+    }
+
+    /// From the child's habit: school nights when there are enough of them (the nights
+    /// the forecast shows on school days), else all nights.
+    pub fn from_habit(age: Option<u32>, habit: &sprout_insights::days::SleepHabit) -> Option<Self> {
+        match habit.school_sleep_hours {
+            Some(hours) => Self::of(age, Some(hours)).map(|s| Self {
+                school_nights: true,
+                ..s
+            }),
+            None => Self::of(age, habit.mean_sleep_hours),
+        }
+    }
+
+    /// "a night" or "a night on school nights", as the sentence says it.
+    pub fn which_nights(&self) -> &'static str {
+        if self.school_nights {
+            "on school nights"
+        } else {
+            "a night"
+        }
     }
 }
 
@@ -291,8 +318,11 @@ impl Facts {
         }
         if let Some(short) = &self.short_sleep {
             lines.push(format!(
-                "Sleep lately: about {} hours a night; {}-{} hours is recommended at this age",
-                short.hours, short.recommended.0, short.recommended.1
+                "Sleep lately: about {} hours {}; {}-{} hours is recommended at this age",
+                short.hours,
+                short.which_nights(),
+                short.recommended.0,
+                short.recommended.1
             ));
         }
         match (self.effect_levels, self.effect_percent) {

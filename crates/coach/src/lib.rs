@@ -150,7 +150,7 @@ mod plan {
             sprout_insights::days::stress_now(data.samples, data.now),
             &effects,
         );
-        facts.short_sleep = crate::facts::ShortSleep::of(age_years, habit.mean_sleep_hours);
+        facts.short_sleep = crate::facts::ShortSleep::from_habit(age_years, &habit);
         Some(Plan {
             decision,
             facts,

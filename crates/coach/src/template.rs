@@ -67,8 +67,11 @@ pub fn write_styled(facts: &Facts, variant: usize, style: Style) -> String {
         );
     } else if let Some(short) = &facts.short_sleep {
         sentences.push(format!(
-            "They have slept about {} hours a night lately, and {}–{} hours is recommended at their age.",
-            short.hours, short.recommended.0, short.recommended.1
+            "They have slept about {} hours {} lately, and {}–{} hours is recommended at their age.",
+            short.hours,
+            short.which_nights(),
+            short.recommended.0,
+            short.recommended.1
         ));
     }
     sentences.join(" ")

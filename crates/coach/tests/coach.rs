@@ -276,6 +276,20 @@ fn an_earlier_bedtime_is_a_step_from_the_childs_own() {
         ShortSleep::of(Some(12), Some(9.4)).is_none(),
         "enough sleep is not flagged"
     );
+    // Long weekend lie-ins do not hide short school nights.
+    let habit = sprout_insights::days::SleepHabit {
+        school_onset: Some(-1.5),
+        free_onset: Some(0.5),
+        mean_sleep_hours: Some(9.1),
+        school_sleep_hours: Some(6.62),
+    };
+    let school = ShortSleep::from_habit(Some(12), &habit).expect("short on school nights");
+    assert_eq!((school.hours, school.school_nights), (6.6, true));
+    let mut on_school_nights = facts.clone();
+    on_school_nights.short_sleep = Some(school);
+    let text = sprout_coach::template::write(&on_school_nights, 0);
+    assert!(text.contains("about 6.6 hours on school nights lately"), "{text}");
+    sprout_coach::guardrails::check(&text, &on_school_nights).unwrap_or_else(|e| panic!("{e}: {text}"));
     for variant in 0..6 {
         let text = sprout_coach::template::write(&facts, variant);
         assert!(

@@ -87,6 +87,9 @@ pub struct SleepHabit {
     pub free_onset: Option<f64>,
     /// Mean hours of main sleep a night.
     pub mean_sleep_hours: Option<f64>,
+    /// The same over nights before a school day: what the week's short nights are (the
+    /// next-nights forecast shows the same on school nights).
+    pub school_sleep_hours: Option<f64>,
 }
 
 impl SleepHabit {
@@ -121,9 +124,19 @@ pub fn sleep_habit(data: &ChildData<'_>) -> SleepHabit {
     SleepHabit {
         school_onset: median_onset(true),
         free_onset: median_onset(false),
-        mean_sleep_hours: (recent.len() >= MIN_NIGHTS)
-            .then(|| recent.iter().map(|n| n.duration_hours).sum::<f64>() / recent.len() as f64),
+        mean_sleep_hours: mean_hours(recent.iter()),
+        school_sleep_hours: mean_hours(
+            recent
+                .iter()
+                .filter(|n| n.day_type == sprout_chrono::DayType::School),
+        ),
     }
+}
+
+/// Mean main-sleep hours of `nights`, when there are enough of them.
+fn mean_hours<'a>(nights: impl Iterator<Item = &'a Night>) -> Option<f64> {
+    let hours: Vec<f64> = nights.map(|n| n.duration_hours).collect();
+    (hours.len() >= MIN_NIGHTS).then(|| hours.iter().sum::<f64>() / hours.len() as f64)
 }
 
 /// Stress at or above this, averaged over the last [`NOW_WINDOW`], is high *now*: the
