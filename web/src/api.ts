@@ -120,7 +120,12 @@ export interface Recommendation {
   /** Why this action was chosen, in plain words. */
   reasons?: string[] | null;
   action?: { kind?: string; slot?: string; start?: string } | null;
+  /** What the text may say: the event it names, as [name, day], and its time. */
+  facts?: { next_test?: [string, string] | null; next_test_time?: string | null } | null;
 }
+
+/** How the family reads clock times. */
+export type Clock = '12h' | '24h';
 
 export interface Page<T> {
   items: T[];
@@ -220,6 +225,8 @@ const enc = encodeURIComponent;
 
 export const api = {
   children: () => request<Child[]>('GET', '/children'),
+  familySettings: () => request<{ clock: Clock }>('GET', '/family/settings'),
+  setClock: (clock: Clock) => request<{ clock: Clock }>('PUT', '/family/settings', { clock }),
   forecast: (id: string, hours = 24) =>
     request<Forecast>('GET', `/children/${enc(id)}/forecast?hours=${hours}`),
   chronotype: (id: string) => request<ChronotypeReport>('GET', `/children/${enc(id)}/chronotype`),

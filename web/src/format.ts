@@ -1,22 +1,50 @@
 // Words, times and numbers as a parent reads them, on the child's own clock.
 
-export function formatTime(date: Date, timezone: string): string {
+/** How the family reads clock times; the server writes the card's text the same way. */
+let clock: '12h' | '24h' = '12h';
+
+export function setClock(value: '12h' | '24h'): void {
+  clock = value;
+}
+
+export function currentClock(): '12h' | '24h' {
+  return clock;
+}
+
+/** Hours and minutes as the family reads them: "7 PM", "7:30 PM" or "19:00", "19:30"
+ * (the same rule as the card's text). */
+export function clockOf(hours: number, minutes: number): string {
+  const mm = String(minutes).padStart(2, '0');
+  if (clock === '24h') return `${String(hours).padStart(2, '0')}:${mm}`;
+  const suffix = hours >= 12 ? 'PM' : 'AM';
+  const h12 = hours % 12 === 0 ? 12 : hours % 12;
+  return minutes === 0 ? `${h12} ${suffix}` : `${h12}:${mm} ${suffix}`;
+}
+
+/** The wall clock's hours and minutes of an instant in a time zone. */
+function wallClock(date: Date, timezone?: string): [number, number] {
   try {
-    return new Intl.DateTimeFormat('en-GB', {
+    const parts = new Intl.DateTimeFormat('en-GB', {
       hour: 'numeric',
-      minute: '2-digit',
+      minute: 'numeric',
       hourCycle: 'h23',
       timeZone: timezone,
-    }).format(date);
+    }).formatToParts(date);
+    const part = (type: string) => Number(parts.find((p) => p.type === type)?.value ?? 0);
+    return [part('hour'), part('minute')];
   } catch {
-    return `${date.getHours()}:${String(date.getMinutes()).padStart(2, '0')}`;
+    return [date.getHours(), date.getMinutes()];
   }
 }
 
-/** "08:46:00" → "08:46" */
+export function formatTime(date: Date, timezone: string): string {
+  return clockOf(...wallClock(date, timezone));
+}
+
+/** "08:46:00" → "8:46 AM" or "08:46", as the family reads times. */
 export function clockTime(text: string): string {
   const m = /^(\d{1,2}):(\d{2})/.exec(text);
-  return m ? `${m[1]}:${m[2]}` : text;
+  return m ? clockOf(Number(m[1]), Number(m[2])) : text;
 }
 
 export function formatDay(date: Date, timezone: string): string {
@@ -34,15 +62,13 @@ export function formatDay(date: Date, timezone: string): string {
 
 export function formatDateTime(date: Date, timezone?: string): string {
   try {
-    return new Intl.DateTimeFormat(undefined, {
+    const day = new Intl.DateTimeFormat(undefined, {
       weekday: 'short',
       day: 'numeric',
       month: 'short',
-      hour: 'numeric',
-      minute: '2-digit',
-      hourCycle: 'h23',
       timeZone: timezone,
     }).format(date);
+    return `${day}, ${clockOf(...wallClock(date, timezone))}`;
   } catch {
     return date.toLocaleString();
   }

@@ -9,6 +9,7 @@ import {
   storedToken,
   type Child,
   type Chronotype,
+  type Clock,
   type Effect,
   type Recommendation,
   type SleepForecast,
@@ -19,6 +20,7 @@ import { stressChart, type StressChart } from './chart';
 import { clear, h, svg } from './dom';
 import {
   clockTime,
+  currentClock,
   eventLabel,
   formatDate,
   formatDateTime,
@@ -27,6 +29,7 @@ import {
   humanize,
   level,
   percent,
+  setClock,
 } from './format';
 import { Live, type LiveEvent, type LiveStatus } from './live';
 import { currentState, type CurrentState } from './state';
@@ -49,6 +52,8 @@ const app = {
   renderToken: 0,
   /** Child whose current recommendation the Today page is asking for right now. */
   loadingRecommendation: null as string | null,
+  /** The recommendation the Today page shows: the events it names go under the chart. */
+  shownRecommendation: null as Recommendation | null,
 };
 
 type Route =
@@ -91,7 +96,11 @@ const childPath = (id: string, view?: string) =>
 
 async function loadChildren(force = false): Promise<ChildInfo[]> {
   if (app.children && !force) return app.children;
-  const children = await api.children();
+  const [children, settings] = await Promise.all([
+    api.children(),
+    api.familySettings().catch(() => null),
+  ]);
+  if (settings) setClock(settings.clock);
   const infos = await Promise.all(
     children.map(async (child): Promise<ChildInfo> => {
       const [chronotype, state] = await Promise.all([
@@ -151,6 +160,20 @@ function renderShell(route: Route): void {
     h('span', { class: 'live-text' }, liveStatusText(app.liveStatus)),
   );
   right.append(status);
+  const clockChoice = h(
+    'select',
+    {
+      id: 'clock',
+      class: 'clock-choice',
+      'aria-label': 'Clock format',
+      title: 'Clock format',
+      onchange: (ev: Event) => void chooseClock((ev.target as HTMLSelectElement).value as Clock),
+    },
+    h('option', { value: '12h' }, '7:30 PM'),
+    h('option', { value: '24h' }, '19:30'),
+  ) as HTMLSelectElement;
+  clockChoice.value = currentClock();
+  right.append(clockChoice);
   right.append(
     h(
       'button',
@@ -201,6 +224,18 @@ function renderShell(route: Route): void {
     tabs.hidden = false;
   } else {
     tabs.hidden = true;
+  }
+}
+
+/** The family's clock format: saved for the family, so the card's text (rewritten by
+ * the server and pushed) and every time on screen read alike. */
+async function chooseClock(clock: Clock): Promise<void> {
+  try {
+    await api.setClock(clock);
+    setClock(clock);
+    await render();
+  } catch (err) {
+    toast(`Not saved: ${errorText(err)}`, 'alert');
   }
 }
 
@@ -528,6 +563,7 @@ function fillRecommendation(card: HTMLElement, rec: Recommendation, info: ChildI
   card.querySelectorAll('.loading, .notice, .rec').forEach((el) => el.remove());
   card.dataset.state = 'ready';
   card.dataset.recommendationId = rec.id;
+  app.shownRecommendation = rec;
   const chosen = rec.feedback ? rec.feedback.was_helpful : null;
   const status = h('p', { class: 'feedback-status', 'aria-live': 'polite' });
   const up = h(
@@ -589,14 +625,17 @@ function fillRecommendation(card: HTMLElement, rec: Recommendation, info: ChildI
       { class: 'rec', 'data-recommendation-id': rec.id },
       h('p', { class: 'rec-text' }, rec.recommendation),
       rec.causal_insight ? h('p', { class: 'rec-insight' }, rec.causal_insight) : null,
-      rec.reasons?.length
-        ? h(
-            'details',
-            { class: 'rec-reasons' },
-            h('summary', {}, 'Why this?'),
-            h('ul', {}, rec.reasons.map((r) => h('li', {}, r))),
-          )
-        : null,
+      h(
+        'details',
+        { class: 'rec-reasons' },
+        h('summary', {}, 'Why this?'),
+        h(
+          'ul',
+          {},
+          (rec.reasons ?? []).map((r) => h('li', {}, r)),
+          h('li', { class: 'rec-version' }, versionText(rec)),
+        ),
+      ),
       h('p', { class: 'rec-meta' }, meta.join(' · ')),
       h(
         'div',
@@ -607,6 +646,41 @@ function fillRecommendation(card: HTMLElement, rec: Recommendation, info: ChildI
       ),
       status,
     ),
+  );
+  showMentionedEvent();
+}
+
+/** Who wrote the text, for those who want to know: the version and, during a test of
+ * a new version, which side this family is on. */
+function versionText(rec: Recommendation): string {
+  const arm =
+    rec.arm === 'candidate'
+      ? ' (a new version being tried)'
+      : rec.arm === 'control'
+        ? ''
+        : rec.arm
+          ? ` (${rec.arm})`
+          : '';
+  return `Written by version ${rec.model_version ?? 'unknown'}${arm}.`;
+}
+
+/** The event the card names, under the chart when the chart does not reach it, so the
+ * parent can see every event the advice is about. */
+function showMentionedEvent(): void {
+  const card = document.getElementById('forecast');
+  const rec = app.shownRecommendation;
+  if (!card || card.dataset.state !== 'ready') return;
+  card.querySelector('.events-ahead')?.remove();
+  const test = rec?.facts?.next_test;
+  if (!rec || !test || app.route.name !== 'today' || rec.child_id !== app.route.childId) return;
+  const [name, day] = test;
+  const charted = [...card.querySelectorAll<HTMLElement>('.events li')].some(
+    (li) => li.dataset.eventType?.replace(/_/g, ' ') === name,
+  );
+  if (charted) return;
+  const at = rec.facts?.next_test_time ? ` at ${rec.facts.next_test_time}` : '';
+  card.append(
+    h('p', { class: 'events-ahead', id: 'events-ahead' }, `After this chart: ${name} ${day}${at}.`),
   );
 }
 
@@ -667,11 +741,14 @@ function fillForecast(
       h(
         'ul',
         { class: 'events', 'aria-label': 'Events in the next 24 hours' },
-        events.map((e) => h('li', {}, eventLabel(e.event_type, e.start, timezone, e.title))),
+        events.map((e) =>
+          h('li', { 'data-event-type': e.event_type }, eventLabel(e.event_type, e.start, timezone, e.title)),
+        ),
       ),
     );
   }
   card.dataset.state = 'ready';
+  showMentionedEvent();
   // uPlot needs the box in the document to measure it.
   requestAnimationFrame(() => {
     if (!chartBox.isConnected) return;
@@ -869,16 +946,7 @@ function historyItem(rec: Recommendation, timezone: string): HTMLElement {
     h('p', { class: 'history-when' }, formatDateTime(new Date(rec.created_at), timezone)),
     h('p', { class: 'history-text' }, rec.recommendation),
     rec.causal_insight ? h('p', { class: 'rec-insight' }, rec.causal_insight) : null,
-    h(
-      'p',
-      { class: 'history-meta' },
-      feedback,
-      h(
-        'span',
-        { class: 'model' },
-        `Written by model ${rec.model_version ?? 'unknown'}${rec.arm ? ` (${rec.arm})` : ''}`,
-      ),
-    ),
+    h('p', { class: 'history-meta' }, feedback),
   );
 }
 
