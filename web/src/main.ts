@@ -776,7 +776,8 @@ function fillSleep(
           { class: 'night-date' },
           svg('<svg viewBox="0 0 24 24" width="22" height="22" aria-hidden="true"><path d="M20 14.5A8 8 0 0 1 9.5 4a8 8 0 1 0 10.5 10.5z" fill="#4B5BA8"/></svg>'),
           h('span', {}, formatDate(night.date)),
-          night.before_free_day ? h('span', { class: 'badge' }, 'before a free day') : null,
+          // Why nights differ: the calendar says what the next day is.
+          h('span', { class: 'badge' }, night.before_free_day ? 'before a free day' : 'before a school day'),
         ),
         h(
           'dl',
@@ -785,8 +786,8 @@ function fillSleep(
             'div',
             {},
             h('dt', {}, 'Bedtime'),
-            h('dd', {}, night.bedtime.mean),
-            h('dd', { class: 'range' }, `${night.bedtime.lower}–${night.bedtime.upper}`),
+            h('dd', {}, clockTime(night.bedtime.mean)),
+            h('dd', { class: 'range' }, `${clockTime(night.bedtime.lower)}–${clockTime(night.bedtime.upper)}`),
           ),
           h(
             'div',

@@ -435,7 +435,7 @@ describe('one voice', () => {
       if (rec.facts.next_test_time) assert.ok(forecast.includes(rec.facts.next_test_time), forecast);
     }
     // One clock: no 24-hour time beside the card's 12-hour ones.
-    const shown = await page.locator('#recommendation, #forecast .events, .windows').allInnerTexts();
+    const shown = await page.locator('#recommendation, #forecast .events, .windows, #sleep').allInnerTexts();
     for (const text of shown) assert.ok(!TWENTY_FOUR.test(text), text);
     // "Why this?" keeps the version for those who want it.
     assert.match(await page.locator('#recommendation .rec-version').textContent(), /Written by version /);
@@ -464,7 +464,8 @@ describe('one voice', () => {
         { timeout: 20_000 },
       );
       await page.waitForSelector('#forecast[data-state="ready"]');
-      const after = await page.locator('#recommendation, #forecast .events, .windows').allInnerTexts();
+      await page.waitForSelector('#sleep .night, #sleep .notice');
+      const after = await page.locator('#recommendation, #forecast .events, .windows, #sleep').allInnerTexts();
       for (const text of after) assert.ok(!/\b(AM|PM)\b/.test(text), text);
       const settings = await apiCall(ctx.apiUrl, token, 'GET', '/family/settings');
       assert.deepEqual(settings.json, { clock: '24h' });
