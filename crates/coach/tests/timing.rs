@@ -30,6 +30,12 @@ fn advice_comes_before_the_test_it_names_and_never_in_the_past() {
     for index in 0..config.children {
         let sim = sprout_sim::simulate_child(&config, index);
         let records = sim.stored_records(ChildId::new());
+        // Half the families read 24-hour times: the rules hold in both.
+        let clock = if index % 2 == 0 {
+            sprout_domain::ClockFormat::TwelveHour
+        } else {
+            sprout_domain::ClockFormat::TwentyFourHour
+        };
         // Every six hours through the last three weeks.
         for step in 0..84 {
             let now = end() - Duration::days(21) + Duration::hours(6 * step);
@@ -52,7 +58,7 @@ fn advice_comes_before_the_test_it_names_and_never_in_the_past() {
                 &|_| None,
                 StressInput::Compute,
                 &sprout_domain::Preferences::default(),
-                sprout_domain::ClockFormat::TwelveHour,
+                clock,
             ) else {
                 continue;
             };
@@ -62,6 +68,12 @@ fn advice_comes_before_the_test_it_names_and_never_in_the_past() {
                 "child {index} at {now}: a suggestion for {slot}, already past"
             );
             let text = sprout_coach::template::write(&plan.facts, step as usize);
+            let twelve_hour = text.contains(" AM") || text.contains(" PM");
+            assert_eq!(
+                twelve_hour,
+                clock == sprout_domain::ClockFormat::TwelveHour,
+                "{text}"
+            );
             sprout_coach::guardrails::check(&text, &plan.facts).unwrap_or_else(|e| panic!("{e}: {text}"));
             assert!(
                 !text.contains(" a exam") && !text.contains("With a exam"),

@@ -136,11 +136,13 @@ pub async fn occasion(state: &AppState, child: Child) {
 /// while stress stays high.
 const ALERT_RENEWAL: chrono::Duration = chrono::Duration::minutes(15);
 
-/// Stress is high now: the advice should answer it, unless it was written in the last
-/// [`ALERT_RENEWAL`] (then it already may have).
+/// Stress is high now: the advice should answer it, unless it already does and was
+/// written in the last [`ALERT_RENEWAL`]. Advice written before stress rose is renewed
+/// at once, however recent: it speaks of the day ahead, not of the moment.
 pub async fn alerted(state: &AppState, child: Child) {
     let latest = latest(state, child.id, ANY_VIEWER).await.ok().flatten();
-    if latest.is_some_and(|l| Utc::now() - l.created_at >= ALERT_RENEWAL) {
+    let answers_the_moment = |l: &StoredRecommendation| !l.details["facts"]["right_now"].is_null();
+    if latest.is_some_and(|l| Utc::now() - l.created_at >= ALERT_RENEWAL || !answers_the_moment(&l)) {
         occasion(state, child).await;
     }
 }

@@ -15,6 +15,7 @@ on_both_backends!(
     a_new_test_or_a_logged_activity_renews_the_advice_at_once,
     a_familys_stated_dislikes_are_never_suggested,
     the_family_reads_times_on_its_own_clock,
+    advice_follows_the_situation,
     feedback_is_only_for_your_own_children,
     parents_notes_are_kept_and_recalled_by_meaning
 );
@@ -527,4 +528,107 @@ async fn the_family_reads_times_on_its_own_clock(backend: Backend) {
     );
     let response = app.get(settings, Some(&family.device_token)).await;
     expect_error(response, StatusCode::FORBIDDEN, "forbidden").await;
+}
+
+/// The situations a parent meets, each with the advice a parent would follow, through
+/// the API (a test added later renews the advice: see
+/// [`a_new_test_or_a_logged_activity_renews_the_advice_at_once`]; the family's clock:
+/// [`the_family_reads_times_on_its_own_clock`]; high stress now, with a child whose
+/// helpful activities are known: `insights::a_family_acting_at_spikes_gets_the_right_verdicts`).
+#[derive(Debug, Clone, Copy)]
+enum Scenario {
+    /// A math test tomorrow at 10:00: the suggestion comes before it (tonight, or early
+    /// tomorrow), names it with its time, and is not in the past.
+    TestTomorrowMorning,
+    /// A night owl whose family wants only earlier bedtimes suggested: 15–29 minutes
+    /// before the child's usual onset, said against it, with the age norm when the
+    /// school nights are short.
+    NightOwlBedtime,
+}
+
+async fn advice_follows_the_situation(backend: Backend) {
+    let app = spawn_app(backend).await;
+    for (i, scenario) in [Scenario::TestTomorrowMorning, Scenario::NightOwlBedtime]
+        .into_iter()
+        .enumerate()
+    {
+        let family = app.family(&format!("scenario{i}@example.org")).await;
+        let sim = seed(&app, &family.child_id).await;
+        assert_eq!(sim.truth.chronotype.as_str(), "night_owl");
+        let child = &family.child_id;
+        let now = chrono::Utc::now();
+        let berlin = chrono_tz::Europe::Berlin;
+        match scenario {
+            Scenario::TestTomorrowMorning => {
+                let tomorrow = now.with_timezone(&berlin).date_naive() + chrono::Duration::days(1);
+                let start = tomorrow
+                    .and_hms_opt(10, 0, 0)
+                    .and_then(|t| t.and_local_timezone(berlin).earliest())
+                    .expect("tomorrow 10:00")
+                    .with_timezone(&chrono::Utc);
+                let event = json!({"event_type": "math_test", "start": start.to_rfc3339()});
+                let response = app
+                    .post(
+                        &format!("/api/v1/children/{child}/events"),
+                        Some(&family.token),
+                        &event,
+                    )
+                    .await;
+                assert_eq!(response.status(), StatusCode::CREATED);
+                let rec = get_json(
+                    &app,
+                    &format!("/api/v1/children/{child}/recommendation"),
+                    &family.token,
+                )
+                .await;
+                let action: chrono::DateTime<chrono::Utc> =
+                    serde_json::from_value(rec["action"]["start"].clone()).expect("start");
+                assert!(action > now, "{scenario:?}: not in the past: {rec}");
+                assert!(
+                    action + chrono::Duration::hours(1) <= start,
+                    "{scenario:?}: before the test, with time to settle: {rec}"
+                );
+                // The simulated calendar may hold an earlier test: the first one ahead is named.
+                assert_eq!(rec["facts"]["next_test"][1], "tomorrow", "{rec}");
+                let time = rec["facts"]["next_test_time"].as_str().expect("its time");
+                let text = rec["recommendation"].as_str().expect("text");
+                let test = rec["facts"]["next_test"][0].as_str().expect("test");
+                assert!(text.contains(test) && text.contains(time), "{text}");
+            }
+            Scenario::NightOwlBedtime => {
+                let others: Vec<&str> =
+                    ["mindfulness", "outdoor_play", "reading", "screen_limit", "other"].to_vec();
+                let response = app
+                    .put(
+                        &format!("/api/v1/children/{child}/preferences"),
+                        Some(&family.token),
+                        &json!({"liked": ["early_bedtime"], "avoided": others}),
+                    )
+                    .await;
+                assert_eq!(response.status(), StatusCode::OK);
+                let rec = get_json(
+                    &app,
+                    &format!("/api/v1/children/{child}/recommendation"),
+                    &family.token,
+                )
+                .await;
+                assert_eq!(rec["action"]["kind"], "early_bedtime", "{rec}");
+                let step = &rec["facts"]["bedtime"];
+                let minutes = step["minutes_earlier"]
+                    .as_u64()
+                    .expect("a step from the usual bedtime");
+                assert!((15..30).contains(&minutes), "{rec}");
+                let text = rec["recommendation"].as_str().expect("text");
+                let usual = step["usual"].as_str().expect("usual");
+                assert!(
+                    text.contains(&format!("{minutes} minutes before their usual {usual}")),
+                    "{text}"
+                );
+                if let Some(short) = rec["facts"]["short_sleep"].as_object() {
+                    assert_eq!(short["recommended"], json!([9, 12]), "age 10: {rec}");
+                    assert!(text.contains("9–12 hours is recommended at their age"), "{text}");
+                }
+            }
+        }
+    }
 }
