@@ -2,7 +2,10 @@
 //!
 //! Advice about children must be careful: no diagnosis, no medication, no blame, no
 //! number that is not one of the facts, short (two or three sentences), and it must name
-//! the action that was decided. A text that breaks a rule is replaced by the template's.
+//! the action that was decided at its own time: every clock time is one of the facts'
+//! times as written, and the sentence naming the action gives the slot's time (never the
+//! test's or the forecast peak's, which come after it). A text that breaks a rule is
+//! replaced by the template's.
 
 use crate::facts::{action_words, numbers_in, Facts};
 
@@ -65,6 +68,10 @@ pub enum Violation {
     Length(usize),
     #[error("it does not name the recommended action")]
     MissingAction,
+    #[error("the time {0} is not one of the facts' times")]
+    StrayTime(String),
+    #[error("the action is not given its own time ({0})")]
+    ActionTime(String),
     #[error("it is empty")]
     Empty,
 }
@@ -97,7 +104,95 @@ pub fn check(text: &str, facts: &Facts) -> Result<(), Violation> {
     if !action_words(facts.action).iter().any(|w| lower.contains(w)) {
         return Err(Violation::MissingAction);
     }
+    check_times(trimmed, facts)
+}
+
+/// Clock times: each one of the facts' own; the action said at the slot's time, and a
+/// sentence about the action that gives a time gives that one.
+fn check_times(text: &str, facts: &Facts) -> Result<(), Violation> {
+    let mut known: Vec<&str> = vec![facts.slot_time.as_str()];
+    known.extend(facts.next_test_time.as_deref());
+    known.extend(facts.forecast_peak.as_ref().map(|(_, time, _)| time.as_str()));
+    known.extend(facts.bedtime.as_ref().map(|b| b.usual.as_str()));
+    if let Some(stray) = clock_times(text)
+        .into_iter()
+        .find(|t| !known.contains(&t.as_str()))
+    {
+        return Err(Violation::StrayTime(stray));
+    }
+    let words = action_words(facts.action);
+    let about_action: Vec<&str> = sentences(text)
+        .into_iter()
+        .filter(|s| words.iter().any(|w| s.to_lowercase().contains(w)))
+        .collect();
+    if !about_action
+        .iter()
+        .any(|s| clock_times(s).contains(&facts.slot_time))
+    {
+        return Err(Violation::ActionTime(facts.slot_time.clone()));
+    }
+    // Other times in a sentence about the action are the child's usual bedtime (the
+    // step is measured from it) or belong with the action's own time.
+    for sentence in &about_action {
+        let times = clock_times(sentence);
+        let usual = facts.bedtime.as_ref().map(|b| b.usual.as_str());
+        if !times.is_empty()
+            && !times.contains(&facts.slot_time)
+            && times.iter().any(|t| Some(t.as_str()) != usual)
+        {
+            return Err(Violation::ActionTime(facts.slot_time.clone()));
+        }
+    }
     Ok(())
+}
+
+/// Clock times as the card writes them: "7 PM", "7:30 AM" (12-hour) or "19:30" (24-hour).
+pub fn clock_times(text: &str) -> Vec<String> {
+    let chars: Vec<char> = text.chars().collect();
+    let mut times = Vec::new();
+    let mut i = 0;
+    while i < chars.len() {
+        let starts_number = chars[i].is_ascii_digit() && (i == 0 || !chars[i - 1].is_ascii_digit());
+        if !starts_number {
+            i += 1;
+            continue;
+        }
+        let mut j = i;
+        while j < chars.len() && chars[j].is_ascii_digit() {
+            j += 1;
+        }
+        let minutes = chars.get(j) == Some(&':')
+            && chars.get(j + 1).is_some_and(char::is_ascii_digit)
+            && chars.get(j + 2).is_some_and(char::is_ascii_digit);
+        let end = if minutes { j + 3 } else { j };
+        let rest: String = chars[end..chars.len().min(end + 3)].iter().collect();
+        let meridiem = rest.starts_with(" AM") || rest.starts_with(" PM");
+        if meridiem {
+            times.push(chars[i..end + 3].iter().collect());
+        } else if minutes {
+            times.push(chars[i..end].iter().collect());
+        }
+        i = end.max(i + 1);
+    }
+    times
+}
+
+/// The sentences of a text, as [`count_sentences`] counts them.
+fn sentences(text: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let bytes: Vec<(usize, char)> = text.char_indices().collect();
+    for (k, (at, c)) in bytes.iter().enumerate() {
+        let ends = matches!(c, '.' | '!' | '?') && bytes.get(k + 1).is_none_or(|(_, n)| n.is_whitespace());
+        if ends {
+            out.push(text[start..at + c.len_utf8()].trim());
+            start = at + c.len_utf8();
+        }
+    }
+    if start < text.len() && !text[start..].trim().is_empty() {
+        out.push(text[start..].trim());
+    }
+    out
 }
 
 /// Sentences end in '.', '!' or '?' followed by a space or the end; decimals ("0.85")
@@ -114,4 +209,63 @@ fn count_sentences(text: &str) -> usize {
         count += 1;
     }
     count
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::slots::SlotKind;
+    use sprout_domain::InterventionKind;
+
+    fn facts() -> Facts {
+        Facts {
+            action: InterventionKind::Mindfulness,
+            slot: SlotKind::ThisEvening,
+            slot_time: "7:30 PM".into(),
+            chronotype: None,
+            age_years: Some(10),
+            effect_percent: None,
+            effect_levels: None,
+            effect_status: None,
+            next_test: Some(("math test".into(), "tomorrow".into())),
+            next_test_time: Some("10 AM".into()),
+            forecast_peak: None,
+            sustained_high: false,
+            pre_test_rise: None,
+            right_now: None,
+            bedtime: None,
+            short_sleep: None,
+            history: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn times_are_the_facts_own_and_the_action_has_its_slot() {
+        let facts = facts();
+        let good = "Your child's stress may rise ahead of tomorrow's math test at 10 AM. \
+                    Try a short mindfulness exercise at 7:30 PM tonight.";
+        assert_eq!(check(good, &facts), Ok(()));
+        // The digits are all on the card, the time is not.
+        let stray = "Your child's stress may rise ahead of tomorrow's math test at 10 AM. \
+                     Try a short mindfulness exercise at 7:10 PM tonight.";
+        assert_eq!(check(stray, &facts), Err(Violation::StrayTime("7:10 PM".into())));
+        // The action put at the test's time: after the moment it is for.
+        let after = "Your child's stress may rise ahead of tomorrow's math test at 7:30 PM. \
+                     Try a short mindfulness exercise at 10 AM tomorrow.";
+        assert_eq!(check(after, &facts), Err(Violation::ActionTime("7:30 PM".into())));
+        let untimed = "Your child's stress may rise ahead of tomorrow's math test at 10 AM. \
+                       Try a short mindfulness exercise tonight.";
+        assert_eq!(
+            check(untimed, &facts),
+            Err(Violation::ActionTime("7:30 PM".into()))
+        );
+    }
+
+    #[test]
+    fn clock_times_in_both_formats() {
+        assert_eq!(
+            clock_times("at 7 PM, 7:30 AM, 19:30 and 6.5 hours, 9–12 hours, 86 of 100"),
+            vec!["7 PM", "7:30 AM", "19:30"]
+        );
+    }
 }
