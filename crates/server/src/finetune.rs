@@ -164,9 +164,7 @@ pub async fn dataset(store: &dyn Store, child: Option<ChildId>) -> Result<Datase
                 let allowed = store
                     .consents(example.child_id)
                     .await?
-                    .iter()
-                    .find(|c| c.purpose == ConsentPurpose::Training)
-                    .map_or(ConsentPurpose::Training.default_granted(), |c| c.granted);
+                    .allows(ConsentPurpose::Training);
                 consented.insert(example.child_id, allowed);
                 allowed
             }

@@ -198,12 +198,7 @@ pub async fn generate(state: &AppState, child: Child) -> ApiResult<StoredRecomme
     // Read first: a change while this one is written makes it stale at once.
     let occasion = state.insights.occasion(child.id).await;
     let consents = state.store.consents(child.id).await?;
-    let allows = |purpose| {
-        consents
-            .iter()
-            .find(|c| c.purpose == purpose)
-            .is_none_or(|c| c.granted)
-    };
+    let allows = |purpose| consents.allows(purpose);
     let personal = allows(ConsentPurpose::Personalisation);
     // Without consent to personalisation the advice uses nothing of the child's own
     // data or the family's answers: a general suggestion for the time of day.

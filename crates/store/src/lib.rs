@@ -26,10 +26,10 @@ pub use error::StoreError;
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 pub use types::{
-    ActionFeedback, Aggregate, ArmCounts, AuditEntry, Backend, ChildEffectEstimate, Consent, EffectEstimate,
-    Erasure, Feedback, FeedbackExample, HourAggregate, InsertOutcome, NewRecommendation, NewToken, Note,
-    RecordCursor, RememberedRecommendation, StoredExperiment, StoredModel, StoredRecommendation, TimeRange,
-    TokenOwner, TokenRecord, UserRecord,
+    ActionFeedback, Aggregate, ArmCounts, AuditEntry, Backend, ChildEffectEstimate, Consent, Consents,
+    EffectEstimate, Erasure, Feedback, FeedbackExample, HourAggregate, InsertOutcome, NewRecommendation,
+    NewToken, Note, RecordCursor, RememberedRecommendation, StoredExperiment, StoredModel,
+    StoredRecommendation, TimeRange, TokenOwner, TokenRecord, UserRecord,
 };
 
 use async_trait::async_trait;
@@ -232,7 +232,7 @@ pub trait Store: Send + Sync + 'static {
     async fn running_experiment(&self) -> Result<Option<StoredExperiment>>;
 
     /// The child's consent for every purpose (defaults where the family has not decided).
-    async fn consents(&self, child: ChildId) -> Result<Vec<Consent>>;
+    async fn consents(&self, child: ChildId) -> Result<Consents>;
 
     /// Records a family's decision on one purpose.
     async fn set_consent(

@@ -1242,7 +1242,7 @@ macro_rules! impl_store {
                 tx.commit().await?;
                 Ok(true)
             }
-            async fn consents(&self, child: sprout_domain::ChildId) -> $crate::Result<Vec<$crate::Consent>> {
+            async fn consents(&self, child: sprout_domain::ChildId) -> $crate::Result<$crate::Consents> {
                 use sqlx::Row;
                 let rows = sqlx::query("SELECT purpose, granted, by_user, at FROM consents WHERE child_id = $1")
                     .bind(child.0)
@@ -1261,7 +1261,7 @@ macro_rules! impl_store {
                         at: Some(from_db(r.try_get("at")?)?),
                     });
                 }
-                Ok(sprout_domain::ConsentPurpose::ALL
+                Ok($crate::Consents(sprout_domain::ConsentPurpose::ALL
                     .into_iter()
                     .map(|purpose| {
                         decided.iter().find(|c| c.purpose == purpose).cloned().unwrap_or($crate::Consent {
@@ -1271,7 +1271,7 @@ macro_rules! impl_store {
                             at: None,
                         })
                     })
-                    .collect())
+                    .collect()))
             }
 
             async fn set_consent(

@@ -207,6 +207,31 @@ pub struct Consent {
     pub at: Option<DateTime<Utc>>,
 }
 
+/// One child's consents, a decision or the default for every purpose: the one place
+/// that says whether a use of the child's data is allowed.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(transparent)]
+pub struct Consents(pub Vec<Consent>);
+
+impl Consents {
+    /// Whether the family allows `purpose`: its decision, else the purpose's default
+    /// ([`sprout_domain::ConsentPurpose::default_granted`]).
+    pub fn allows(&self, purpose: sprout_domain::ConsentPurpose) -> bool {
+        self.0
+            .iter()
+            .find(|c| c.purpose == purpose)
+            .map_or(purpose.default_granted(), |c| c.granted)
+    }
+}
+
+impl std::ops::Deref for Consents {
+    type Target = [Consent];
+
+    fn deref(&self) -> &[Consent] {
+        &self.0
+    }
+}
+
 /// Count, sum and range of one measurement over a retired hour. Sums, not means, so
 /// hours merge exactly.
 #[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]

@@ -13,11 +13,7 @@ use std::str::FromStr;
 
 /// Whether the family allows `purpose` for the child.
 pub async fn allowed(state: &AppState, child: ChildId, purpose: ConsentPurpose) -> ApiResult<bool> {
-    let consents = state.store.consents(child).await?;
-    Ok(consents
-        .iter()
-        .find(|c| c.purpose == purpose)
-        .is_none_or(|c| c.granted))
+    Ok(state.store.consents(child).await?.allows(purpose))
 }
 
 /// Refuses with 403 when the family has not allowed `purpose` for the child.
