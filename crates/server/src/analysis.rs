@@ -3,7 +3,7 @@
 //! until the child's data changes.
 
 use crate::error::{ApiError, ApiResult};
-use crate::live::LiveEvent;
+use crate::live::{Happening, LiveEvent};
 use crate::population::Estimates;
 use crate::AppState;
 use chrono::{DateTime, Utc};
@@ -162,14 +162,12 @@ pub async fn recompute_chronotype(state: &AppState, child: Child) -> ApiResult<A
     let chronotype = report["chronotype"].as_str();
     if chronotype != before.as_deref() {
         state.store.set_chronotype(id, chronotype).await?;
-        let data = json!({
-            "chronotype": chronotype,
-            "previous": before,
-            "confidence": report["confidence"],
-        });
-        state
-            .live
-            .publish(LiveEvent::new("chronotype.updated", family, id, data));
+        let happening = Happening::ChronotypeUpdated {
+            chronotype: chronotype.map(str::to_owned),
+            previous: before,
+            confidence: report["confidence"].as_f64(),
+        };
+        state.live.publish(LiveEvent::new(happening, family, id));
     }
     Ok(report)
 }

@@ -32,7 +32,7 @@
 //!   version of this base, else from the newest supervised first adapter ([`train_initial`],
 //!   `sprout learn sft`), else from zero.
 
-use crate::live::LiveEvent;
+use crate::live::{Happening, LiveEvent};
 use crate::AppState;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
@@ -316,14 +316,12 @@ pub async fn run_job(state: &AppState, through: u64, child: Option<ChildId>) -> 
 /// version, unless one is running (the candidate then waits for an administrator).
 async fn announce(state: &AppState, model: &StoredModel, share: f64) -> Result<(), FineTuneError> {
     let experiment = start_experiment(state, model, share).await?;
-    state.live.publish(LiveEvent::everyone(
-        "model.candidate",
-        json!({
-            "version": model.version,
-            "experiment_id": experiment.as_ref().map(|e| e.id),
-            "metrics": model.metrics,
-        }),
-    ));
+    state.live.publish(LiveEvent::everyone(Happening::ModelCandidate {
+        version: model.version.clone(),
+        personal_version: None,
+        experiment_id: experiment.as_ref().map(|e| e.id),
+        metrics: Some(model.metrics.clone()),
+    }));
     Ok(())
 }
 
@@ -392,17 +390,15 @@ async fn announce_personal(
         None => None,
     };
     if let Some(found) = state.store.get_child(child).await? {
-        state.live.publish(LiveEvent::new(
-            "model.candidate",
-            found.family_id,
-            child,
-            json!({
-                "version": model.version,
-                "personal_version": personal,
-                "experiment_id": experiment.as_ref().map(|e| e.id),
-                "metrics": model.metrics,
-            }),
-        ));
+        let happening = Happening::ModelCandidate {
+            version: model.version.clone(),
+            personal_version: personal,
+            experiment_id: experiment.as_ref().map(|e| e.id),
+            metrics: Some(model.metrics.clone()),
+        };
+        state
+            .live
+            .publish(LiveEvent::new(happening, found.family_id, child));
     }
     Ok(())
 }

@@ -28,48 +28,97 @@ use tokio::sync::{broadcast, mpsc};
 /// Events buffered for a slow connection before it starts missing them.
 const BUFFER: usize = 1_024;
 
+/// What happened, with its one payload: the `type` and fields of the message parents
+/// receive.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "type")]
+pub enum Happening {
+    /// A new recommendation for a child, its text as the family sees it.
+    #[serde(rename = "recommendation.created")]
+    RecommendationCreated {
+        recommendation_id: sprout_domain::RecordId,
+        recommendation: String,
+    },
+    /// The child's stress has been high over the last `window_minutes`.
+    #[serde(rename = "alert.stress_high")]
+    StressHigh { stress_level: f64, window_minutes: i64 },
+    /// The child's chronotype changed.
+    #[serde(rename = "chronotype.updated")]
+    ChronotypeUpdated {
+        chronotype: Option<String>,
+        previous: Option<String>,
+        confidence: Option<f64>,
+    },
+    /// A new model version is being tried (`personal_version`: the child's own, with
+    /// per-child fine-tuning; `experiment_id`: none while another experiment runs;
+    /// `metrics`: its training figures, when it was trained here).
+    #[serde(rename = "model.candidate")]
+    ModelCandidate {
+        version: String,
+        personal_version: Option<String>,
+        experiment_id: Option<uuid::Uuid>,
+        metrics: Option<Value>,
+    },
+    /// An experiment ended with the candidate promoted.
+    #[serde(rename = "model.promoted")]
+    ModelPromoted(Concluded),
+    /// An experiment ended with the candidate rolled back.
+    #[serde(rename = "model.rolled_back")]
+    ModelRolledBack(Concluded),
+}
+
+/// How an experiment ended.
+#[derive(Debug, Clone, Serialize)]
+pub struct Concluded {
+    pub experiment_id: uuid::Uuid,
+    pub control_version: String,
+    pub candidate_version: String,
+    pub evidence: sprout_learn::Evidence,
+}
+
+impl Happening {
+    /// The message's `type`, for logs.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::RecommendationCreated { .. } => "recommendation.created",
+            Self::StressHigh { .. } => "alert.stress_high",
+            Self::ChronotypeUpdated { .. } => "chronotype.updated",
+            Self::ModelCandidate { .. } => "model.candidate",
+            Self::ModelPromoted(_) => "model.promoted",
+            Self::ModelRolledBack(_) => "model.rolled_back",
+        }
+    }
+}
+
 /// Something parents should hear about at once.
 #[derive(Debug, Clone, Serialize)]
 pub struct LiveEvent {
-    /// `recommendation.created`, `alert.stress_high`, `chronotype.updated`, `model.*`.
-    #[serde(rename = "type")]
-    pub kind: &'static str,
+    #[serde(flatten)]
+    pub happening: Happening,
     pub child_id: Option<ChildId>,
     pub at: DateTime<Utc>,
-    /// Event-specific fields, merged into the message.
-    #[serde(flatten)]
-    pub data: serde_json::Map<String, Value>,
     /// Whose event it is (`None`: every parent's, e.g. a model promoted); never sent.
     #[serde(skip)]
     pub family_id: Option<FamilyId>,
 }
 
 impl LiveEvent {
-    pub fn new(kind: &'static str, family_id: FamilyId, child_id: ChildId, data: Value) -> Self {
-        let data = match data {
-            Value::Object(map) => map,
-            _ => serde_json::Map::new(),
-        };
+    /// An event about one child, for its family.
+    pub fn new(happening: Happening, family_id: FamilyId, child_id: ChildId) -> Self {
         Self {
-            kind,
+            happening,
             child_id: Some(child_id),
             at: Utc::now(),
-            data,
             family_id: Some(family_id),
         }
     }
 
     /// An event for every parent (model versions change for everyone).
-    pub fn everyone(kind: &'static str, data: Value) -> Self {
-        let data = match data {
-            Value::Object(map) => map,
-            _ => serde_json::Map::new(),
-        };
+    pub fn everyone(happening: Happening) -> Self {
         Self {
-            kind,
+            happening,
             child_id: None,
             at: Utc::now(),
-            data,
             family_id: None,
         }
     }
@@ -122,7 +171,7 @@ impl Hub {
     }
 
     pub fn publish(&self, event: LiveEvent) {
-        tracing::info!(kind = event.kind, child_id = ?event.child_id, "live event");
+        tracing::info!(kind = event.happening.name(), child_id = ?event.child_id, "live event");
         let Ok(message) = serde_json::to_string(&event) else {
             return;
         };
@@ -255,5 +304,29 @@ async fn forward(mut socket: WebSocket, mut events: broadcast::Receiver<Arc<Enve
                 Some(Ok(_)) => {}
             },
         }
+    }
+}
+
+#[cfg(test)]
+mod message_tests {
+    use super::*;
+
+    #[test]
+    fn a_message_is_its_type_beside_its_fields() {
+        let event = LiveEvent::new(
+            Happening::StressHigh {
+                stress_level: 0.9,
+                window_minutes: 30,
+            },
+            FamilyId::new(),
+            ChildId::new(),
+        );
+        let message = serde_json::to_value(&event).expect("json");
+        assert_eq!(message["type"], "alert.stress_high");
+        assert_eq!(message["stress_level"], 0.9);
+        assert_eq!(message["window_minutes"], 30);
+        assert!(message["child_id"].is_string() && message["at"].is_string());
+        assert!(message.get("family_id").is_none(), "never sent");
+        assert_eq!(event.happening.name(), "alert.stress_high");
     }
 }

@@ -5,7 +5,7 @@
 
 use crate::analysis::{load, Loaded};
 use crate::error::{ApiError, ApiResult};
-use crate::live::LiveEvent;
+use crate::live::{Happening, LiveEvent};
 use crate::AppState;
 use chrono::Utc;
 use serde_json::{json, Value};
@@ -160,15 +160,13 @@ async fn renew(state: &AppState, child: Child) -> ApiResult<StoredRecommendation
             std::sync::Arc::new(json!({ "id": created.id })),
         )
         .await;
-    state.live.publish(LiveEvent::new(
-        "recommendation.created",
-        child.family_id,
-        child.id,
-        json!({
-            "recommendation_id": created.id,
-            "recommendation": sprout_coach::address::by_name(&created.text, child.display_name.as_str()),
-        }),
-    ));
+    let happening = Happening::RecommendationCreated {
+        recommendation_id: created.id,
+        recommendation: sprout_coach::address::by_name(&created.text, child.display_name.as_str()),
+    };
+    state
+        .live
+        .publish(LiveEvent::new(happening, child.family_id, child.id));
     Ok(created)
 }
 
@@ -489,22 +487,24 @@ pub async fn evaluate_experiment(state: &AppState) -> ApiResult<()> {
         &sprout_learn::Policy::default(),
     )
     .map_err(|e| ApiError::internal(&e))?;
-    let (promoted, kind) = match decision {
-        sprout_learn::Decision::Promote { .. } => (true, "model.promoted"),
-        sprout_learn::Decision::RollBack { .. } => (false, "model.rolled_back"),
+    let promoted = match decision {
+        sprout_learn::Decision::Promote { .. } => true,
+        sprout_learn::Decision::RollBack { .. } => false,
         sprout_learn::Decision::Continue { .. } => return Ok(()),
     };
     if state.store.conclude_experiment(experiment.id, promoted).await? {
         tracing::info!(experiment = %experiment.id, %decision, "experiment concluded");
-        state.live.publish(LiveEvent::everyone(
-            kind,
-            json!({
-                "experiment_id": experiment.id,
-                "control_version": experiment.control_version,
-                "candidate_version": experiment.candidate_version,
-                "evidence": decision.evidence(),
-            }),
-        ));
+        let concluded = crate::live::Concluded {
+            experiment_id: experiment.id,
+            control_version: experiment.control_version.clone(),
+            candidate_version: experiment.candidate_version.clone(),
+            evidence: *decision.evidence(),
+        };
+        state.live.publish(LiveEvent::everyone(if promoted {
+            Happening::ModelPromoted(concluded)
+        } else {
+            Happening::ModelRolledBack(concluded)
+        }));
     }
     Ok(())
 }

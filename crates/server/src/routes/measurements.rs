@@ -116,13 +116,13 @@ fn alert_if_stressed(state: &AppState, child: &sprout_domain::Child, samples: &[
     }
     let mean = recent.iter().sum::<f64>() / recent.len() as f64;
     if mean >= ALERT_STRESS {
-        let data = serde_json::json!({ "stress_level": mean, "window_minutes": ALERT_WINDOW.num_minutes() });
-        state.live.publish(crate::live::LiveEvent::new(
-            "alert.stress_high",
-            child.family_id,
-            child.id,
-            data,
-        ));
+        let happening = crate::live::Happening::StressHigh {
+            stress_level: mean,
+            window_minutes: ALERT_WINDOW.num_minutes(),
+        };
+        state
+            .live
+            .publish(crate::live::LiveEvent::new(happening, child.family_id, child.id));
         let (state, child) = (state.clone(), child.clone());
         tokio::spawn(async move { crate::recommend::alerted(&state, child).await });
     }

@@ -93,8 +93,12 @@ pub async fn start_experiment(
         .await?;
     tracing::info!(experiment = %experiment.id, candidate = experiment.candidate_version, "experiment started");
     state.live.publish(crate::live::LiveEvent::everyone(
-        "model.candidate",
-        json!({ "version": experiment.candidate_version, "experiment_id": experiment.id }),
+        crate::live::Happening::ModelCandidate {
+            version: experiment.candidate_version.clone(),
+            personal_version: None,
+            experiment_id: Some(experiment.id),
+            metrics: None,
+        },
     ));
     Ok((axum::http::StatusCode::CREATED, Json(json!(experiment))))
 }
