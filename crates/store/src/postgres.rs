@@ -8,59 +8,7 @@ use sprout_domain::{ChildId, SampleBatch};
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use std::time::Duration;
 
-const MIGRATIONS: &[EmbeddedMigration] = &[
-    (
-        1,
-        "foundation",
-        include_str!("../migrations/postgres/0001_foundation.sql"),
-    ),
-    (
-        2,
-        "recommendations",
-        include_str!("../migrations/postgres/0002_recommendations.sql"),
-    ),
-    (
-        3,
-        "audit family",
-        include_str!("../migrations/postgres/0003_audit_family.sql"),
-    ),
-    (
-        4,
-        "models",
-        include_str!("../migrations/postgres/0004_models.sql"),
-    ),
-    (
-        5,
-        "consents",
-        include_str!("../migrations/postgres/0005_consents.sql"),
-    ),
-    (
-        6,
-        "sample hours",
-        include_str!("../migrations/postgres/0006_sample_hours.sql"),
-    ),
-    (7, "notes", include_str!("../migrations/postgres/0007_notes.sql")),
-    (
-        8,
-        "outcomes",
-        include_str!("../migrations/postgres/0008_outcomes.sql"),
-    ),
-    (
-        9,
-        "effect estimates",
-        include_str!("../migrations/postgres/0009_effect_estimates.sql"),
-    ),
-    (
-        10,
-        "avoided interventions",
-        include_str!("../migrations/postgres/0010_avoided_interventions.sql"),
-    ),
-    (
-        11,
-        "family clock",
-        include_str!("../migrations/postgres/0011_family_clock.sql"),
-    ),
-];
+const MIGRATIONS: &[EmbeddedMigration] = crate::migrate::migrations!("postgres");
 
 /// Enough connections for a node's request concurrency without exhausting the server's
 /// default of 100 when a few nodes share it.

@@ -12,55 +12,7 @@ use std::path::Path;
 use std::sync::OnceLock;
 use std::time::Duration;
 
-const MIGRATIONS: &[EmbeddedMigration] = &[
-    (
-        1,
-        "foundation",
-        include_str!("../migrations/sqlite/0001_foundation.sql"),
-    ),
-    (
-        2,
-        "recommendations",
-        include_str!("../migrations/sqlite/0002_recommendations.sql"),
-    ),
-    (
-        3,
-        "audit family",
-        include_str!("../migrations/sqlite/0003_audit_family.sql"),
-    ),
-    (4, "models", include_str!("../migrations/sqlite/0004_models.sql")),
-    (
-        5,
-        "consents",
-        include_str!("../migrations/sqlite/0005_consents.sql"),
-    ),
-    (
-        6,
-        "sample hours",
-        include_str!("../migrations/sqlite/0006_sample_hours.sql"),
-    ),
-    (7, "notes", include_str!("../migrations/sqlite/0007_notes.sql")),
-    (
-        8,
-        "outcomes",
-        include_str!("../migrations/sqlite/0008_outcomes.sql"),
-    ),
-    (
-        9,
-        "effect estimates",
-        include_str!("../migrations/sqlite/0009_effect_estimates.sql"),
-    ),
-    (
-        10,
-        "avoided interventions",
-        include_str!("../migrations/sqlite/0010_avoided_interventions.sql"),
-    ),
-    (
-        11,
-        "family clock",
-        include_str!("../migrations/sqlite/0011_family_clock.sql"),
-    ),
-];
+const MIGRATIONS: &[EmbeddedMigration] = crate::migrate::migrations!("sqlite");
 
 /// Readers in WAL mode do not block the writer or each other; a few cover a small server.
 const READ_CONNECTIONS: u32 = 4;
