@@ -1,7 +1,7 @@
 //! Children and the people around them: names, birth dates, time zones, logins.
 
 use crate::time::clip;
-use crate::{ChildId, FamilyId, InterventionKind, ValidationError};
+use crate::{ChildId, FamilyId, InterventionKind, Sensitive, ValidationError};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -58,9 +58,9 @@ impl<'de> Deserialize<'de> for Timezone {
 }
 
 /// A child's display name: what the parent calls them in the app. Never logged.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(transparent)]
-pub struct DisplayName(String);
+pub struct DisplayName(Sensitive<String>);
 
 impl DisplayName {
     pub fn parse(text: &str) -> Result<Self, ValidationError> {
@@ -80,24 +80,17 @@ impl DisplayName {
                 "contains control characters",
             ));
         }
-        Ok(Self(trimmed.to_owned()))
+        Ok(Self(Sensitive::new(trimmed)))
     }
 
     pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-/// Names stay out of logs: a debug print shows only that a name is there.
-impl fmt::Debug for DisplayName {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("DisplayName(**REDACTED**)")
+        self.0.expose()
     }
 }
 
 /// A login e-mail address, trimmed and lower-cased so logins are case-insensitive.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Email(String);
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Email(Sensitive<String>);
 
 impl Email {
     pub fn parse(text: &str) -> Result<Self, ValidationError> {
@@ -107,26 +100,20 @@ impl Email {
             && matches!(email.split_once('@'), Some((local, domain))
                 if !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.') && !domain.contains('@'));
         if valid {
-            Ok(Self(email))
+            Ok(Self(Sensitive::new(email)))
         } else {
             Err(ValidationError::new("email", "is not an e-mail address"))
         }
     }
 
     pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Email {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Email(**REDACTED**)")
+        self.0.expose()
     }
 }
 
 /// A password a parent chose; it never prints.
-#[derive(Clone)]
-pub struct Password(String);
+#[derive(Debug, Clone)]
+pub struct Password(Sensitive<String>);
 
 impl Password {
     pub fn parse(text: &str) -> Result<Self, ValidationError> {
@@ -143,17 +130,11 @@ impl Password {
                 format!("must be at most {MAX_PASSWORD_CHARS} characters"),
             ));
         }
-        Ok(Self(text.to_owned()))
+        Ok(Self(Sensitive::new(text)))
     }
 
     pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Password {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Password(**REDACTED**)")
+        self.0.expose()
     }
 }
 

@@ -15,6 +15,7 @@ mod event;
 mod ids;
 mod intervention;
 mod sample;
+mod sensitive;
 mod sleep;
 mod time;
 
@@ -27,5 +28,6 @@ pub use intervention::{Intervention, InterventionInput, InterventionKind, NewInt
 pub use sample::{
     BatchRejection, Sample, SampleBatch, SampleInput, SleepState, StressLevel, MAX_BATCH_SAMPLES,
 };
+pub use sensitive::Sensitive;
 pub use sleep::{NewSleepEpisode, SleepEpisode, SleepEpisodeBody, SleepEpisodeInput};
 pub use time::{parse_instant, ClockFormat, EARLIEST_ACCEPTED, MAX_FUTURE_SKEW};

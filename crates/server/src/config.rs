@@ -1,6 +1,5 @@
 //! Server configuration: what `main` wires in from flags and the environment.
 
-use std::fmt;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -14,25 +13,8 @@ pub const DEFAULT_BODY_LIMIT: usize = 4 * 1024 * 1024;
 /// every few seconds or a parent's app needs, low enough to stop a runaway client.
 pub const DEFAULT_RATE_LIMIT: u32 = 6_000;
 
-/// A secret that never prints (tokens, the admin token).
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(value: impl Into<String>) -> Self {
-        Self(value.into())
-    }
-
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("**REDACTED**")
-    }
-}
+/// A secret that never prints (tokens, the admin token, URLs with credentials).
+pub type Secret = sprout_domain::Sensitive<String>;
 
 /// Everything the server needs to start.
 #[derive(Debug, Clone)]
