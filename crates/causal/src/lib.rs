@@ -86,8 +86,6 @@
 //! # Ok::<(), sprout_causal::CausalError>(())
 //! ```
 
-// Nothing from outside the process may panic; tests may unwrap what they built.
-#![cfg_attr(not(test), deny(clippy::unwrap_used))]
 #![forbid(unsafe_code)]
 
 mod bootstrap;

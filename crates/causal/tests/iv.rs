@@ -31,7 +31,7 @@ fn iv_table(n: usize, seed: u64, binary_z: bool) -> Table {
         Column::numeric("t", t),
         Column::numeric("y", y),
     ])
-    .unwrap()
+    .expect("equal columns")
 }
 
 #[test]

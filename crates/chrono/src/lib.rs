@@ -90,8 +90,6 @@
 //!   Actimetry Sleep Detection Algorithm for estimating sleep–wake patterns from
 //!   activity recordings. J Sleep Res 30:e13371.
 
-// Nothing from outside the process may panic; tests may unwrap what they built.
-#![cfg_attr(not(test), deny(clippy::unwrap_used))]
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 

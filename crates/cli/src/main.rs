@@ -5,9 +5,6 @@
 //! Every command answers `--help`, exits 0 on success and non-zero with a one-line error
 //! on stderr otherwise.
 
-// Nothing from outside the process may panic; tests may unwrap what they built.
-#![cfg_attr(not(test), deny(clippy::unwrap_used))]
-
 /// glibc's allocator kept what bursts of password hashing (19 MiB each) had used:
 /// a node grew by ~3.5 MB per login and never shrank. mimalloc returns it.
 #[global_allocator]

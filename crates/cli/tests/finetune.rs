@@ -203,7 +203,10 @@ async fn scenario(gguf: &str, db: &str, adapters: &str, start: impl FnOnce() -> 
         model["base"],
         format!(
             "gguf:{}",
-            std::path::Path::new(&gguf).file_stem().unwrap().to_string_lossy()
+            std::path::Path::new(&gguf)
+                .file_stem()
+                .expect("a file name")
+                .to_string_lossy()
         )
     );
     assert_eq!(model["metrics"]["objective"], "kto");

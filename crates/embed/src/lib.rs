@@ -55,8 +55,6 @@
 //! **Threads**: as in `sprout-gemma`, [`MiniLm::load`] sets `CANDLE_NUM_THREADS=1` and
 //! `RAYON_NUM_THREADS=1` unless either is already set (candle reads them once per process, and spinning
 //! thread pools collapse when the cores are shared with other work). Set them before loading to use more.
-// Nothing from outside the process may panic; tests may unwrap what they built.
-#![cfg_attr(not(test), deny(clippy::unwrap_used))]
 #![forbid(unsafe_code)]
 
 pub mod bert;

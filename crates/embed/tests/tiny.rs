@@ -36,7 +36,7 @@ fn write_model(dir: &Path, prefix: &str, pooling_json: &str) {
         let n = shape.iter().product();
         t.insert(
             format!("{prefix}{name}"),
-            Tensor::from_vec(values(n, seed), shape, &dev).unwrap(),
+            Tensor::from_vec(values(n, seed), shape, &dev).expect("tensor"),
         );
     };
     add(
@@ -84,18 +84,19 @@ fn write_model(dir: &Path, prefix: &str, pooling_json: &str) {
             add(format!("{p}{norm}.bias"), &[HIDDEN], &mut seed);
         }
     }
-    candle_core::safetensors::save(&t, dir.join("model.safetensors")).unwrap();
-    std::fs::write(dir.join("vocab.txt"), VOCAB.join("\n")).unwrap();
+    candle_core::safetensors::save(&t, dir.join("model.safetensors")).expect("weights written");
+    std::fs::write(dir.join("vocab.txt"), VOCAB.join("\n")).expect("model file written");
     let config = format!(
         r#"{{"model_type":"bert","vocab_size":{},"hidden_size":{HIDDEN},"num_hidden_layers":{LAYERS},
             "num_attention_heads":2,"intermediate_size":{INTERMEDIATE},"max_position_embeddings":{POSITIONS},
             "type_vocab_size":2,"layer_norm_eps":1e-12,"hidden_act":"gelu"}}"#,
         VOCAB.len()
     );
-    std::fs::write(dir.join("config.json"), config).unwrap();
-    std::fs::create_dir_all(dir.join("1_Pooling")).unwrap();
-    std::fs::write(dir.join("1_Pooling/config.json"), pooling_json).unwrap();
-    std::fs::write(dir.join("sentence_bert_config.json"), r#"{"max_seq_length": 12}"#).unwrap();
+    std::fs::write(dir.join("config.json"), config).expect("model file written");
+    std::fs::create_dir_all(dir.join("1_Pooling")).expect("model file written");
+    std::fs::write(dir.join("1_Pooling/config.json"), pooling_json).expect("model file written");
+    std::fs::write(dir.join("sentence_bert_config.json"), r#"{"max_seq_length": 12}"#)
+        .expect("model file written");
 }
 
 const CLS_POOLING: &str = r#"{"word_embedding_dimension": 8, "pooling_mode_cls_token": true,
@@ -186,7 +187,7 @@ fn unsupported_pipelines_and_missing_files_are_errors() {
         MiniLm::load(dir.path()),
         Err(EmbedError::UnsupportedConfig(_))
     ));
-    std::fs::write(dir.path().join("1_Pooling/config.json"), MEAN_POOLING).unwrap();
+    std::fs::write(dir.path().join("1_Pooling/config.json"), MEAN_POOLING).expect("model file written");
     assert!(MiniLm::load(dir.path()).is_ok());
     std::fs::remove_file(dir.path().join("model.safetensors")).unwrap();
     assert!(matches!(MiniLm::load(dir.path()), Err(EmbedError::Io { .. })));

@@ -117,8 +117,6 @@
 //! # Ok::<(), sprout_forecast::ForecastError>(())
 //! ```
 
-// Nothing from outside the process may panic; tests may unwrap what they built.
-#![cfg_attr(not(test), deny(clippy::unwrap_used))]
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 

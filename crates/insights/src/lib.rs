@@ -8,9 +8,6 @@
 //! ([`effects`]), with the uncertainty of each and "not enough data yet" where that is
 //! the truth. Pure: data in, result out; the server loads the data and caches results.
 
-// Nothing from outside the process may panic; tests may unwrap what they built.
-#![cfg_attr(not(test), deny(clippy::unwrap_used))]
-
 pub mod calendar;
 pub mod chronotype;
 mod data;

@@ -31,8 +31,6 @@
 //! * **Population prior** ([`prior`]): a Beta prior for per-child Thompson sampling, fitted to all
 //!   children by the method of moments for the Beta-Binomial model and shrunk toward Beta(1, 1) when
 //!   only a few children are known.
-// Nothing from outside the process may panic; tests may unwrap what they built.
-#![cfg_attr(not(test), deny(clippy::unwrap_used))]
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 

@@ -23,21 +23,14 @@ fn gguf() -> Option<PathBuf> {
 }
 
 fn max_abs_diff(a: &Tensor, b: &Tensor) -> f32 {
-    (a - b)
-        .unwrap()
-        .abs()
-        .unwrap()
-        .max_all()
-        .unwrap()
-        .to_scalar::<f32>()
-        .unwrap()
+    let diff = || (a - b)?.abs()?.max_all()?.to_scalar::<f32>();
+    diff().expect("tensors of one shape")
 }
 
 fn argmax_rows(t: &Tensor) -> Vec<u32> {
     t.argmax(candle_core::D::Minus1)
-        .unwrap()
-        .to_vec1::<u32>()
-        .unwrap()
+        .and_then(|rows| rows.to_vec1::<u32>())
+        .expect("a matrix of logits")
 }
 
 #[test]

@@ -95,7 +95,7 @@ pub fn solve(mut a: Vec<Vec<f64>>, mut b: Vec<f64>) -> Vec<f64> {
     for c in 0..n {
         let p = (c..n)
             .max_by(|&i, &j| a[i][c].abs().total_cmp(&a[j][c].abs()))
-            .unwrap();
+            .expect("a row to pivot on");
         a.swap(c, p);
         b.swap(c, p);
         for r in 0..n {
