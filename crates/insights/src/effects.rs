@@ -961,7 +961,9 @@ fn percent(fraction: f64) -> String {
 fn not_enough_data(kind: InterventionKind, treated_days: usize, control_days: usize) -> String {
     let name = label(kind);
     // The engine's thresholds in a parent's words: what there is, of what is needed.
-    if treated_days < MIN_TREATED_DAYS {
+    if treated_days == 0 {
+        format!("{name}: not enough data yet — not logged so far; Sprout compares once it has {MIN_TREATED_DAYS} days with it.")
+    } else if treated_days < MIN_TREATED_DAYS {
         format!(
             "{name}: not enough data yet — too few days with it so far: {treated_days} of the {MIN_TREATED_DAYS} needed."
         )
