@@ -7,6 +7,7 @@ use anyhow::{bail, Context};
 use clap::{Args, Subcommand};
 use serde_json::json;
 use sha2::{Digest, Sha256};
+use sprout_store::ModelStatus;
 use sprout_store::StoredModel;
 use std::io::Write;
 use std::path::PathBuf;
@@ -143,7 +144,7 @@ async fn import_adapter(args: ImportArgs) -> anyhow::Result<()> {
         adapter_path: Some(adapter.display().to_string()),
         data_snapshot: Some(format!("sha256:{}", hex(&Sha256::digest(&bytes)))),
         metrics,
-        status: "candidate".into(),
+        status: ModelStatus::Candidate,
         created_at: chrono::Utc::now(),
     };
     if !store.register_model(&model).await? {

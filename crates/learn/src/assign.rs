@@ -27,6 +27,16 @@ pub enum Arm {
     Candidate,
 }
 
+impl Arm {
+    /// The arm's name as stored with each recommendation and shown in results.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Arm::Control => "control",
+            Arm::Candidate => "candidate",
+        }
+    }
+}
+
 /// Deterministic uniform number in `[0, 1)` for a (child, experiment) pair: the first 53 bits of
 /// SHA-256(domain ‖ child id ‖ experiment id).
 pub fn assignment_unit(child_id: &Uuid, experiment_id: &Uuid) -> f64 {

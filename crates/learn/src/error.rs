@@ -20,4 +20,7 @@ pub enum LearnError {
     /// A finished experiment cannot change status again.
     #[error("experiment is no longer running")]
     NotRunning,
+    /// A status name that is not one of the lifecycle's.
+    #[error("unknown status `{0}`")]
+    UnknownStatus(String),
 }

@@ -60,6 +60,50 @@ pub enum ExperimentStatus {
     RolledBack,
 }
 
+/// Statuses as stored and shown: `candidate`, `active`, `retired`; `running`,
+/// `promoted`, `rolled_back` (the serde names).
+macro_rules! status_names {
+    ($status:ty { $($variant:ident => $name:literal),* $(,)? }) => {
+        impl $status {
+            /// The name stored and shown.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $name),*
+                }
+            }
+        }
+
+        impl std::str::FromStr for $status {
+            type Err = LearnError;
+
+            fn from_str(name: &str) -> Result<Self, LearnError> {
+                match name {
+                    $($name => Ok(Self::$variant),)*
+                    other => Err(LearnError::UnknownStatus(other.to_owned())),
+                }
+            }
+        }
+
+        impl std::fmt::Display for $status {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+status_names!(ModelStatus {
+    Candidate => "candidate",
+    Active => "active",
+    Retired => "retired",
+});
+
+status_names!(ExperimentStatus {
+    Running => "running",
+    Promoted => "promoted",
+    RolledBack => "rolled_back",
+});
+
 /// An A/B test of a candidate version against the active one.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Experiment {

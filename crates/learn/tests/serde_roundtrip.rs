@@ -66,3 +66,25 @@ fn report_round_trip() {
         report
     );
 }
+
+/// The names stored in the database and shown by the API are the serde names.
+#[test]
+fn stored_names_are_the_serde_names() {
+    use sprout_learn::{Arm, ExperimentStatus};
+    for status in [ModelStatus::Candidate, ModelStatus::Active, ModelStatus::Retired] {
+        assert_eq!(serde_json::to_value(status).unwrap(), status.as_str());
+        assert_eq!(status.as_str().parse::<ModelStatus>().unwrap(), status);
+    }
+    for status in [
+        ExperimentStatus::Running,
+        ExperimentStatus::Promoted,
+        ExperimentStatus::RolledBack,
+    ] {
+        assert_eq!(serde_json::to_value(status).unwrap(), status.as_str());
+        assert_eq!(status.as_str().parse::<ExperimentStatus>().unwrap(), status);
+    }
+    for arm in [Arm::Control, Arm::Candidate] {
+        assert_eq!(serde_json::to_value(arm).unwrap(), arm.as_str());
+    }
+    assert!("paused".parse::<ModelStatus>().is_err());
+}

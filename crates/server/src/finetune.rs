@@ -37,6 +37,7 @@ use crate::AppState;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use sprout_domain::{ChildId, ConsentPurpose};
+use sprout_learn::ModelStatus;
 use sprout_store::{Store, StoredModel};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -240,13 +241,13 @@ async fn due(
 /// Whether the personal version lost its experiment against the active version: child
 /// versions would not be served, so none are trained until the active version changes.
 fn personal_lost(models: &[StoredModel], base: &str) -> bool {
-    let Some(active) = models.iter().find(|m| m.status == "active") else {
+    let Some(active) = models.iter().find(|m| m.status == ModelStatus::Active) else {
         return false;
     };
     let personal = personal_version(base, &active.version);
     models
         .iter()
-        .any(|m| m.version == personal && m.status == "retired")
+        .any(|m| m.version == personal && m.status == ModelStatus::Retired)
 }
 
 /// After an answer about `child` is stored: schedules a training run when one is due.
@@ -358,7 +359,7 @@ async fn announce_personal(
     share: f64,
 ) -> Result<(), FineTuneError> {
     let models = state.store.models().await?;
-    let active = models.iter().find(|m| m.status == "active");
+    let active = models.iter().find(|m| m.status == ModelStatus::Active);
     let mut experiment = None;
     let personal = match active {
         // Personal versions already serve: the child's new adapter writes from now on.
@@ -375,7 +376,7 @@ async fn announce_personal(
                         adapter_path: None,
                         data_snapshot: None,
                         metrics: json!({ "objective": PERSONAL, "fallback_version": active.version }),
-                        status: "candidate".into(),
+                        status: ModelStatus::Candidate,
                         created_at: chrono::Utc::now(),
                     };
                     match state.store.register_model(&personal).await {
@@ -529,7 +530,7 @@ fn starting_point<'a>(
             .max_by_key(|m| m.created_at)
     });
     own.or_else(|| {
-        let active = models.iter().find(|m| m.status == "active")?;
+        let active = models.iter().find(|m| m.status == ModelStatus::Active)?;
         resolve(models, &active.version, child).filter(adapted)
     })
     .or_else(|| {
@@ -592,7 +593,7 @@ pub async fn train(
             "from_version": from.map(|m| m.version),
             "report": outcome.report,
         }),
-        status: "candidate".into(),
+        status: ModelStatus::Candidate,
         created_at: chrono::Utc::now(),
     };
     store.register_model(&model).await?;
@@ -643,7 +644,7 @@ pub async fn train_initial(
         adapter_path: Some(outcome.dir.display().to_string()),
         data_snapshot: Some(format!("sha256:{snapshot}")),
         metrics: json!({ "objective": "sft", "examples": n, "report": outcome.report }),
-        status: "candidate".into(),
+        status: ModelStatus::Candidate,
         created_at: chrono::Utc::now(),
     };
     store.register_model(&model).await?;
@@ -778,7 +779,7 @@ mod tests {
             adapter_path: adapter.then(|| format!("/adapters/{name}")),
             data_snapshot: None,
             metrics,
-            status: status.into(),
+            status: status.parse().expect("a model status"),
             created_at: chrono::DateTime::UNIX_EPOCH + chrono::Duration::minutes(minutes),
         }
     }
@@ -859,9 +860,9 @@ mod tests {
         assert_eq!(from(&models, None).as_deref(), Some("sft"));
         // Once the personal version is active, a child without their own version starts
         // from what writes for them (its fallback, here a pooled adapter).
-        models[0].status = "retired".into();
+        models[0].status = ModelStatus::Retired;
         models.push(version("pooled", "retired", 6, json!({"objective": "kto"}), true));
-        models[5].status = "active".into();
+        models[5].status = ModelStatus::Active;
         models[5].metrics["fallback_version"] = json!("pooled");
         assert_eq!(from(&models, Some(cleo)).as_deref(), Some("pooled"));
         assert_eq!(from(&models, Some(ben)).as_deref(), Some("ben-1"));
@@ -872,11 +873,11 @@ mod tests {
         let mut models = registry(ChildId::new(), ChildId::new());
         models[5].version = personal_version(BASE, "template-1");
         assert!(!personal_lost(&models, BASE), "in its experiment");
-        models[5].status = "retired".into();
+        models[5].status = ModelStatus::Retired;
         assert!(personal_lost(&models, BASE));
         // A new active version gets its own chance.
-        models[0].status = "retired".into();
-        models[1].status = "active".into();
+        models[0].status = ModelStatus::Retired;
+        models[1].status = ModelStatus::Active;
         assert!(!personal_lost(&models, BASE));
     }
 

@@ -13,6 +13,7 @@ use sprout_coach::policy::PastAnswer;
 use sprout_coach::writer::compose;
 use sprout_domain::{Child, ChildId, ConsentPurpose, RecordId, UserId};
 use sprout_insights::effects::InterventionEffect;
+use sprout_learn::ModelStatus;
 use sprout_store::{NewRecommendation, StoredModel, StoredRecommendation};
 
 /// Cache key marking the current recommendation as fresh for the child's data.
@@ -24,7 +25,7 @@ pub const MIN_REUSE: chrono::Duration = chrono::Duration::minutes(30);
 /// The version that writes when no other may.
 const CONTROL_TEMPLATE: &str = sprout_coach::template::MODEL_VERSION;
 /// Arm of recommendations written outside any experiment.
-pub const CONTROL_ARM: &str = "control";
+pub const CONTROL_ARM: &str = sprout_learn::Arm::Control.as_str();
 
 /// The recommendation as the API shows it to the family of the child named `name`
 /// (stored texts say "your child"; the name goes in here: see `sprout_coach::address`).
@@ -325,12 +326,12 @@ pub async fn generate(state: &AppState, child: Child) -> ApiResult<StoredRecomme
             match sprout_learn::assign(&id, &e.id, e.candidate_share) {
                 sprout_learn::Arm::Candidate => (
                     writer_for(state, &models, &e.candidate_version, Some(child.id)),
-                    "candidate",
+                    sprout_learn::Arm::Candidate.as_str(),
                     Some(e.id),
                 ),
                 sprout_learn::Arm::Control => (
                     writer_for(state, &models, &e.control_version, Some(child.id)),
-                    "control",
+                    sprout_learn::Arm::Control.as_str(),
                     Some(e.id),
                 ),
             }
@@ -341,7 +342,7 @@ pub async fn generate(state: &AppState, child: Child) -> ApiResult<StoredRecomme
             // node cannot run leaves the configured writer too.
             let promoted = models
                 .iter()
-                .find(|m| m.status == "active")
+                .find(|m| m.status == ModelStatus::Active)
                 .map(|m| m.version.as_str())
                 .filter(|v| *v != sprout_coach::template::MODEL_VERSION && runnable(state, &models, v));
             match promoted {
@@ -480,10 +481,10 @@ pub async fn evaluate_experiment(state: &AppState) -> ApiResult<()> {
         return Ok(());
     };
     let counts = state.store.arm_counts(experiment.id).await?;
-    let arm = |name: &str| crate::routes::models::arm(&counts, name);
+    let arm = |which| crate::routes::models::arm(&counts, which);
     let decision = sprout_learn::decide(
-        &arm("control"),
-        &arm("candidate"),
+        &arm(sprout_learn::Arm::Control),
+        &arm(sprout_learn::Arm::Candidate),
         &sprout_learn::Policy::default(),
     )
     .map_err(|e| ApiError::internal(&e))?;

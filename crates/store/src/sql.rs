@@ -51,6 +51,14 @@ pub(crate) fn timezone(text: String) -> Result<Timezone, StoreError> {
 }
 
 /// An UPDATE of one child: `NotFound` when no row matched.
+/// A lifecycle status read back from the database (`what` names it in the error).
+pub(crate) fn status<S: std::str::FromStr>(name: String, what: &'static str) -> Result<S, StoreError>
+where
+    S::Err: std::fmt::Display,
+{
+    name.parse().map_err(|e| StoreError::corrupt(what, e))
+}
+
 pub(crate) fn child_updated(rows: u64) -> Result<(), StoreError> {
     if rows == 0 {
         return Err(StoreError::NotFound { what: "child" });
@@ -959,7 +967,7 @@ macro_rules! impl_store {
                             adapter_path: r.try_get("adapter_path")?,
                             data_snapshot: r.try_get("data_snapshot")?,
                             metrics: $crate::sql::details(r.try_get("metrics")?)?,
-                            status: r.try_get("status")?,
+                            status: $crate::sql::status(r.try_get("status")?, "model status")?,
                             created_at: from_db(r.try_get("created_at")?)?,
                         })
                     })
@@ -981,7 +989,7 @@ macro_rules! impl_store {
                             control_version: r.try_get("control_version")?,
                             candidate_version: r.try_get("candidate_version")?,
                             candidate_share: r.try_get("candidate_share")?,
-                            status: r.try_get("status")?,
+                            status: $crate::sql::status(r.try_get("status")?, "experiment status")?,
                             started_at: from_db(r.try_get("started_at")?)?,
                             ended_at: r.try_get::<Option<DbTime>, _>("ended_at")?.map(from_db).transpose()?,
                         })
@@ -1045,7 +1053,7 @@ macro_rules! impl_store {
                 .bind(&model.adapter_path)
                 .bind(&model.data_snapshot)
                 .bind(model.metrics.to_string())
-                .bind(&model.status)
+                .bind(model.status.as_str())
                 .bind(to_db(model.created_at))
                 .execute(&self.write)
                 .await?
@@ -1153,10 +1161,12 @@ macro_rules! impl_store {
                 base: &str,
                 share: f64,
             ) -> $crate::Result<$crate::StoredExperiment> {
+                use sprout_learn::{ExperimentStatus::Running, ModelStatus::{Active, Candidate}};
                 use sqlx::Row;
                 let now = chrono::Utc::now();
                 let mut tx = self.write.begin().await?;
-                let running: i64 = sqlx::query("SELECT COUNT(*) AS n FROM experiments WHERE status = 'running'")
+                let running: i64 = sqlx::query("SELECT COUNT(*) AS n FROM experiments WHERE status = $1")
+                    .bind(Running.as_str())
                     .fetch_one(&mut *tx)
                     .await?
                     .try_get("n")?;
@@ -1164,7 +1174,8 @@ macro_rules! impl_store {
                     return Err($crate::StoreError::Conflict { what: "running experiment" });
                 }
                 let active: Option<String> =
-                    sqlx::query("SELECT version FROM models WHERE status = 'active' ORDER BY created_at DESC LIMIT 1")
+                    sqlx::query("SELECT version FROM models WHERE status = $1 ORDER BY created_at DESC LIMIT 1")
+                        .bind(Active.as_str())
                         .fetch_optional(&mut *tx)
                         .await?
                         .map(|r| r.try_get("version"))
@@ -1174,23 +1185,25 @@ macro_rules! impl_store {
                     return Err($crate::StoreError::Conflict { what: "candidate version" });
                 }
                 sqlx::query(
-                    "INSERT INTO models (version, base, status, created_at) VALUES ($1, $2, 'candidate', $3) \
-                     ON CONFLICT (version) DO UPDATE SET status = 'candidate'",
+                    "INSERT INTO models (version, base, status, created_at) VALUES ($1, $2, $3, $4) \
+                     ON CONFLICT (version) DO UPDATE SET status = $3",
                 )
                 .bind(candidate)
                 .bind(base)
+                .bind(Candidate.as_str())
                 .bind(to_db(now))
                 .execute(&mut *tx)
                 .await?;
                 let id = uuid::Uuid::new_v4();
                 sqlx::query(
                     "INSERT INTO experiments (id, control_version, candidate_version, candidate_share, status, \
-                     started_at) VALUES ($1, $2, $3, $4, 'running', $5)",
+                     started_at) VALUES ($1, $2, $3, $4, $5, $6)",
                 )
                 .bind(id)
                 .bind(&control)
                 .bind(candidate)
                 .bind(share)
+                .bind(Running.as_str())
                 .bind(to_db(now))
                 .execute(&mut *tx)
                 .await?;
@@ -1200,42 +1213,51 @@ macro_rules! impl_store {
                     control_version: control,
                     candidate_version: candidate.to_owned(),
                     candidate_share: share,
-                    status: "running".into(),
+                    status: Running,
                     started_at: from_db(to_db(now))?,
                     ended_at: None,
                 })
             }
 
             async fn running_experiment(&self) -> $crate::Result<Option<$crate::StoredExperiment>> {
-                Ok($crate::Store::experiments(self).await?.into_iter().find(|e| e.status == "running"))
+                let running = sprout_learn::ExperimentStatus::Running;
+                Ok($crate::Store::experiments(self).await?.into_iter().find(|e| e.status == running))
             }
 
             async fn conclude_experiment(&self, experiment: uuid::Uuid, promoted: bool) -> $crate::Result<bool> {
                 use sqlx::Row;
                 let mut tx = self.write.begin().await?;
                 let row = sqlx::query(
-                    "SELECT control_version, candidate_version FROM experiments WHERE id = $1 AND status = 'running'",
+                    "SELECT control_version, candidate_version FROM experiments WHERE id = $1 AND status = $2",
                 )
                 .bind(experiment)
+                .bind(sprout_learn::ExperimentStatus::Running.as_str())
                 .fetch_optional(&mut *tx)
                 .await?;
                 let Some(row) = row else { return Ok(false) };
                 let (control, candidate): (String, String) =
                     (row.try_get("control_version")?, row.try_get("candidate_version")?);
-                let (status, retired) = if promoted { ("promoted", &control) } else { ("rolled_back", &candidate) };
+                use sprout_learn::{ExperimentStatus, ModelStatus};
+                let (status, retired) = if promoted {
+                    (ExperimentStatus::Promoted, &control)
+                } else {
+                    (ExperimentStatus::RolledBack, &candidate)
+                };
                 sqlx::query("UPDATE experiments SET status = $1, ended_at = $2 WHERE id = $3")
-                    .bind(status)
+                    .bind(status.as_str())
                     .bind(to_db(chrono::Utc::now()))
                     .bind(experiment)
                     .execute(&mut *tx)
                     .await?;
                 if promoted {
-                    sqlx::query("UPDATE models SET status = 'active' WHERE version = $1")
+                    sqlx::query("UPDATE models SET status = $1 WHERE version = $2")
+                        .bind(ModelStatus::Active.as_str())
                         .bind(&candidate)
                         .execute(&mut *tx)
                         .await?;
                 }
-                sqlx::query("UPDATE models SET status = 'retired' WHERE version = $1")
+                sqlx::query("UPDATE models SET status = $1 WHERE version = $2")
+                    .bind(ModelStatus::Retired.as_str())
                     .bind(retired)
                     .execute(&mut *tx)
                     .await?;

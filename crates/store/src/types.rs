@@ -167,8 +167,7 @@ pub struct StoredModel {
     pub adapter_path: Option<String>,
     pub data_snapshot: Option<String>,
     pub metrics: serde_json::Value,
-    /// `candidate`, `active` or `retired`.
-    pub status: String,
+    pub status: sprout_learn::ModelStatus,
     pub created_at: DateTime<Utc>,
 }
 
@@ -179,8 +178,7 @@ pub struct StoredExperiment {
     pub control_version: String,
     pub candidate_version: String,
     pub candidate_share: f64,
-    /// `running`, `promoted` or `rolled_back`.
-    pub status: String,
+    pub status: sprout_learn::ExperimentStatus,
     pub started_at: DateTime<Utc>,
     pub ended_at: Option<DateTime<Utc>>,
 }

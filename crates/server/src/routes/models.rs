@@ -18,10 +18,10 @@ pub async fn list_models(principal: Principal, State(state): State<AppState>) ->
 }
 
 /// One arm's counts as the decision statistics read them.
-pub(crate) fn arm(counts: &[sprout_store::ArmCounts], name: &str) -> ArmStats {
+pub(crate) fn arm(counts: &[sprout_store::ArmCounts], which: sprout_learn::Arm) -> ArmStats {
     counts
         .iter()
-        .find(|c| c.arm == name)
+        .find(|c| c.arm == which.as_str())
         .map(|c| ArmStats {
             recommendations: c.recommendations,
             answered: c.answered,
@@ -43,7 +43,10 @@ pub async fn list_experiments(principal: Principal, State(state): State<AppState
     let mut items = Vec::new();
     for experiment in state.store.experiments().await? {
         let counts = state.store.arm_counts(experiment.id).await?;
-        let (control, candidate) = (arm(&counts, "control"), arm(&counts, "candidate"));
+        let (control, candidate) = (
+            arm(&counts, sprout_learn::Arm::Control),
+            arm(&counts, sprout_learn::Arm::Candidate),
+        );
         let results =
             summarize(&control, &candidate, &Policy::default()).map_err(|e| ApiError::internal(&e))?;
         items.push(json!({ "experiment": experiment, "results": results }));
