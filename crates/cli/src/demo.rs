@@ -1,7 +1,7 @@
 //! `sprout demo`: an embedded database with a demo family, served locally.
 
 use crate::seed::store_child;
-use crate::serve::{config, open_store};
+use crate::serve::{config, open_store, WriterArgs};
 use anyhow::Context;
 use chrono::Utc;
 use clap::Args;
@@ -22,6 +22,9 @@ pub struct DemoArgs {
     /// Folder for the demo's database; created if missing, reused if present.
     #[arg(long, default_value = "sprout-data")]
     pub data_dir: PathBuf,
+    // `--writer gguf:PATH` shows the local model writing the family's recommendations.
+    #[command(flatten)]
+    pub writer: WriterArgs,
 }
 
 pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
@@ -45,10 +48,21 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
             "demo family seeded"
         );
     }
-    let app = Application::build(config(args.addr), store)
+    let writer = args.writer.writer;
+    let written_by = match &writer {
+        sprout_server::WriterSpec::Template => "the template writer".to_owned(),
+        sprout_server::WriterSpec::Gguf(path) => format!("the local model {}", path.display()),
+        sprout_server::WriterSpec::OpenAi(_) => "an OpenAI-compatible model server".to_owned(),
+    };
+    let config = sprout_server::Config {
+        writer,
+        ..config(args.addr)
+    };
+    let app = Application::build(config, store)
         .await
-        .with_context(|| format!("cannot listen on {}", args.addr))?;
+        .with_context(|| format!("cannot start on {}", args.addr))?;
     println!("Sprout demo running at http://{}", app.addr());
+    println!("Recommendations written by {written_by}");
     println!("Log in as {DEMO_EMAIL} with password {DEMO_PASSWORD}");
     println!("Data in {} (stop with Ctrl-C)", args.data_dir.display());
     app.run_until_stopped(sprout_server::shutdown_signal())

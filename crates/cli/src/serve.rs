@@ -107,10 +107,8 @@ pub struct ServeArgs {
     pub addr: SocketAddr,
     #[command(flatten)]
     pub node: NodeArgs,
-    /// Who writes recommendations: `template`, `gguf:PATH` for a local GGUF model, or
-    /// `openai:URL#MODEL` for an OpenAI-compatible server.
-    #[arg(long, default_value = "template", env = "SPROUT_WRITER")]
-    pub writer: sprout_server::WriterSpec,
+    #[command(flatten)]
+    pub writer: WriterArgs,
     /// Requests per minute allowed to one token; 0 turns the limit off.
     #[arg(long, env = "SPROUT_RATE_LIMIT", default_value_t = sprout_server::config::DEFAULT_RATE_LIMIT)]
     pub rate_limit: u32,
@@ -124,6 +122,15 @@ pub struct ServeArgs {
     pub no_worker: bool,
     #[command(flatten)]
     pub finetune: FineTuneArgs,
+}
+
+/// Who writes recommendations (`serve` and `demo`).
+#[derive(Args)]
+pub struct WriterArgs {
+    /// Who writes recommendations: `template`, `gguf:PATH` for a local GGUF model, or
+    /// `openai:URL#MODEL` for an OpenAI-compatible server.
+    #[arg(long, default_value = "template", env = "SPROUT_WRITER")]
+    pub writer: sprout_server::WriterSpec,
 }
 
 /// What every node of a deployment shares: the database, Redis, the retention period.
@@ -220,14 +227,14 @@ pub fn config(addr: SocketAddr) -> Config {
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let store = open_store(&args.node.db).await?;
-    let base = match &args.writer {
+    let base = match &args.writer.writer {
         sprout_server::WriterSpec::Gguf(path) => Some(path.as_path()),
         _ => None,
     };
     let finetune = args.finetune.config(base, &args.node.db)?;
     let config = Config {
         finetune,
-        writer: args.writer,
+        writer: args.writer.writer,
         rate_limit_per_minute: (args.rate_limit > 0).then_some(args.rate_limit),
         embed_model: args.embed_model,
         run_jobs: !args.no_worker,

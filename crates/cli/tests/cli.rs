@@ -96,39 +96,11 @@ fn migrate_creates_a_private_database_file() {
 async fn the_demo_serves_a_family_of_three() {
     let dir = tempfile::tempdir().expect("tempdir");
     let data = dir.path().join("demo");
-    let demo = Running::start(
-        &[
-            "demo",
-            "--addr",
-            "127.0.0.1:0",
-            "--data-dir",
-            &data.to_string_lossy(),
-        ],
-        &[],
-    );
+    let demo = start_demo(&data, &[]);
     let http = reqwest::Client::new();
-    let login: Value = http
-        .post(format!("{}/api/v1/auth/login", demo.url))
-        .json(&json!({"email": "parent@demo.sprout", "password": "sprout-demo"}))
-        .send()
-        .await
-        .expect("login")
-        .json()
-        .await
-        .expect("json");
-    let token = login["token"].as_str().expect("token").to_owned();
-    let children: Value = http
-        .get(format!("{}/api/v1/children", demo.url))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .expect("children")
-        .json()
-        .await
-        .expect("json");
-    let children = children.as_array().expect("list");
+    let (token, children) = demo_family(&http, &demo.url).await;
     assert_eq!(children.len(), 3);
-    for child in children {
+    for child in &children {
         let id = child["id"].as_str().expect("id");
         let days: Value = http
             .get(format!(
@@ -157,34 +129,89 @@ async fn the_demo_serves_a_family_of_three() {
     assert!(demo.terminate(), "SIGTERM stops the demo cleanly");
 
     // A second start reuses the data folder instead of seeding again.
-    let again = Running::start(
-        &[
-            "demo",
-            "--addr",
-            "127.0.0.1:0",
-            "--data-dir",
-            &data.to_string_lossy(),
-        ],
-        &[],
-    );
-    let login = http
-        .post(format!("{}/api/v1/auth/login", again.url))
+    let again = start_demo(&data, &[]);
+    let (_, children) = demo_family(&http, &again.url).await;
+    assert_eq!(children.len(), 3);
+    assert!(again.terminate());
+}
+
+/// `sprout demo` on a free port with its data in `data`, and `more` arguments.
+fn start_demo(data: &std::path::Path, more: &[&str]) -> Running {
+    let data = data.to_string_lossy();
+    let mut args = vec!["demo", "--addr", "127.0.0.1:0", "--data-dir", &data];
+    args.extend_from_slice(more);
+    Running::start(&args, &[])
+}
+
+/// Logs in to a running demo as its parent: the token and the children.
+async fn demo_family(http: &reqwest::Client, url: &str) -> (String, Vec<Value>) {
+    let login: Value = http
+        .post(format!("{url}/api/v1/auth/login"))
         .json(&json!({"email": "parent@demo.sprout", "password": "sprout-demo"}))
         .send()
         .await
-        .expect("login");
-    let token: Value = login.json().await.expect("json");
+        .expect("login")
+        .json()
+        .await
+        .expect("json");
+    let token = login["token"].as_str().expect("token").to_owned();
     let children: Value = http
-        .get(format!("{}/api/v1/children", again.url))
-        .bearer_auth(token["token"].as_str().expect("token"))
+        .get(format!("{url}/api/v1/children"))
+        .bearer_auth(&token)
         .send()
         .await
         .expect("children")
         .json()
         .await
         .expect("json");
-    assert_eq!(children.as_array().map(Vec::len), Some(3));
-    assert!(again.terminate());
+    (token, children.as_array().expect("list").clone())
+}
+
+/// `demo --writer gguf:PATH`: the local model writes the family's recommendations, and
+/// its own texts are shown (the template speaks only where one fails the guardrails).
+#[tokio::test]
+async fn the_demo_shows_the_local_model_writing() {
+    let Some(gguf) = std::env::var_os("SPROUT_GEMMA_GGUF") else {
+        eprintln!("SKIPPED: set SPROUT_GEMMA_GGUF to the Gemma 3 270M GGUF file to run the demo with it");
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("demo");
+    let writer = format!("gguf:{}", gguf.to_string_lossy());
+    let demo = start_demo(&data, &["--writer", &writer]);
+    let http = reqwest::Client::new();
+    let (token, children) = demo_family(&http, &demo.url).await;
+    let mut by_the_model = 0;
+    for child in &children {
+        let id = child["id"].as_str().expect("id");
+        let advice: Value = http
+            .get(format!("{}/api/v1/children/{id}/recommendation", demo.url))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .expect("recommendation")
+            .json()
+            .await
+            .expect("json");
+        println!(
+            "{}: {} ({})",
+            child["display_name"], advice["recommendation"], advice["model_version"]
+        );
+        assert!(
+            advice["writer"].as_str().is_some_and(|w| w.starts_with("gguf:")),
+            "{advice}"
+        );
+        by_the_model += usize::from(
+            advice["model_version"]
+                .as_str()
+                .is_some_and(|v| v.starts_with("gguf:")),
+        );
+    }
+    assert!(
+        by_the_model >= 2,
+        "{by_the_model} of 3 written by the model itself"
+    );
+    assert!(demo.terminate());
 }
 
 async fn serve_and_simulate(backend: Backend) {

@@ -72,6 +72,8 @@ pub enum Violation {
     StrayTime(String),
     #[error("the action is not given its own time ({0})")]
     ActionTime(String),
+    #[error("{0} is said where the facts say otherwise")]
+    MisplacedNumber(String),
     #[error("it is empty")]
     Empty,
 }
@@ -104,7 +106,106 @@ pub fn check(text: &str, facts: &Facts) -> Result<(), Violation> {
     if !action_words(facts.action).iter().any(|w| lower.contains(w)) {
         return Err(Violation::MissingAction);
     }
-    check_times(trimmed, facts)
+    check_times(trimmed, facts)?;
+    check_placed_numbers(trimmed, facts)
+}
+
+/// Each number said with what it measures is that measure's number on the card: a model
+/// held to the card's numbers can still put the effect's level where the forecast peak
+/// goes ("peak around 41 of 100"), or say "from about 30 to 30".
+fn check_placed_numbers(text: &str, facts: &Facts) -> Result<(), Violation> {
+    let lower = text.to_lowercase();
+    for (phrase, allowed) in number_anchors(facts) {
+        for said in numbers_after(&lower, &phrase) {
+            if !allowed.contains(&said) {
+                return Err(Violation::MisplacedNumber(format!("'{phrase}{said}'")));
+            }
+        }
+    }
+    let percents: Vec<String> = facts
+        .effect_percent
+        .iter()
+        .chain(facts.right_now.iter().map(|n| &n.percent))
+        .map(u32::to_string)
+        .collect();
+    for said in percent_numbers(&lower) {
+        if !percents.contains(&said) {
+            return Err(Violation::MisplacedNumber(format!("'{said}%'")));
+        }
+    }
+    let minutes: Vec<String> = facts
+        .bedtime
+        .iter()
+        .map(|b| b.minutes_earlier.to_string())
+        .collect();
+    for said in numbers_before(&lower, " minutes") {
+        if !minutes.contains(&said) {
+            return Err(Violation::MisplacedNumber(format!("'{said} minutes'")));
+        }
+    }
+    let rise: Vec<String> = facts.pre_test_rise.iter().map(u32::to_string).collect();
+    for said in numbers_before(&lower, " points") {
+        if !rise.contains(&said) {
+            return Err(Violation::MisplacedNumber(format!("'{said} points'")));
+        }
+    }
+    Ok(())
+}
+
+/// Phrases that say which number follows them, with the card's numbers for each (none:
+/// the card has no such number, so none may follow): the effect's two levels in order,
+/// the forecast peak, the level right now, the hours slept. The guardrails check them,
+/// and the local writer holds its decoding to them.
+pub fn number_anchors(facts: &Facts) -> Vec<(String, Vec<String>)> {
+    let list = |numbers: Vec<u32>| numbers.iter().map(u32::to_string).collect::<Vec<_>>();
+    let mut anchors = Vec::new();
+    match facts.effect_levels {
+        Some((from, to)) => {
+            anchors.push(("from about ".to_owned(), list(vec![from])));
+            anchors.push((format!("from about {from} to "), list(vec![to])));
+        }
+        None => anchors.push(("from about ".to_owned(), Vec::new())),
+    }
+    let peak = list(facts.forecast_peak.iter().map(|(level, _, _)| *level).collect());
+    anchors.push(("peak around ".to_owned(), peak.clone()));
+    anchors.push(("peak at ".to_owned(), peak));
+    anchors.push((
+        "right now (".to_owned(),
+        list(facts.right_now.iter().map(|n| n.level).collect()),
+    ));
+    let slept = facts.short_sleep.iter().map(|s| s.hours.to_string()).collect();
+    anchors.push(("slept about ".to_owned(), slept));
+    anchors
+}
+
+/// The numbers written right after each occurrence of `phrase`.
+fn numbers_after(text: &str, phrase: &str) -> Vec<String> {
+    text.match_indices(phrase)
+        .filter_map(|(at, _)| {
+            let rest = &text[at + phrase.len()..];
+            rest.starts_with(|c: char| c.is_ascii_digit())
+                .then(|| numbers_in(rest).into_iter().next())
+                .flatten()
+        })
+        .collect()
+}
+
+/// The numbers written right before each occurrence of `unit`.
+fn numbers_before(text: &str, unit: &str) -> Vec<String> {
+    text.match_indices(unit)
+        .filter_map(|(at, _)| {
+            let head = &text[..at];
+            let start = head
+                .rfind(|c: char| !(c.is_ascii_digit() || c == '.'))
+                .map_or(0, |i| i + 1);
+            (start < at).then(|| head[start..].to_owned())
+        })
+        .collect()
+}
+
+/// The numbers written as percentages ("12%").
+fn percent_numbers(text: &str) -> Vec<String> {
+    numbers_before(text, "%")
 }
 
 /// Clock times: each one of the facts' own; the action said at the slot's time, and a
@@ -258,6 +359,38 @@ mod tests {
         assert_eq!(
             check(untimed, &facts),
             Err(Violation::ActionTime("7:30 PM".into()))
+        );
+    }
+
+    #[test]
+    fn each_number_is_said_with_what_it_measures() {
+        let mut facts = facts();
+        facts.effect_levels = Some((38, 30));
+        facts.effect_percent = Some(21);
+        facts.forecast_peak = Some((65, "1 PM".into(), "tomorrow".into()));
+        let start = "Try a short mindfulness exercise at 7:30 PM tonight";
+        let good = format!("{start}. It has typically brought their stress from about 38 to 30 of 100.");
+        assert_eq!(check(&good, &facts), Ok(()));
+        for (wrong, said) in [
+            ("from about 30 to 30 of 100", "'from about 30'"),
+            ("from about 38 to 38 of 100", "'from about 38 to 38'"),
+        ] {
+            let text = format!("{start}. It has typically brought their stress {wrong}.");
+            assert_eq!(
+                check(&text, &facts),
+                Err(Violation::MisplacedNumber(said.into())),
+                "{text}"
+            );
+        }
+        let peak = format!("{start}. Stress may peak around 38 of 100 at 1 PM tomorrow.");
+        assert_eq!(
+            check(&peak, &facts),
+            Err(Violation::MisplacedNumber("'peak around 38'".into()))
+        );
+        let percent = format!("{start}. It has lowered their stress by about 30% before.");
+        assert_eq!(
+            check(&percent, &facts),
+            Err(Violation::MisplacedNumber("'30%'".into()))
         );
     }
 

@@ -4,7 +4,8 @@
 //! * `gguf:PATH` — a local GGUF model (Gemma 3) run in-process by `sprout-gemma`, on one
 //!   dedicated thread fed from a short queue; a full queue answers "busy" at once. Its
 //!   fine-tuned versions ([`AdaptedWriter`]) share that thread and swap their LoRA
-//!   adapter in per request;
+//!   adapter in per request. It can only write the facts' numbers: every other number is
+//!   masked while it decodes (`GenerateOptions::allowed_numbers`);
 //! * `openai:URL#MODEL` — any OpenAI-compatible completion server (llama.cpp's server,
 //!   Ollama, vLLM), with a timeout and a retry.
 //!
@@ -142,6 +143,10 @@ pub struct AdapterVersion {
 
 struct GgufJob {
     prompt: String,
+    /// The only numbers the text may contain ([`Facts::numbers`]).
+    numbers: Vec<String>,
+    /// Which of them may follow which phrase ([`crate::guardrails::number_anchors`]).
+    anchors: Vec<(String, Vec<String>)>,
     adapter: Option<AdapterVersion>,
     reply: tokio::sync::oneshot::Sender<Result<String, String>>,
 }
@@ -165,12 +170,17 @@ struct ModelThread {
 }
 
 impl ModelThread {
-    fn generate(&mut self, prompt: &str, adapter: Option<AdapterVersion>) -> Result<String, String> {
-        if self.applied != adapter {
-            self.switch(adapter)?;
+    fn generate(&mut self, job: &GgufJob) -> Result<String, String> {
+        if self.applied != job.adapter {
+            self.switch(job.adapter.clone())?;
         }
+        let options = sprout_gemma::GenerateOptions {
+            allowed_numbers: Some(job.numbers.clone()),
+            number_anchors: job.anchors.clone(),
+            ..self.options.clone()
+        };
         self.model
-            .generate(prompt, &self.options)
+            .generate(&job.prompt, &options)
             .map(|g| g.text)
             .map_err(|e| e.to_string())
     }
@@ -236,14 +246,15 @@ impl GgufWriter {
                     model,
                     options: sprout_gemma::GenerateOptions {
                         max_new_tokens: MAX_NEW_TOKENS as usize,
-                        stop: vec![prompt::STOP.to_owned(), "Facts:".to_owned()],
+                        // A recommendation is one paragraph: a new line starts something else.
+                        stop: vec!["\n".to_owned(), "Facts:".to_owned()],
                         ..Default::default()
                     },
                     applied: None,
                     adapters: Vec::new(),
                 };
                 for job in queue {
-                    let text = thread.generate(&job.prompt, job.adapter);
+                    let text = thread.generate(&job);
                     let _ = job.reply.send(text);
                 }
             })
@@ -271,11 +282,18 @@ impl GgufWriter {
         }
     }
 
-    async fn generate(&self, prompt: &str, adapter: Option<AdapterVersion>) -> Result<String, WriterError> {
+    async fn generate(
+        &self,
+        facts: &Facts,
+        prompt: &str,
+        adapter: Option<AdapterVersion>,
+    ) -> Result<String, WriterError> {
         let (reply, answer) = tokio::sync::oneshot::channel();
         self.jobs
             .try_send(GgufJob {
                 prompt: prompt.to_owned(),
+                numbers: facts.numbers(),
+                anchors: crate::guardrails::number_anchors(facts),
                 adapter,
                 reply,
             })
@@ -308,8 +326,8 @@ impl Writer for GgufWriter {
         self.version.clone()
     }
 
-    async fn write(&self, _facts: &Facts, prompt: &str, _variant: usize) -> Result<String, WriterError> {
-        self.generate(prompt, None).await
+    async fn write(&self, facts: &Facts, prompt: &str, _variant: usize) -> Result<String, WriterError> {
+        self.generate(facts, prompt, None).await
     }
 }
 
@@ -325,8 +343,10 @@ impl Writer for AdaptedWriter {
         self.adapter.version.clone()
     }
 
-    async fn write(&self, _facts: &Facts, prompt: &str, _variant: usize) -> Result<String, WriterError> {
-        self.base.generate(prompt, Some(self.adapter.clone())).await
+    async fn write(&self, facts: &Facts, prompt: &str, _variant: usize) -> Result<String, WriterError> {
+        self.base
+            .generate(facts, prompt, Some(self.adapter.clone()))
+            .await
     }
 }
 

@@ -1,6 +1,11 @@
 //! The real local model as a writer: Gemma 3 270M from its GGUF file loads, writes, and
 //! its text either passes the guardrails or is replaced by the template's, with the
-//! reason kept. Runs when `SPROUT_GEMMA_GGUF` names the file (`scripts/test` fetches it).
+//! reason kept; on simulated children its own texts pass the guardrails without the
+//! template's help. Runs when `SPROUT_GEMMA_GGUF` names the file (`scripts/test` fetches
+//! it).
+
+#[path = "support/children.rs"]
+mod children;
 
 use chrono::{DateTime, Utc};
 use sprout_coach::facts::gather;
@@ -68,7 +73,7 @@ async fn the_local_model_writes_checked_recommendations() {
             assert!(written.model_version.starts_with("gguf:"));
         }
         Some(reason) => {
-            // The base model often copies its example; then the template speaks, and why is kept.
+            // A text that fails is replaced by the template's, and why is kept.
             assert!(!reason.is_empty());
             assert_eq!(written.model_version, sprout_coach::template::MODEL_VERSION);
             assert_eq!(check(&written.text, &facts), Ok(()));
@@ -77,5 +82,38 @@ async fn the_local_model_writes_checked_recommendations() {
     println!(
         "shown: {:?} (fallback: {:?})",
         written.text, written.fallback_reason
+    );
+}
+
+/// The share of the model's own texts that must pass the guardrails with no template to
+/// fall back on.
+const UNAIDED_PASS_SHARE: f64 = 0.95;
+/// Simulated children in the pass-rate test: at about two seconds a text on two shared
+/// cores, under a minute (the bench, `benches/writer_pass_rate.rs`, runs 200).
+const CHILDREN: usize = 24;
+/// The simulator's seed for them: a fixed set, not the bench's.
+const SEED: u64 = 3;
+
+#[tokio::test]
+async fn the_local_model_passes_the_guardrails_on_its_own() {
+    let Some(path) = model_path() else { return };
+    let writer = GgufWriter::load(&path).expect("the model loads");
+    let cards = children::simulated_facts(SEED, CHILDREN);
+    assert!(cards.len() >= CHILDREN - 2, "{} children planned", cards.len());
+    let mut failures = Vec::new();
+    for (i, facts) in cards.iter().enumerate() {
+        let prompt = sprout_coach::prompt::build(facts);
+        let text = writer.write(facts, &prompt, i).await.expect("the model writes");
+        println!("child {i}: {text}");
+        if let Err(violation) = check(&text, facts) {
+            failures.push(format!("child {i}: {violation}: {text:?}"));
+        }
+    }
+    let share = 1.0 - failures.len() as f64 / cards.len() as f64;
+    println!("{:.1}% of {} texts passed unaided", 100.0 * share, cards.len());
+    assert!(
+        share >= UNAIDED_PASS_SHARE,
+        "{:.1}% passed; failures: {failures:#?}",
+        100.0 * share
     );
 }

@@ -9,6 +9,7 @@ use candle_core::{Device, IndexOp, Tensor, D};
 use crate::error::{GemmaError, Result};
 use crate::gguf::{Config, Gguf};
 use crate::model::{Cache, Gemma3};
+use crate::numbers::{NumberConstraint, TokenDigits};
 use crate::tokenizer::Tokenizer;
 
 /// Options for [`Model::generate`].
@@ -25,6 +26,14 @@ pub struct GenerateOptions {
     /// Generation stops at the first occurrence of any of these strings, which is cut from the text.
     /// It also always stops at `<eos>` and `<end_of_turn>`.
     pub stop: Vec<String>,
+    /// When set, the only numbers the text may contain (as written: "7", "30", "6.5"); digits
+    /// that would make any other number are masked at every step (see [`crate::numbers`]). An
+    /// empty list allows no digits. `None` (the default) leaves numbers free.
+    pub allowed_numbers: Option<Vec<String>>,
+    /// With `allowed_numbers`: phrases after which only their own numbers may start
+    /// ("from about " → `["40"]`), so a number on the card is not put where another
+    /// belongs. Matched without regard to case at the end of the text so far.
+    pub number_anchors: Vec<(String, Vec<String>)>,
 }
 
 impl Default for GenerateOptions {
@@ -35,6 +44,8 @@ impl Default for GenerateOptions {
             top_p: 1.0,
             seed: 0,
             stop: Vec::new(),
+            allowed_numbers: None,
+            number_anchors: Vec::new(),
         }
     }
 }
@@ -97,6 +108,9 @@ pub struct Model {
     cache: Cache,
     stop_ids: Vec<u32>,
     load_secs: f64,
+    /// What each token does to a number being written, read from the vocabulary at the first
+    /// generation that constrains numbers.
+    token_digits: Option<TokenDigits>,
 }
 
 /// How [`Model::load_with`] prepares the weights.
@@ -167,6 +181,7 @@ impl Model {
             cache,
             stop_ids,
             load_secs: t0.elapsed().as_secs_f64(),
+            token_digits: None,
         })
     }
 
@@ -207,6 +222,14 @@ impl Model {
                 reason: format!("{} is not in (0, 1]", opts.top_p),
             });
         }
+        let mut numbers = opts
+            .allowed_numbers
+            .as_deref()
+            .map(|allowed| NumberConstraint::new(allowed)?.with_anchors(&opts.number_anchors))
+            .transpose()?;
+        if numbers.is_some() && self.token_digits.is_none() {
+            self.token_digits = Some(TokenDigits::new(&self.tokenizer));
+        }
         let t0 = Instant::now();
         let ids = self.tokenizer.encode(prompt, self.tokenizer.adds_bos());
         let max = self.weights.config().context_length;
@@ -236,14 +259,27 @@ impl Model {
         let mut sampler = Sampler::new(opts.temperature, opts.top_p, opts.seed);
         let mut out: Vec<u32> = Vec::with_capacity(opts.max_new_tokens);
         let mut decode_started: Option<Instant> = None;
+        // The text so far, for anchored numbers (decoded only when there are anchors).
+        let mut written = String::new();
         loop {
-            let next = sampler.sample(&logits)?;
+            let mut scores = logits.flatten_all()?.to_vec1::<f32>()?;
+            if let (Some(numbers), Some(tokens)) = (&mut numbers, &self.token_digits) {
+                numbers.follow(&written);
+                numbers.mask(tokens, &mut scores);
+            }
+            let next = sampler.sample(&scores)?;
+            if let (Some(numbers), Some(tokens)) = (&mut numbers, &self.token_digits) {
+                numbers.accept(tokens, next);
+            }
             if out.is_empty() {
                 generation.time_to_first_token_secs = t0.elapsed().as_secs_f64();
                 decode_started = Some(Instant::now());
             }
             out.push(next);
             generation.generated_tokens += 1;
+            if !opts.number_anchors.is_empty() {
+                written = self.tokenizer.decode(&out);
+            }
             if self.stop_ids.contains(&next) {
                 generation.stop_reason = StopReason::EndOfText;
                 out.pop();
@@ -354,13 +390,12 @@ impl Sampler {
         }
     }
 
-    fn sample(&mut self, logits: &Tensor) -> Result<u32> {
-        let logits = logits.flatten_all()?.to_vec1::<f32>()?;
+    fn sample(&mut self, logits: &[f32]) -> Result<u32> {
         if logits.is_empty() {
             return Err(GemmaError::EmptyInput("no logits"));
         }
         if self.temperature == 0.0 {
-            return Ok(argmax(&logits));
+            return Ok(argmax(logits));
         }
         let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
         let mut probs: Vec<(u32, f64)> = logits
@@ -370,7 +405,7 @@ impl Sampler {
             .filter(|(_, p)| *p > 0.0)
             .collect();
         if probs.is_empty() {
-            return Ok(argmax(&logits));
+            return Ok(argmax(logits));
         }
         if self.top_p < 1.0 {
             probs.sort_by(|a, b| b.1.total_cmp(&a.1));
@@ -438,7 +473,7 @@ mod tests {
 
     #[test]
     fn sampler_is_seeded_and_greedy_at_zero() {
-        let logits = Tensor::new(&[0.0f32, 2.0, 1.0, 1.5], &Device::Cpu).expect("tensor");
+        let logits = [0.0f32, 2.0, 1.0, 1.5];
         let mut greedy = Sampler::new(0.0, 1.0, 1);
         assert_eq!(greedy.sample(&logits).expect("sample"), 1);
         let draw = |seed| {

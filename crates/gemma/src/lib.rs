@@ -2,7 +2,8 @@
 //!
 //! Sprout's recommendation writer needs a small local language model. This crate loads
 //! `gemma-3-270m-q4_k_m.gguf` (fetched by `scripts/fetch-model.sh`; nothing is downloaded at run time)
-//! and offers greedy/temperature generation with stop strings, and perplexity scoring.
+//! and offers greedy/temperature generation with stop strings, numbers constrained to a given list
+//! ([`numbers`]), and perplexity scoring.
 //!
 //! ```no_run
 //! use sprout_gemma::{GenerateOptions, Model};
@@ -87,12 +88,14 @@ pub mod generate;
 pub mod gguf;
 pub mod int8;
 pub mod model;
+pub mod numbers;
 pub mod tokenizer;
 
 pub use error::{GemmaError, Result};
 pub use generate::{GenerateOptions, Generation, LoadOptions, Model, StopReason};
 pub use gguf::Config;
 pub use model::{Cache, Gemma3, Linear, LinearAdapter, Projection};
+pub use numbers::{NumberConstraint, TokenDigits};
 pub use tokenizer::{TokenKind, Tokenizer};
 
 /// Sets `CANDLE_NUM_THREADS` and `RAYON_NUM_THREADS` to 1 unless the caller set either. candle reads

@@ -426,18 +426,29 @@ impl Ord for Bigram {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    /// A toy vocabulary: bytes, a few merges, and special pieces.
-    fn toy() -> Tokenizer {
+    /// A toy vocabulary: `<pad>`, `<eos>`, `<bos>`, the 256 bytes, then `extra`; earlier pieces
+    /// score higher.
+    pub(crate) fn toy_with(extra: &[(&str, TokenKind)]) -> Tokenizer {
         let mut pieces = vec!["<pad>".to_string(), "<eos>".to_string(), "<bos>".to_string()];
         let mut kinds = vec![TokenKind::Control; 3];
         for b in 0..=255u8 {
             pieces.push(format!("<0x{b:02X}>"));
             kinds.push(TokenKind::Byte);
         }
-        for (p, k) in [
+        for (p, k) in extra {
+            pieces.push(p.to_string());
+            kinds.push(*k);
+        }
+        let scores = (0..pieces.len()).map(|i| -(i as f32)).collect();
+        Tokenizer::from_parts(pieces, scores, kinds, 2, 1, true).expect("toy vocabulary is valid")
+    }
+
+    /// Bytes, a few merges, and special pieces.
+    fn toy() -> Tokenizer {
+        toy_with(&[
             ("\n", TokenKind::UserDefined),
             ("\n\n", TokenKind::UserDefined),
             ("<turn>", TokenKind::Control),
@@ -449,12 +460,7 @@ mod tests {
             ("bc", TokenKind::Normal),
             ("abc", TokenKind::Normal),
             ("▁a", TokenKind::Normal),
-        ] {
-            pieces.push(p.to_string());
-            kinds.push(k);
-        }
-        let scores = (0..pieces.len()).map(|i| -(i as f32)).collect();
-        Tokenizer::from_parts(pieces, scores, kinds, 2, 1, true).expect("toy vocabulary is valid")
+        ])
     }
 
     #[test]

@@ -121,6 +121,57 @@ fn rejects_bad_options_and_empty_input() {
     assert!(m.generate("x", &huge).is_err());
 }
 
+#[test]
+fn only_allowed_numbers_are_written() {
+    let Some(m) = model() else { return };
+    let mut m = m.lock().expect("model lock");
+    let prompt = "Count: 1, 2, 3, 4, 5,";
+    let free = GenerateOptions {
+        max_new_tokens: 12,
+        ..GenerateOptions::default()
+    };
+    let g = m.generate(prompt, &free).expect("generation");
+    eprintln!("free: {:?}", g.text);
+    assert!(numbers(&g.text).iter().any(|n| n == "6"), "{:?}", g.text);
+    let allowed = vec!["12".to_string(), "6.5".to_string()];
+    let constrained = GenerateOptions {
+        allowed_numbers: Some(allowed.clone()),
+        ..free
+    };
+    let g = m.generate(prompt, &constrained).expect("generation");
+    eprintln!("constrained to {allowed:?}: {:?}", g.text);
+    let mut written = numbers(&g.text);
+    assert!(written.len() >= 2, "the model still counts: {:?}", g.text);
+    // Stopped by the token limit, the last number may be cut short: a prefix of one allowed.
+    if g.stop_reason == StopReason::MaxTokens {
+        let last = written.pop().unwrap_or_default();
+        assert!(allowed.iter().any(|n| n.starts_with(&last)), "{:?}", g.text);
+    }
+    assert!(written.iter().all(|n| allowed.contains(n)), "{:?}", g.text);
+    let bad = GenerateOptions {
+        allowed_numbers: Some(vec!["7:30".to_string()]),
+        ..GenerateOptions::default()
+    };
+    assert!(m.generate(prompt, &bad).is_err());
+}
+
+/// Maximal digit runs, a point inside one when a digit follows it ("6.5", "7", "30").
+fn numbers(text: &str) -> Vec<String> {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = Vec::new();
+    let mut run = String::new();
+    for (i, c) in chars.iter().enumerate() {
+        let point = *c == '.' && !run.is_empty() && chars.get(i + 1).is_some_and(char::is_ascii_digit);
+        if c.is_ascii_digit() || point {
+            run.push(*c);
+        } else if !run.is_empty() {
+            out.push(std::mem::take(&mut run));
+        }
+    }
+    out.extend((!run.is_empty()).then_some(run));
+    out
+}
+
 /// Printed straight to stderr (not through the test harness's capture) so the skip is visible.
 fn skip_notice() {
     use std::io::Write;
