@@ -6,6 +6,14 @@
 //! times as written, and the sentence naming the action gives the slot's time (never the
 //! test's or the forecast peak's, which come after it). A text that breaks a rule is
 //! replaced by the template's.
+//!
+//! A number must also be the fact it says it is: "18 points" must be the rise before
+//! tests, "7 PM" one of the card's clock times, "from about 40 to 34" the effect's two
+//! levels in that order. A writer whose numbers are constrained to the card's (the local
+//! model) can still put one in the wrong place, e.g. the effect's 18% as "18 points (of
+//! 100) higher before a test"; the words right after a number say what it claims to be
+//! ([`Claim`]), and the words right before some say which fact it is
+//! ([`number_anchors`], which the local model's decoding follows too).
 
 use crate::facts::{action_words, numbers_in, Facts};
 
@@ -58,6 +66,8 @@ const BLAME: &[&str] = &[
 pub enum Violation {
     #[error("the number {0} is not one of the facts")]
     InventedNumber(String),
+    #[error("'{0}' is not what the facts say it is ({1})")]
+    MisplacedNumber(String, &'static str),
     #[error("it reads as a diagnosis ('{0}')")]
     Diagnosis(String),
     #[error("it mentions medication ('{0}')")]
@@ -73,7 +83,7 @@ pub enum Violation {
     #[error("the action is not given its own time ({0})")]
     ActionTime(String),
     #[error("{0} is said where the facts say otherwise")]
-    MisplacedNumber(String),
+    WrongFact(String),
     #[error("it is empty")]
     Empty,
 }
@@ -98,6 +108,15 @@ pub fn check(text: &str, facts: &Facts) -> Result<(), Violation> {
     if let Some(number) = numbers_in(trimmed).into_iter().find(|n| !allowed.contains(n)) {
         return Err(Violation::InventedNumber(number));
     }
+    // A number may also be what one of the family's notes says it is.
+    let noted = claims(&facts.history.join(" "));
+    if let Some((said, claim)) = claims(trimmed)
+        .into_iter()
+        .filter(|c| !noted.contains(c))
+        .find(|(said, claim)| !claim.facts(facts).contains(said))
+    {
+        return Err(Violation::MisplacedNumber(claim.quote(&said), claim.what()));
+    }
     let sentences = count_sentences(trimmed);
     let max = SENTENCES.1 + usize::from(facts.sustained_high);
     if sentences < SENTENCES.0 || sentences > max {
@@ -110,43 +129,17 @@ pub fn check(text: &str, facts: &Facts) -> Result<(), Violation> {
     check_placed_numbers(trimmed, facts)
 }
 
-/// Each number said with what it measures is that measure's number on the card: a model
-/// held to the card's numbers can still put the effect's level where the forecast peak
-/// goes ("peak around 41 of 100"), or say "from about 30 to 30".
+/// Each number said after the words that name its fact is that fact's (the numbers'
+/// kinds, from the words after them, are checked by [`Claim`]): a model held to the
+/// card's numbers can still put the effect's level where the forecast peak goes ("peak
+/// around 41 of 100"), or say "from about 30 to 30".
 fn check_placed_numbers(text: &str, facts: &Facts) -> Result<(), Violation> {
     let lower = text.to_lowercase();
     for (phrase, allowed) in number_anchors(facts) {
         for said in numbers_after(&lower, &phrase) {
             if !allowed.contains(&said) {
-                return Err(Violation::MisplacedNumber(format!("'{phrase}{said}'")));
+                return Err(Violation::WrongFact(format!("'{phrase}{said}'")));
             }
-        }
-    }
-    let percents: Vec<String> = facts
-        .effect_percent
-        .iter()
-        .chain(facts.right_now.iter().map(|n| &n.percent))
-        .map(u32::to_string)
-        .collect();
-    for said in percent_numbers(&lower) {
-        if !percents.contains(&said) {
-            return Err(Violation::MisplacedNumber(format!("'{said}%'")));
-        }
-    }
-    let minutes: Vec<String> = facts
-        .bedtime
-        .iter()
-        .map(|b| b.minutes_earlier.to_string())
-        .collect();
-    for said in numbers_before(&lower, " minutes") {
-        if !minutes.contains(&said) {
-            return Err(Violation::MisplacedNumber(format!("'{said} minutes'")));
-        }
-    }
-    let rise: Vec<String> = facts.pre_test_rise.iter().map(u32::to_string).collect();
-    for said in numbers_before(&lower, " points") {
-        if !rise.contains(&said) {
-            return Err(Violation::MisplacedNumber(format!("'{said} points'")));
         }
     }
     Ok(())
@@ -188,24 +181,6 @@ fn numbers_after(text: &str, phrase: &str) -> Vec<String> {
                 .flatten()
         })
         .collect()
-}
-
-/// The numbers written right before each occurrence of `unit`.
-fn numbers_before(text: &str, unit: &str) -> Vec<String> {
-    text.match_indices(unit)
-        .filter_map(|(at, _)| {
-            let head = &text[..at];
-            let start = head
-                .rfind(|c: char| !(c.is_ascii_digit() || c == '.'))
-                .map_or(0, |i| i + 1);
-            (start < at).then(|| head[start..].to_owned())
-        })
-        .collect()
-}
-
-/// The numbers written as percentages ("12%").
-fn percent_numbers(text: &str) -> Vec<String> {
-    numbers_before(text, "%")
 }
 
 /// Clock times: each one of the facts' own; the action said at the slot's time, and a
@@ -296,6 +271,166 @@ fn sentences(text: &str) -> Vec<&str> {
     out
 }
 
+/// What a number in a text says it is, from the words right after it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Claim {
+    /// "15%", "15 percent": the measured effect, or what helped most right now.
+    Percent,
+    /// "8 points": the rise before tests.
+    Points,
+    /// "86 of 100": the forecast peak, the level right now, or the effect's levels.
+    Level,
+    /// "7.6 hours": recent sleep, or the recommended range.
+    Hours,
+    /// "20 minutes": how much earlier the bedtime is.
+    Minutes,
+    /// "7:30 PM" (said as written in the facts, "H:MM AM"): one of the card's clock times.
+    Clock,
+}
+
+impl Claim {
+    fn what(self) -> &'static str {
+        match self {
+            Self::Percent => "a percentage",
+            Self::Points => "points",
+            Self::Level => "a level out of 100",
+            Self::Hours => "hours",
+            Self::Minutes => "minutes",
+            Self::Clock => "a time of day",
+        }
+    }
+
+    fn quote(self, said: &str) -> String {
+        match self {
+            Self::Percent => format!("{said}%"),
+            Self::Points => format!("{said} points"),
+            Self::Level => format!("{said} of 100"),
+            Self::Hours => format!("{said} hours"),
+            Self::Minutes => format!("{said} minutes"),
+            Self::Clock => said.to_owned(),
+        }
+    }
+
+    /// What the facts hold for this kind of number, written as the text would.
+    fn facts(self, facts: &Facts) -> Vec<String> {
+        let mut values: Vec<String> = Vec::new();
+        let now = facts.right_now.as_ref();
+        match self {
+            Self::Percent => values.extend(
+                facts
+                    .effect_percent
+                    .into_iter()
+                    .chain(now.map(|n| n.percent))
+                    .map(|p| p.to_string()),
+            ),
+            Self::Points => values.extend(facts.pre_test_rise.map(|r| r.to_string())),
+            Self::Level => values.extend(
+                facts
+                    .forecast_peak
+                    .as_ref()
+                    .map(|p| p.0)
+                    .into_iter()
+                    .chain(now.map(|n| n.level))
+                    .chain(facts.effect_levels.into_iter().flat_map(|(from, to)| [from, to]))
+                    .map(|l| l.to_string()),
+            ),
+            Self::Hours => {
+                if let Some(short) = &facts.short_sleep {
+                    values.push(short.hours.to_string());
+                    values.push(short.recommended.0.to_string());
+                    values.push(short.recommended.1.to_string());
+                }
+            }
+            Self::Minutes => values.extend(facts.bedtime.as_ref().map(|b| b.minutes_earlier.to_string())),
+            Self::Clock => {
+                values.push(facts.slot_time.clone());
+                values.extend(facts.next_test_time.clone());
+                values.extend(facts.forecast_peak.as_ref().map(|p| p.1.clone()));
+                values.extend(facts.bedtime.as_ref().map(|b| b.usual.clone()));
+            }
+        }
+        values
+    }
+}
+
+/// The numbers of `text` that say what they are, with what they say; a clock time comes
+/// whole ("7:30 PM"). Numbers followed by anything else ("9-12 hours": the 9) say nothing.
+fn claims(text: &str) -> Vec<(String, Claim)> {
+    let spans = number_spans(text);
+    let mut claims = Vec::new();
+    let mut i = 0;
+    while let Some(&(start, end)) = spans.get(i) {
+        i += 1;
+        let number = &text[start..end];
+        // "7:30 PM": the hour, a colon, the minutes right after it.
+        let minutes = spans
+            .get(i)
+            .filter(|(s, _)| text[end..].starts_with(':') && *s == end + 1)
+            .map(|&(s, e)| (&text[s..e], e));
+        let (clock, after) = match minutes {
+            Some((mm, e)) => (format!("{number}:{mm}"), e),
+            None => (number.to_owned(), end),
+        };
+        let rest: String = text[after..]
+            .trim_start()
+            .chars()
+            .take(12)
+            .collect::<String>()
+            .to_lowercase();
+        if let Some(half) = ["am", "a.m.", "pm", "p.m."]
+            .iter()
+            .find(|m| rest.starts_with(*m))
+            .map(|m| if m.starts_with('a') { "AM" } else { "PM" })
+        {
+            claims.push((format!("{clock} {half}"), Claim::Clock));
+            i += usize::from(minutes.is_some());
+            continue;
+        }
+        if minutes.is_some() {
+            continue;
+        }
+        let claim = [
+            ("%", Claim::Percent),
+            ("percent", Claim::Percent),
+            ("point", Claim::Points),
+            ("of 100", Claim::Level),
+            ("out of 100", Claim::Level),
+            ("hour", Claim::Hours),
+            ("minute", Claim::Minutes),
+        ]
+        .iter()
+        .find(|(word, _)| rest.starts_with(word))
+        .map(|(_, claim)| *claim);
+        if let Some(claim) = claim {
+            claims.push((number.to_owned(), claim));
+        }
+    }
+    claims
+}
+
+/// Where the numbers of `text` are, as [`numbers_in`] reads them (byte ranges).
+fn number_spans(text: &str) -> Vec<(usize, usize)> {
+    let mut spans = Vec::new();
+    let mut start = None;
+    let mut chars = text.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        let next_is_digit = chars.peek().is_some_and(|(_, n)| n.is_ascii_digit());
+        let in_number = c.is_ascii_digit() || (c == '.' && start.is_some() && next_is_digit);
+        match (in_number, start) {
+            (true, None) => start = Some(i),
+            (false, Some(s)) => {
+                spans.push((s, i));
+                start = None;
+            }
+            _ => {}
+        }
+    }
+    if let Some(s) = start {
+        spans.push((s, text.len()));
+    }
+    spans
+}
+
 /// Sentences end in '.', '!' or '?' followed by a space or the end; decimals ("0.85")
 /// and clock times do not end one.
 fn count_sentences(text: &str) -> usize {
@@ -315,6 +450,8 @@ fn count_sentences(text: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::bedtime::BedtimeStep;
+    use crate::facts::ShortSleep;
     use crate::slots::SlotKind;
     use sprout_domain::InterventionKind;
 
@@ -340,6 +477,35 @@ mod tests {
         }
     }
 
+    fn card() -> Facts {
+        Facts {
+            action: InterventionKind::EarlyBedtime,
+            slot: SlotKind::ThisEvening,
+            slot_time: "9:30 PM".into(),
+            chronotype: None,
+            age_years: Some(10),
+            effect_percent: Some(18),
+            effect_levels: None,
+            effect_status: None,
+            next_test: Some(("math test".into(), "tomorrow".into())),
+            next_test_time: Some("8 AM".into()),
+            forecast_peak: Some((72, "1 PM".into(), "tomorrow".into())),
+            sustained_high: false,
+            pre_test_rise: Some(8),
+            right_now: None,
+            bedtime: Some(BedtimeStep {
+                usual: "9:50 PM".into(),
+                minutes_earlier: 20,
+            }),
+            short_sleep: Some(ShortSleep {
+                hours: 8.5,
+                recommended: (9, 12),
+                school_nights: false,
+            }),
+            history: vec!["25 minutes of reading helped.".into()],
+        }
+    }
+
     #[test]
     fn times_are_the_facts_own_and_the_action_has_its_slot() {
         let facts = facts();
@@ -349,7 +515,10 @@ mod tests {
         // The digits are all on the card, the time is not.
         let stray = "Your child's stress may rise ahead of tomorrow's math test at 10 AM. \
                      Try a short mindfulness exercise at 7:10 PM tonight.";
-        assert_eq!(check(stray, &facts), Err(Violation::StrayTime("7:10 PM".into())));
+        assert_eq!(
+            check(stray, &facts),
+            Err(Violation::MisplacedNumber("7:10 PM".into(), "a time of day"))
+        );
         // The action put at the test's time: after the moment it is for.
         let after = "Your child's stress may rise ahead of tomorrow's math test at 7:30 PM. \
                      Try a short mindfulness exercise at 10 AM tomorrow.";
@@ -378,19 +547,19 @@ mod tests {
             let text = format!("{start}. It has typically brought their stress {wrong}.");
             assert_eq!(
                 check(&text, &facts),
-                Err(Violation::MisplacedNumber(said.into())),
+                Err(Violation::WrongFact(said.into())),
                 "{text}"
             );
         }
         let peak = format!("{start}. Stress may peak around 38 of 100 at 1 PM tomorrow.");
         assert_eq!(
             check(&peak, &facts),
-            Err(Violation::MisplacedNumber("'peak around 38'".into()))
+            Err(Violation::WrongFact("'peak around 38'".into()))
         );
         let percent = format!("{start}. It has lowered their stress by about 30% before.");
         assert_eq!(
             check(&percent, &facts),
-            Err(Violation::MisplacedNumber("'30%'".into()))
+            Err(Violation::MisplacedNumber("30%".into(), "a percentage"))
         );
     }
 
@@ -400,5 +569,59 @@ mod tests {
             clock_times("at 7 PM, 7:30 AM, 19:30 and 6.5 hours, 9–12 hours, 86 of 100"),
             vec!["7 PM", "7:30 AM", "19:30"]
         );
+    }
+
+    #[test]
+    fn numbers_read_as_what_follows_them() {
+        assert_eq!(
+            claims("At 9:30 PM, 20 minutes early; 9-12 hours, 8.5 hours; 72 of 100; 8 points; 18%. Age 10."),
+            [
+                ("9:30 PM".to_string(), Claim::Clock),
+                ("20".into(), Claim::Minutes),
+                ("12".into(), Claim::Hours),
+                ("8.5".into(), Claim::Hours),
+                ("72".into(), Claim::Level),
+                ("8".into(), Claim::Points),
+                ("18".into(), Claim::Percent),
+            ]
+        );
+        assert_eq!(
+            claims("by 8 a.m. or 7:30pm"),
+            [
+                ("8 AM".to_string(), Claim::Clock),
+                ("7:30 PM".into(), Claim::Clock)
+            ]
+        );
+    }
+
+    #[test]
+    fn a_number_of_the_card_in_the_wrong_place_is_refused() {
+        let facts = card();
+        let good = "Try an earlier bedtime at 9:30 PM tonight, 20 minutes before their usual 9:50 PM. \
+                    They have slept about 8.5 hours a night lately, and 9-12 hours is recommended; it has \
+                    lowered their stress by about 18% before, and it runs 8 points (of 100) higher before tests.";
+        assert_eq!(check(good, &facts), Ok(()));
+        for (bad, quoted) in [
+            ("about 18 points (of 100) higher", "18 points"),
+            ("by about 8% before", "8%"),
+            ("at 8:30 PM tonight", "8:30 PM"),
+            ("peak around 100 of 100", "100 of 100"),
+            ("slept about 10 hours", "10 hours"),
+            ("20 minutes", ""),
+        ] {
+            let text = format!("Try an earlier bedtime at 9:30 PM tonight. Stress {bad} before tomorrow.");
+            match check(&text, &facts) {
+                Err(Violation::MisplacedNumber(said, _)) => assert_eq!(said, quoted, "{text}"),
+                other => assert!(quoted.is_empty() && other.is_ok(), "{text}: {other:?}"),
+            }
+        }
+        // A family note may be quoted with its own numbers, as it says them.
+        let noted = "Try an earlier bedtime at 9:30 PM tonight. You said 25 minutes of reading helped.";
+        assert_eq!(check(noted, &facts), Ok(()));
+        let twisted = "Try an earlier bedtime at 9:30 PM tonight. It is 25 points higher before tests.";
+        assert!(matches!(
+            check(twisted, &facts),
+            Err(Violation::MisplacedNumber(..))
+        ));
     }
 }

@@ -280,14 +280,14 @@ pub fn worked_examples() -> Vec<WorkedExample> {
             .rise(8)
             .says(
                 "Try some quiet reading together at 8 PM tonight. \
-                 Their stress tends to be about 8 points (of 100) higher than usual the day before a test.",
+                 Their stress is 8 points (of 100) higher than usual the day before a test.",
             ),
         Draft::new(OutdoorPlay, TomorrowAfternoon, "5 PM", 10, None)
             .rise(12)
             .effect(36, 31)
             .says(
                 "Try some outdoor play at 5 PM tomorrow afternoon; it has typically brought their stress from about 36 to 31 of 100 in the two hours after. \
-                 Their stress tends to be about 12 points (of 100) higher than usual the day before a test.",
+                 Their stress is 12 points (of 100) higher than usual the day before a test.",
             ),
         Draft::new(Reading, TomorrowMorning, "6:30 AM", 6, Some(EarlyBird))
             .peak(68, "1 PM")

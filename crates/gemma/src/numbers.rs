@@ -287,9 +287,14 @@ mod tests {
     #[test]
     fn a_number_after_an_anchor_is_the_anchors_own() {
         let anchors = vec![("From about ".to_string(), vec!["38".to_string()])];
-        let mut c = constraint(&["30", "38", "7"]).with_anchors(&anchors).expect("allowed");
+        let mut c = constraint(&["30", "38", "7"])
+            .with_anchors(&anchors)
+            .expect("allowed");
         c.follow("It has typically brought their stress from about ");
-        assert!(c.after(&c.run, "30").is_none(), "30 is on the card, but not the effect's start");
+        assert!(
+            c.after(&c.run, "30").is_none(),
+            "30 is on the card, but not the effect's start"
+        );
         assert!(c.after(&c.run, "38").is_some());
         c.follow("at ");
         assert!(c.after(&c.run, "7").is_some() && c.after(&c.run, "30").is_some());
