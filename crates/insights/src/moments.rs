@@ -238,21 +238,7 @@ impl<'a> MomentBuilder<'a> {
         let stress_long_before = self.mean_between(nc_end - NEGATIVE_CONTROL_WINDOW, nc_end);
         let next_day = date.succ_opt().unwrap_or(date);
         let test_ahead = self.test_ahead(time);
-        let mut started_yesterday = [false; 6];
-        let yesterday = date.pred_opt().unwrap_or(date);
-        let from = self
-            .tz
-            .from_local_datetime(&yesterday.and_hms_opt(0, 0, 0)?)
-            .earliest()?;
-        let to = self
-            .tz
-            .from_local_datetime(&date.and_hms_opt(0, 0, 0)?)
-            .earliest()?;
-        for i in self.starts_between(from.with_timezone(&Utc), to.with_timezone(&Utc)) {
-            if let Some(k) = kind_index(i.kind) {
-                started_yesterday[k] = true;
-            }
-        }
+        let started_yesterday = self.kinds_started_on(date.pred_opt().unwrap_or(date))?;
         let day = self.day_index(date);
         let window_s = OUTCOME_WINDOW.num_seconds() as f64;
         let later_starts = self
@@ -312,6 +298,23 @@ impl<'a> MomentBuilder<'a> {
     }
 
     /// Whether a test falls on `date`.
+    /// Which kinds (in [`InterventionKind::ALL`] order) started on local `date`.
+    pub(crate) fn kinds_started_on(&self, date: NaiveDate) -> Option<[bool; 6]> {
+        let midnight = |d: NaiveDate| {
+            self.tz
+                .from_local_datetime(&d.and_hms_opt(0, 0, 0)?)
+                .earliest()
+                .map(|t| t.with_timezone(&Utc))
+        };
+        let mut started = [false; 6];
+        for i in self.starts_between(midnight(date)?, midnight(date.succ_opt()?)?) {
+            if let Some(k) = kind_index(i.kind) {
+                started[k] = true;
+            }
+        }
+        Some(started)
+    }
+
     pub(crate) fn test_on(&self, date: NaiveDate) -> bool {
         self.test_dates.binary_search(&date).is_ok()
     }

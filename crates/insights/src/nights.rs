@@ -12,9 +12,12 @@
 //! day's awake readings so far, and yesterday's, stood from the child's usual level at
 //! those hours (families choose early bedtimes on bad days, and a bad day's mood carries
 //! into the next morning: raw day means mix that with the ordinary shape of a day and
-//! left +0.010 of it in simulated estimates, the deviations about +0.003); whether
-//! tomorrow is a school day and holds a test; the night before's sleep; an early bedtime
-//! the evening before; another activity that day; and the slow trend.
+//! left +0.010 of it in simulated estimates, the deviations about +0.005); whether
+//! tomorrow is a school day and holds a test, and how far the day so far and the next
+//! morning stand under a test ahead (a test's approach raises both without making it a
+//! bad day); the night before's sleep; which kinds were started the day before (what
+//! they carry into today would otherwise make a bad day look ordinary); another activity
+//! that day; and the slow trend.
 //!
 //! Outcomes ([`NightOutcome`]): that night's sleep (hours), when it began (hours from
 //! midnight), and the next morning's awake stress (the first [`MORNING_WINDOW`] after
@@ -36,14 +39,20 @@ use sprout_domain::InterventionKind;
 pub const MORNING_WINDOW: Duration = Duration::hours(3);
 
 /// Names of the model columns built from [`EveningCovariates`], in order.
-pub const EVENING_ADJUSTMENT_SET: [&str; 9] = [
+pub const EVENING_ADJUSTMENT_SET: [&str; 15] = [
     "stress_hour_before",
     "day_stress_vs_usual",
     "yesterday_stress_vs_usual",
     "school_tomorrow",
     "test_tomorrow",
+    "test_ahead_so_far",
+    "test_ahead_next_morning",
     "sleep_hours_night_before",
+    "mindfulness_yesterday",
+    "outdoor_play_yesterday",
+    "screen_limit_yesterday",
     "early_bedtime_yesterday",
+    "reading_yesterday",
     "other_activity_today",
     "trend_months",
 ];
@@ -103,8 +112,16 @@ pub struct EveningCovariates {
     pub yesterday_vs_usual: f64,
     pub school_tomorrow: bool,
     pub test_tomorrow: bool,
+    /// How far the day's readings so far stood under a test ahead (mean of
+    /// `test_ahead` over them): a test's approach raises them without making it a bad day.
+    pub test_ahead_so_far: f64,
+    /// The same over the next morning's window, from the calendar (known in advance).
+    pub test_ahead_next_morning: f64,
     pub sleep_night_before: Option<f64>,
-    pub bedtime_yesterday: bool,
+    /// Which kinds started the day before (in [`InterventionKind::ALL`] order): what an
+    /// activity carries into the next day lowers today's readings, so without these a bad
+    /// day after an activity would pass for an ordinary one.
+    pub started_yesterday: [bool; 6],
     /// Another kind was started that day. Later than the decision on some evenings, but
     /// a co-activity, not a result of the bedtime: left out, whatever it does to the next
     /// day (carry-over) would be read as the bedtime's doing.
@@ -136,8 +153,14 @@ impl EveningCovariates {
             self.yesterday_vs_usual,
             flag(self.school_tomorrow),
             flag(self.test_tomorrow),
+            self.test_ahead_so_far,
+            self.test_ahead_next_morning,
             self.sleep_night_before.unwrap_or(mean_sleep),
-            flag(self.bedtime_yesterday),
+            flag(self.started_yesterday[0]),
+            flag(self.started_yesterday[1]),
+            flag(self.started_yesterday[2]),
+            flag(self.started_yesterday[3]),
+            flag(self.started_yesterday[4]),
             flag(self.other_today),
             self.trend,
         ]
@@ -217,14 +240,33 @@ pub fn evenings(builder: &MomentBuilder<'_>, data: &ChildData<'_>) -> Vec<Evenin
                         .unwrap_or(0.0),
                     school_tomorrow,
                     test_tomorrow: builder.test_on(night.wake_date),
+                    test_ahead_so_far: mean_test_ahead(builder, day_start, decided_at),
+                    test_ahead_next_morning: mean_test_ahead(
+                        builder,
+                        night.episode.offset,
+                        night.episode.offset + MORNING_WINDOW,
+                    ),
                     sleep_night_before: builder.slept_before(date),
-                    bedtime_yesterday: date.pred_opt().and_then(start_on).is_some(),
+                    started_yesterday: builder.kinds_started_on(date.pred_opt()?)?,
                     other_today: day_starts.iter().any(|i| i.kind != KIND),
                     trend: f64::from(day) / TREND_DAYS,
                 },
             })
         })
         .collect()
+}
+
+/// Mean of [`MomentBuilder::test_ahead`] over `[from, to)`, every quarter hour.
+fn mean_test_ahead(builder: &MomentBuilder<'_>, from: DateTime<Utc>, to: DateTime<Utc>) -> f64 {
+    let step = Duration::minutes(15);
+    let (mut sum, mut n) = (0.0, 0u32);
+    let mut t = from;
+    while t < to {
+        sum += builder.test_ahead(t);
+        n += 1;
+        t += step;
+    }
+    sum / f64::from(n.max(1))
 }
 
 /// Evenings with an early bedtime, and evenings without one.
