@@ -1,5 +1,5 @@
 //! `sprout`: the one binary. Serves the API, runs the demo, streams simulated data,
-//! applies migrations, measures ingestion, and runs the causal, forecasting and
+//! applies migrations, measures a recommendation, and runs the causal, forecasting and
 //! chronotype engines on CSV files.
 //!
 //! Every command answers `--help`, exits 0 on success and non-zero with a one-line error

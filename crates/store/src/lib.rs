@@ -16,6 +16,7 @@ mod migrate;
 mod postgres;
 mod sql;
 mod sqlite;
+#[cfg(feature = "testing")]
 pub mod testing;
 mod types;
 
@@ -91,10 +92,6 @@ pub trait Store: Send + Sync + 'static {
     /// Writes a whole batch in one transaction: all of it or none. Samples whose
     /// (child, time) is already stored are left as they are and counted as duplicates.
     async fn insert_samples(&self, child: ChildId, batch: &SampleBatch) -> Result<InsertOutcome>;
-
-    /// The store's own speed limit, for the ingest benchmark: one prepared single-row
-    /// insert per sample, all in one transaction.
-    async fn insert_samples_row_by_row(&self, child: ChildId, samples: &[Sample]) -> Result<u64>;
 
     /// Samples in `range`, oldest first, strictly after `after` when given.
     async fn samples(

@@ -1,5 +1,7 @@
 //! Fresh, isolated stores for tests: a temporary SQLite file, or a PostgreSQL schema of
-//! its own, so tests on both backends run in parallel without seeing each other.
+//! its own, so tests on both backends run in parallel without seeing each other. Behind
+//! the `testing` feature, which only dev-dependencies turn on: none of this is in the
+//! binary.
 
 use crate::{Backend, PgStore, SqliteStore, Store, StoreError};
 use std::path::PathBuf;
@@ -83,6 +85,19 @@ impl TestDb {
         match &self.typed {
             Typed::Sqlite(store) => store.execute_admin(statement).await,
             Typed::Postgres(store) => store.execute_admin(statement).await,
+        }
+    }
+
+    /// The store's own speed limit on `samples`: one prepared single-row insert per
+    /// sample, all in one transaction (the ingest benchmark's anchor).
+    pub async fn insert_samples_row_by_row(
+        &self,
+        child: sprout_domain::ChildId,
+        samples: &[sprout_domain::Sample],
+    ) -> Result<u64, StoreError> {
+        match &self.typed {
+            Typed::Sqlite(store) => store.insert_samples_row_by_row(child, samples).await,
+            Typed::Postgres(store) => store.insert_samples_row_by_row(child, samples).await,
         }
     }
 }

@@ -235,7 +235,7 @@ async fn sample_batches_are_idempotent(db: &TestDb) {
         .await
         .expect("insert");
     assert_eq!((outcome.accepted, outcome.duplicates), (3, 1));
-    let row_by_row = store
+    let row_by_row = db
         .insert_samples_row_by_row(child, &minute_samples(t("2026-03-03T00:00:00Z"), 10))
         .await;
     assert_eq!(row_by_row.expect("row by row"), 10);
