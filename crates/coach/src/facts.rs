@@ -179,10 +179,25 @@ fn day_word(at: DateTime<Utc>, now: DateTime<Utc>, tz: Tz) -> String {
 
 /// The next assessment within [`TEST_HORIZON`] of `now`.
 pub fn next_test(events: &[SchoolEvent], now: DateTime<Utc>) -> Option<&SchoolEvent> {
-    events
+    upcoming_tests(events, now).into_iter().next()
+}
+
+/// The assessments within [`TEST_HORIZON`] of `now`, soonest first.
+pub fn upcoming_tests(events: &[SchoolEvent], now: DateTime<Utc>) -> Vec<&SchoolEvent> {
+    let mut tests: Vec<&SchoolEvent> = events
         .iter()
         .filter(|e| e.event_type.is_assessment() && e.start > now && e.start - now <= TEST_HORIZON)
-        .min_by_key(|e| e.start)
+        .collect();
+    tests.sort_by_key(|e| e.start);
+    tests
+}
+
+/// The first assessment ahead that an action starting at `start` comes before, with
+/// [`BEFORE_EVENT`] to spare.
+pub fn test_after(events: &[SchoolEvent], now: DateTime<Utc>, start: DateTime<Utc>) -> Option<&SchoolEvent> {
+    upcoming_tests(events, now)
+        .into_iter()
+        .find(|e| start + BEFORE_EVENT <= e.start)
 }
 
 /// "an exam", "a math test".
@@ -220,8 +235,8 @@ pub fn gather(
         .and_then(InterventionEffect::effect_levels)
         .filter(|(from, to)| from > to);
     // A test is the occasion only for an action that comes before it: advice "for"
-    // tomorrow's exam placed after the exam is no help.
-    let test = next_test(events, now).filter(|e| decision.slot.start + BEFORE_EVENT <= e.start);
+    // tomorrow's exam placed after the exam is no help (a later test may still be ahead).
+    let test = test_after(events, now, decision.slot.start);
     let next_test = test.map(|e| {
         (
             e.event_type.as_str().replace('_', " "),

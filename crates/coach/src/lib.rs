@@ -106,14 +106,20 @@ mod plan {
             .any(|e| e.event_type.is_assessment() && e.start.with_timezone(&tz).date_naive() == tomorrow);
         // With a test ahead, advice comes before it: slots after its start (less the
         // time to do something and settle) are left out while any earlier one is left.
+        // When no slot is left before the first test (one early tomorrow), the next test
+        // is the occasion.
         let all_slots = candidate_slots(data.now, tz, chronotype);
-        let test_start = crate::facts::next_test(data.events, data.now).map(|e| e.start);
-        let before: Vec<_> = all_slots
-            .iter()
-            .filter(|s| test_start.is_none_or(|t| s.start + crate::facts::BEFORE_EVENT <= t))
-            .copied()
-            .collect();
-        let slots = if before.is_empty() { all_slots } else { before };
+        let before = crate::facts::upcoming_tests(data.events, data.now)
+            .into_iter()
+            .map(|test| -> Vec<_> {
+                all_slots
+                    .iter()
+                    .filter(|s| s.start + crate::facts::BEFORE_EVENT <= test.start)
+                    .copied()
+                    .collect()
+            })
+            .find(|slots| !slots.is_empty());
+        let slots = before.unwrap_or(all_slots);
         let habit = sprout_insights::days::sleep_habit(data);
         let calendar = sprout_insights::calendar::free_days(data.events, tz);
         let decision = choose(&PolicyInput {

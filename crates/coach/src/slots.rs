@@ -81,6 +81,12 @@ fn morning(chronotype: Option<Chronotype>) -> (u32, u32) {
 const AFTERNOON: (u32, u32) = (16, 0);
 /// Tonight's slot is offered only if there is still time to plan for it.
 const LEAD_TIME: Duration = Duration::minutes(30);
+/// Once tonight's usual start is too close, tonight is offered later, on the quarter
+/// hour, for this long after that start: a family that opens the app at 19:10 can still
+/// do something calm tonight, before a test tomorrow above all.
+const TONIGHT_SPAN: Duration = Duration::minutes(150);
+/// Slots start on the quarter hour.
+const QUARTER_S: i64 = 15 * 60;
 
 /// The slots still ahead of `now`.
 pub fn candidate_slots(now: DateTime<Utc>, tz: Tz, chronotype: Option<Chronotype>) -> Vec<Slot> {
@@ -95,7 +101,14 @@ pub fn candidate_slots(now: DateTime<Utc>, tz: Tz, chronotype: Option<Chronotype
                 SlotKind::TomorrowAfternoon => (tomorrow, AFTERNOON),
                 SlotKind::TomorrowEvening => (tomorrow, evening(chronotype)),
             };
-            let start = local(tz, date, h, m)?;
+            let mut start = local(tz, date, h, m)?;
+            if kind == SlotKind::ThisEvening && start <= now + LEAD_TIME {
+                let later = quarter_after(now + LEAD_TIME)?;
+                if later > start + TONIGHT_SPAN {
+                    return None;
+                }
+                start = later;
+            }
             (start > now + LEAD_TIME).then(|| Slot {
                 kind,
                 start,
@@ -103,6 +116,12 @@ pub fn candidate_slots(now: DateTime<Utc>, tz: Tz, chronotype: Option<Chronotype
             })
         })
         .collect()
+}
+
+/// The first quarter hour strictly after `t`.
+fn quarter_after(t: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    let s = t.timestamp();
+    DateTime::from_timestamp((s.div_euclid(QUARTER_S) + 1) * QUARTER_S, 0)
 }
 
 fn local(tz: Tz, date: NaiveDate, hour: u32, minute: u32) -> Option<DateTime<Utc>> {
@@ -130,5 +149,21 @@ mod tests {
         let slots = candidate_slots(noon, tz, Some(Chronotype::NightOwl));
         assert_eq!(slots[0].kind, SlotKind::ThisEvening);
         assert_eq!(slots[0].local_time, NaiveTime::from_hms_opt(19, 30, 0).unwrap());
+    }
+
+    #[test]
+    fn tonight_moves_later_while_the_evening_lasts() {
+        let tz: Tz = "Europe/Berlin".parse().unwrap();
+        let at = |utc: &str| DateTime::parse_from_rfc3339(utc).unwrap().with_timezone(&Utc);
+        // 19:08 in Berlin: 19:30 is too close, 19:45 is the next quarter after the lead.
+        let tonight = candidate_slots(at("2026-12-06T18:08:00Z"), tz, Some(Chronotype::NightOwl))[0];
+        assert_eq!(tonight.kind, SlotKind::ThisEvening);
+        assert_eq!(tonight.local_time, NaiveTime::from_hms_opt(19, 45, 0).unwrap());
+        // 21:20: 22:00 is the last the night owl's evening offers...
+        let late = candidate_slots(at("2026-12-06T20:20:00Z"), tz, Some(Chronotype::NightOwl))[0];
+        assert_eq!(late.local_time, NaiveTime::from_hms_opt(22, 0, 0).unwrap());
+        // ...and at 21:40 tonight is over.
+        let over = candidate_slots(at("2026-12-06T20:40:00Z"), tz, Some(Chronotype::NightOwl));
+        assert_eq!(over[0].kind, SlotKind::TomorrowMorning);
     }
 }
