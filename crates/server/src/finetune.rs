@@ -43,6 +43,9 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+/// The name of the base in the registry: the version its `gguf:` writer reports.
+pub use sprout_writers::base_version;
+
 /// Answers between two training runs unless configured.
 pub const DEFAULT_EVERY: u64 = 10;
 /// Fewest consented answers worth training on.
@@ -133,11 +136,6 @@ pub enum FineTuneError {
     Train(#[from] sprout_tune::TuneError),
     #[error("{0}")]
     Other(String),
-}
-
-/// The name of the base in the registry: the version its `gguf:` writer reports.
-pub fn base_version(gguf: &Path) -> String {
-    sprout_coach::writer::base_version(gguf)
 }
 
 /// One training example and where it came from.
