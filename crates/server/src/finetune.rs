@@ -39,6 +39,7 @@ use sha2::{Digest, Sha256};
 use sprout_domain::{ChildId, ConsentPurpose};
 use sprout_learn::ModelStatus;
 use sprout_store::{Store, StoredModel};
+use sprout_writers::model_name;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -550,7 +551,7 @@ pub async fn train(
     let feedback_count = store.feedback_count(child).await?;
     let data = dataset(store, child).await?;
     let base = base_version(&config.base);
-    let version = format!("{}-kto-{}", stem(&config.base), &data.snapshot[..12]);
+    let version = format!("{}-kto-{}", model_name(&config.base), &data.snapshot[..12]);
     let models = store.models().await?;
     if let Some(existing) = models.iter().find(|m| m.version == version) {
         return Ok(Some(existing.clone()));
@@ -623,7 +624,7 @@ pub async fn train_initial(
         }
         crate::shared::hex(&hasher.finalize())
     };
-    let version = format!("{}-sft-{}", stem(&config.base), &snapshot[..12]);
+    let version = format!("{}-sft-{}", model_name(&config.base), &snapshot[..12]);
     if let Some(existing) = store.models().await?.into_iter().find(|m| m.version == version) {
         return Ok(existing);
     }
@@ -647,12 +648,6 @@ pub async fn train_initial(
     };
     store.register_model(&model).await?;
     Ok(model)
-}
-
-fn stem(gguf: &Path) -> String {
-    gguf.file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "model".into())
 }
 
 /// The CPU part of a run: load, train, save.

@@ -188,14 +188,17 @@ impl ModelQueue {
     }
 }
 
-/// The version name of a GGUF file's base model: `gguf:` and the file's stem.
+/// The version name of a GGUF file's base model: `gguf:` and its [`model_name`].
 pub fn base_version(path: &std::path::Path) -> String {
-    format!(
-        "gguf:{}",
-        path.file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "model".into())
-    )
+    format!("gguf:{}", model_name(path))
+}
+
+/// The name of a GGUF file's model, which its fine-tuned versions' names start with: the
+/// file's stem.
+pub fn model_name(path: &std::path::Path) -> String {
+    path.file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "model".into())
 }
 
 #[async_trait]

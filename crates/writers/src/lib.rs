@@ -16,6 +16,6 @@ pub mod gguf;
 pub mod openai;
 
 #[cfg(feature = "gguf")]
-pub use gguf::{base_version, AdaptedWriter, GgufWriter};
+pub use gguf::{base_version, model_name, AdaptedWriter, GgufWriter};
 #[cfg(feature = "openai")]
 pub use openai::OpenAiWriter;
