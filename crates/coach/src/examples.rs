@@ -11,10 +11,10 @@
 //! The adapter was meant to stop the base Gemma 3 270M copying its prompt's one worked
 //! example: with it, 75 of 200 simulated children's texts passed the guardrails unaided
 //! (99 invented or copied a number, 26 named another activity). Two changes made that
-//! unnecessary, measured on the same 200 children (`cargo bench -p sprout-coach --bench
+//! unnecessary, measured on the same 200 children (`cargo bench -p sprout-writers --bench
 //! writer_pass_rate`, figures in `bench/RESULTS.md`): numbers constrained at decoding to
-//! the facts' ([`crate::writer::GgufWriter`]), and prompts with three worked examples
-//! that fit the card ([`crate::prompt`]). Together the base model passes 199 of 200
+//! the facts' (the GGUF writer, in `sprout-writers`), and prompts with three worked
+//! examples that fit the card ([`crate::prompt`]). Together the base model passes 199 of 200
 //! (the one failure a rise before tests said with another of the card's numbers, which
 //! the guardrails refuse), with the decided activity and its time in every text. So the
 //! base model writes when the local model is configured, and no adapter is trained or

@@ -13,8 +13,9 @@
 //!    [`template`] writer, or a language model given the [`prompt`]. The local model
 //!    (`--writer gguf:PATH`) can only decode the facts' numbers, and its prompt shows
 //!    worked examples that fit the facts; so its own texts pass the guardrails without a
-//!    fine-tuned adapter (199 of 200 simulated children in `benches/writer_pass_rate.rs`;
-//!    see [`examples`] for why no adapter is applied by default).
+//!    fine-tuned adapter (199 of 200 simulated children in
+//!    `crates/writers/benches/writer_pass_rate.rs`; see [`examples`] for why no adapter
+//!    is applied by default). The model-backed writers are in `sprout-writers`.
 //! 4. [`guardrails`] check every writer's text: only numbers from the facts, each as
 //!    what it is there (a rise in points, a time of day), no diagnosis, no medication, no
 //!    blame, two or three sentences, the chosen action named. A text that fails is

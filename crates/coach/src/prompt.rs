@@ -16,7 +16,7 @@
 //!   so that naming it is copying the line just above.
 //!
 //! Each example's text passes the guardrails for its own facts. The local writer also
-//! constrains the numbers it decodes to the facts' ([`crate::writer::GgufWriter`]).
+//! constrains the numbers it decodes to the facts' (the GGUF writer, in `sprout-writers`).
 
 use crate::bedtime::BedtimeStep;
 use crate::facts::{Facts, RightNow, ShortSleep};

@@ -39,9 +39,13 @@ use sha2::{Digest, Sha256};
 use sprout_domain::{ChildId, ConsentPurpose};
 use sprout_learn::ModelStatus;
 use sprout_store::{Store, StoredModel};
+use sprout_writers::model_name;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+
+/// The name of the base in the registry: the version its `gguf:` writer reports.
+pub use sprout_writers::base_version;
 
 /// Answers between two training runs unless configured.
 pub const DEFAULT_EVERY: u64 = 10;
@@ -133,11 +137,6 @@ pub enum FineTuneError {
     Train(#[from] sprout_tune::TuneError),
     #[error("{0}")]
     Other(String),
-}
-
-/// The name of the base in the registry: the version its `gguf:` writer reports.
-pub fn base_version(gguf: &Path) -> String {
-    sprout_coach::writer::base_version(gguf)
 }
 
 /// One training example and where it came from.
@@ -552,7 +551,7 @@ pub async fn train(
     let feedback_count = store.feedback_count(child).await?;
     let data = dataset(store, child).await?;
     let base = base_version(&config.base);
-    let version = format!("{}-kto-{}", stem(&config.base), &data.snapshot[..12]);
+    let version = format!("{}-kto-{}", model_name(&config.base), &data.snapshot[..12]);
     let models = store.models().await?;
     if let Some(existing) = models.iter().find(|m| m.version == version) {
         return Ok(Some(existing.clone()));
@@ -625,7 +624,7 @@ pub async fn train_initial(
         }
         crate::shared::hex(&hasher.finalize())
     };
-    let version = format!("{}-sft-{}", stem(&config.base), &snapshot[..12]);
+    let version = format!("{}-sft-{}", model_name(&config.base), &snapshot[..12]);
     if let Some(existing) = store.models().await?.into_iter().find(|m| m.version == version) {
         return Ok(existing);
     }
@@ -649,12 +648,6 @@ pub async fn train_initial(
     };
     store.register_model(&model).await?;
     Ok(model)
-}
-
-fn stem(gguf: &Path) -> String {
-    gguf.file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "model".into())
 }
 
 /// The CPU part of a run: load, train, save.

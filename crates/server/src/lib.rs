@@ -52,9 +52,9 @@ pub struct AppState {
     pub(crate) insights: Arc<cache::InsightCache>,
     pub live: Arc<live::Hub>,
     pub(crate) refresher: jobs::Refresher,
+    /// The configured writer; a local model's fine-tuned versions come from it
+    /// ([`sprout_coach::writer::Writer::adapted`]).
     pub(crate) writer: Arc<dyn sprout_coach::writer::Writer>,
-    /// The local model when the writer is one: its fine-tuned versions share it.
-    pub(crate) local: Option<Arc<sprout_coach::writer::GgufWriter>>,
     /// One fine-tuning run at a time in this process.
     pub(crate) training: finetune::TrainingLock,
     pub(crate) population: Arc<population::PopulationRegistry>,
@@ -125,27 +125,23 @@ impl AppState {
         store: Arc<dyn Store>,
     ) -> std::io::Result<(Self, tokio::sync::mpsc::Receiver<sprout_domain::ChildId>)> {
         let (refresher, refresh_requests) = jobs::channel();
-        let mut local = None;
         let writer: Arc<dyn sprout_coach::writer::Writer> = match &config.writer {
             WriterSpec::Template => Arc::new(sprout_coach::writer::TemplateWriter::default()),
             WriterSpec::Gguf(path) => {
                 let path = path.clone();
-                let writer =
-                    tokio::task::spawn_blocking(move || sprout_coach::writer::GgufWriter::load(&path))
-                        .await
-                        .map_err(std::io::Error::other)?
-                        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e.to_string()))?;
+                let writer = tokio::task::spawn_blocking(move || sprout_writers::GgufWriter::load(&path))
+                    .await
+                    .map_err(std::io::Error::other)?
+                    .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e.to_string()))?;
                 tracing::info!(
                     version = sprout_coach::writer::Writer::model_version(&writer),
                     load_secs = writer.load_secs(),
                     "local model loaded"
                 );
-                let writer = Arc::new(writer);
-                local = Some(writer.clone());
-                writer
+                Arc::new(writer)
             }
             WriterSpec::OpenAi(spec) => Arc::new(
-                sprout_coach::writer::OpenAiWriter::new(spec)
+                sprout_writers::OpenAiWriter::new(spec)
                     .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e.to_string()))?,
             ),
         };
@@ -194,7 +190,6 @@ impl AppState {
             memory: Arc::new(memory),
             refresher,
             writer,
-            local,
             training: Arc::default(),
             population: Arc::default(),
             approvals: Arc::default(),

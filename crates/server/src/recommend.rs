@@ -356,9 +356,8 @@ pub async fn generate(state: &AppState, child: Child) -> ApiResult<StoredRecomme
         }
     };
     // Text goes to a remote model only with the family's consent; the template otherwise.
-    let remote = writer.model_version().starts_with("openai:");
     let writer: std::sync::Arc<dyn sprout_coach::writer::Writer> =
-        if remote && !allows(ConsentPurpose::RemoteModel) {
+        if writer.is_remote() && !allows(ConsentPurpose::RemoteModel) {
             writer_for(state, &models, CONTROL_TEMPLATE, None)
         } else {
             writer
@@ -443,27 +442,26 @@ pub fn writer_for(
     if let Some(style) = sprout_coach::template::Style::of_version(version) {
         return std::sync::Arc::new(sprout_coach::writer::TemplateWriter { style });
     }
-    if let (Some(local), Some(adapter)) = (&state.local, adapter_of(state, models, version)) {
-        return std::sync::Arc::new(local.with_adapter(adapter));
-    }
-    state.writer.clone()
+    adapted_writer(state, models, version).unwrap_or_else(|| state.writer.clone())
 }
 
-/// The adapter of a registered fine-tuned version of this node's local model.
-fn adapter_of(
+/// The writer of a registered fine-tuned version of the configured writer's model: its
+/// adapter over the same base; `None` where the version is not one, or the writer has no
+/// local model to adapt.
+fn adapted_writer(
     state: &AppState,
     models: &[StoredModel],
     version: &str,
-) -> Option<sprout_coach::writer::AdapterVersion> {
-    let base = sprout_coach::writer::Writer::model_version(state.local.as_deref()?);
-    models
+) -> Option<std::sync::Arc<dyn sprout_coach::writer::Writer>> {
+    let base = state.writer.model_version();
+    let path = models
         .iter()
         .find(|m| m.version == version && m.base == base)
-        .and_then(|m| m.adapter_path.as_ref())
-        .map(|path| sprout_coach::writer::AdapterVersion {
-            version: version.to_owned(),
-            path: path.into(),
-        })
+        .and_then(|m| m.adapter_path.as_ref())?;
+    state.writer.adapted(sprout_coach::writer::AdapterVersion {
+        version: version.to_owned(),
+        path: path.into(),
+    })
 }
 
 /// Whether a version among the registered `models` can be run here.
@@ -471,7 +469,7 @@ pub fn runnable(state: &AppState, models: &[StoredModel], version: &str) -> bool
     let version = crate::finetune::writing_version(models, version, None);
     sprout_coach::template::Style::of_version(version).is_some()
         || state.writer.model_version() == version
-        || adapter_of(state, models, version).is_some()
+        || adapted_writer(state, models, version).is_some()
 }
 
 /// Re-evaluates the running experiment after an answer; promotes or rolls back when the

@@ -16,6 +16,7 @@ on_both_backends!(
     a_familys_stated_dislikes_are_never_suggested,
     the_family_reads_times_on_its_own_clock,
     advice_follows_the_situation,
+    a_remote_model_writes_only_with_consent,
     feedback_is_only_for_your_own_children,
     parents_notes_are_kept_and_recalled_by_meaning
 );
@@ -134,6 +135,55 @@ async fn a_recommendation_is_grounded_stored_and_answered(backend: Backend) {
             .await
             .status(),
         StatusCode::FORBIDDEN
+    );
+}
+
+/// The facts go to a model server elsewhere only for a family who consented to it; the
+/// others' advice is the template's, without asking the server. A server that cannot be
+/// reached is replaced by the template, with the reason kept.
+async fn a_remote_model_writes_only_with_consent(backend: Backend) {
+    // A port nothing listens on: the model server refuses at once.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("a free port");
+    let app = spawn_app_with(backend, |config| {
+        config.writer = sprout_server::WriterSpec::OpenAi(format!("http://{closed}#qwen2.5"));
+    })
+    .await;
+    let without = app.family("remote-no@example.org").await;
+    let with = app.family("remote-yes@example.org").await;
+    let consents = format!("/api/v1/children/{}/consents", with.child_id);
+    let response = app
+        .put(&consents, Some(&with.token), &json!({"remote_model": true}))
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    for family in [&without, &with] {
+        seed(&app, &family.child_id).await;
+    }
+
+    let kept = get_json(
+        &app,
+        &format!("/api/v1/children/{}/recommendation", without.child_id),
+        &without.token,
+    )
+    .await;
+    assert_eq!(kept["writer"], "template-1", "{kept}");
+    assert_eq!(kept["model_version"], "template-1", "{kept}");
+    assert!(kept["fallback_reason"].is_null(), "{kept}");
+
+    let sent = get_json(
+        &app,
+        &format!("/api/v1/children/{}/recommendation", with.child_id),
+        &with.token,
+    )
+    .await;
+    assert_eq!(sent["writer"], "openai:qwen2.5", "{sent}");
+    assert_eq!(sent["model_version"], "template-1", "{sent}");
+    assert!(
+        sent["fallback_reason"]
+            .as_str()
+            .is_some_and(|reason| reason.starts_with("the model server failed")),
+        "{sent}"
     );
 }
 

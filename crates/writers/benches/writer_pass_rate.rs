@@ -4,7 +4,7 @@
 //!
 //! ```sh
 //! SPROUT_GEMMA_GGUF=/path/to/gemma-3-270m-q4_k_m.gguf \
-//!   cargo bench -p sprout-coach --bench writer_pass_rate -- --children 200
+//!   cargo bench -p sprout-writers --bench writer_pass_rate -- --children 200
 //! ```
 //!
 //! Options: `--children N` (default 200), `--seed S` (default 1; the simulator's seed),
@@ -14,7 +14,8 @@
 mod children;
 
 use sprout_coach::guardrails::check;
-use sprout_coach::writer::{GgufWriter, Writer};
+use sprout_coach::writer::Writer;
+use sprout_writers::GgufWriter;
 use std::collections::BTreeMap;
 use std::time::Instant;
 

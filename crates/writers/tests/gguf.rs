@@ -12,7 +12,8 @@ use sprout_coach::facts::gather;
 use sprout_coach::guardrails::check;
 use sprout_coach::policy::{choose, PolicyInput};
 use sprout_coach::slots::candidate_slots;
-use sprout_coach::writer::{compose, GgufWriter, Writer};
+use sprout_coach::writer::{compose, AdapterVersion, Writer};
+use sprout_writers::GgufWriter;
 
 fn model_path() -> Option<std::path::PathBuf> {
     match std::env::var_os("SPROUT_GEMMA_GGUF") {
@@ -32,6 +33,14 @@ async fn the_local_model_writes_checked_recommendations() {
     let writer = GgufWriter::load(&path).expect("the model loads");
     assert!(writer.load_secs() < 30.0, "load took {} s", writer.load_secs());
     assert!(writer.model_version().starts_with("gguf:"));
+    assert!(!writer.is_remote(), "the local model writes on this node");
+    let adapted = writer
+        .adapted(AdapterVersion {
+            version: "gemma-kto-1".into(),
+            path: "adapters/gemma-kto-1".into(),
+        })
+        .expect("the local model runs its fine-tuned versions");
+    assert_eq!(adapted.model_version(), "gemma-kto-1");
     let now = DateTime::parse_from_rfc3339("2026-03-03T11:00:00Z")
         .expect("time")
         .with_timezone(&Utc);
