@@ -22,7 +22,6 @@ fn every_command_has_help() {
         vec!["demo", "--help"],
         vec!["simulate", "--help"],
         vec!["migrate", "--help"],
-        vec!["bench", "ingest", "--help"],
     ] {
         let output = sprout(&args);
         assert!(output.status.success(), "{args:?}");
