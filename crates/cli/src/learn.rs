@@ -101,7 +101,7 @@ pub async fn run(command: LearnCommand) -> anyhow::Result<()> {
 
 async fn export(args: ExportArgs) -> anyhow::Result<()> {
     let store = open_store(&args.db).await?;
-    let data = sprout_server::finetune::dataset(store.as_ref(), None)
+    let data = sprout_app::finetune::dataset(store.as_ref(), None)
         .await
         .context("cannot read the feedback")?;
     match &args.out {
@@ -181,18 +181,18 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 impl TrainingArgs {
-    fn config(&self) -> anyhow::Result<sprout_server::FineTuneConfig> {
+    fn config(&self) -> anyhow::Result<sprout_app::finetune::FineTuneConfig> {
         if !self.base.is_file() {
             bail!("--base {} is not a file", self.base.display());
         }
-        Ok(sprout_server::FineTuneConfig {
+        Ok(sprout_app::finetune::FineTuneConfig {
             base: self.base.clone(),
             adapters: self.adapters.clone(),
-            every: sprout_server::finetune::DEFAULT_EVERY,
-            scope: sprout_server::finetune::Scope::default(),
+            every: sprout_app::finetune::DEFAULT_EVERY,
+            scope: sprout_app::finetune::Scope::default(),
             settings: self.settings.settings(),
-            trainer: sprout_server::Trainer::InProcess,
-            candidate_share: sprout_server::finetune::DEFAULT_CANDIDATE_SHARE,
+            trainer: sprout_app::finetune::Trainer::InProcess,
+            candidate_share: sprout_app::finetune::DEFAULT_CANDIDATE_SHARE,
         })
     }
 }
@@ -200,7 +200,7 @@ impl TrainingArgs {
 async fn train(args: TrainArgs) -> anyhow::Result<()> {
     let config = args.training.config()?;
     let store = open_store(&args.training.db).await?;
-    let model = sprout_server::finetune::train(store.as_ref(), &config, args.child)
+    let model = sprout_app::finetune::train(store.as_ref(), &config, args.child)
         .await
         .context("fine-tuning failed")?;
     match &model {
@@ -217,7 +217,7 @@ async fn train(args: TrainArgs) -> anyhow::Result<()> {
 async fn sft(args: SftArgs) -> anyhow::Result<()> {
     let config = args.training.config()?;
     let store = open_store(&args.training.db).await?;
-    let model = sprout_server::finetune::train_initial(store.as_ref(), &config, args.examples as usize)
+    let model = sprout_app::finetune::train_initial(store.as_ref(), &config, args.examples as usize)
         .await
         .context("supervised training failed")?;
     eprintln!(

@@ -33,8 +33,8 @@ pub struct TrainSettingsArgs {
 }
 
 impl TrainSettingsArgs {
-    pub fn settings(&self) -> sprout_server::TrainSettings {
-        sprout_server::TrainSettings {
+    pub fn settings(&self) -> sprout_app::finetune::TrainSettings {
+        sprout_app::finetune::TrainSettings {
             epochs: self.train_epochs as usize,
             max_steps: self.train_max_steps.map(|s| s as usize),
             batch_size: self.train_batch_size as usize,
@@ -49,18 +49,18 @@ impl TrainSettingsArgs {
 pub struct FineTuneArgs {
     /// Fine-tune the local writer (`--writer gguf:PATH`; a worker: `--finetune-base`)
     /// after every N answers from parents (see `--finetune-scope`); 0 never does.
-    #[arg(long, default_value_t = sprout_server::finetune::DEFAULT_EVERY, env = "SPROUT_FINETUNE_EVERY")]
+    #[arg(long, default_value_t = sprout_app::finetune::DEFAULT_EVERY, env = "SPROUT_FINETUNE_EVERY")]
     pub finetune_every: u64,
     /// `pooled`: every N answers over all families train one shared version; `child`:
     /// every N answers about one child train that child's own version (tested together
     /// as the personal version against the active one).
     #[arg(long, default_value = "pooled", env = "SPROUT_FINETUNE_SCOPE")]
-    pub finetune_scope: sprout_server::finetune::Scope,
+    pub finetune_scope: sprout_app::finetune::Scope,
     /// Directory for the adapters (nodes that serve them must see the same one).
     #[arg(long, default_value = DEFAULT_ADAPTERS, env = "SPROUT_ADAPTERS")]
     pub adapters: std::path::PathBuf,
     /// Share of children a fine-tuned candidate writes for in its experiment.
-    #[arg(long, default_value_t = sprout_server::finetune::DEFAULT_CANDIDATE_SHARE, value_parser = share)]
+    #[arg(long, default_value_t = sprout_app::finetune::DEFAULT_CANDIDATE_SHARE, value_parser = share)]
     pub candidate_share: f64,
     #[command(flatten)]
     pub settings: TrainSettingsArgs,
@@ -80,18 +80,18 @@ impl FineTuneArgs {
         &self,
         base: Option<&std::path::Path>,
         db: &str,
-    ) -> anyhow::Result<Option<sprout_server::FineTuneConfig>> {
+    ) -> anyhow::Result<Option<sprout_app::finetune::FineTuneConfig>> {
         let Some(base) = base.filter(|_| self.finetune_every > 0) else {
             return Ok(None);
         };
         let exe = std::env::current_exe().context("cannot find this program to run the trainer")?;
-        Ok(Some(sprout_server::FineTuneConfig {
+        Ok(Some(sprout_app::finetune::FineTuneConfig {
             base: base.to_path_buf(),
             adapters: self.adapters.clone(),
             every: self.finetune_every,
             scope: self.finetune_scope,
             settings: self.settings.settings(),
-            trainer: sprout_server::Trainer::Process {
+            trainer: sprout_app::finetune::Trainer::Process {
                 exe,
                 database: Secret::new(db),
             },
@@ -260,7 +260,7 @@ pub async fn worker(args: WorkerArgs) -> anyhow::Result<()> {
         ..args.node.apply(config(SocketAddr::from(([127, 0, 0, 1], 0))))
     };
     println!("Sprout worker running");
-    sprout_server::run_worker(config, store, sprout_server::shutdown_signal())
+    sprout_app::run_worker(config, store, sprout_server::shutdown_signal())
         .await
         .context("worker failed")
 }

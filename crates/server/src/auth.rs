@@ -118,7 +118,7 @@ impl Principal {
         let id: ChildId = id.parse().map_err(|_| not_found())?;
         match *self {
             Principal::Parent { family_id, .. } => {
-                let child = state.store.get_child(id).await?.ok_or_else(not_found)?;
+                let child = state.app.store.get_child(id).await?.ok_or_else(not_found)?;
                 if child.family_id == family_id {
                     Ok(child)
                 } else {
@@ -135,7 +135,7 @@ impl Principal {
                         "device tokens can only write their child's data",
                     ));
                 }
-                state.store.get_child(id).await?.ok_or_else(not_found)
+                state.app.store.get_child(id).await?.ok_or_else(not_found)
             }
         }
     }
@@ -181,6 +181,7 @@ fn bearer(parts: &Parts) -> ApiResult<&str> {
 /// Who a bearer token speaks for, if it is still valid.
 pub async fn authenticate(state: &AppState, token: &str) -> ApiResult<Principal> {
     let record = state
+        .app
         .store
         .find_token(&token_hash(token))
         .await?
@@ -214,7 +215,7 @@ impl FromRequestParts<AppState> for Admin {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let token = bearer(parts)?;
-        let expected = state.config.admin_token.as_ref().ok_or_else(|| {
+        let expected = state.app.config.admin_token.as_ref().ok_or_else(|| {
             ApiError::unauthorized("administration is disabled (SPROUT_ADMIN_TOKEN is not set)")
         })?;
         // Compare digests so the comparison's length is fixed, in constant time.

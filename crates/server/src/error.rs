@@ -150,6 +150,18 @@ impl From<StoreError> for ApiError {
     }
 }
 
+impl From<sprout_app::AppError> for ApiError {
+    fn from(err: sprout_app::AppError) -> Self {
+        use sprout_app::AppError;
+        match err {
+            AppError::Store(e) => e.into(),
+            AppError::Unavailable(message) => Self::new(ErrorCode::Unavailable, message),
+            AppError::Busy(message) => Self::new(ErrorCode::RateLimited, message),
+            internal @ AppError::Internal { .. } => Self::internal(&internal),
+        }
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut error = self.details;

@@ -52,7 +52,7 @@ use utoipa::{Modify, OpenApi};
         routes::post_note,
         routes::get_notes,
     ),
-    components(schemas(crate::rollup::Bucket, crate::rollup::Summary, routes::NoteInput)),
+    components(schemas(sprout_app::rollup::Bucket, sprout_app::rollup::Summary, routes::NoteInput)),
     modifiers(&BearerAuth)
 )]
 struct ApiDoc;

@@ -9,11 +9,11 @@
 
 use crate::auth::token_hash;
 use crate::error::{ApiError, ErrorCode};
-use crate::shared::{hex, Redis, PREFIX};
 use crate::AppState;
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use sprout_app::shared::{hex, Redis, PREFIX};
 use std::collections::HashMap;
 use std::sync::Mutex;
 
@@ -111,7 +111,7 @@ fn bearer(request: &Request) -> Option<String> {
 pub async fn limit(State(state): State<AppState>, request: Request, next: Next) -> Response {
     if let Some(token) = bearer(&request).filter(|t| !t.is_empty()) {
         // The operators' admin token is not limited: their tooling may need bursts.
-        let admin = state.config.admin_token.as_ref().is_some_and(|admin| {
+        let admin = state.app.config.admin_token.as_ref().is_some_and(|admin| {
             use subtle::ConstantTimeEq;
             bool::from(admin.expose().as_bytes().ct_eq(token.as_bytes()))
         });

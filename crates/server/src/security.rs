@@ -56,12 +56,12 @@ pub struct LoginGuard {
 
 fn login_key(email: &str) -> String {
     use sha2::{Digest, Sha256};
-    let hash = crate::shared::hex(&Sha256::digest(email.as_bytes())[..16]);
-    format!("{}:login:{hash}", crate::shared::PREFIX)
+    let hash = sprout_app::shared::hex(&Sha256::digest(email.as_bytes())[..16]);
+    format!("{}:login:{hash}", sprout_app::shared::PREFIX)
 }
 
 impl LoginGuard {
-    pub fn with_redis(redis: &crate::shared::Redis) -> Self {
+    pub fn with_redis(redis: &sprout_app::shared::Redis) -> Self {
         Self {
             failures: Mutex::default(),
             redis: Some(redis.conn()),

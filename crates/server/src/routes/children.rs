@@ -68,7 +68,7 @@ pub async fn create_child(
 ) -> ApiResult<(StatusCode, Json<ChildView>)> {
     let family = principal.family()?;
     let child = NewChild::parse(&body.display_name, &body.birth_date, &body.timezone, Utc::now())?;
-    let child = state.store.create_child(family, &child).await?;
+    let child = state.app.store.create_child(family, &child).await?;
     tracing::info!(child_id = %child.id, "child created");
     Ok((StatusCode::CREATED, Json(child.into())))
 }
@@ -81,7 +81,7 @@ pub async fn list_children(
     State(state): State<AppState>,
 ) -> ApiResult<Json<Vec<ChildView>>> {
     let family = principal.family()?;
-    let children = state.store.list_children(family).await?;
+    let children = state.app.store.list_children(family).await?;
     Ok(Json(children.into_iter().map(ChildView::from).collect()))
 }
 
@@ -130,13 +130,13 @@ pub async fn put_preferences(
     // What the child is offered is the parents' call, not a device's.
     principal.family()?;
     let preferences = Preferences::parse(&body.liked, &body.avoided)?;
-    state.store.set_preferences(child.id, &preferences).await?;
+    state.app.store.set_preferences(child.id, &preferences).await?;
     let child = Child {
         preferred_interventions: preferences.liked,
         avoided_interventions: preferences.avoided,
         ..child
     };
-    crate::recommend::occasion(&state, child.clone()).await;
+    sprout_app::recommend::occasion(&state.app, child.clone()).await;
     Ok(Json(child.into()))
 }
 
@@ -177,7 +177,7 @@ pub async fn create_device(
         .into());
     }
     let token = issue_token();
-    let device_id = state.store.create_device(child.id, name, &token.hash).await?;
+    let device_id = state.app.store.create_device(child.id, name, &token.hash).await?;
     tracing::info!(%device_id, "device registered");
     let detail = serde_json::json!({ "kind": "device", "device_id": device_id });
     crate::routes::audit(

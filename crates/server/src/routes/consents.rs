@@ -13,7 +13,7 @@ use std::str::FromStr;
 
 /// Whether the family allows `purpose` for the child.
 pub async fn allowed(state: &AppState, child: ChildId, purpose: ConsentPurpose) -> ApiResult<bool> {
-    Ok(state.store.consents(child).await?.allows(purpose))
+    Ok(state.app.store.consents(child).await?.allows(purpose))
 }
 
 /// Refuses with 403 when the family has not allowed `purpose` for the child.
@@ -42,7 +42,9 @@ pub async fn get_consents(
     Path(child_id): Path<String>,
 ) -> ApiResult<Json<Value>> {
     let child = principal.child(&state, &child_id, Access::Read).await?;
-    Ok(Json(json!({ "items": state.store.consents(child.id).await? })))
+    Ok(Json(
+        json!({ "items": state.app.store.consents(child.id).await? }),
+    ))
 }
 
 /// Records the family's decisions, e.g. `{"experiments": true, "remote_model": false}`.
@@ -70,6 +72,7 @@ pub async fn put_consents(
     }
     for (purpose, granted) in &decisions {
         state
+            .app
             .store
             .set_consent(child.id, *purpose, *granted, user_id)
             .await?;
@@ -85,8 +88,11 @@ pub async fn put_consents(
     )
     .await;
     state
+        .app
         .insights
-        .forget(child.id, crate::recommend::RECOMMENDATION)
+        .forget(child.id, sprout_app::recommend::RECOMMENDATION)
         .await;
-    Ok(Json(json!({ "items": state.store.consents(child.id).await? })))
+    Ok(Json(
+        json!({ "items": state.app.store.consents(child.id).await? }),
+    ))
 }

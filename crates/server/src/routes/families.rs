@@ -56,6 +56,7 @@ pub async fn create_family(
     })?;
     let hash = hash_password(password).await?;
     let (family_id, parent_id) = state
+        .app
         .store
         .create_family(name, &email, &hash)
         .await
@@ -89,7 +90,7 @@ pub async fn get_family_settings(
     State(state): State<AppState>,
 ) -> ApiResult<Json<FamilySettings>> {
     let family = principal.family()?;
-    let clock = state.store.family_clock(family).await?;
+    let clock = state.app.store.family_clock(family).await?;
     Ok(Json(FamilySettings {
         clock: clock.as_str().to_owned(),
     }))
@@ -109,9 +110,9 @@ pub async fn put_family_settings(
 ) -> ApiResult<Json<FamilySettings>> {
     let family = principal.family()?;
     let clock: sprout_domain::ClockFormat = body.clock.trim().parse()?;
-    state.store.set_family_clock(family, clock).await?;
-    for child in state.store.list_children(family).await? {
-        crate::recommend::occasion(&state, child).await;
+    state.app.store.set_family_clock(family, clock).await?;
+    for child in state.app.store.list_children(family).await? {
+        sprout_app::recommend::occasion(&state.app, child).await;
     }
     Ok(Json(FamilySettings {
         clock: clock.as_str().to_owned(),

@@ -2,10 +2,6 @@
 //! intervention does. Computed from the child's stored data on the blocking pool and
 //! cached until the child's data changes.
 
-use crate::analysis::{
-    cached, causal_effects, chronotype_value, recompute_chronotype as recompute, stress_and_sleep_forecast,
-    CHRONOTYPE, DEFAULT_FORECAST_HOURS,
-};
 use crate::auth::{Access, Principal};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiQuery;
@@ -14,6 +10,10 @@ use axum::extract::{Path, State};
 use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
+use sprout_app::analysis::{
+    cached, causal_effects, chronotype_value, recompute_chronotype as recompute, stress_and_sleep_forecast,
+    CHRONOTYPE, DEFAULT_FORECAST_HOURS,
+};
 use sprout_domain::InterventionKind;
 use std::sync::Arc;
 
@@ -59,7 +59,7 @@ pub async fn get_forecast(
             "hours {hours} is outside [1, {MAX_FORECAST_HOURS}]"
         )));
     }
-    Ok(Json(stress_and_sleep_forecast(&state, child, hours).await?))
+    Ok(Json(stress_and_sleep_forecast(&state.app, child, hours).await?))
 }
 
 /// The child's chronotype from their sleep: MSFsc, social jet lag, the type with its
@@ -75,7 +75,7 @@ pub async fn get_chronotype(
 ) -> ApiResult<Json<Arc<Value>>> {
     let child = analysed_child(&principal, &state, &child_id).await?;
     Ok(Json(
-        cached(&state, child, CHRONOTYPE.into(), chronotype_value).await?,
+        cached(&state.app, child, CHRONOTYPE.into(), chronotype_value).await?,
     ))
 }
 
@@ -90,7 +90,7 @@ pub async fn recompute_chronotype(
     Path(child_id): Path<String>,
 ) -> ApiResult<Json<Arc<Value>>> {
     let child = analysed_child(&principal, &state, &child_id).await?;
-    Ok(Json(recompute(&state, child).await?))
+    Ok(Json(recompute(&state.app, child).await?))
 }
 
 /// The original design's route: recomputes and answers `{"chronotype": ...}` (with the
@@ -119,7 +119,7 @@ pub async fn get_causal_insights(
     Path(child_id): Path<String>,
 ) -> ApiResult<Json<Arc<Value>>> {
     let child = analysed_child(&principal, &state, &child_id).await?;
-    Ok(Json(causal_effects(&state, child).await?))
+    Ok(Json(causal_effects(&state.app, child).await?))
 }
 
 /// The original design's route: `causal_effect` is the relative effect of the child's
@@ -134,7 +134,7 @@ pub async fn causal_insights_original(
     Path(child_id): Path<String>,
 ) -> ApiResult<Json<Value>> {
     let child = analysed_child(&principal, &state, &child_id).await?;
-    let insights = causal_effects(&state, child).await?;
+    let insights = causal_effects(&state.app, child).await?;
     let effects = insights["effects"].as_array().cloned().unwrap_or_default();
     let most_used = effects
         .iter()

@@ -4,7 +4,6 @@ use crate::auth::{Access, Principal};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::JsonBody;
 use crate::paging::{encode_time_cursor, ListQuery, Page};
-use crate::rollup::{fold, from_hours, merge, Bucket, Resolution};
 use crate::AppState;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
@@ -12,6 +11,7 @@ use axum::Json;
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
+use sprout_app::rollup::{fold, from_hours, merge, Bucket, Resolution};
 use sprout_domain::{Sample, SampleBatch, SampleInput};
 use sprout_store::TimeRange;
 
@@ -65,21 +65,21 @@ pub async fn post_metrics(
     crate::routes::require(&state, child.id, sprout_domain::ConsentPurpose::DataCollection).await?;
     let raw: RawBatch<'_> = body.decode()?;
     let batch = SampleBatch::parse_raw(raw.samples.iter().map(|r| r.get()), Utc::now())?;
-    let outcome = state.store.insert_samples(child.id, &batch).await?;
+    let outcome = state.app.store.insert_samples(child.id, &batch).await?;
     if outcome.accepted > 0 {
         // Samples of the current hour only leave analyses of the settled hours (the
         // forecast) current; anything older changes them too.
-        let hour = crate::analysis::hour_of(Utc::now());
+        let hour = sprout_app::analysis::hour_of(Utc::now());
         if batch
             .samples()
             .iter()
-            .all(|s| crate::analysis::hour_of(s.time) >= hour)
+            .all(|s| sprout_app::analysis::hour_of(s.time) >= hour)
         {
-            state.insights.invalidate_recent(child.id).await;
+            state.app.insights.invalidate_recent(child.id).await;
         } else {
-            state.insights.invalidate(child.id).await;
+            state.app.insights.invalidate(child.id).await;
         }
-        state.refresher.schedule(child.id);
+        state.app.refresher.schedule(child.id);
         alert_if_stressed(&state, &child, batch.samples());
     }
     state.telemetry.samples_accepted.inc_by(outcome.accepted);
@@ -116,15 +116,17 @@ fn alert_if_stressed(state: &AppState, child: &sprout_domain::Child, samples: &[
     }
     let mean = recent.iter().sum::<f64>() / recent.len() as f64;
     if mean >= ALERT_STRESS {
-        let happening = crate::live::Happening::StressHigh {
+        let happening = sprout_app::live::Happening::StressHigh {
             stress_level: mean,
             window_minutes: ALERT_WINDOW.num_minutes(),
         };
-        state
-            .live
-            .publish(crate::live::LiveEvent::new(happening, child.family_id, child.id));
+        state.app.live.publish(sprout_app::live::LiveEvent::new(
+            happening,
+            child.family_id,
+            child.id,
+        ));
         let (state, child) = (state.clone(), child.clone());
-        tokio::spawn(async move { crate::recommend::alerted(&state, child).await });
+        tokio::spawn(async move { sprout_app::recommend::alerted(&state.app, child).await });
     }
 }
 
@@ -156,6 +158,7 @@ pub async fn get_metrics(
     let Some(resolution) = resolution else {
         let limit = query.limit(RAW_PAGE.0, RAW_PAGE.1)?;
         let items = state
+            .app
             .store
             .samples(child.id, range, query.time_cursor()?, limit)
             .await?;
@@ -186,12 +189,16 @@ async fn roll_up(
     limit: usize,
 ) -> ApiResult<Vec<Bucket>> {
     // Hours the retention period has retired come from their aggregates.
-    let hours = state.store.sample_hours(child, range, RETIRED_HOURS_READ).await?;
+    let hours = state
+        .app
+        .store
+        .sample_hours(child, range, RETIRED_HOURS_READ)
+        .await?;
     let retired = from_hours(&hours, tz, resolution);
     let mut buckets = Vec::new();
     let mut after = None;
     loop {
-        let page: Vec<Sample> = state.store.samples(child, range, after, ROLLUP_READ).await?;
+        let page: Vec<Sample> = state.app.store.samples(child, range, after, ROLLUP_READ).await?;
         fold(&mut buckets, &page, tz, resolution);
         if page.len() < ROLLUP_READ || buckets.len() > limit + 1 {
             break;

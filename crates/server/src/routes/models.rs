@@ -6,7 +6,8 @@ use crate::AppState;
 use axum::extract::State;
 use axum::Json;
 use serde_json::{json, Value};
-use sprout_learn::{summarize, ArmStats, Policy};
+use sprout_app::recommend::arm;
+use sprout_learn::{summarize, Policy};
 
 /// The versions that write (or wrote) recommendations: base, adapter, metrics, status.
 #[utoipa::path(get, path = "/api/v1/models", tag = "learning", security(("bearer" = [])),
@@ -14,22 +15,7 @@ use sprout_learn::{summarize, ArmStats, Policy};
               (status = 401), (status = 403)))]
 pub async fn list_models(principal: Principal, State(state): State<AppState>) -> ApiResult<Json<Value>> {
     principal.family()?;
-    Ok(Json(json!({ "items": state.store.models().await? })))
-}
-
-/// One arm's counts as the decision statistics read them.
-pub(crate) fn arm(counts: &[sprout_store::ArmCounts], which: sprout_learn::Arm) -> ArmStats {
-    counts
-        .iter()
-        .find(|c| c.arm == which.as_str())
-        .map(|c| ArmStats {
-            recommendations: c.recommendations,
-            answered: c.answered,
-            helpful: c.helpful,
-            rewarded: c.rewarded,
-            reward_sum: c.reward_sum,
-        })
-        .unwrap_or_default()
+    Ok(Json(json!({ "items": state.app.store.models().await? })))
 }
 
 /// Experiments with per-arm results (recommendations, 👍 rate) and the decision
@@ -41,8 +27,8 @@ pub(crate) fn arm(counts: &[sprout_store::ArmCounts], which: sprout_learn::Arm) 
 pub async fn list_experiments(principal: Principal, State(state): State<AppState>) -> ApiResult<Json<Value>> {
     principal.family()?;
     let mut items = Vec::new();
-    for experiment in state.store.experiments().await? {
-        let counts = state.store.arm_counts(experiment.id).await?;
+    for experiment in state.app.store.experiments().await? {
+        let counts = state.app.store.arm_counts(experiment.id).await?;
         let (control, candidate) = (
             arm(&counts, sprout_learn::Arm::Control),
             arm(&counts, sprout_learn::Arm::Candidate),
@@ -76,8 +62,8 @@ pub async fn start_experiment(
     if !(body.candidate_share > 0.0 && body.candidate_share < 1.0) {
         return Err(sprout_domain::ValidationError::new("candidate_share", "must be between 0 and 1").into());
     }
-    let models = state.store.models().await?;
-    if !crate::recommend::runnable(&state, &models, &body.candidate_version) {
+    let models = state.app.store.models().await?;
+    if !sprout_app::recommend::runnable(&state.app, &models, &body.candidate_version) {
         return Err(sprout_domain::ValidationError::new(
             "candidate_version",
             format!("'{}' cannot be run by this server", body.candidate_version),
@@ -91,12 +77,13 @@ pub async fn start_experiment(
         .unwrap_or("template")
         .to_owned();
     let experiment = state
+        .app
         .store
         .start_experiment(&body.candidate_version, &base, body.candidate_share)
         .await?;
     tracing::info!(experiment = %experiment.id, candidate = experiment.candidate_version, "experiment started");
-    state.live.publish(crate::live::LiveEvent::everyone(
-        crate::live::Happening::ModelCandidate {
+    state.app.live.publish(sprout_app::live::LiveEvent::everyone(
+        sprout_app::live::Happening::ModelCandidate {
             version: experiment.candidate_version.clone(),
             personal_version: None,
             experiment_id: Some(experiment.id),

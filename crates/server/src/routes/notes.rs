@@ -1,5 +1,5 @@
 //! Parents' notes about a child ("sleeps better after reading"): kept, shown back, and
-//! remembered by meaning when recommendations are written (see `crate::memory`).
+//! remembered by meaning when recommendations are written (see `sprout_app::memory`).
 
 use crate::auth::{Access, Principal};
 use crate::error::{ApiError, ApiResult, ErrorCode};
@@ -57,11 +57,12 @@ pub async fn post_note(
         created_at: Utc::now(),
         text: text.to_owned(),
     };
-    state.store.insert_note(&note).await?;
+    state.app.store.insert_note(&note).await?;
     // The next recommendation may draw on it.
     state
+        .app
         .insights
-        .forget(child.id, crate::recommend::RECOMMENDATION)
+        .forget(child.id, sprout_app::recommend::RECOMMENDATION)
         .await;
     Ok((StatusCode::CREATED, Json(note)))
 }
@@ -79,6 +80,6 @@ pub async fn get_notes(
     let child = principal.child(&state, &child_id, Access::Read).await?;
     principal.family()?;
     Ok(Json(
-        json!({ "items": state.store.notes(child.id, NOTES_PAGE).await? }),
+        json!({ "items": state.app.store.notes(child.id, NOTES_PAGE).await? }),
     ))
 }

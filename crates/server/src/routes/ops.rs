@@ -18,12 +18,12 @@ pub async fn healthz() -> impl IntoResponse {
 #[utoipa::path(get, path = "/readyz", tag = "operations",
     responses((status = 200, description = "ready"), (status = 503, description = "store unreachable")))]
 pub async fn readyz(State(state): State<AppState>) -> Result<impl IntoResponse, ApiError> {
-    state.store.ping().await.map_err(|e| {
+    state.app.store.ping().await.map_err(|e| {
         tracing::warn!(error = %e, "readiness check failed");
         ApiError::new(ErrorCode::Unavailable, "the store is not reachable")
     })?;
     Ok(Json(
-        json!({ "status": "ready", "store": state.store.backend().as_str() }),
+        json!({ "status": "ready", "store": state.app.store.backend().as_str() }),
     ))
 }
 
@@ -63,7 +63,7 @@ pub async fn home(State(state): State<AppState>) -> axum::response::Response {
          <li><a href=\"/healthz\">/healthz</a> · <a href=\"/readyz\">/readyz</a> · <a href=\"/metrics\">/metrics</a></li></ul>\
          <p>Log in with <code>POST /api/v1/auth/login</code> to get a token.</p></body></html>",
         version = env!("CARGO_PKG_VERSION"),
-        backend = state.store.backend().as_str(),
+        backend = state.app.store.backend().as_str(),
     ))
     .into_response()
 }

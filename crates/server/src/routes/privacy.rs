@@ -1,10 +1,8 @@
 //! A family's control over its children's data: export everything, erase everything,
 //! revoke tokens and devices, and read the audit trail of who did what.
 
-use crate::analysis::{load, CAUSAL, CHRONOTYPE};
 use crate::auth::{token_hash, Access, Principal};
 use crate::error::{ApiError, ApiResult, ErrorCode};
-use crate::recommend::view;
 use crate::AppState;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -12,6 +10,8 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::Utc;
 use serde_json::{json, Value};
+use sprout_app::analysis::{load, CAUSAL, CHRONOTYPE};
+use sprout_app::recommend::view;
 use sprout_domain::{DeviceId, FamilyId, SleepEpisode};
 use sprout_store::{AuditEntry, TimeRange};
 
@@ -22,7 +22,7 @@ const AUDIT_PAGE: usize = 500;
 
 /// Records an audit entry; a failure to record is logged, never hidden from the log.
 pub async fn audit(state: &AppState, family: FamilyId, entry: AuditEntry) {
-    if let Err(e) = state.store.audit(family, &entry).await {
+    if let Err(e) = state.app.store.audit(family, &entry).await {
         tracing::error!(error = %e, action = entry.action, "could not write the audit trail");
     }
 }
@@ -51,7 +51,7 @@ pub async fn logout(
     headers: HeaderMap,
 ) -> ApiResult<StatusCode> {
     let token = crate::auth::bearer_token(&headers).ok_or_else(|| ApiError::unauthorized("missing token"))?;
-    state.store.revoke_token(&token_hash(token)).await?;
+    state.app.store.revoke_token(&token_hash(token)).await?;
     if let Principal::Parent { family_id, .. } = principal {
         audit(
             &state,
@@ -79,7 +79,7 @@ pub async fn revoke_device(
 ) -> ApiResult<StatusCode> {
     let child = principal.child(&state, &child_id, Access::Read).await?;
     let device: DeviceId = device_id.parse().map_err(|_| ApiError::not_found("device"))?;
-    if !state.store.revoke_device(child.id, device).await? {
+    if !state.app.store.revoke_device(child.id, device).await? {
         return Err(ApiError::not_found("device"));
     }
     let detail = json!({ "device_id": device });
@@ -98,7 +98,7 @@ pub async fn revoke_device(
               (status = 403)))]
 pub async fn audit_trail(principal: Principal, State(state): State<AppState>) -> ApiResult<Json<Value>> {
     let family = principal.family()?;
-    let items = state.store.audit_trail(family, AUDIT_PAGE).await?;
+    let items = state.app.store.audit_trail(family, AUDIT_PAGE).await?;
     Ok(Json(json!({ "items": items })))
 }
 
@@ -179,7 +179,7 @@ pub async fn export_child(
         return Err(ApiError::new(ErrorCode::Forbidden, "this needs a parent's token"));
     };
     let all = TimeRange::default();
-    let store = &state.store;
+    let store = &state.app.store;
     let (samples, hours, events, interventions, sleep) = tokio::try_join!(
         store.samples(child.id, all, None, EXPORT_ROWS),
         store.sample_hours(child.id, all, EXPORT_ROWS),
@@ -192,7 +192,7 @@ pub async fn export_child(
         .await?;
     let feedback = store.child_feedback(child.id).await?;
     let notes = store.notes(child.id, EXPORT_ROWS).await?;
-    let loaded = load(&state, child.clone()).await?;
+    let loaded = load(&state.app, child.clone()).await?;
     let insights = tokio::task::spawn_blocking(move || {
         json!({
             CHRONOTYPE: sprout_insights::chronotype::chronotype(&loaded.data()),
@@ -270,10 +270,10 @@ pub async fn delete_child(
 ) -> ApiResult<Json<Value>> {
     let child = principal.child(&state, &child_id, Access::Read).await?;
     principal.family()?;
-    let erased = state.store.erase_child(child.id).await?;
-    state.insights.forget_child(child.id).await;
-    state.population.forget(child.id).await;
-    state.memory.forget(child.id);
+    let erased = state.app.store.erase_child(child.id).await?;
+    state.app.insights.forget_child(child.id).await;
+    state.app.population.forget(child.id).await;
+    state.app.memory.forget(child.id);
     let detail = json!({ "erased": erased });
     audit(
         &state,

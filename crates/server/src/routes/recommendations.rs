@@ -4,12 +4,12 @@ use crate::auth::{Access, Principal};
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::extract::{ApiJson, ApiQuery};
 use crate::paging::{encode_record_cursor, ListQuery};
-use crate::recommend::{current, view, RECOMMENDATION};
 use crate::AppState;
 use axum::extract::{Path, State};
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
+use sprout_app::recommend::{current, view, RECOMMENDATION};
 use sprout_domain::{ChildId, RecordId};
 
 /// Longest comment kept with an answer.
@@ -38,7 +38,7 @@ pub async fn get_recommendation(
 ) -> ApiResult<Json<Value>> {
     let child = principal.child(&state, &child_id, Access::Read).await?;
     let viewer = parent(&principal)?;
-    Ok(Json(current(&state, child, viewer).await?))
+    Ok(Json(current(&state.app, child, viewer).await?))
 }
 
 /// The original design's route for the current recommendation.
@@ -69,6 +69,7 @@ pub async fn list_recommendations(
     let viewer = parent(&principal)?;
     let limit = query.limit(HISTORY_PAGE.0, HISTORY_PAGE.1)?;
     let items = state
+        .app
         .store
         .recommendations(child.id, viewer, query.record_cursor()?, limit)
         .await?;
@@ -114,7 +115,12 @@ pub async fn post_feedback(
     let child = principal.child(&state, &body.child_id, Access::Read).await?;
     let not_found = || ApiError::not_found("recommendation");
     let id: RecordId = body.recommendation_id.parse().map_err(|_| not_found())?;
-    let recommendation = state.store.get_recommendation(id).await?.ok_or_else(not_found)?;
+    let recommendation = state
+        .app
+        .store
+        .get_recommendation(id)
+        .await?
+        .ok_or_else(not_found)?;
     if recommendation.child_id != child.id {
         return Err(not_found());
     }
@@ -127,23 +133,24 @@ pub async fn post_feedback(
         .into());
     }
     let saved = state
+        .app
         .store
         .upsert_feedback(id, user, child.id, body.was_helpful, comment)
         .await?;
     // The next recommendation should learn from this answer, and so should a running
     // experiment (after the reply: the parent does not wait for it).
-    state.insights.forget(child.id, RECOMMENDATION).await;
+    state.app.insights.forget(child.id, RECOMMENDATION).await;
     let background = state.clone();
     let helpful = saved.was_helpful;
     let child_id = child.id;
     tokio::spawn(async move {
-        if let Err(e) = crate::outcomes::after_answer(&background, id, helpful).await {
+        if let Err(e) = sprout_app::outcomes::after_answer(&background.app, id, helpful).await {
             tracing::warn!(error = %e, "cannot update the recommendation's reward");
         }
-        if let Err(e) = crate::recommend::evaluate_experiment(&background).await {
-            tracing::warn!(error = %e.message, "experiment evaluation failed");
+        if let Err(e) = sprout_app::recommend::evaluate_experiment(&background.app).await {
+            tracing::warn!(error = %e, "experiment evaluation failed");
         }
-        crate::finetune::after_feedback(&background, child_id).await;
+        sprout_app::finetune::after_feedback(&background.app, child_id).await;
     });
     tracing::info!(recommendation_id = %id, was_helpful = saved.was_helpful, "feedback saved");
     Ok(Json(FeedbackResponse {

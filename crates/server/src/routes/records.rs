@@ -53,11 +53,11 @@ pub async fn post_event(
     let child = principal.child(&state, &child_id, Access::Write).await?;
     crate::routes::require(&state, child.id, sprout_domain::ConsentPurpose::DataCollection).await?;
     let event = NewSchoolEvent::parse(&body, Utc::now())?;
-    let (stored, created) = state.store.insert_event(child.id, &event).await?;
+    let (stored, created) = state.app.store.insert_event(child.id, &event).await?;
     if created {
-        state.insights.invalidate(child.id).await;
-        state.refresher.schedule(child.id);
-        crate::recommend::occasion(&state, child).await;
+        state.app.insights.invalidate(child.id).await;
+        state.app.refresher.schedule(child.id);
+        sprout_app::recommend::occasion(&state.app, child).await;
     }
     Ok((created_status(created), Json(stored)))
 }
@@ -75,6 +75,7 @@ pub async fn list_events(
     let child = principal.child(&state, &child_id, Access::Read).await?;
     let limit = query.limit(RECORD_PAGE.0, RECORD_PAGE.1)?;
     let items = state
+        .app
         .store
         .events(child.id, query.range()?, query.record_cursor()?, limit)
         .await?;
@@ -96,11 +97,15 @@ pub async fn post_intervention(
     let child = principal.child(&state, &child_id, Access::Write).await?;
     crate::routes::require(&state, child.id, sprout_domain::ConsentPurpose::DataCollection).await?;
     let intervention = NewIntervention::parse(&body, Utc::now())?;
-    let (stored, created) = state.store.insert_intervention(child.id, &intervention).await?;
+    let (stored, created) = state
+        .app
+        .store
+        .insert_intervention(child.id, &intervention)
+        .await?;
     if created {
-        state.insights.invalidate(child.id).await;
-        state.refresher.schedule(child.id);
-        crate::recommend::occasion(&state, child).await;
+        state.app.insights.invalidate(child.id).await;
+        state.app.refresher.schedule(child.id);
+        sprout_app::recommend::occasion(&state.app, child).await;
     }
     Ok((created_status(created), Json(stored)))
 }
@@ -118,6 +123,7 @@ pub async fn list_interventions(
     let child = principal.child(&state, &child_id, Access::Read).await?;
     let limit = query.limit(RECORD_PAGE.0, RECORD_PAGE.1)?;
     let items = state
+        .app
         .store
         .interventions(child.id, query.range()?, query.record_cursor()?, limit)
         .await?;
@@ -141,10 +147,10 @@ pub async fn post_sleep_episode(
     crate::routes::require(&state, child.id, sprout_domain::ConsentPurpose::DataCollection).await?;
     let body = SleepEpisodeBody::parse_json(&body.0).map_err(crate::error::ApiError::bad_request)?;
     let episode = NewSleepEpisode::parse(&body, Utc::now())?;
-    let (stored, created) = state.store.insert_sleep_episode(child.id, &episode).await?;
+    let (stored, created) = state.app.store.insert_sleep_episode(child.id, &episode).await?;
     if created {
-        state.insights.invalidate(child.id).await;
-        state.refresher.schedule(child.id);
+        state.app.insights.invalidate(child.id).await;
+        state.app.refresher.schedule(child.id);
     }
     Ok((created_status(created), Json(stored)))
 }
@@ -162,6 +168,7 @@ pub async fn list_sleep_episodes(
     let child = principal.child(&state, &child_id, Access::Read).await?;
     let limit = query.limit(RECORD_PAGE.0, RECORD_PAGE.1)?;
     let items = state
+        .app
         .store
         .sleep_episodes(child.id, query.range()?, query.record_cursor()?, limit)
         .await?;

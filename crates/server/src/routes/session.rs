@@ -37,7 +37,7 @@ pub async fn login(
     // A malformed e-mail cannot belong to anyone; the password is still checked so the
     // answer takes as long as for a real account.
     let user = match Email::parse(&body.email) {
-        Ok(email) => state.store.find_user_by_email(&email).await?,
+        Ok(email) => state.app.store.find_user_by_email(&email).await?,
         Err(_) => None,
     };
     // Repeated failures lock the e-mail for a while, whether or not it has an account.
@@ -58,9 +58,10 @@ pub async fn login(
     };
     state.logins.succeeded(&key).await;
     let token = issue_token();
-    let ttl = chrono::Duration::from_std(state.config.token_ttl).unwrap_or(chrono::Duration::days(30));
+    let ttl = chrono::Duration::from_std(state.app.config.token_ttl).unwrap_or(chrono::Duration::days(30));
     let expires_at = Utc::now() + ttl;
     state
+        .app
         .store
         .insert_token(&NewToken {
             hash: token.hash,

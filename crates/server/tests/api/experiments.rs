@@ -252,7 +252,7 @@ async fn rewards_blend_answers_with_measured_stress(backend: Backend) {
         .expect("awaiting");
     assert_eq!(before.iter().map(|r| r.id).collect::<Vec<_>>(), vec![id]);
 
-    let recorded = sprout_server::outcomes::measure_due(store.as_ref(), Utc::now())
+    let recorded = sprout_app::outcomes::measure_due(store.as_ref(), Utc::now())
         .await
         .expect("measure");
     assert_eq!(recorded, 1);

@@ -12,7 +12,7 @@
 use crate::analysis::{
     causal_effects, recompute_chronotype, stress_and_sleep_forecast, DEFAULT_FORECAST_HOURS,
 };
-use crate::AppState;
+use crate::App;
 use sprout_domain::ChildId;
 use std::collections::HashMap;
 use std::time::Duration;
@@ -115,7 +115,7 @@ impl Schedule {
 }
 
 /// Runs until every [`Refresher`] is gone.
-pub async fn run(state: AppState, mut requests: mpsc::Receiver<ChildId>, timing: Timing) {
+pub async fn run(state: App, mut requests: mpsc::Receiver<ChildId>, timing: Timing) {
     let mut schedule = Schedule::default();
     loop {
         let next = schedule.next();
@@ -138,7 +138,7 @@ pub async fn run(state: AppState, mut requests: mpsc::Receiver<ChildId>, timing:
 /// succeed on when retried (the store was unreachable); an analysis that cannot be
 /// made from the data is logged, not retried.
 #[tracing::instrument(skip(state))]
-pub async fn refresh(state: &AppState, child_id: ChildId) -> Result<(), std::io::Error> {
+pub async fn refresh(state: &App, child_id: ChildId) -> Result<(), std::io::Error> {
     let child = match state.store.get_child(child_id).await {
         Ok(Some(child)) => child,
         // Erased since: nothing to do.
@@ -150,20 +150,20 @@ pub async fn refresh(state: &AppState, child_id: ChildId) -> Result<(), std::io:
         }
     };
     if let Err(e) = recompute_chronotype(state, child.clone()).await {
-        tracing::warn!(error = %e.message, "chronotype refresh failed");
+        tracing::warn!(error = %e, "chronotype refresh failed");
     }
     if let Err(e) = causal_effects(state, child.clone()).await {
-        tracing::warn!(error = %e.message, "insight refresh failed");
+        tracing::warn!(error = %e, "insight refresh failed");
     }
     if let Err(e) = stress_and_sleep_forecast(state, child, DEFAULT_FORECAST_HOURS).await {
-        tracing::warn!(error = %e.message, "forecast refresh failed");
+        tracing::warn!(error = %e, "forecast refresh failed");
     }
     Ok(())
 }
 
 /// Runs the refresh where this deployment runs jobs: on the durable queue when there
 /// is one, else here.
-async fn dispatch(state: &AppState, child: ChildId) {
+async fn dispatch(state: &App, child: ChildId) {
     if let Some(queue) = &state.queue {
         match queue.push(crate::queue::Job::Refresh { child_id: child }).await {
             Ok(()) => return,

@@ -14,7 +14,7 @@
 //! `sprout_jobs_meta._sqlx_migrations`, apart from Sprout's, under an advisory lock so
 //! concurrent nodes migrate once.
 
-use crate::AppState;
+use crate::App;
 use apalis_core::builder::{WorkerBuilder, WorkerFactoryFn};
 use apalis_core::layers::extensions::Data;
 use apalis_core::monitor::Monitor;
@@ -112,7 +112,7 @@ async fn migrate(options: &PgConnectOptions) -> Result<(), sqlx::Error> {
 }
 
 /// Runs jobs until `shutdown` completes.
-pub async fn work(state: AppState, queue: JobQueue, shutdown: impl Future<Output = ()> + Send + 'static) {
+pub async fn work(state: App, queue: JobQueue, shutdown: impl Future<Output = ()> + Send + 'static) {
     let name = format!("sprout-{}-{}", std::process::id(), uuid::Uuid::new_v4().simple());
     let worker = WorkerBuilder::new(name)
         .data(state)
@@ -127,7 +127,7 @@ pub async fn work(state: AppState, queue: JobQueue, shutdown: impl Future<Output
     }
 }
 
-async fn run(job: Job, state: Data<AppState>) -> Result<(), apalis_core::error::Error> {
+async fn run(job: Job, state: Data<App>) -> Result<(), apalis_core::error::Error> {
     match job {
         Job::Refresh { child_id } => crate::jobs::refresh(&state, child_id).await,
         Job::FineTune { through, child } => crate::finetune::run_job(&state, through, child)

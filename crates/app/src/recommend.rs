@@ -4,9 +4,9 @@
 //! the family's feedback changes.
 
 use crate::analysis::{load, Loaded};
-use crate::error::{ApiError, ApiResult};
+use crate::error::{AppError, AppResult};
 use crate::live::{Happening, LiveEvent};
-use crate::AppState;
+use crate::App;
 use chrono::Utc;
 use serde_json::{json, Value};
 use sprout_coach::policy::PastAnswer;
@@ -58,7 +58,7 @@ pub fn view(r: &StoredRecommendation, name: &str) -> Value {
 
 /// The child's current recommendation for `viewer`: the stored one while it is fresh,
 /// a new one otherwise.
-pub async fn current(state: &AppState, child: Child, viewer: UserId) -> ApiResult<Value> {
+pub async fn current(state: &App, child: Child, viewer: UserId) -> AppResult<Value> {
     if let Some(latest) = latest(state, child.id, viewer).await? {
         if still_current(state, &latest).await {
             return Ok(view(&latest, child.display_name.as_str()));
@@ -70,7 +70,7 @@ pub async fn current(state: &AppState, child: Child, viewer: UserId) -> ApiResul
 
 /// The child's newest recommendation, with `viewer`'s answer.
 async fn latest(
-    state: &AppState,
+    state: &App,
     child: ChildId,
     viewer: UserId,
 ) -> sprout_store::Result<Option<StoredRecommendation>> {
@@ -88,7 +88,7 @@ const ANY_VIEWER: UserId = UserId(uuid::Uuid::nil());
 /// Whether a stored recommendation may still be shown: nothing it is about has changed
 /// since (a calendar event, a logged activity, a stress alert: see [`occasion`]), and
 /// either no other data has arrived or it is younger than [`MIN_REUSE`].
-async fn still_current(state: &AppState, latest: &StoredRecommendation) -> bool {
+async fn still_current(state: &App, latest: &StoredRecommendation) -> bool {
     let occasion = state.insights.occasion(latest.child_id).await;
     if latest.details.get(OCCASION).and_then(Value::as_u64) != Some(occasion) {
         return false;
@@ -111,7 +111,7 @@ const OCCASION_SETTLE: std::time::Duration = std::time::Duration::from_secs(2);
 /// activity, a stress alert. The current recommendation is stale at once, and a new one
 /// is written and pushed to the family's open apps shortly after (once changes arriving
 /// together have settled). Nothing is written for a child with no recommendation yet.
-pub async fn occasion(state: &AppState, child: Child) {
+pub async fn occasion(state: &App, child: Child) {
     state.insights.mark_occasion(child.id).await;
     let state = state.clone();
     tokio::spawn(async move {
@@ -128,7 +128,7 @@ pub async fn occasion(state: &AppState, child: Child) {
             return;
         }
         if let Err(e) = renew(&state, child.clone()).await {
-            tracing::warn!(error = %e.message, child = %child.id, "cannot renew the recommendation");
+            tracing::warn!(error = %e, child = %child.id, "cannot renew the recommendation");
         }
     });
 }
@@ -140,7 +140,7 @@ const ALERT_RENEWAL: chrono::Duration = chrono::Duration::minutes(15);
 /// Stress is high now: the advice should answer it, unless it already does and was
 /// written in the last [`ALERT_RENEWAL`]. Advice written before stress rose is renewed
 /// at once, however recent: it speaks of the day ahead, not of the moment.
-pub async fn alerted(state: &AppState, child: Child) {
+pub async fn alerted(state: &App, child: Child) {
     let latest = latest(state, child.id, ANY_VIEWER).await.ok().flatten();
     let answers_the_moment = |l: &StoredRecommendation| !l.details["facts"]["right_now"].is_null();
     if latest.is_some_and(|l| Utc::now() - l.created_at >= ALERT_RENEWAL || !answers_the_moment(&l)) {
@@ -149,7 +149,7 @@ pub async fn alerted(state: &AppState, child: Child) {
 }
 
 /// Writes a new recommendation, marks it current and pushes it to the family.
-async fn renew(state: &AppState, child: Child) -> ApiResult<StoredRecommendation> {
+async fn renew(state: &App, child: Child) -> AppResult<StoredRecommendation> {
     let version = state.insights.version(child.id, RECOMMENDATION).await;
     let created = generate(state, child.clone()).await?;
     state
@@ -193,7 +193,7 @@ fn recall_query(facts: &sprout_coach::Facts) -> String {
 
 /// Decides, writes, checks and stores a new recommendation.
 #[tracing::instrument(skip_all, fields(child_id = %child.id))]
-pub async fn generate(state: &AppState, child: Child) -> ApiResult<StoredRecommendation> {
+pub async fn generate(state: &App, child: Child) -> AppResult<StoredRecommendation> {
     // Read first: a change while this one is written makes it stale at once.
     let occasion = state.insights.occasion(child.id).await;
     let consents = state.store.consents(child.id).await?;
@@ -277,7 +277,7 @@ pub async fn generate(state: &AppState, child: Child) -> ApiResult<StoredRecomme
         })
     })
     .await
-    .map_err(|e| ApiError::internal(&e))?;
+    .map_err(|e| AppError::internal("a recommendation", &e))?;
     let Some(sprout_coach::Plan {
         decision,
         mut facts,
@@ -287,9 +287,9 @@ pub async fn generate(state: &AppState, child: Child) -> ApiResult<StoredRecomme
         sleep,
     }) = plan
     else {
-        return Err(ApiError::new(
-            crate::error::ErrorCode::Unavailable,
-            "nothing to suggest now: no time slot is left, or every activity that fits one is set to be avoided",
+        return Err(AppError::Unavailable(
+            "nothing to suggest now: no time slot is left, or every activity that fits one is set to be avoided"
+                .into(),
         ));
     };
     // What the family said before about this kind of moment: their notes, earlier
@@ -302,7 +302,7 @@ pub async fn generate(state: &AppState, child: Child) -> ApiResult<StoredRecomme
             .await
             // Memories enrich the advice; without them it is still sound.
             .unwrap_or_else(|e| {
-                tracing::warn!(error = %e.message, "could not recall the family's history; writing without it");
+                tracing::warn!(error = %e, "could not recall the family's history; writing without it");
                 Vec::new()
             })
     } else {
@@ -363,12 +363,9 @@ pub async fn generate(state: &AppState, child: Child) -> ApiResult<StoredRecomme
             writer
         };
     let asked = writer.model_version();
-    let written = compose(writer.as_ref(), &facts, variant).await.map_err(|e| {
-        ApiError::new(
-            crate::error::ErrorCode::RateLimited,
-            format!("{e}; the recommendation is being written for others"),
-        )
-    })?;
+    let written = compose(writer.as_ref(), &facts, variant)
+        .await
+        .map_err(|e| AppError::Busy(format!("{e}; the recommendation is being written for others")))?;
     if let Some(reason) = &written.fallback_reason {
         tracing::warn!(reason, "writer output replaced by the template");
     }
@@ -433,7 +430,7 @@ pub async fn generate(state: &AppState, child: Child) -> ApiResult<StoredRecomme
 /// [`crate::finetune::resolve`]). A version this node cannot run falls back to the
 /// configured writer (and is recorded as what actually wrote).
 pub fn writer_for(
-    state: &AppState,
+    state: &App,
     models: &[StoredModel],
     version: &str,
     child: Option<ChildId>,
@@ -449,7 +446,7 @@ pub fn writer_for(
 /// adapter over the same base; `None` where the version is not one, or the writer has no
 /// local model to adapt.
 fn adapted_writer(
-    state: &AppState,
+    state: &App,
     models: &[StoredModel],
     version: &str,
 ) -> Option<std::sync::Arc<dyn sprout_coach::writer::Writer>> {
@@ -465,7 +462,7 @@ fn adapted_writer(
 }
 
 /// Whether a version among the registered `models` can be run here.
-pub fn runnable(state: &AppState, models: &[StoredModel], version: &str) -> bool {
+pub fn runnable(state: &App, models: &[StoredModel], version: &str) -> bool {
     let version = crate::finetune::writing_version(models, version, None);
     sprout_coach::template::Style::of_version(version).is_some()
         || state.writer.model_version() == version
@@ -474,18 +471,18 @@ pub fn runnable(state: &AppState, models: &[StoredModel], version: &str) -> bool
 
 /// Re-evaluates the running experiment after an answer; promotes or rolls back when the
 /// evidence is decisive, and tells every parent.
-pub async fn evaluate_experiment(state: &AppState) -> ApiResult<()> {
+pub async fn evaluate_experiment(state: &App) -> AppResult<()> {
     let Some(experiment) = state.store.running_experiment().await? else {
         return Ok(());
     };
     let counts = state.store.arm_counts(experiment.id).await?;
-    let arm = |which| crate::routes::models::arm(&counts, which);
+    let arm = |which| arm(&counts, which);
     let decision = sprout_learn::decide(
         &arm(sprout_learn::Arm::Control),
         &arm(sprout_learn::Arm::Candidate),
         &sprout_learn::Policy::default(),
     )
-    .map_err(|e| ApiError::internal(&e))?;
+    .map_err(|e| AppError::internal("a recommendation", &e))?;
     let promoted = match decision {
         sprout_learn::Decision::Promote { .. } => true,
         sprout_learn::Decision::RollBack { .. } => false,
@@ -515,4 +512,19 @@ fn causal_sentence(effects: &[InterventionEffect], kind: sprout_domain::Interven
         .find(|e| e.kind == kind)
         .map(|e| e.interpretation.clone())
         .unwrap_or_else(|| "Not known yet.".into())
+}
+
+/// One arm's counts as the decision statistics read them.
+pub fn arm(counts: &[sprout_store::ArmCounts], which: sprout_learn::Arm) -> sprout_learn::ArmStats {
+    counts
+        .iter()
+        .find(|c| c.arm == which.as_str())
+        .map(|c| sprout_learn::ArmStats {
+            recommendations: c.recommendations,
+            answered: c.answered,
+            helpful: c.helpful,
+            rewarded: c.rewarded,
+            reward_sum: c.reward_sum,
+        })
+        .unwrap_or_default()
 }

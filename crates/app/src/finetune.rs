@@ -33,7 +33,7 @@
 //!   `sprout learn sft`), else from zero.
 
 use crate::live::{Happening, LiveEvent};
-use crate::AppState;
+use crate::App;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use sprout_domain::{ChildId, ConsentPurpose};
@@ -252,7 +252,7 @@ fn personal_lost(models: &[StoredModel], base: &str) -> bool {
 /// After an answer about `child` is stored: schedules a training run when one is due.
 /// Never fails the answer; a run that cannot be scheduled now is scheduled by a later
 /// answer.
-pub async fn after_feedback(state: &AppState, child: ChildId) {
+pub async fn after_feedback(state: &App, child: ChildId) {
     let Some(config) = &state.config.finetune else {
         return;
     };
@@ -283,7 +283,7 @@ pub async fn after_feedback(state: &AppState, child: ChildId) {
 /// `child`, in the child scope; one run at a time per process), then announces the
 /// candidate and starts its experiment. The node that saw the answers decided the run
 /// was due; the worker only avoids repeating it.
-pub async fn run_job(state: &AppState, through: u64, child: Option<ChildId>) -> Result<(), FineTuneError> {
+pub async fn run_job(state: &App, through: u64, child: Option<ChildId>) -> Result<(), FineTuneError> {
     let Some(config) = &state.config.finetune else {
         return Err(FineTuneError::Other(
             "this node has no local model to fine-tune (start it with --writer gguf:PATH)".into(),
@@ -314,7 +314,7 @@ pub async fn run_job(state: &AppState, through: u64, child: Option<ChildId>) -> 
 
 /// Publishes `model.candidate` and starts the candidate's experiment against the active
 /// version, unless one is running (the candidate then waits for an administrator).
-async fn announce(state: &AppState, model: &StoredModel, share: f64) -> Result<(), FineTuneError> {
+async fn announce(state: &App, model: &StoredModel, share: f64) -> Result<(), FineTuneError> {
     let experiment = start_experiment(state, model, share).await?;
     state.live.publish(LiveEvent::everyone(Happening::ModelCandidate {
         version: model.version.clone(),
@@ -327,7 +327,7 @@ async fn announce(state: &AppState, model: &StoredModel, share: f64) -> Result<(
 
 /// Starts `model`'s experiment against the active version; `None` when one is running.
 async fn start_experiment(
-    state: &AppState,
+    state: &App,
     model: &StoredModel,
     share: f64,
 ) -> Result<Option<sprout_store::StoredExperiment>, FineTuneError> {
@@ -352,7 +352,7 @@ async fn start_experiment(
 /// personal version (made, and its experiment started, when there is none yet for the
 /// active version).
 async fn announce_personal(
-    state: &AppState,
+    state: &App,
     model: &StoredModel,
     child: ChildId,
     share: f64,

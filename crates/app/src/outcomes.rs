@@ -8,7 +8,7 @@
 //! A window with no stress samples a day after it ended is recorded as unmeasured, so
 //! it is not looked at again (the reward is then the answer alone).
 
-use crate::AppState;
+use crate::App;
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{json, Value};
 use sprout_domain::RecordId;
@@ -128,7 +128,7 @@ pub async fn measure_due(store: &dyn Store, now: DateTime<Utc>) -> sprout_store:
 
 /// After an answer: the recommendation's reward from the answer and, once measured, the
 /// outcome.
-pub async fn after_answer(state: &AppState, id: RecordId, was_helpful: bool) -> sprout_store::Result<()> {
+pub async fn after_answer(state: &App, id: RecordId, was_helpful: bool) -> sprout_store::Result<()> {
     let outcome = state.store.outcome(id).await?;
     let field = |name: &str| outcome.as_ref().and_then(|o| o[name].as_f64());
     let interval = field("forecast_lower").zip(field("forecast_upper"));

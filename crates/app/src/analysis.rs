@@ -2,10 +2,10 @@
 //! load the child's recent data, run the engines on the blocking pool, cache the answer
 //! until the child's data changes.
 
-use crate::error::{ApiError, ApiResult};
+use crate::error::{AppError, AppResult};
 use crate::live::{Happening, LiveEvent};
 use crate::population::Estimates;
-use crate::AppState;
+use crate::App;
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 use sprout_domain::{Child, Intervention, Sample, SchoolEvent, SleepEpisode};
@@ -60,7 +60,7 @@ impl Loaded {
     }
 }
 
-pub async fn load(state: &AppState, child: Child) -> ApiResult<Loaded> {
+pub async fn load(state: &App, child: Child) -> AppResult<Loaded> {
     let now = Utc::now();
     let past = TimeRange {
         from: Some(now - ANALYSIS_HISTORY),
@@ -90,11 +90,11 @@ pub async fn load(state: &AppState, child: Child) -> ApiResult<Loaded> {
 /// Serves `key` for the child from the cache, or loads the data, runs `analysis` on the
 /// blocking pool and caches the answer.
 pub async fn cached(
-    state: &AppState,
+    state: &App,
     child: Child,
     key: String,
     analysis: impl FnOnce(&Loaded) -> Value + Send + 'static,
-) -> ApiResult<Arc<Value>> {
+) -> AppResult<Arc<Value>> {
     let (value, _) = cached_or_computed(state, child, key, move |loaded| (analysis(loaded), ())).await?;
     Ok(value)
 }
@@ -102,11 +102,11 @@ pub async fn cached(
 /// As [`cached`], for an analysis that also yields something besides its answer: that
 /// comes back too when the analysis ran now, `None` when the answer was cached.
 async fn cached_or_computed<T: Send + 'static>(
-    state: &AppState,
+    state: &App,
     child: Child,
     key: String,
     analysis: impl FnOnce(&Loaded) -> (Value, T) + Send + 'static,
-) -> ApiResult<(Arc<Value>, Option<T>)> {
+) -> AppResult<(Arc<Value>, Option<T>)> {
     let id = child.id;
     if let Some(hit) = state.insights.get(id, &key).await {
         return Ok((hit, None));
@@ -121,7 +121,7 @@ async fn cached_or_computed<T: Send + 'static>(
         })
     })
     .await
-    .map_err(|e| ApiError::internal(&e))?;
+    .map_err(|e| AppError::internal("an analysis", &e))?;
     state.insights.put(id, &key, version, value.clone()).await;
     Ok((value, Some(computed)))
 }
@@ -155,7 +155,7 @@ pub fn chronotype_value(loaded: &Loaded) -> Value {
 
 /// Recomputes the chronotype, records it on the child, and tells the family's open apps
 /// when it changed.
-pub async fn recompute_chronotype(state: &AppState, child: Child) -> ApiResult<Arc<Value>> {
+pub async fn recompute_chronotype(state: &App, child: Child) -> AppResult<Arc<Value>> {
     let (id, family, before) = (child.id, child.family_id, child.chronotype.clone());
     state.insights.forget(id, CHRONOTYPE).await;
     let report = cached(state, child, CHRONOTYPE.into(), chronotype_value).await?;
@@ -188,7 +188,7 @@ fn effects_of(loaded: &Loaded, population: &Estimates) -> Vec<InterventionEffect
 
 /// The child's effects, from the cache or computed (and pooled) now; computed ones are
 /// recorded for pooling into other children's.
-pub async fn causal_effects(state: &AppState, child: Child) -> ApiResult<Arc<Value>> {
+pub async fn causal_effects(state: &App, child: Child) -> AppResult<Arc<Value>> {
     let id = child.id;
     let population = state.population.estimates(state.store.as_ref()).await?;
     let (value, computed) = cached_or_computed(state, child, CAUSAL.into(), move |loaded| {
@@ -226,11 +226,7 @@ pub fn hour_of(t: DateTime<Utc>) -> i64 {
 }
 
 /// The child's forecast for `hours`, from the cache or computed now.
-pub async fn stress_and_sleep_forecast(
-    state: &AppState,
-    child: Child,
-    hours: usize,
-) -> ApiResult<Arc<Value>> {
+pub async fn stress_and_sleep_forecast(state: &App, child: Child, hours: usize) -> AppResult<Arc<Value>> {
     cached(state, child, forecast_key(hours, Utc::now()), move |loaded| {
         forecast_value(loaded, hours)
     })

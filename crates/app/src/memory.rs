@@ -10,7 +10,7 @@
 //! real sentence model when `--embed-model DIR` names one (all-MiniLM-L6-v2 by default,
 //! BGE-style models load too), else the small lexical hashing embedder.
 
-use crate::error::{ApiError, ApiResult};
+use crate::error::{AppError, AppResult};
 use serde::Serialize;
 use sprout_domain::{ChildId, RecordId};
 use sprout_embed::{Embedder, VectorIndex};
@@ -89,13 +89,13 @@ impl Memory {
         child: ChildId,
         query: &str,
         k: usize,
-    ) -> ApiResult<Vec<Recalled>> {
+    ) -> AppResult<Vec<Recalled>> {
         let current = remembered_lines(store, child).await?;
         let memory = {
             let mut children = self
                 .children
                 .lock()
-                .map_err(|_| ApiError::internal(&std::io::Error::other("memory lock poisoned")))?;
+                .map_err(|_| AppError::internal("recall", &std::io::Error::other("memory lock poisoned")))?;
             children.entry(child).or_default().clone()
         };
         let mut memory = memory.lock().await;
@@ -124,13 +124,15 @@ impl Memory {
             embedder.embed(&refs)
         })
         .await
-        .map_err(|e| ApiError::internal(&e))?
-        .map_err(|e| ApiError::internal(&e))?;
+        .map_err(|e| AppError::internal("recall", &e))?
+        .map_err(|e| AppError::internal("recall", &e))?;
         let query = vectors.pop().unwrap_or_default();
         let dim = self.embedder.dim();
         let index = memory.index.get_or_insert_with(|| VectorIndex::new(dim));
         for ((id, _, _), vector) in fresh.iter().zip(&vectors) {
-            index.insert(*id, vector).map_err(|e| ApiError::internal(&e))?;
+            index
+                .insert(*id, vector)
+                .map_err(|e| AppError::internal("recall", &e))?;
         }
         for ((id, kind, text), _) in fresh.into_iter().zip(&vectors) {
             memory.items.insert(id, Item { kind, text });
@@ -138,7 +140,9 @@ impl Memory {
         let Some(index) = memory.index.as_ref() else {
             return Ok(Vec::new());
         };
-        let hits = index.search(&query, k).map_err(|e| ApiError::internal(&e))?;
+        let hits = index
+            .search(&query, k)
+            .map_err(|e| AppError::internal("recall", &e))?;
         Ok(hits
             .into_iter()
             .filter(|hit| hit.score >= self.min_score)
@@ -159,7 +163,7 @@ impl Memory {
 async fn remembered_lines(
     store: &dyn Store,
     child: ChildId,
-) -> ApiResult<HashMap<RecordId, (&'static str, String)>> {
+) -> AppResult<HashMap<RecordId, (&'static str, String)>> {
     let (notes, recommendations) = tokio::try_join!(
         store.notes(child, REMEMBERED),
         store.remembered_recommendations(child, REMEMBERED),
