@@ -1,8 +1,9 @@
 //! Sprout's use cases: everything a node does between the HTTP edge (`sprout-server`,
 //! or the CLI) and the engines, behind one service handle, [`App`].
 //!
-//! * ingest's follow-up — [`jobs`]: a child's data changed, so their cached analyses go
-//!   and a refresh is scheduled (debounced), in-process or on the durable [`queue`];
+//! * [`ingest`]: a child's new data stored, and what it sets off ([`App::data_changed`]:
+//!   the cached analyses it makes stale go and a refresh is scheduled, debounced, by
+//!   [`jobs`], in-process or on the durable [`queue`]; the live alert; renewed advice);
 //! * [`analysis`] with its [`cache`]: a child's data loaded and run through the engines
 //!   on the blocking pool, kept until the data changes;
 //! * [`recommend`]: gather the child's situation, choose the writer, write, check and
@@ -18,6 +19,7 @@ pub mod cache;
 pub mod config;
 pub mod error;
 pub mod finetune;
+pub mod ingest;
 pub mod jobs;
 pub mod live;
 pub mod memory;

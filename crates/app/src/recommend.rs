@@ -14,7 +14,7 @@ use sprout_coach::writer::compose;
 use sprout_domain::{Child, ChildId, ConsentPurpose, RecordId, UserId};
 use sprout_insights::effects::InterventionEffect;
 use sprout_learn::ModelStatus;
-use sprout_store::{NewRecommendation, StoredModel, StoredRecommendation};
+use sprout_store::{Consents, NewRecommendation, StoredModel, StoredRecommendation};
 
 /// Cache key marking the current recommendation as fresh for the child's data.
 pub const RECOMMENDATION: &str = "recommendation";
@@ -191,16 +191,49 @@ fn recall_query(facts: &sprout_coach::Facts) -> String {
     query
 }
 
-/// Decides, writes, checks and stores a new recommendation.
+/// Decides, writes, checks and stores a new recommendation: the child's situation is
+/// gathered, the policy plans the action and its facts, the writer for this child is
+/// chosen, and the checked text is stored.
 #[tracing::instrument(skip_all, fields(child_id = %child.id))]
 pub async fn generate(state: &App, child: Child) -> AppResult<StoredRecommendation> {
-    // Read first: a change while this one is written makes it stale at once.
+    let situation = gather(state, &child).await?;
+    let (occasion, consents, personal) = (situation.occasion, situation.consents.clone(), situation.personal);
+    let mut plan = plan(situation).await?;
+    // What the family said before about this kind of moment: their notes, earlier
+    // suggestions and answers, by meaning. Only with consent to personalisation.
+    let recalled = if personal {
+        recall(state, child.id, &plan.facts).await
+    } else {
+        Vec::new()
+    };
+    plan.facts.history = recalled.iter().map(|r| r.text.clone()).collect();
+    let chosen = choose_writer(state, &child, &consents).await?;
+    write_and_store(state, &child, plan, chosen, recalled, occasion).await
+}
+
+/// What a recommendation is decided from, read before anything is written (a change
+/// while it is written makes it stale at once: `occasion`).
+struct Situation {
+    child: Child,
+    occasion: u64,
+    consents: Consents,
+    personal: bool,
+    answers: Vec<PastAnswer>,
+    loaded: Loaded,
+    approval_priors: Vec<sprout_coach::ApprovalPrior>,
+    stress: sprout_coach::StressInput,
+    population: std::sync::Arc<crate::population::Estimates>,
+    preferences: sprout_domain::Preferences,
+    clock: sprout_domain::ClockFormat,
+}
+
+/// Reads the child's situation. Without consent to personalisation the advice uses
+/// nothing of the child's own data or the family's answers: a general suggestion for
+/// the time of day.
+async fn gather(state: &App, child: &Child) -> AppResult<Situation> {
     let occasion = state.insights.occasion(child.id).await;
     let consents = state.store.consents(child.id).await?;
-    let allows = |purpose| consents.allows(purpose);
-    let personal = allows(ConsentPurpose::Personalisation);
-    // Without consent to personalisation the advice uses nothing of the child's own
-    // data or the family's answers: a general suggestion for the time of day.
+    let personal = consents.allows(ConsentPurpose::Personalisation);
     let answers: Vec<PastAnswer> = if personal {
         state
             .store
@@ -221,55 +254,69 @@ pub async fn generate(state: &App, child: Child) -> AppResult<StoredRecommendati
     } else {
         Loaded::empty(child.clone())
     };
-    // What other families found helpful: where this child's own answers start from.
-    let approval_priors = state.approvals.priors(state.store.as_ref(), child.id).await?;
     // The forecast the background refresh warmed, when it is current; else the plan
     // computes it.
-    let stress = match state
-        .insights
-        .get(
-            child.id,
-            &crate::analysis::forecast_key(crate::analysis::DEFAULT_FORECAST_HOURS, Utc::now()),
-        )
-        .await
-    {
+    let warmed = crate::analysis::forecast_key(crate::analysis::DEFAULT_FORECAST_HOURS, Utc::now());
+    let stress = match state.insights.get(child.id, &warmed).await {
         Some(cached) if personal => {
             sprout_coach::StressInput::Known(serde_json::from_value(cached["stress"].clone()).ok())
         }
         _ => sprout_coach::StressInput::Compute,
     };
-    let span = tracing::Span::current();
-    // What other children show: the policy leans on it for kinds this child has tried
-    // too little (the same estimates the Insights view pools with).
-    let population = state.population.estimates(state.store.as_ref()).await?;
-    // What the family said the child likes and wants to avoid (a stated dislike holds
-    // with or without consent to personalisation).
-    let preferences = sprout_domain::Preferences {
-        liked: if personal {
-            child.preferred_interventions.clone()
-        } else {
-            Vec::new()
+    Ok(Situation {
+        child: child.clone(),
+        occasion,
+        personal,
+        answers,
+        loaded,
+        // What other families found helpful: where this child's own answers start from.
+        approval_priors: state.approvals.priors(state.store.as_ref(), child.id).await?,
+        stress,
+        // What other children show: the policy leans on it for kinds this child has
+        // tried too little (the same estimates the Insights view pools with).
+        population: state.population.estimates(state.store.as_ref()).await?,
+        // What the family said the child likes and wants to avoid (a stated dislike
+        // holds with or without consent to personalisation).
+        preferences: sprout_domain::Preferences {
+            liked: if personal {
+                child.preferred_interventions.clone()
+            } else {
+                Vec::new()
+            },
+            avoided: child.avoided_interventions.clone(),
         },
-        avoided: child.avoided_interventions.clone(),
-    };
-    // Times in the text read as the family reads them everywhere else.
-    let clock = state.store.family_clock(child.family_id).await?;
-    // The analyses are CPU work: off the async workers.
+        // Times in the text read as the family reads them everywhere else.
+        clock: state.store.family_clock(child.family_id).await?,
+        consents,
+    })
+}
+
+/// The policy's plan for the situation: the action, its slot and the facts to write
+/// from. The analyses are CPU work, so it runs off the async workers.
+async fn plan(situation: Situation) -> AppResult<sprout_coach::Plan> {
+    let span = tracing::Span::current();
     let plan = tokio::task::spawn_blocking(move || {
         span.in_scope(|| {
+            let Situation {
+                child,
+                answers,
+                loaded,
+                approval_priors,
+                stress,
+                population,
+                preferences,
+                clock,
+                ..
+            } = situation;
             let data = loaded.data();
-            let age = Some(
-                loaded
-                    .child
-                    .age_years(data.now.with_timezone(&data.tz).date_naive()),
-            );
+            let age = Some(child.age_years(data.now.with_timezone(&data.tz).date_naive()));
             sprout_coach::plan(
                 &data,
-                &loaded.child.id.to_string(),
+                &child.id.to_string(),
                 age,
                 &answers,
                 &approval_priors,
-                &|kind| population.population(kind, loaded.child.id),
+                &|kind| population.population(kind, child.id),
                 stress,
                 &preferences,
                 clock,
@@ -278,43 +325,40 @@ pub async fn generate(state: &App, child: Child) -> AppResult<StoredRecommendati
     })
     .await
     .map_err(|e| AppError::internal("a recommendation", &e))?;
-    let Some(sprout_coach::Plan {
-        decision,
-        mut facts,
-        effects,
-        chronotype,
-        stress,
-        sleep,
-    }) = plan
-    else {
-        return Err(AppError::Unavailable(
+    plan.ok_or_else(|| {
+        AppError::Unavailable(
             "nothing to suggest now: no time slot is left, or every activity that fits one is set to be avoided"
                 .into(),
-        ));
-    };
-    // What the family said before about this kind of moment: their notes, earlier
-    // suggestions and answers, by meaning. Only with consent to personalisation.
-    let recalled = if personal {
-        let query = recall_query(&facts);
-        state
-            .memory
-            .recall(state.store.as_ref(), child.id, &query, RECALLED)
-            .await
-            // Memories enrich the advice; without them it is still sound.
-            .unwrap_or_else(|e| {
-                tracing::warn!(error = %e, "could not recall the family's history; writing without it");
-                Vec::new()
-            })
-    } else {
-        Vec::new()
-    };
-    facts.history = recalled.iter().map(|r| r.text.clone()).collect();
-    let id = RecordId::new();
-    let variant = id.0.as_bytes()[0] as usize;
-    // In an experiment the child's arm (a stable hash of child and experiment) decides
-    // which version writes; otherwise the configured writer does.
-    // A child joins experiments only with the family's consent.
-    let experiment = if allows(ConsentPurpose::Experiments) {
+        )
+    })
+}
+
+/// The family's earlier notes, suggestions and answers closest in meaning to these
+/// facts. Memories enrich the advice; without them it is still sound.
+async fn recall(state: &App, child: ChildId, facts: &sprout_coach::Facts) -> Vec<crate::memory::Recalled> {
+    state
+        .memory
+        .recall(state.store.as_ref(), child, &recall_query(facts), RECALLED)
+        .await
+        .unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "could not recall the family's history; writing without it");
+            Vec::new()
+        })
+}
+
+/// Who writes for this child now, and in which arm of which experiment.
+struct ChosenWriter {
+    writer: std::sync::Arc<dyn sprout_coach::writer::Writer>,
+    arm: &'static str,
+    experiment_id: Option<uuid::Uuid>,
+}
+
+/// In an experiment the child's arm (a stable hash of child and experiment) decides which
+/// version writes; otherwise the promoted version, or the configured writer. A child
+/// joins experiments only with the family's consent, and text goes to a remote model
+/// only with the family's consent (the template writes otherwise).
+async fn choose_writer(state: &App, child: &Child, consents: &Consents) -> AppResult<ChosenWriter> {
+    let experiment = if consents.allows(ConsentPurpose::Experiments) {
         state.store.running_experiment().await?
     } else {
         None
@@ -322,19 +366,16 @@ pub async fn generate(state: &App, child: Child) -> AppResult<StoredRecommendati
     let models = state.store.models().await?;
     let (writer, arm, experiment_id) = match &experiment {
         Some(e) => {
-            let id = child.id.0;
-            match sprout_learn::assign(&id, &e.id, e.candidate_share) {
-                sprout_learn::Arm::Candidate => (
-                    writer_for(state, &models, &e.candidate_version, Some(child.id)),
-                    sprout_learn::Arm::Candidate.as_str(),
-                    Some(e.id),
-                ),
-                sprout_learn::Arm::Control => (
-                    writer_for(state, &models, &e.control_version, Some(child.id)),
-                    sprout_learn::Arm::Control.as_str(),
-                    Some(e.id),
-                ),
-            }
+            let arm = sprout_learn::assign(&child.id.0, &e.id, e.candidate_share);
+            let version = match arm {
+                sprout_learn::Arm::Candidate => &e.candidate_version,
+                sprout_learn::Arm::Control => &e.control_version,
+            };
+            (
+                writer_for(state, &models, version, Some(child.id)),
+                arm.as_str(),
+                Some(e.id),
+            )
         }
         None => {
             // A version promoted by an experiment writes from then on; until one is (the
@@ -345,25 +386,48 @@ pub async fn generate(state: &App, child: Child) -> AppResult<StoredRecommendati
                 .find(|m| m.status == ModelStatus::Active)
                 .map(|m| m.version.as_str())
                 .filter(|v| *v != sprout_coach::template::MODEL_VERSION && runnable(state, &models, v));
-            match promoted {
-                Some(version) => (
-                    writer_for(state, &models, version, Some(child.id)),
-                    CONTROL_ARM,
-                    None,
-                ),
-                None => (state.writer.clone(), CONTROL_ARM, None),
-            }
+            let writer = match promoted {
+                Some(version) => writer_for(state, &models, version, Some(child.id)),
+                None => state.writer.clone(),
+            };
+            (writer, CONTROL_ARM, None)
         }
     };
-    // Text goes to a remote model only with the family's consent; the template otherwise.
-    let writer: std::sync::Arc<dyn sprout_coach::writer::Writer> =
-        if writer.is_remote() && !allows(ConsentPurpose::RemoteModel) {
-            writer_for(state, &models, CONTROL_TEMPLATE, None)
-        } else {
-            writer
-        };
-    let asked = writer.model_version();
-    let written = compose(writer.as_ref(), &facts, variant)
+    let writer = if writer.is_remote() && !consents.allows(ConsentPurpose::RemoteModel) {
+        writer_for(state, &models, CONTROL_TEMPLATE, None)
+    } else {
+        writer
+    };
+    Ok(ChosenWriter {
+        writer,
+        arm,
+        experiment_id,
+    })
+}
+
+/// Writes the plan's facts with the chosen writer (the guardrails check the text; the
+/// template replaces what fails them), and stores the recommendation with what it was
+/// made from.
+async fn write_and_store(
+    state: &App,
+    child: &Child,
+    plan: sprout_coach::Plan,
+    chosen: ChosenWriter,
+    recalled: Vec<crate::memory::Recalled>,
+    occasion: u64,
+) -> AppResult<StoredRecommendation> {
+    let sprout_coach::Plan {
+        decision,
+        facts,
+        effects,
+        chronotype,
+        stress,
+        sleep,
+    } = plan;
+    let id = RecordId::new();
+    let variant = id.0.as_bytes()[0] as usize;
+    let asked = chosen.writer.model_version();
+    let written = compose(chosen.writer.as_ref(), &facts, variant)
         .await
         .map_err(|e| AppError::Busy(format!("{e}; the recommendation is being written for others")))?;
     if let Some(reason) = &written.fallback_reason {
@@ -405,8 +469,8 @@ pub async fn generate(state: &App, child: Child) -> AppResult<StoredRecommendati
         action_kind: decision.kind,
         action_slot: decision.slot.kind.as_str().to_owned(),
         model_version: written.model_version,
-        arm: arm.to_owned(),
-        experiment_id,
+        arm: chosen.arm.to_owned(),
+        experiment_id: chosen.experiment_id,
         details,
     };
     state.store.insert_recommendation(&new).await?;

@@ -65,69 +65,13 @@ pub async fn post_metrics(
     crate::routes::require(&state, child.id, sprout_domain::ConsentPurpose::DataCollection).await?;
     let raw: RawBatch<'_> = body.decode()?;
     let batch = SampleBatch::parse_raw(raw.samples.iter().map(|r| r.get()), Utc::now())?;
-    let outcome = state.app.store.insert_samples(child.id, &batch).await?;
-    if outcome.accepted > 0 {
-        // Samples of the current hour only leave analyses of the settled hours (the
-        // forecast) current; anything older changes them too.
-        let hour = sprout_app::analysis::hour_of(Utc::now());
-        if batch
-            .samples()
-            .iter()
-            .all(|s| sprout_app::analysis::hour_of(s.time) >= hour)
-        {
-            state.app.insights.invalidate_recent(child.id).await;
-        } else {
-            state.app.insights.invalidate(child.id).await;
-        }
-        state.app.refresher.schedule(child.id);
-        alert_if_stressed(&state, &child, batch.samples());
-    }
+    let outcome = sprout_app::ingest::samples(&state.app, &child, &batch).await?;
     state.telemetry.samples_accepted.inc_by(outcome.accepted);
     state.telemetry.samples_duplicate.inc_by(outcome.duplicates);
     Ok(Json(IngestResponse {
         accepted: outcome.accepted,
         duplicates: outcome.duplicates,
     }))
-}
-
-/// A sustained high reading in the newest half hour of a batch: worth telling the parent
-/// now (the same line the card's "right now" sentence uses).
-const ALERT_STRESS: f64 = sprout_insights::days::HIGH_NOW_STRESS;
-const ALERT_WINDOW: chrono::Duration = sprout_insights::days::NOW_WINDOW;
-/// Fewest readings that make the half hour's mean meaningful.
-const ALERT_MIN_READINGS: usize = sprout_insights::days::NOW_MIN_READINGS;
-
-/// Publishes `alert.stress_high` when the batch's newest half hour averages high and is
-/// recent (a backfill of old data raises no alert).
-fn alert_if_stressed(state: &AppState, child: &sprout_domain::Child, samples: &[Sample]) {
-    let Some(newest) = samples.iter().map(|s| s.time).max() else {
-        return;
-    };
-    if Utc::now() - newest > ALERT_WINDOW {
-        return;
-    }
-    let recent: Vec<f64> = samples
-        .iter()
-        .filter(|s| s.time > newest - ALERT_WINDOW)
-        .filter_map(|s| s.stress_level)
-        .collect();
-    if recent.len() < ALERT_MIN_READINGS {
-        return;
-    }
-    let mean = recent.iter().sum::<f64>() / recent.len() as f64;
-    if mean >= ALERT_STRESS {
-        let happening = sprout_app::live::Happening::StressHigh {
-            stress_level: mean,
-            window_minutes: ALERT_WINDOW.num_minutes(),
-        };
-        state.app.live.publish(sprout_app::live::LiveEvent::new(
-            happening,
-            child.family_id,
-            child.id,
-        ));
-        let (state, child) = (state.clone(), child.clone());
-        tokio::spawn(async move { sprout_app::recommend::alerted(&state.app, child).await });
-    }
 }
 
 /// A child's samples in a time range: raw, or hourly/daily summaries in the child's

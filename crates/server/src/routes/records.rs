@@ -53,12 +53,7 @@ pub async fn post_event(
     let child = principal.child(&state, &child_id, Access::Write).await?;
     crate::routes::require(&state, child.id, sprout_domain::ConsentPurpose::DataCollection).await?;
     let event = NewSchoolEvent::parse(&body, Utc::now())?;
-    let (stored, created) = state.app.store.insert_event(child.id, &event).await?;
-    if created {
-        state.app.insights.invalidate(child.id).await;
-        state.app.refresher.schedule(child.id);
-        sprout_app::recommend::occasion(&state.app, child).await;
-    }
+    let (stored, created) = sprout_app::ingest::event(&state.app, child, &event).await?;
     Ok((created_status(created), Json(stored)))
 }
 
@@ -97,16 +92,7 @@ pub async fn post_intervention(
     let child = principal.child(&state, &child_id, Access::Write).await?;
     crate::routes::require(&state, child.id, sprout_domain::ConsentPurpose::DataCollection).await?;
     let intervention = NewIntervention::parse(&body, Utc::now())?;
-    let (stored, created) = state
-        .app
-        .store
-        .insert_intervention(child.id, &intervention)
-        .await?;
-    if created {
-        state.app.insights.invalidate(child.id).await;
-        state.app.refresher.schedule(child.id);
-        sprout_app::recommend::occasion(&state.app, child).await;
-    }
+    let (stored, created) = sprout_app::ingest::intervention(&state.app, child, &intervention).await?;
     Ok((created_status(created), Json(stored)))
 }
 
@@ -147,11 +133,7 @@ pub async fn post_sleep_episode(
     crate::routes::require(&state, child.id, sprout_domain::ConsentPurpose::DataCollection).await?;
     let body = SleepEpisodeBody::parse_json(&body.0).map_err(crate::error::ApiError::bad_request)?;
     let episode = NewSleepEpisode::parse(&body, Utc::now())?;
-    let (stored, created) = state.app.store.insert_sleep_episode(child.id, &episode).await?;
-    if created {
-        state.app.insights.invalidate(child.id).await;
-        state.app.refresher.schedule(child.id);
-    }
+    let (stored, created) = sprout_app::ingest::sleep_episode(&state.app, &child, &episode).await?;
     Ok((created_status(created), Json(stored)))
 }
 
