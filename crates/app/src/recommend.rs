@@ -416,36 +416,29 @@ async fn write_and_store(
     recalled: Vec<crate::memory::Recalled>,
     occasion: u64,
 ) -> AppResult<StoredRecommendation> {
-    let sprout_coach::Plan {
-        decision,
-        facts,
-        effects,
-        chronotype,
-        stress,
-        sleep,
-    } = plan;
+    let (decision, facts) = (&plan.decision, &plan.facts);
     let id = RecordId::new();
     let variant = id.0.as_bytes()[0] as usize;
     let asked = chosen.writer.model_version();
-    let written = compose(chosen.writer.as_ref(), &facts, variant)
+    let written = compose(chosen.writer.as_ref(), facts, variant)
         .await
         .map_err(|e| AppError::Busy(format!("{e}; the recommendation is being written for others")))?;
     if let Some(reason) = &written.fallback_reason {
         tracing::warn!(reason, "writer output replaced by the template");
     }
-    let insight = causal_sentence(&effects, decision.kind);
+    let insight = causal_sentence(&plan.effects, decision.kind);
     let details = json!({
         "forecast": {
-            "stress": stress.as_ref().map(|f| {
+            "stress": plan.stress.as_ref().map(|f| {
                 f.times.iter().zip(&f.mean).zip(f.lower.iter().zip(&f.upper))
                     .map(|((t, m), (lo, hi))| json!({"time": t, "mean": m, "lower": lo, "upper": hi}))
                     .collect::<Vec<_>>()
             }).unwrap_or_default(),
-            "sleep": sleep.unwrap_or_default(),
+            "sleep": plan.sleep.clone().unwrap_or_default(),
         },
         "causal_insight": insight,
         "personalization": {
-            "chronotype": chronotype,
+            "chronotype": plan.chronotype,
             "preferred_time": decision.slot.local_time.format("%H:%M").to_string(),
         },
         "action_start": decision.slot.start,
@@ -453,7 +446,7 @@ async fn write_and_store(
         "facts": facts,
         // What a language model would be given for these facts: the training
         // example's prompt when parents answer (`sprout learn export`).
-        "prompt": sprout_coach::prompt::build(&facts),
+        "prompt": sprout_coach::prompt::build(facts),
         "recalled": recalled,
         // The version asked to write: `model_version` says who did, which differs when
         // the guardrails replaced its text.
