@@ -2,6 +2,7 @@
 //! load the child's recent data, run the engines on the blocking pool, cache the answer
 //! until the child's data changes.
 
+use crate::cache::{CacheKey, Cached};
 use crate::error::{AppError, AppResult};
 use crate::live::{Happening, LiveEvent};
 use crate::population::Estimates;
@@ -92,7 +93,7 @@ pub async fn load(state: &App, child: Child) -> AppResult<Loaded> {
 pub async fn cached(
     state: &App,
     child: Child,
-    key: String,
+    key: CacheKey,
     analysis: impl FnOnce(&Loaded) -> Value + Send + 'static,
 ) -> AppResult<Arc<Value>> {
     let (value, _) = cached_or_computed(state, child, key, move |loaded| (analysis(loaded), ())).await?;
@@ -104,14 +105,14 @@ pub async fn cached(
 async fn cached_or_computed<T: Send + 'static>(
     state: &App,
     child: Child,
-    key: String,
+    key: CacheKey,
     analysis: impl FnOnce(&Loaded) -> (Value, T) + Send + 'static,
 ) -> AppResult<(Arc<Value>, Option<T>)> {
     let id = child.id;
-    if let Some(hit) = state.insights.get(id, &key).await {
+    if let Some(Cached::Analysis(hit)) = state.insights.get(id, key).await {
         return Ok((hit, None));
     }
-    let version = state.insights.version(id, &key).await;
+    let version = state.insights.version(id, key).await;
     let loaded = load(state, child).await?;
     let span = tracing::Span::current();
     let (value, computed) = tokio::task::spawn_blocking(move || {
@@ -122,7 +123,10 @@ async fn cached_or_computed<T: Send + 'static>(
     })
     .await
     .map_err(|e| AppError::internal("an analysis", &e))?;
-    state.insights.put(id, &key, version, value.clone()).await;
+    state
+        .insights
+        .put(id, key, version, Cached::Analysis(value.clone()))
+        .await;
     Ok((value, Some(computed)))
 }
 
@@ -157,8 +161,8 @@ pub fn chronotype_value(loaded: &Loaded) -> Value {
 /// when it changed.
 pub async fn recompute_chronotype(state: &App, child: Child) -> AppResult<Arc<Value>> {
     let (id, family, before) = (child.id, child.family_id, child.chronotype.clone());
-    state.insights.forget(id, CHRONOTYPE).await;
-    let report = cached(state, child, CHRONOTYPE.into(), chronotype_value).await?;
+    state.insights.forget(id, CacheKey::Chronotype).await;
+    let report = cached(state, child, CacheKey::Chronotype, chronotype_value).await?;
     let chronotype = report["chronotype"].as_str();
     if chronotype != before.as_deref() {
         state.store.set_chronotype(id, chronotype).await?;
@@ -171,11 +175,6 @@ pub async fn recompute_chronotype(state: &App, child: Child) -> AppResult<Arc<Va
     }
     Ok(report)
 }
-
-/// Cache key of the chronotype report.
-pub const CHRONOTYPE: &str = "chronotype";
-/// Cache key of the intervention effects.
-pub const CAUSAL: &str = "causal";
 
 /// The child's intervention effects, each also pooled with what other children's data
 /// show (partial pooling).
@@ -191,7 +190,7 @@ fn effects_of(loaded: &Loaded, population: &Estimates) -> Vec<InterventionEffect
 pub async fn causal_effects(state: &App, child: Child) -> AppResult<Arc<Value>> {
     let id = child.id;
     let population = state.population.estimates(state.store.as_ref()).await?;
-    let (value, computed) = cached_or_computed(state, child, CAUSAL.into(), move |loaded| {
+    let (value, computed) = cached_or_computed(state, child, CacheKey::Effects, move |loaded| {
         let effects = effects_of(loaded, &population);
         let value = json!({ "child_id": loaded.child.id, "generated_at": loaded.now, "effects": effects });
         (value, (loaded.now, effects))
@@ -210,16 +209,6 @@ pub async fn causal_effects(state: &App, child: Child) -> AppResult<Arc<Value>> 
 /// background refresh.
 pub const DEFAULT_FORECAST_HOURS: usize = 24;
 
-/// Start of every forecast cache key (the cache checks these against the child's settled
-/// data; see [`crate::cache`]).
-pub const FORECAST_KEY_PREFIX: &str = "forecast:";
-
-/// The cache key of a child's forecast for `hours`, made in the hour of `now`: the
-/// forecast reads the complete hours before it, so the next hour needs a new one.
-pub fn forecast_key(hours: usize, now: DateTime<Utc>) -> String {
-    format!("{FORECAST_KEY_PREFIX}{hours}:{}", hour_of(now))
-}
-
 /// The UTC hour `t` falls in, as hours since the epoch: the forecast's unit of settled data.
 pub fn hour_of(t: DateTime<Utc>) -> i64 {
     t.timestamp().div_euclid(3_600)
@@ -227,8 +216,11 @@ pub fn hour_of(t: DateTime<Utc>) -> i64 {
 
 /// The child's forecast for `hours`, from the cache or computed now.
 pub async fn stress_and_sleep_forecast(state: &App, child: Child, hours: usize) -> AppResult<Arc<Value>> {
-    cached(state, child, forecast_key(hours, Utc::now()), move |loaded| {
-        forecast_value(loaded, hours)
-    })
+    cached(
+        state,
+        child,
+        CacheKey::forecast(hours, Utc::now()),
+        move |loaded| forecast_value(loaded, hours),
+    )
     .await
 }

@@ -6,7 +6,7 @@
 //! younger than [`MAX_AGE`] (some answers depend on the clock: "tonight", "tomorrow").
 //!
 //! The forecast reads complete hours only (the current hour is what it forecasts), and
-//! its key names the hour it was made in ([`crate::analysis::forecast_key`]). So it is
+//! its key names the hour it was made in ([`CacheKey::Forecast`]). So it is
 //! checked against a second version, of the child's *settled* data, which samples of the
 //! current hour leave alone ([`InsightCache::invalidate_recent`]): a device uploading
 //! every second does not make every read of that child's forecast a recomputation, and
@@ -16,9 +16,10 @@
 //! error is a miss (the result is computed), never a failed request.
 
 use crate::shared::{Redis, PREFIX};
+use chrono::{DateTime, Utc};
 use redis::AsyncCommands;
 use serde_json::Value;
-use sprout_domain::ChildId;
+use sprout_domain::{ChildId, RecordId};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -26,10 +27,87 @@ use std::time::{Duration, Instant};
 /// Longest a result is served without recomputing, even with no new data.
 pub const MAX_AGE: Duration = Duration::from_secs(15 * 60);
 
+/// Which result of a child is cached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CacheKey {
+    /// The chronotype report.
+    Chronotype,
+    /// The intervention effects.
+    Effects,
+    /// The forecast `hours` ahead, made in UTC hour `hour` (hours since the epoch, see
+    /// [`crate::analysis::hour_of`]): it reads the complete hours before it, so the next
+    /// hour needs a new one.
+    Forecast { hours: usize, hour: i64 },
+    /// Which recommendation is current for the child's data.
+    Recommendation,
+}
+
+impl CacheKey {
+    /// The forecast `hours` ahead made now.
+    pub fn forecast(hours: usize, now: DateTime<Utc>) -> Self {
+        Self::Forecast {
+            hours,
+            hour: crate::analysis::hour_of(now),
+        }
+    }
+
+    /// The key's name in Redis.
+    fn name(self) -> String {
+        match self {
+            Self::Chronotype => "chronotype".into(),
+            Self::Effects => "causal".into(),
+            Self::Forecast { hours, hour } => format!("forecast:{hours}:{hour}"),
+            Self::Recommendation => "recommendation".into(),
+        }
+    }
+
+    /// The data the result depends on.
+    fn scope(self) -> Scope {
+        match self {
+            Self::Forecast { .. } => Scope::Settled,
+            _ => Scope::All,
+        }
+    }
+}
+
+/// A cached result.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cached {
+    /// An analysis as the API answers it.
+    Analysis(Arc<Value>),
+    /// The recommendation that is current.
+    Recommendation(RecordId),
+}
+
+/// A cached result as Redis holds it.
+#[derive(serde::Serialize, serde::Deserialize)]
+enum StoredValue {
+    Analysis(Value),
+    Recommendation(RecordId),
+}
+
+impl From<&Cached> for StoredValue {
+    fn from(cached: &Cached) -> Self {
+        match cached {
+            Cached::Analysis(value) => Self::Analysis(value.as_ref().clone()),
+            Cached::Recommendation(id) => Self::Recommendation(*id),
+        }
+    }
+}
+
+impl From<StoredValue> for Cached {
+    fn from(stored: StoredValue) -> Self {
+        match stored {
+            StoredValue::Analysis(value) => Self::Analysis(Arc::new(value)),
+            StoredValue::Recommendation(id) => Self::Recommendation(id),
+        }
+    }
+}
+
 struct Entry {
     version: u64,
     made: Instant,
-    value: Arc<Value>,
+    value: Cached,
 }
 
 /// Which data a cached result depends on.
@@ -44,20 +122,10 @@ enum Scope {
     Occasion,
 }
 
-impl Scope {
-    fn of(key: &str) -> Self {
-        if key.starts_with(crate::analysis::FORECAST_KEY_PREFIX) {
-            Self::Settled
-        } else {
-            Self::All
-        }
-    }
-}
-
 #[derive(Default)]
 struct Local {
     versions: Mutex<HashMap<(ChildId, Scope), u64>>,
-    entries: Mutex<HashMap<(ChildId, String), Entry>>,
+    entries: Mutex<HashMap<(ChildId, CacheKey), Entry>>,
 }
 
 #[derive(Default)]
@@ -74,15 +142,15 @@ fn version_key(child: ChildId, scope: Scope) -> String {
     }
 }
 
-fn entry_key(child: ChildId, key: &str) -> String {
-    format!("{PREFIX}:cache:{child}:{key}")
+fn entry_key(child: ChildId, key: CacheKey) -> String {
+    format!("{PREFIX}:cache:{child}:{}", key.name())
 }
 
 /// A cached result as Redis holds it.
 #[derive(serde::Serialize, serde::Deserialize)]
 struct Stored {
     version: u64,
-    value: Value,
+    value: StoredValue,
 }
 
 fn warn(e: &redis::RedisError) {
@@ -98,8 +166,8 @@ impl InsightCache {
     }
 
     /// The current version of the child's data that `key`'s result depends on.
-    pub async fn version(&self, child: ChildId, key: &str) -> u64 {
-        self.scoped_version(child, Scope::of(key)).await
+    pub async fn version(&self, child: ChildId, key: CacheKey) -> u64 {
+        self.scoped_version(child, key.scope()).await
     }
 
     async fn scoped_version(&self, child: ChildId, scope: Scope) -> u64 {
@@ -163,7 +231,7 @@ impl InsightCache {
     }
 
     /// Drops one cached result of the child, leaving the others.
-    pub async fn forget(&self, child: ChildId, key: &str) {
+    pub async fn forget(&self, child: ChildId, key: CacheKey) {
         if let Some(redis) = &self.redis {
             let mut redis = redis.clone();
             if let Err(e) = redis.del::<_, u64>(entry_key(child, key)).await {
@@ -172,7 +240,7 @@ impl InsightCache {
             return;
         }
         if let Ok(mut entries) = self.local.entries.lock() {
-            entries.remove(&(child, key.to_owned()));
+            entries.remove(&(child, key));
         }
     }
 
@@ -208,11 +276,11 @@ impl InsightCache {
         }
     }
 
-    pub async fn get(&self, child: ChildId, key: &str) -> Option<Arc<Value>> {
+    pub async fn get(&self, child: ChildId, key: CacheKey) -> Option<Cached> {
         if let Some(redis) = &self.redis {
             let mut redis = redis.clone();
             let (version, stored): (Option<u64>, Option<String>) = match redis
-                .mget(&[version_key(child, Scope::of(key)), entry_key(child, key)])
+                .mget(&[version_key(child, key.scope()), entry_key(child, key)])
                 .await
             {
                 Ok(pair) => pair,
@@ -222,23 +290,23 @@ impl InsightCache {
                 }
             };
             let stored: Stored = serde_json::from_str(&stored?).ok()?;
-            return (stored.version == version.unwrap_or(0)).then(|| Arc::new(stored.value));
+            return (stored.version == version.unwrap_or(0)).then(|| stored.value.into());
         }
         let version = self.version(child, key).await;
         let entries = self.local.entries.lock().ok()?;
-        let entry = entries.get(&(child, key.to_owned()))?;
+        let entry = entries.get(&(child, key))?;
         (entry.version == version && entry.made.elapsed() < MAX_AGE).then(|| entry.value.clone())
     }
 
     /// Stores a result computed from data at `version`; a result of stale data is dropped.
-    pub async fn put(&self, child: ChildId, key: &str, version: u64, value: Arc<Value>) {
+    pub async fn put(&self, child: ChildId, key: CacheKey, version: u64, value: Cached) {
         if version != self.version(child, key).await {
             return;
         }
         if let Some(redis) = &self.redis {
             let stored = Stored {
                 version,
-                value: value.as_ref().clone(),
+                value: (&value).into(),
             };
             let Ok(text) = serde_json::to_string(&stored) else {
                 return;
@@ -254,7 +322,7 @@ impl InsightCache {
         }
         if let Ok(mut entries) = self.local.entries.lock() {
             entries.insert(
-                (child, key.to_owned()),
+                (child, key),
                 Entry {
                     version,
                     made: Instant::now(),

@@ -4,6 +4,7 @@
 //! the family's feedback changes.
 
 use crate::analysis::{load, Loaded};
+use crate::cache::{CacheKey, Cached};
 use crate::error::{AppError, AppResult};
 use crate::live::{Happening, LiveEvent};
 use crate::App;
@@ -16,8 +17,6 @@ use sprout_insights::effects::InterventionEffect;
 use sprout_learn::ModelStatus;
 use sprout_store::{Consents, NewRecommendation, StoredModel, StoredRecommendation};
 
-/// Cache key marking the current recommendation as fresh for the child's data.
-pub const RECOMMENDATION: &str = "recommendation";
 /// A recommendation is shown for at least this long, even when new data or an answer
 /// would make a new one: a parent who just answered sees their answer, and a device
 /// uploading every minute does not rewrite the advice every minute.
@@ -95,9 +94,9 @@ async fn still_current(state: &App, latest: &StoredRecommendation) -> bool {
     }
     let fresh = state
         .insights
-        .get(latest.child_id, RECOMMENDATION)
+        .get(latest.child_id, CacheKey::Recommendation)
         .await
-        .is_some_and(|f| f["id"] == json!(latest.id));
+        == Some(Cached::Recommendation(latest.id));
     fresh || Utc::now() - latest.created_at < MIN_REUSE
 }
 
@@ -150,15 +149,15 @@ pub async fn alerted(state: &App, child: Child) {
 
 /// Writes a new recommendation, marks it current and pushes it to the family.
 async fn renew(state: &App, child: Child) -> AppResult<StoredRecommendation> {
-    let version = state.insights.version(child.id, RECOMMENDATION).await;
+    let version = state.insights.version(child.id, CacheKey::Recommendation).await;
     let created = generate(state, child.clone()).await?;
     state
         .insights
         .put(
             child.id,
-            RECOMMENDATION,
+            CacheKey::Recommendation,
             version,
-            std::sync::Arc::new(json!({ "id": created.id })),
+            Cached::Recommendation(created.id),
         )
         .await;
     let happening = Happening::RecommendationCreated {
@@ -256,9 +255,9 @@ async fn gather(state: &App, child: &Child) -> AppResult<Situation> {
     };
     // The forecast the background refresh warmed, when it is current; else the plan
     // computes it.
-    let warmed = crate::analysis::forecast_key(crate::analysis::DEFAULT_FORECAST_HOURS, Utc::now());
-    let stress = match state.insights.get(child.id, &warmed).await {
-        Some(cached) if personal => {
+    let warmed = CacheKey::forecast(crate::analysis::DEFAULT_FORECAST_HOURS, Utc::now());
+    let stress = match state.insights.get(child.id, warmed).await {
+        Some(Cached::Analysis(cached)) if personal => {
             sprout_coach::StressInput::Known(serde_json::from_value(cached["stress"].clone()).ok())
         }
         _ => sprout_coach::StressInput::Compute,

@@ -90,7 +90,7 @@ pub async fn put_consents(
     state
         .app
         .insights
-        .forget(child.id, sprout_app::recommend::RECOMMENDATION)
+        .forget(child.id, sprout_app::cache::CacheKey::Recommendation)
         .await;
     Ok(Json(
         json!({ "items": state.app.store.consents(child.id).await? }),

@@ -12,8 +12,9 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use sprout_app::analysis::{
     cached, causal_effects, chronotype_value, recompute_chronotype as recompute, stress_and_sleep_forecast,
-    CHRONOTYPE, DEFAULT_FORECAST_HOURS,
+    DEFAULT_FORECAST_HOURS,
 };
+use sprout_app::cache::CacheKey;
 use sprout_domain::InterventionKind;
 use std::sync::Arc;
 
@@ -75,7 +76,7 @@ pub async fn get_chronotype(
 ) -> ApiResult<Json<Arc<Value>>> {
     let child = analysed_child(&principal, &state, &child_id).await?;
     Ok(Json(
-        cached(&state.app, child, CHRONOTYPE.into(), chronotype_value).await?,
+        cached(&state.app, child, CacheKey::Chronotype, chronotype_value).await?,
     ))
 }
 

@@ -62,7 +62,7 @@ pub async fn post_note(
     state
         .app
         .insights
-        .forget(child.id, sprout_app::recommend::RECOMMENDATION)
+        .forget(child.id, sprout_app::cache::CacheKey::Recommendation)
         .await;
     Ok((StatusCode::CREATED, Json(note)))
 }

@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::Utc;
 use serde_json::{json, Value};
-use sprout_app::analysis::{load, CAUSAL, CHRONOTYPE};
+use sprout_app::analysis::load;
 use sprout_app::recommend::view;
 use sprout_domain::{DeviceId, FamilyId, SleepEpisode};
 use sprout_store::{AuditEntry, TimeRange};
@@ -195,8 +195,8 @@ pub async fn export_child(
     let loaded = load(&state.app, child.clone()).await?;
     let insights = tokio::task::spawn_blocking(move || {
         json!({
-            CHRONOTYPE: sprout_insights::chronotype::chronotype(&loaded.data()),
-            CAUSAL: sprout_insights::effects::intervention_effects(&loaded.data(), Default::default(), &|_| None),
+            "chronotype": sprout_insights::chronotype::chronotype(&loaded.data()),
+            "causal": sprout_insights::effects::intervention_effects(&loaded.data(), Default::default(), &|_| None),
         })
     })
     .await

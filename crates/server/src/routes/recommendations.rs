@@ -9,7 +9,8 @@ use axum::extract::{Path, State};
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use sprout_app::recommend::{current, view, RECOMMENDATION};
+use sprout_app::cache::CacheKey;
+use sprout_app::recommend::{current, view};
 use sprout_domain::{ChildId, RecordId};
 
 /// Longest comment kept with an answer.
@@ -139,7 +140,11 @@ pub async fn post_feedback(
         .await?;
     // The next recommendation should learn from this answer, and so should a running
     // experiment (after the reply: the parent does not wait for it).
-    state.app.insights.forget(child.id, RECOMMENDATION).await;
+    state
+        .app
+        .insights
+        .forget(child.id, CacheKey::Recommendation)
+        .await;
     let background = state.clone();
     let helpful = saved.was_helpful;
     let child_id = child.id;
