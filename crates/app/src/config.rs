@@ -25,8 +25,8 @@ pub struct Config {
     pub admin_token: Option<Secret>,
     pub token_ttl: Duration,
     pub body_limit: usize,
-    /// When a child's analyses are refreshed after new data (see [`crate::jobs::Timing`]).
-    pub refresh: crate::jobs::Timing,
+    /// When a child's analyses are refreshed after new data (see [`crate::refresh::Timing`]).
+    pub refresh: crate::refresh::Timing,
     /// Who writes recommendations.
     pub writer: WriterSpec,
     /// How long raw samples are kept; older ones are folded into hourly aggregates and
@@ -92,7 +92,7 @@ impl Default for Config {
             admin_token: None,
             token_ttl: DEFAULT_TOKEN_TTL,
             body_limit: DEFAULT_BODY_LIMIT,
-            refresh: crate::jobs::Timing::default(),
+            refresh: crate::refresh::Timing::default(),
             writer: WriterSpec::Template,
             raw_retention: None,
             retention_every: crate::retention::DEFAULT_EVERY,

@@ -26,7 +26,7 @@ pub enum Change {
 
 impl App {
     /// The child's data changed: the analyses it makes stale go and a refresh is
-    /// scheduled (debounced, see [`crate::jobs`]).
+    /// scheduled (debounced, see [`crate::refresh`]).
     pub async fn data_changed(&self, child: ChildId, change: Change) {
         match change {
             Change::CurrentHour => self.insights.invalidate_recent(child).await,

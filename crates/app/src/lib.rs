@@ -3,7 +3,8 @@
 //!
 //! * [`ingest`]: a child's new data stored, and what it sets off ([`App::data_changed`]:
 //!   the cached analyses it makes stale go and a refresh is scheduled, debounced, by
-//!   [`jobs`], in-process or on the durable [`queue`]; the live alert; renewed advice);
+//!   [`refresh`], in-process or as a job on the durable [`queue`] that a [`worker`]
+//!   runs; the live alert; renewed advice);
 //! * [`analysis`] with its [`cache`]: a child's data loaded and run through the engines
 //!   on the blocking pool, kept until the data changes;
 //! * [`recommend`]: gather the child's situation, choose the writer, write, check and
@@ -20,16 +21,17 @@ pub mod config;
 pub mod error;
 pub mod finetune;
 pub mod ingest;
-pub mod jobs;
 pub mod live;
 pub mod memory;
 pub mod outcomes;
 pub mod population;
 pub mod queue;
 pub mod recommend;
+pub mod refresh;
 pub mod retention;
 pub mod rollup;
 pub mod shared;
+pub mod worker;
 
 pub use config::{Config, Secret, WriterSpec};
 pub use error::{AppError, AppResult};
@@ -48,7 +50,7 @@ pub struct App {
     /// Analyses cached until the child's data changes (shared through Redis).
     pub insights: Arc<cache::InsightCache>,
     pub live: Arc<live::Hub>,
-    pub refresher: jobs::Refresher,
+    pub refresher: refresh::Refresher,
     /// The configured writer; a local model's fine-tuned versions come from it
     /// ([`sprout_coach::writer::Writer::adapted`]).
     pub writer: Arc<dyn sprout_coach::writer::Writer>,
@@ -72,7 +74,7 @@ impl App {
         store: Arc<dyn Store>,
     ) -> std::io::Result<(Self, tokio::sync::mpsc::Receiver<ChildId>)> {
         let invalid = |e: String| std::io::Error::new(std::io::ErrorKind::InvalidInput, e);
-        let (refresher, refresh_requests) = jobs::channel();
+        let (refresher, refresh_requests) = refresh::channel();
         let writer: Arc<dyn sprout_coach::writer::Writer> = match &config.writer {
             WriterSpec::Template => Arc::new(sprout_coach::writer::TemplateWriter::default()),
             WriterSpec::Gguf(path) => {
@@ -143,14 +145,14 @@ impl App {
     /// to the durable queue), until the requests end.
     pub async fn run_refreshes(self, requests: tokio::sync::mpsc::Receiver<ChildId>) {
         let timing = self.config.refresh;
-        jobs::run(self, requests, timing).await;
+        refresh::run(self, requests, timing).await;
     }
 
     /// Starts the periodic and queued work of a node that runs jobs (`run_jobs`): the
     /// durable queue's jobs, outcome measurement and raw-sample retention.
     pub fn spawn_jobs(&self) {
         if let Some(queue) = self.queue.clone() {
-            tokio::spawn(queue::work(self.clone(), queue, std::future::pending()));
+            tokio::spawn(worker::work(self.clone(), queue, std::future::pending()));
         }
         tokio::spawn(outcomes::run(self.store.clone(), outcomes::DEFAULT_EVERY));
         if let Some(retention) = self.config.raw_retention {
@@ -195,7 +197,7 @@ pub async fn run_worker(
         let app = app.clone();
         async move {
             match app.queue.clone() {
-                Some(queue) => queue::work(app, queue, std::future::pending()).await,
+                Some(queue) => worker::work(app, queue, std::future::pending()).await,
                 None => std::future::pending().await,
             }
         }

@@ -1,9 +1,10 @@
 //! Durable background jobs where nodes share PostgreSQL: apalis with its PostgreSQL
 //! storage (`apalis.jobs`, rows locked with `SKIP LOCKED`, workers heartbeating).
 //!
-//! An API node that decided a child's analyses need refreshing (see [`crate::jobs`],
-//! which debounces a burst of uploads into one request) pushes a [`Job`]; any worker —
-//! a `sprout serve` without `--no-worker`, or a `sprout worker` — runs it. A job a worker
+//! The transport only: an API node that decided a child's analyses need refreshing (see
+//! [`crate::refresh`], which debounces a burst of uploads into one request) pushes a
+//! [`Job`]; any worker — a `sprout serve` without `--no-worker`, or a `sprout worker` —
+//! takes it and [`crate::worker`] runs it. A job a worker
 //! held when it died is put back by apalis when a worker starts (and after the
 //! heartbeat goes stale), so nothing pushed is lost; a failed job is retried by apalis
 //! up to its attempt limit. Jobs are idempotent (they recompute from the stored data
@@ -14,10 +15,6 @@
 //! `sprout_jobs_meta._sqlx_migrations`, apart from Sprout's, under an advisory lock so
 //! concurrent nodes migrate once.
 
-use crate::App;
-use apalis_core::builder::{WorkerBuilder, WorkerFactoryFn};
-use apalis_core::layers::extensions::Data;
-use apalis_core::monitor::Monitor;
 use apalis_core::storage::Storage;
 use apalis_sql::postgres::PostgresStorage;
 use apalis_sql::sqlx::{
@@ -27,7 +24,6 @@ use apalis_sql::sqlx::{
 use serde::{Deserialize, Serialize};
 use sprout_domain::ChildId;
 use sqlx::{ConnectOptions, Connection};
-use std::future::Future;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -82,6 +78,11 @@ impl JobQueue {
         let mut storage = self.storage.clone();
         storage.push(job).await.map(|_| ())
     }
+
+    /// Where workers take the jobs from.
+    pub(crate) fn storage(&self) -> PostgresStorage<Job> {
+        self.storage.clone()
+    }
 }
 
 async fn migrate(options: &PgConnectOptions) -> Result<(), sqlx::Error> {
@@ -109,32 +110,6 @@ async fn migrate(options: &PgConnectOptions) -> Result<(), sqlx::Error> {
         .await;
     let _ = connection.close().await;
     migrated
-}
-
-/// Runs jobs until `shutdown` completes.
-pub async fn work(state: App, queue: JobQueue, shutdown: impl Future<Output = ()> + Send + 'static) {
-    let name = format!("sprout-{}-{}", std::process::id(), uuid::Uuid::new_v4().simple());
-    let worker = WorkerBuilder::new(name)
-        .data(state)
-        .backend(queue.storage)
-        .build_fn(run);
-    let signal = async move {
-        shutdown.await;
-        Ok(())
-    };
-    if let Err(e) = Monitor::new().register(worker).run_with_signal(signal).await {
-        tracing::error!(error = %e, "the job worker stopped");
-    }
-}
-
-async fn run(job: Job, state: Data<App>) -> Result<(), apalis_core::error::Error> {
-    match job {
-        Job::Refresh { child_id } => crate::jobs::refresh(&state, child_id).await,
-        Job::FineTune { through, child } => crate::finetune::run_job(&state, through, child)
-            .await
-            .map_err(|e| std::io::Error::other(e.to_string())),
-    }
-    .map_err(|e| apalis_core::error::Error::Failed(std::sync::Arc::new(Box::new(e))))
 }
 
 #[cfg(test)]

@@ -60,7 +60,7 @@ fn test_config() -> Config {
     Config {
         addr: "127.0.0.1:0".parse().expect("addr"),
         admin_token: Some(Secret::new(ADMIN_TOKEN)),
-        refresh: sprout_app::jobs::Timing {
+        refresh: sprout_app::refresh::Timing {
             debounce: std::time::Duration::from_millis(200),
             interval: std::time::Duration::from_secs(60),
         },
