@@ -581,6 +581,7 @@ pub fn arm(counts: &[sprout_store::ArmCounts], which: sprout_learn::Arm) -> spro
             helpful: c.helpful,
             rewarded: c.rewarded,
             reward_sum: c.reward_sum,
+            ..Default::default()
         })
         .unwrap_or_default()
 }

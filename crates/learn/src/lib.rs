@@ -57,4 +57,4 @@ pub use registry::{
 };
 pub use reward::{outcome_score, reward, ANSWER_WEIGHT, OUTCOME_WEIGHT};
 pub use sequential::{confidence_sequence, msprt, AlwaysValidP, SequentialTest, DEFAULT_MIXING_VARIANCE};
-pub use stats::ArmStats;
+pub use stats::{ArmStats, ChildSums};

@@ -19,7 +19,9 @@
 //!
 //! **Variance.** `p̃ = (👍 + 1)/(answers + 2)` (the posterior mean under Beta(1, 1)) instead of the raw
 //! rate, so that an arm with all 👍 or all 👎 early on does not claim zero variance and an infinite
-//! statistic.
+//! statistic. Children, not answers, are what is randomised, and one child's answers are alike: where
+//! the counts carry per-child sums the variance is the child-level (cluster-robust) one when that is
+//! larger, so checking after every answer keeps its error rate when children answer many times.
 //!
 //! **Mixing variance.** τ² = 0.01 (τ = 10 percentage points). The mSPRT is most powerful for effects of
 //! about the size of τ; model versions that matter to parents move the 👍 rate by a few to ~20 points,
@@ -50,7 +52,10 @@ pub struct SequentialTest {
     pub p_value: f64,
 }
 
-/// Smoothed rate and the variance contribution `p̃(1 − p̃)/n` of one arm; `None` before any answer.
+/// The rate and its variance contribution of one arm; `None` before any answer. The variance is
+/// the binomial `p̃(1 − p̃)/n`, or the child-level one where the counts carry their children's sums
+/// and it is larger (see [`crate::ChildSums`]): answers of one child are alike, and counting each
+/// as independent makes an experiment look surer than it is.
 fn arm_variance(arm: &ArmStats) -> Option<(f64, f64)> {
     if arm.answered == 0 {
         return None;
@@ -58,7 +63,9 @@ fn arm_variance(arm: &ArmStats) -> Option<(f64, f64)> {
     let n = arm.answered as f64;
     let rate = arm.helpful.min(arm.answered) as f64 / n;
     let smoothed = (arm.helpful.min(arm.answered) as f64 + 1.0) / (n + 2.0);
-    Some((rate, smoothed * (1.0 - smoothed) / n))
+    let binomial = smoothed * (1.0 - smoothed) / n;
+    let by_child = arm.by_child.rate_variance(rate, arm.answered).unwrap_or(0.0);
+    Some((rate, binomial.max(by_child)))
 }
 
 /// Log mixture likelihood ratio of the difference against `theta0`.

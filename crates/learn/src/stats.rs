@@ -20,6 +20,53 @@ pub struct ArmStats {
     pub rewarded: u64,
     /// Sum of those rewards, each in `[0, 1]`.
     pub reward_sum: f64,
+    /// What a variance needs that takes the child — what is randomised — as the unit, not the
+    /// answer (one child's answers are alike): see [`ChildSums`]. Empty when the counts carry no
+    /// per-child detail, and the answers are then taken as independent.
+    #[serde(default)]
+    pub by_child: ChildSums,
+}
+
+/// Sums over the children of one arm, each child counted by its answers `n` and 👍 `h`: how many
+/// children, Σn², Σnh and Σh². With them the variance of the arm's 👍 rate `p = Σh / Σn` is the
+/// cluster-robust one, `G/(G−1) · Σ(h − p·n)² / (Σn)²` (Liang & Zeger 1986; the ratio estimator's
+/// linearisation), which grows with how alike a child's answers are.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct ChildSums {
+    /// Children with at least one answer.
+    pub children: u64,
+    /// Σ n² over those children.
+    pub answered_sq: f64,
+    /// Σ n·h.
+    pub answered_helpful: f64,
+    /// Σ h².
+    pub helpful_sq: f64,
+}
+
+impl ChildSums {
+    /// Adds one child's answers `answered`, of which `helpful` were 👍 (children without answers
+    /// add nothing).
+    pub fn add_child(&mut self, answered: u64, helpful: u64) {
+        if answered == 0 {
+            return;
+        }
+        let (n, h) = (answered as f64, helpful.min(answered) as f64);
+        self.children = self.children.saturating_add(1);
+        self.answered_sq += n * n;
+        self.answered_helpful += n * h;
+        self.helpful_sq += h * h;
+    }
+
+    /// The cluster-robust variance of the rate `rate` over `answered` answers; `None` with fewer than
+    /// two children (nothing to estimate the spread between children from).
+    pub fn rate_variance(&self, rate: f64, answered: u64) -> Option<f64> {
+        if self.children < 2 || answered == 0 {
+            return None;
+        }
+        let g = self.children as f64;
+        let spread = self.helpful_sq - 2.0 * rate * self.answered_helpful + rate * rate * self.answered_sq;
+        Some(g / (g - 1.0) * spread.max(0.0) / (answered as f64).powi(2))
+    }
 }
 
 impl ArmStats {
@@ -47,6 +94,19 @@ impl ArmStats {
     /// Answers that were 👎. Saturates at zero for inconsistent counters (see [`ArmStats::validate`]).
     pub fn unhelpful(&self) -> u64 {
         self.answered.saturating_sub(self.helpful)
+    }
+
+    /// The counts of an arm from its children's: each child's recommendations, answers and 👍
+    /// (rewards are left at zero), with the per-child sums.
+    pub fn from_children(children: impl IntoIterator<Item = (u64, u64, u64)>) -> Self {
+        let mut arm = Self::default();
+        for (recommendations, answered, helpful) in children {
+            arm.recommendations = arm.recommendations.saturating_add(recommendations);
+            arm.answered = arm.answered.saturating_add(answered);
+            arm.helpful = arm.helpful.saturating_add(helpful.min(answered));
+            arm.by_child.add_child(answered, helpful);
+        }
+        arm
     }
 
     /// Share of answers that were 👍, or `None` before the first answer.
