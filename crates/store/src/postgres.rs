@@ -2,7 +2,7 @@
 
 use crate::migrate::{migrator, EmbeddedMigration};
 use crate::sql::{impl_store, retire_sql, HasDb};
-use crate::{Backend, InsertOutcome, StoreError};
+use crate::{Backend, InsertOutcome, Store, StoreError};
 use chrono::{DateTime, Utc};
 use sprout_domain::{ChildId, SampleBatch};
 use sqlx::postgres::{PgPool, PgPoolOptions};
@@ -106,15 +106,25 @@ impl PgStore {
     }
 }
 
+#[async_trait::async_trait]
+impl Store for PgStore {
+    fn backend(&self) -> Backend {
+        Backend::Postgres
+    }
+
+    async fn migrate(&self) -> crate::Result<()> {
+        migrator(MIGRATIONS).await?.run(&self.write).await?;
+        self.use_timescale_if_available().await
+    }
+
+    async fn ping(&self) -> crate::Result<()> {
+        crate::sql::ping(&self.read).await
+    }
+}
+
 impl_store! {
     store = PgStore,
-    backend = Backend::Postgres,
-    specific = {
-        async fn migrate(&self) -> crate::Result<()> {
-            migrator(MIGRATIONS).await?.run(&self.write).await?;
-            self.use_timescale_if_available().await
-        }
-
+    samples = {
         /// Repeatable read: the delete sees the snapshot the roll-up read, so a sample
         /// committed in between is neither aggregated nor deleted (the next run takes it).
         async fn retire_samples(

@@ -194,26 +194,27 @@ where
     })
 }
 
+/// A round trip that touches no table, for readiness checks.
+pub(crate) async fn ping<DB>(pool: &sqlx::Pool<DB>) -> Result<(), StoreError>
+where
+    DB: sqlx::Database,
+    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
+{
+    sqlx::query("SELECT 1").execute(pool).await?;
+    Ok(())
+}
+
 pub(crate) const SAMPLE_COLUMNS: &str =
     "child_id, time, stress_level, heart_rate, hrv_ms, sleep_state, steps";
 
-/// Expands to `impl Store for $store`, with the backend's own methods spliced in, and the
-/// benchmark's row-by-row insert as an inherent method (it is no part of the contract).
+/// Expands to the aggregates' impls for `$store` (the backend's own sample methods spliced
+/// into `Samples`), and the benchmark's row-by-row insert as an inherent method (it is
+/// no part of the contract).
 macro_rules! impl_store {
-    (store = $store:ty, backend = $backend:expr, specific = { $($specific:tt)* }) => {
+    (store = $store:ty, samples = { $($samples:tt)* }) => {
         #[async_trait::async_trait]
-        impl $crate::Store for $store {
-            $($specific)*
-
-            fn backend(&self) -> $crate::Backend {
-                $backend
-            }
-
-            async fn ping(&self) -> $crate::Result<()> {
-                sqlx::query("SELECT 1").execute(&self.read).await?;
-                Ok(())
-            }
-
+        impl $crate::Accounts for $store {
             async fn create_family(
                 &self,
                 name: &str,
@@ -244,6 +245,37 @@ macro_rules! impl_store {
                 .map_err(|e| $crate::StoreError::from_insert(e, "email"))?;
                 tx.commit().await?;
                 Ok((family, user))
+            }
+
+            async fn family_clock(
+                &self,
+                family: sprout_domain::FamilyId,
+            ) -> $crate::Result<sprout_domain::ClockFormat> {
+                let clock: Option<String> = sqlx::query_scalar("SELECT clock FROM families WHERE id = $1")
+                    .bind(family.0)
+                    .fetch_optional(&self.read)
+                    .await?;
+                let clock = clock.ok_or($crate::StoreError::NotFound { what: "family" })?;
+                clock
+                    .parse()
+                    .map_err(|e| $crate::StoreError::corrupt("family clock", e))
+            }
+
+            async fn set_family_clock(
+                &self,
+                family: sprout_domain::FamilyId,
+                clock: sprout_domain::ClockFormat,
+            ) -> $crate::Result<()> {
+                let updated = sqlx::query("UPDATE families SET clock = $1 WHERE id = $2")
+                    .bind(clock.as_str())
+                    .bind(family.0)
+                    .execute(&self.write)
+                    .await?
+                    .rows_affected();
+                if updated == 0 {
+                    return Err($crate::StoreError::NotFound { what: "family" });
+                }
+                Ok(())
             }
 
             async fn find_user_by_email(
@@ -318,6 +350,122 @@ macro_rules! impl_store {
                 Ok(Some($crate::TokenRecord { owner, expires_at, revoked }))
             }
 
+            async fn revoke_token(&self, token_hash: &[u8; 32]) -> $crate::Result<bool> {
+                let revoked = sqlx::query("UPDATE tokens SET revoked_at = $1 WHERE token_hash = $2 AND revoked_at IS NULL")
+                    .bind(to_db(chrono::Utc::now()))
+                    .bind(&token_hash[..])
+                    .execute(&self.write)
+                    .await?
+                    .rows_affected();
+                Ok(revoked > 0)
+            }
+
+            async fn create_device(
+                &self,
+                child: sprout_domain::ChildId,
+                name: &str,
+                token_hash: &[u8; 32],
+            ) -> $crate::Result<sprout_domain::DeviceId> {
+                let device = sprout_domain::DeviceId::new();
+                let now = to_db(chrono::Utc::now());
+                let mut tx = self.write.begin().await?;
+                sqlx::query("INSERT INTO devices (id, child_id, name, created_at) VALUES ($1, $2, $3, $4)")
+                    .bind(device.0)
+                    .bind(child.0)
+                    .bind(name)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query(
+                    "INSERT INTO tokens (token_hash, kind, device_id, created_at) VALUES ($1, 'device', $2, $3)",
+                )
+                .bind(&token_hash[..])
+                .bind(device.0)
+                .bind(now)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| $crate::StoreError::from_insert(e, "token"))?;
+                tx.commit().await?;
+                Ok(device)
+            }
+
+            async fn revoke_device(
+                &self,
+                child: sprout_domain::ChildId,
+                device: sprout_domain::DeviceId,
+            ) -> $crate::Result<bool> {
+                let now = to_db(chrono::Utc::now());
+                let mut tx = self.write.begin().await?;
+                let found = sqlx::query("UPDATE devices SET revoked_at = $1 WHERE id = $2 AND child_id = $3")
+                    .bind(now)
+                    .bind(device.0)
+                    .bind(child.0)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                if found == 0 {
+                    // Not this child's device: touch nothing.
+                    return Ok(false);
+                }
+                sqlx::query("UPDATE tokens SET revoked_at = $1 WHERE device_id = $2 AND revoked_at IS NULL")
+                    .bind(now)
+                    .bind(device.0)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(true)
+            }
+
+            async fn audit(
+                &self,
+                family: sprout_domain::FamilyId,
+                entry: &$crate::AuditEntry,
+            ) -> $crate::Result<()> {
+                sqlx::query(
+                    "INSERT INTO audit_log (at, actor, action, child_id, detail, family_id) \
+                     VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(to_db(entry.at))
+                .bind(&entry.actor)
+                .bind(&entry.action)
+                .bind(entry.child_id.map(|c| c.0))
+                .bind(entry.detail.to_string())
+                .bind(family.0)
+                .execute(&self.write)
+                .await?;
+                Ok(())
+            }
+
+            async fn audit_trail(
+                &self,
+                family: sprout_domain::FamilyId,
+                limit: usize,
+            ) -> $crate::Result<Vec<$crate::AuditEntry>> {
+                use sqlx::Row;
+                let rows = sqlx::query(
+                    "SELECT at, actor, action, child_id, detail FROM audit_log WHERE family_id = $1 \
+                     ORDER BY at DESC, id DESC LIMIT $2",
+                )
+                .bind(family.0)
+                .bind($crate::sql::limit(limit))
+                .fetch_all(&self.read)
+                .await?;
+                rows.iter()
+                    .map(|r| {
+                        Ok($crate::AuditEntry {
+                            at: from_db(r.try_get("at")?)?,
+                            actor: r.try_get("actor")?,
+                            action: r.try_get("action")?,
+                            child_id: r.try_get::<Option<uuid::Uuid>, _>("child_id")?.map(sprout_domain::ChildId),
+                            detail: $crate::sql::details(r.try_get("detail")?)?,
+                        })
+                    })
+                    .collect()
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl $crate::Children for $store {
             async fn create_child(
                 &self,
                 family: sprout_domain::FamilyId,
@@ -380,35 +528,14 @@ macro_rules! impl_store {
                 row.as_ref().map(child_from_row).transpose()
             }
 
-            async fn family_clock(
-                &self,
-                family: sprout_domain::FamilyId,
-            ) -> $crate::Result<sprout_domain::ClockFormat> {
-                let clock: Option<String> = sqlx::query_scalar("SELECT clock FROM families WHERE id = $1")
-                    .bind(family.0)
-                    .fetch_optional(&self.read)
-                    .await?;
-                let clock = clock.ok_or($crate::StoreError::NotFound { what: "family" })?;
-                clock
-                    .parse()
-                    .map_err(|e| $crate::StoreError::corrupt("family clock", e))
-            }
-
-            async fn set_family_clock(
-                &self,
-                family: sprout_domain::FamilyId,
-                clock: sprout_domain::ClockFormat,
-            ) -> $crate::Result<()> {
-                let updated = sqlx::query("UPDATE families SET clock = $1 WHERE id = $2")
-                    .bind(clock.as_str())
-                    .bind(family.0)
-                    .execute(&self.write)
-                    .await?
-                    .rows_affected();
-                if updated == 0 {
-                    return Err($crate::StoreError::NotFound { what: "family" });
-                }
-                Ok(())
+            async fn all_children(&self) -> $crate::Result<Vec<sprout_domain::Child>> {
+                let rows = sqlx::query(concat!(
+                    "SELECT id, family_id, display_name, birth_date, timezone, chronotype, ",
+                    "preferred_interventions, avoided_interventions, created_at FROM children ORDER BY created_at, id"
+                ))
+                .fetch_all(&self.read)
+                .await?;
+                rows.iter().map(child_from_row).collect()
             }
 
             async fn set_chronotype(
@@ -445,34 +572,45 @@ macro_rules! impl_store {
                 $crate::sql::child_updated(updated)
             }
 
-            async fn create_device(
-                &self,
-                child: sprout_domain::ChildId,
-                name: &str,
-                token_hash: &[u8; 32],
-            ) -> $crate::Result<sprout_domain::DeviceId> {
-                let device = sprout_domain::DeviceId::new();
-                let now = to_db(chrono::Utc::now());
-                let mut tx = self.write.begin().await?;
-                sqlx::query("INSERT INTO devices (id, child_id, name, created_at) VALUES ($1, $2, $3, $4)")
-                    .bind(device.0)
-                    .bind(child.0)
-                    .bind(name)
-                    .bind(now)
-                    .execute(&mut *tx)
+            async fn insert_note(&self, note: &$crate::Note) -> $crate::Result<()> {
+                sqlx::query("INSERT INTO notes (id, child_id, author, created_at, text) VALUES ($1, $2, $3, $4, $5)")
+                    .bind(note.id.0)
+                    .bind(note.child_id.0)
+                    .bind(note.author.0)
+                    .bind(to_db(note.created_at))
+                    .bind(&note.text)
+                    .execute(&self.write)
                     .await?;
-                sqlx::query(
-                    "INSERT INTO tokens (token_hash, kind, device_id, created_at) VALUES ($1, 'device', $2, $3)",
-                )
-                .bind(&token_hash[..])
-                .bind(device.0)
-                .bind(now)
-                .execute(&mut *tx)
-                .await
-                .map_err(|e| $crate::StoreError::from_insert(e, "token"))?;
-                tx.commit().await?;
-                Ok(device)
+                Ok(())
             }
+
+            async fn notes(&self, child: sprout_domain::ChildId, limit: usize) -> $crate::Result<Vec<$crate::Note>> {
+                use sqlx::Row;
+                let rows = sqlx::query(
+                    "SELECT id, author, created_at, text FROM notes WHERE child_id = $1 \
+                     ORDER BY created_at DESC, id LIMIT $2",
+                )
+                .bind(child.0)
+                .bind($crate::sql::limit(limit))
+                .fetch_all(&self.read)
+                .await?;
+                rows.iter()
+                    .map(|r| {
+                        Ok($crate::Note {
+                            id: $crate::sql::record_id(r.try_get("id")?),
+                            child_id: child,
+                            author: sprout_domain::UserId(r.try_get("author")?),
+                            created_at: from_db(r.try_get("created_at")?)?,
+                            text: r.try_get("text")?,
+                        })
+                    })
+                    .collect()
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl $crate::Samples for $store {
+            $($samples)*
 
             async fn samples(
                 &self,
@@ -510,6 +648,45 @@ macro_rules! impl_store {
                     .collect()
             }
 
+            async fn sample_hours(
+                &self,
+                child: sprout_domain::ChildId,
+                range: $crate::TimeRange,
+                limit: usize,
+            ) -> $crate::Result<Vec<$crate::HourAggregate>> {
+                use sqlx::Row;
+                let rows = sqlx::query(&format!(
+                    "SELECT {} FROM sample_hours WHERE child_id = $1 AND hour_start >= $2 AND hour_start < $3 \
+                     ORDER BY hour_start LIMIT $4",
+                    $crate::sql::hour_columns()
+                ))
+                .bind(child.0)
+                .bind(to_db($crate::sql::range_start(&range)))
+                .bind(to_db($crate::sql::range_end(&range)))
+                .bind($crate::sql::limit(limit))
+                .fetch_all(&self.read)
+                .await?;
+                rows.iter()
+                    .map(|r| {
+                        let count = |column: &str| -> $crate::Result<u64> {
+                            Ok(u64::try_from(r.try_get::<i64, _>(column)?).unwrap_or_default())
+                        };
+                        Ok($crate::HourAggregate {
+                            start: from_db(r.try_get("hour_start")?)?,
+                            samples: count("samples")?,
+                            asleep_samples: count("asleep")?,
+                            stress_level: $crate::sql::aggregate(r, "stress")?,
+                            heart_rate: $crate::sql::aggregate(r, "heart")?,
+                            hrv_ms: $crate::sql::aggregate(r, "hrv")?,
+                            steps: $crate::sql::aggregate(r, "steps")?,
+                        })
+                    })
+                    .collect()
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl $crate::Records for $store {
             async fn insert_event(
                 &self,
                 child: sprout_domain::ChildId,
@@ -676,6 +853,10 @@ macro_rules! impl_store {
                 .await?;
                 rows.iter().map(sleep_from_row).collect()
             }
+        }
+
+        #[async_trait::async_trait]
+        impl $crate::Recommendations for $store {
             async fn insert_recommendation(&self, r: &$crate::NewRecommendation) -> $crate::Result<()> {
                 sqlx::query(
                     "INSERT INTO recommendations (id, child_id, created_at, text, action_kind, action_slot, \
@@ -740,6 +921,43 @@ macro_rules! impl_store {
                 rows.iter().map(recommendation_from_row).collect()
             }
 
+            async fn remembered_recommendations(
+                &self,
+                child: sprout_domain::ChildId,
+                limit: usize,
+            ) -> $crate::Result<Vec<$crate::RememberedRecommendation>> {
+                use sqlx::Row;
+                let rows = sqlx::query(
+                    "SELECT r.id, r.created_at, r.text, r.action_kind, f.was_helpful, f.comment \
+                     FROM (SELECT id, created_at, text, action_kind FROM recommendations WHERE child_id = $1 \
+                           ORDER BY created_at DESC, id LIMIT $2) r \
+                     LEFT JOIN recommendation_feedback f ON f.recommendation_id = r.id \
+                     ORDER BY r.created_at DESC, r.id",
+                )
+                .bind(child.0)
+                .bind($crate::sql::limit(limit))
+                .fetch_all(&self.read)
+                .await?;
+                let mut remembered: Vec<$crate::RememberedRecommendation> = Vec::new();
+                for r in &rows {
+                    let id = $crate::sql::record_id(r.try_get("id")?);
+                    if remembered.last().is_none_or(|last| last.id != id) {
+                        remembered.push($crate::RememberedRecommendation {
+                            id,
+                            created_at: from_db(r.try_get("created_at")?)?,
+                            text: r.try_get("text")?,
+                            action_kind: $crate::sql::intervention_kind(r.try_get("action_kind")?)?,
+                            answers: Vec::new(),
+                        });
+                    }
+                    let helpful: Option<bool> = r.try_get("was_helpful")?;
+                    if let (Some(helpful), Some(last)) = (helpful, remembered.last_mut()) {
+                        last.answers.push((helpful, r.try_get("comment")?));
+                    }
+                }
+                Ok(remembered)
+            }
+
             async fn upsert_feedback(
                 &self,
                 recommendation: sprout_domain::RecordId,
@@ -799,240 +1017,6 @@ macro_rules! impl_store {
                         })
                     })
                     .collect()
-            }
-            async fn revoke_token(&self, token_hash: &[u8; 32]) -> $crate::Result<bool> {
-                let revoked = sqlx::query("UPDATE tokens SET revoked_at = $1 WHERE token_hash = $2 AND revoked_at IS NULL")
-                    .bind(to_db(chrono::Utc::now()))
-                    .bind(&token_hash[..])
-                    .execute(&self.write)
-                    .await?
-                    .rows_affected();
-                Ok(revoked > 0)
-            }
-
-            async fn revoke_device(
-                &self,
-                child: sprout_domain::ChildId,
-                device: sprout_domain::DeviceId,
-            ) -> $crate::Result<bool> {
-                let now = to_db(chrono::Utc::now());
-                let mut tx = self.write.begin().await?;
-                let found = sqlx::query("UPDATE devices SET revoked_at = $1 WHERE id = $2 AND child_id = $3")
-                    .bind(now)
-                    .bind(device.0)
-                    .bind(child.0)
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected();
-                if found == 0 {
-                    // Not this child's device: touch nothing.
-                    return Ok(false);
-                }
-                sqlx::query("UPDATE tokens SET revoked_at = $1 WHERE device_id = $2 AND revoked_at IS NULL")
-                    .bind(now)
-                    .bind(device.0)
-                    .execute(&mut *tx)
-                    .await?;
-                tx.commit().await?;
-                Ok(true)
-            }
-
-            async fn audit(
-                &self,
-                family: sprout_domain::FamilyId,
-                entry: &$crate::AuditEntry,
-            ) -> $crate::Result<()> {
-                sqlx::query(
-                    "INSERT INTO audit_log (at, actor, action, child_id, detail, family_id) \
-                     VALUES ($1, $2, $3, $4, $5, $6)",
-                )
-                .bind(to_db(entry.at))
-                .bind(&entry.actor)
-                .bind(&entry.action)
-                .bind(entry.child_id.map(|c| c.0))
-                .bind(entry.detail.to_string())
-                .bind(family.0)
-                .execute(&self.write)
-                .await?;
-                Ok(())
-            }
-
-            async fn audit_trail(
-                &self,
-                family: sprout_domain::FamilyId,
-                limit: usize,
-            ) -> $crate::Result<Vec<$crate::AuditEntry>> {
-                use sqlx::Row;
-                let rows = sqlx::query(
-                    "SELECT at, actor, action, child_id, detail FROM audit_log WHERE family_id = $1 \
-                     ORDER BY at DESC, id DESC LIMIT $2",
-                )
-                .bind(family.0)
-                .bind($crate::sql::limit(limit))
-                .fetch_all(&self.read)
-                .await?;
-                rows.iter()
-                    .map(|r| {
-                        Ok($crate::AuditEntry {
-                            at: from_db(r.try_get("at")?)?,
-                            actor: r.try_get("actor")?,
-                            action: r.try_get("action")?,
-                            child_id: r.try_get::<Option<uuid::Uuid>, _>("child_id")?.map(sprout_domain::ChildId),
-                            detail: $crate::sql::details(r.try_get("detail")?)?,
-                        })
-                    })
-                    .collect()
-            }
-
-            async fn erase_child(&self, child: sprout_domain::ChildId) -> $crate::Result<$crate::Erasure> {
-                let mut tx = self.write.begin().await?;
-                let mut erased = $crate::Erasure::default();
-                // Children first in what depends on them, so every count is exact.
-                for (table, counter) in [
-                    ("recommendation_feedback", &mut erased.feedback),
-                    ("recommendations", &mut erased.recommendations),
-                    ("wellness_metrics", &mut erased.samples),
-                    ("sample_hours", &mut erased.hourly_aggregates),
-                    ("notes", &mut erased.notes),
-                    ("school_events", &mut erased.events),
-                    ("interventions", &mut erased.interventions),
-                    ("sleep_episodes", &mut erased.sleep_episodes),
-                    ("effect_estimates", &mut erased.effect_estimates),
-                ] {
-                    *counter = sqlx::query(&format!("DELETE FROM {table} WHERE child_id = $1"))
-                        .bind(child.0)
-                        .execute(&mut *tx)
-                        .await?
-                        .rows_affected();
-                }
-                erased.device_tokens = sqlx::query(
-                    "DELETE FROM tokens WHERE device_id IN (SELECT id FROM devices WHERE child_id = $1)",
-                )
-                .bind(child.0)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-                erased.devices = sqlx::query("DELETE FROM devices WHERE child_id = $1")
-                    .bind(child.0)
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected();
-                erased.child = sqlx::query("DELETE FROM children WHERE id = $1")
-                    .bind(child.0)
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected();
-                tx.commit().await?;
-                Ok(erased)
-            }
-            async fn models(&self) -> $crate::Result<Vec<$crate::StoredModel>> {
-                use sqlx::Row;
-                let rows = sqlx::query(
-                    "SELECT version, base, adapter_path, data_snapshot, metrics, status, created_at FROM models \
-                     ORDER BY created_at DESC, version",
-                )
-                .fetch_all(&self.read)
-                .await?;
-                rows.iter()
-                    .map(|r| {
-                        Ok($crate::StoredModel {
-                            version: r.try_get("version")?,
-                            base: r.try_get("base")?,
-                            adapter_path: r.try_get("adapter_path")?,
-                            data_snapshot: r.try_get("data_snapshot")?,
-                            metrics: $crate::sql::details(r.try_get("metrics")?)?,
-                            status: $crate::sql::status(r.try_get("status")?, "model status")?,
-                            created_at: from_db(r.try_get("created_at")?)?,
-                        })
-                    })
-                    .collect()
-            }
-
-            async fn experiments(&self) -> $crate::Result<Vec<$crate::StoredExperiment>> {
-                use sqlx::Row;
-                let rows = sqlx::query(
-                    "SELECT id, control_version, candidate_version, candidate_share, status, started_at, ended_at \
-                     FROM experiments ORDER BY started_at DESC",
-                )
-                .fetch_all(&self.read)
-                .await?;
-                rows.iter()
-                    .map(|r| {
-                        Ok($crate::StoredExperiment {
-                            id: r.try_get("id")?,
-                            control_version: r.try_get("control_version")?,
-                            candidate_version: r.try_get("candidate_version")?,
-                            candidate_share: r.try_get("candidate_share")?,
-                            status: $crate::sql::status(r.try_get("status")?, "experiment status")?,
-                            started_at: from_db(r.try_get("started_at")?)?,
-                            ended_at: r.try_get::<Option<DbTime>, _>("ended_at")?.map(from_db).transpose()?,
-                        })
-                    })
-                    .collect()
-            }
-
-            async fn arm_counts(&self, experiment: uuid::Uuid) -> $crate::Result<Vec<$crate::ArmCounts>> {
-                use sqlx::Row;
-                let rows = sqlx::query(
-                    "SELECT r.arm, COUNT(DISTINCT r.id) AS recommendations, COUNT(f.recommendation_id) AS answered, \
-                            COALESCE(SUM(CASE WHEN f.was_helpful THEN 1 ELSE 0 END), 0) AS helpful \
-                     FROM recommendations r \
-                     LEFT JOIN recommendation_feedback f ON f.recommendation_id = r.id \
-                     WHERE r.experiment_id = $1 GROUP BY r.arm ORDER BY r.arm",
-                )
-                .bind(experiment)
-                .fetch_all(&self.read)
-                .await?;
-                // Rewards per recommendation, apart from the join above (which has a row
-                // per answer).
-                let rewards = sqlx::query(
-                    "SELECT arm, SUM(CASE WHEN reward IS NULL THEN 0 ELSE 1 END) AS rewarded, \
-                            COALESCE(SUM(reward), 0.0) AS reward_sum \
-                     FROM recommendations WHERE experiment_id = $1 GROUP BY arm",
-                )
-                .bind(experiment)
-                .fetch_all(&self.read)
-                .await?;
-                rows.iter()
-                    .map(|r| {
-                        let count = |name: &str| -> $crate::Result<u64> {
-                            Ok(u64::try_from(r.try_get::<i64, _>(name)?).unwrap_or(0))
-                        };
-                        let arm: String = r.try_get("arm")?;
-                        let mut counts = $crate::ArmCounts {
-                            recommendations: count("recommendations")?,
-                            answered: count("answered")?,
-                            helpful: count("helpful")?,
-                            rewarded: 0,
-                            reward_sum: 0.0,
-                            arm,
-                        };
-                        for w in &rewards {
-                            if w.try_get::<String, _>("arm")? == counts.arm {
-                                counts.rewarded = u64::try_from(w.try_get::<i64, _>("rewarded")?).unwrap_or(0);
-                                counts.reward_sum = w.try_get("reward_sum")?;
-                            }
-                        }
-                        Ok(counts)
-                    })
-                    .collect()
-            }
-            async fn register_model(&self, model: &$crate::StoredModel) -> $crate::Result<bool> {
-                let inserted = sqlx::query(
-                    "INSERT INTO models (version, base, adapter_path, data_snapshot, metrics, status, created_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (version) DO NOTHING",
-                )
-                .bind(&model.version)
-                .bind(&model.base)
-                .bind(&model.adapter_path)
-                .bind(&model.data_snapshot)
-                .bind(model.metrics.to_string())
-                .bind(model.status.as_str())
-                .bind(to_db(model.created_at))
-                .execute(&self.write)
-                .await?
-                .rows_affected();
-                Ok(inserted == 1)
             }
 
             async fn feedback_examples(&self) -> $crate::Result<Vec<$crate::FeedbackExample>> {
@@ -1128,6 +1112,120 @@ macro_rules! impl_store {
                     None => Ok(None),
                 }
             }
+        }
+
+        #[async_trait::async_trait]
+        impl $crate::Registry for $store {
+            async fn models(&self) -> $crate::Result<Vec<$crate::StoredModel>> {
+                use sqlx::Row;
+                let rows = sqlx::query(
+                    "SELECT version, base, adapter_path, data_snapshot, metrics, status, created_at FROM models \
+                     ORDER BY created_at DESC, version",
+                )
+                .fetch_all(&self.read)
+                .await?;
+                rows.iter()
+                    .map(|r| {
+                        Ok($crate::StoredModel {
+                            version: r.try_get("version")?,
+                            base: r.try_get("base")?,
+                            adapter_path: r.try_get("adapter_path")?,
+                            data_snapshot: r.try_get("data_snapshot")?,
+                            metrics: $crate::sql::details(r.try_get("metrics")?)?,
+                            status: $crate::sql::status(r.try_get("status")?, "model status")?,
+                            created_at: from_db(r.try_get("created_at")?)?,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn register_model(&self, model: &$crate::StoredModel) -> $crate::Result<bool> {
+                let inserted = sqlx::query(
+                    "INSERT INTO models (version, base, adapter_path, data_snapshot, metrics, status, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (version) DO NOTHING",
+                )
+                .bind(&model.version)
+                .bind(&model.base)
+                .bind(&model.adapter_path)
+                .bind(&model.data_snapshot)
+                .bind(model.metrics.to_string())
+                .bind(model.status.as_str())
+                .bind(to_db(model.created_at))
+                .execute(&self.write)
+                .await?
+                .rows_affected();
+                Ok(inserted == 1)
+            }
+
+            async fn experiments(&self) -> $crate::Result<Vec<$crate::StoredExperiment>> {
+                use sqlx::Row;
+                let rows = sqlx::query(
+                    "SELECT id, control_version, candidate_version, candidate_share, status, started_at, ended_at \
+                     FROM experiments ORDER BY started_at DESC",
+                )
+                .fetch_all(&self.read)
+                .await?;
+                rows.iter()
+                    .map(|r| {
+                        Ok($crate::StoredExperiment {
+                            id: r.try_get("id")?,
+                            control_version: r.try_get("control_version")?,
+                            candidate_version: r.try_get("candidate_version")?,
+                            candidate_share: r.try_get("candidate_share")?,
+                            status: $crate::sql::status(r.try_get("status")?, "experiment status")?,
+                            started_at: from_db(r.try_get("started_at")?)?,
+                            ended_at: r.try_get::<Option<DbTime>, _>("ended_at")?.map(from_db).transpose()?,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn arm_counts(&self, experiment: uuid::Uuid) -> $crate::Result<Vec<$crate::ArmCounts>> {
+                use sqlx::Row;
+                let rows = sqlx::query(
+                    "SELECT r.arm, COUNT(DISTINCT r.id) AS recommendations, COUNT(f.recommendation_id) AS answered, \
+                            COALESCE(SUM(CASE WHEN f.was_helpful THEN 1 ELSE 0 END), 0) AS helpful \
+                     FROM recommendations r \
+                     LEFT JOIN recommendation_feedback f ON f.recommendation_id = r.id \
+                     WHERE r.experiment_id = $1 GROUP BY r.arm ORDER BY r.arm",
+                )
+                .bind(experiment)
+                .fetch_all(&self.read)
+                .await?;
+                // Rewards per recommendation, apart from the join above (which has a row
+                // per answer).
+                let rewards = sqlx::query(
+                    "SELECT arm, SUM(CASE WHEN reward IS NULL THEN 0 ELSE 1 END) AS rewarded, \
+                            COALESCE(SUM(reward), 0.0) AS reward_sum \
+                     FROM recommendations WHERE experiment_id = $1 GROUP BY arm",
+                )
+                .bind(experiment)
+                .fetch_all(&self.read)
+                .await?;
+                rows.iter()
+                    .map(|r| {
+                        let count = |name: &str| -> $crate::Result<u64> {
+                            Ok(u64::try_from(r.try_get::<i64, _>(name)?).unwrap_or(0))
+                        };
+                        let arm: String = r.try_get("arm")?;
+                        let mut counts = $crate::ArmCounts {
+                            recommendations: count("recommendations")?,
+                            answered: count("answered")?,
+                            helpful: count("helpful")?,
+                            rewarded: 0,
+                            reward_sum: 0.0,
+                            arm,
+                        };
+                        for w in &rewards {
+                            if w.try_get::<String, _>("arm")? == counts.arm {
+                                counts.rewarded = u64::try_from(w.try_get::<i64, _>("rewarded")?).unwrap_or(0);
+                                counts.reward_sum = w.try_get("reward_sum")?;
+                            }
+                        }
+                        Ok(counts)
+                    })
+                    .collect()
+            }
 
             async fn start_experiment(
                 &self,
@@ -1195,7 +1293,7 @@ macro_rules! impl_store {
 
             async fn running_experiment(&self) -> $crate::Result<Option<$crate::StoredExperiment>> {
                 let running = sprout_learn::ExperimentStatus::Running;
-                Ok($crate::Store::experiments(self).await?.into_iter().find(|e| e.status == running))
+                Ok($crate::Registry::experiments(self).await?.into_iter().find(|e| e.status == running))
             }
 
             async fn conclude_experiment(&self, experiment: uuid::Uuid, promoted: bool) -> $crate::Result<bool> {
@@ -1238,6 +1336,10 @@ macro_rules! impl_store {
                 tx.commit().await?;
                 Ok(true)
             }
+        }
+
+        #[async_trait::async_trait]
+        impl $crate::Privacy for $store {
             async fn consents(&self, child: sprout_domain::ChildId) -> $crate::Result<$crate::Consents> {
                 use sqlx::Row;
                 let rows = sqlx::query("SELECT purpose, granted, by_user, at FROM consents WHERE child_id = $1")
@@ -1292,114 +1394,51 @@ macro_rules! impl_store {
                 Ok(())
             }
 
-            async fn sample_hours(
-                &self,
-                child: sprout_domain::ChildId,
-                range: $crate::TimeRange,
-                limit: usize,
-            ) -> $crate::Result<Vec<$crate::HourAggregate>> {
-                use sqlx::Row;
-                let rows = sqlx::query(&format!(
-                    "SELECT {} FROM sample_hours WHERE child_id = $1 AND hour_start >= $2 AND hour_start < $3 \
-                     ORDER BY hour_start LIMIT $4",
-                    $crate::sql::hour_columns()
-                ))
-                .bind(child.0)
-                .bind(to_db($crate::sql::range_start(&range)))
-                .bind(to_db($crate::sql::range_end(&range)))
-                .bind($crate::sql::limit(limit))
-                .fetch_all(&self.read)
-                .await?;
-                rows.iter()
-                    .map(|r| {
-                        let count = |column: &str| -> $crate::Result<u64> {
-                            Ok(u64::try_from(r.try_get::<i64, _>(column)?).unwrap_or_default())
-                        };
-                        Ok($crate::HourAggregate {
-                            start: from_db(r.try_get("hour_start")?)?,
-                            samples: count("samples")?,
-                            asleep_samples: count("asleep")?,
-                            stress_level: $crate::sql::aggregate(r, "stress")?,
-                            heart_rate: $crate::sql::aggregate(r, "heart")?,
-                            hrv_ms: $crate::sql::aggregate(r, "hrv")?,
-                            steps: $crate::sql::aggregate(r, "steps")?,
-                        })
-                    })
-                    .collect()
-            }
-
-            async fn insert_note(&self, note: &$crate::Note) -> $crate::Result<()> {
-                sqlx::query("INSERT INTO notes (id, child_id, author, created_at, text) VALUES ($1, $2, $3, $4, $5)")
-                    .bind(note.id.0)
-                    .bind(note.child_id.0)
-                    .bind(note.author.0)
-                    .bind(to_db(note.created_at))
-                    .bind(&note.text)
-                    .execute(&self.write)
-                    .await?;
-                Ok(())
-            }
-
-            async fn notes(&self, child: sprout_domain::ChildId, limit: usize) -> $crate::Result<Vec<$crate::Note>> {
-                use sqlx::Row;
-                let rows = sqlx::query(
-                    "SELECT id, author, created_at, text FROM notes WHERE child_id = $1 \
-                     ORDER BY created_at DESC, id LIMIT $2",
-                )
-                .bind(child.0)
-                .bind($crate::sql::limit(limit))
-                .fetch_all(&self.read)
-                .await?;
-                rows.iter()
-                    .map(|r| {
-                        Ok($crate::Note {
-                            id: $crate::sql::record_id(r.try_get("id")?),
-                            child_id: child,
-                            author: sprout_domain::UserId(r.try_get("author")?),
-                            created_at: from_db(r.try_get("created_at")?)?,
-                            text: r.try_get("text")?,
-                        })
-                    })
-                    .collect()
-            }
-
-            async fn remembered_recommendations(
-                &self,
-                child: sprout_domain::ChildId,
-                limit: usize,
-            ) -> $crate::Result<Vec<$crate::RememberedRecommendation>> {
-                use sqlx::Row;
-                let rows = sqlx::query(
-                    "SELECT r.id, r.created_at, r.text, r.action_kind, f.was_helpful, f.comment \
-                     FROM (SELECT id, created_at, text, action_kind FROM recommendations WHERE child_id = $1 \
-                           ORDER BY created_at DESC, id LIMIT $2) r \
-                     LEFT JOIN recommendation_feedback f ON f.recommendation_id = r.id \
-                     ORDER BY r.created_at DESC, r.id",
-                )
-                .bind(child.0)
-                .bind($crate::sql::limit(limit))
-                .fetch_all(&self.read)
-                .await?;
-                let mut remembered: Vec<$crate::RememberedRecommendation> = Vec::new();
-                for r in &rows {
-                    let id = $crate::sql::record_id(r.try_get("id")?);
-                    if remembered.last().is_none_or(|last| last.id != id) {
-                        remembered.push($crate::RememberedRecommendation {
-                            id,
-                            created_at: from_db(r.try_get("created_at")?)?,
-                            text: r.try_get("text")?,
-                            action_kind: $crate::sql::intervention_kind(r.try_get("action_kind")?)?,
-                            answers: Vec::new(),
-                        });
-                    }
-                    let helpful: Option<bool> = r.try_get("was_helpful")?;
-                    if let (Some(helpful), Some(last)) = (helpful, remembered.last_mut()) {
-                        last.answers.push((helpful, r.try_get("comment")?));
-                    }
+            async fn erase_child(&self, child: sprout_domain::ChildId) -> $crate::Result<$crate::Erasure> {
+                let mut tx = self.write.begin().await?;
+                let mut erased = $crate::Erasure::default();
+                // Children first in what depends on them, so every count is exact.
+                for (table, counter) in [
+                    ("recommendation_feedback", &mut erased.feedback),
+                    ("recommendations", &mut erased.recommendations),
+                    ("wellness_metrics", &mut erased.samples),
+                    ("sample_hours", &mut erased.hourly_aggregates),
+                    ("notes", &mut erased.notes),
+                    ("school_events", &mut erased.events),
+                    ("interventions", &mut erased.interventions),
+                    ("sleep_episodes", &mut erased.sleep_episodes),
+                    ("effect_estimates", &mut erased.effect_estimates),
+                ] {
+                    *counter = sqlx::query(&format!("DELETE FROM {table} WHERE child_id = $1"))
+                        .bind(child.0)
+                        .execute(&mut *tx)
+                        .await?
+                        .rows_affected();
                 }
-                Ok(remembered)
+                erased.device_tokens = sqlx::query(
+                    "DELETE FROM tokens WHERE device_id IN (SELECT id FROM devices WHERE child_id = $1)",
+                )
+                .bind(child.0)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                erased.devices = sqlx::query("DELETE FROM devices WHERE child_id = $1")
+                    .bind(child.0)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                erased.child = sqlx::query("DELETE FROM children WHERE id = $1")
+                    .bind(child.0)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                tx.commit().await?;
+                Ok(erased)
             }
+        }
 
+        #[async_trait::async_trait]
+        impl $crate::Effects for $store {
             async fn replace_effect_estimates(
                 &self,
                 child: sprout_domain::ChildId,
@@ -1454,16 +1493,6 @@ macro_rules! impl_store {
                         })
                     })
                     .collect()
-            }
-
-            async fn all_children(&self) -> $crate::Result<Vec<sprout_domain::Child>> {
-                let rows = sqlx::query(concat!(
-                    "SELECT id, family_id, display_name, birth_date, timezone, chronotype, ",
-                    "preferred_interventions, avoided_interventions, created_at FROM children ORDER BY created_at, id"
-                ))
-                .fetch_all(&self.read)
-                .await?;
-                rows.iter().map(child_from_row).collect()
             }
         }
 

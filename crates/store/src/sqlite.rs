@@ -2,7 +2,7 @@
 
 use crate::migrate::{migrator, EmbeddedMigration};
 use crate::sql::{impl_store, retire_sql, HasDb, SAMPLE_COLUMNS};
-use crate::{Backend, InsertOutcome, StoreError};
+use crate::{Backend, InsertOutcome, Store, StoreError};
 use chrono::{DateTime, Utc};
 use sprout_domain::{ChildId, SampleBatch};
 use sqlx::sqlite::{
@@ -102,15 +102,25 @@ fn full_chunk_sql() -> &'static str {
     SQL.get_or_init(|| insert_sql(ROWS_PER_STATEMENT))
 }
 
+#[async_trait::async_trait]
+impl Store for SqliteStore {
+    fn backend(&self) -> Backend {
+        Backend::Sqlite
+    }
+
+    async fn migrate(&self) -> crate::Result<()> {
+        migrator(MIGRATIONS).await?.run(&self.write).await?;
+        Ok(())
+    }
+
+    async fn ping(&self) -> crate::Result<()> {
+        crate::sql::ping(&self.read).await
+    }
+}
+
 impl_store! {
     store = SqliteStore,
-    backend = Backend::Sqlite,
-    specific = {
-        async fn migrate(&self) -> crate::Result<()> {
-            migrator(MIGRATIONS).await?.run(&self.write).await?;
-            Ok(())
-        }
-
+    samples = {
         /// One writer connection: nothing can land between the roll-up and the delete.
         async fn retire_samples(
             &self,
