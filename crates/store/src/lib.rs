@@ -16,6 +16,7 @@
 mod error;
 mod migrate;
 mod postgres;
+mod records;
 mod sql;
 mod sqlite;
 #[cfg(feature = "testing")]

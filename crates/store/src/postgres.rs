@@ -1,11 +1,12 @@
 //! The PostgreSQL store, for many nodes; TimescaleDB is used when it is available.
 
 use crate::migrate::{migrator, EmbeddedMigration};
-use crate::sql::{impl_store, retire_sql, HasDb};
+use crate::sql::{impl_store, retire_sql, Dialect};
 use crate::{Backend, InsertOutcome, Store, StoreError};
 use chrono::{DateTime, Utc};
 use sprout_domain::{ChildId, SampleBatch};
-use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::postgres::{PgPool, PgPoolOptions, PgQueryResult};
+use sqlx::Postgres;
 use std::time::Duration;
 
 const MIGRATIONS: &[EmbeddedMigration] = crate::migrate::migrations!("postgres");
@@ -16,14 +17,21 @@ const MAX_CONNECTIONS: u32 = 16;
 /// A node that cannot get a connection this long reports itself not ready.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 
-type DbTime = DateTime<Utc>;
+/// Instants are `timestamptz`, which sqlx maps to and from `DateTime<Utc>` as it is.
+impl Dialect for Postgres {
+    type Time = DateTime<Utc>;
 
-fn to_db(time: DateTime<Utc>) -> DbTime {
-    time
-}
+    fn to_db(time: DateTime<Utc>) -> DateTime<Utc> {
+        time
+    }
 
-fn from_db(time: DbTime) -> Result<DateTime<Utc>, StoreError> {
-    Ok(time)
+    fn from_db(time: DateTime<Utc>) -> Result<DateTime<Utc>, StoreError> {
+        Ok(time)
+    }
+
+    fn rows_affected(result: &PgQueryResult) -> u64 {
+        result.rows_affected()
+    }
 }
 
 /// Sprout on PostgreSQL. `read` and `write` are the same pool; the names let both
@@ -32,10 +40,6 @@ fn from_db(time: DbTime) -> Result<DateTime<Utc>, StoreError> {
 pub struct PgStore {
     read: PgPool,
     write: PgPool,
-}
-
-impl HasDb for PgStore {
-    type Db = sqlx::Postgres;
 }
 
 impl PgStore {
@@ -124,6 +128,7 @@ impl Store for PgStore {
 
 impl_store! {
     store = PgStore,
+    db = Postgres,
     samples = {
         /// Repeatable read: the delete sees the snapshot the roll-up read, so a sample
         /// committed in between is neither aggregated nor deleted (the next run takes it).

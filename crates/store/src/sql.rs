@@ -1,16 +1,126 @@
 //! The queries both backends share, written once.
 //!
 //! SQLite and PostgreSQL accept the same SQL for everything here (`$N` parameters,
-//! `ON CONFLICT`, `RETURNING`); what differs is how an instant is encoded. Each backend
-//! module therefore defines `DbTime`, `to_db` and `from_db` and expands
-//! [`impl_store!`] with its own pool type and its backend-specific methods (migrations,
-//! the bulk sample insert). A macro rather than generics over `sqlx::Database`, whose
-//! trait bounds would bury every query under where-clauses.
+//! `ON CONFLICT`, `RETURNING`); what differs is how an instant is encoded, which each
+//! backend says once by implementing [`Dialect`] for its sqlx database.
+//!
+//! Code generic over the database binds and reads values through [`Params`] and
+//! [`Columns`], which keep sqlx's trait bounds and the instant encoding out of sight
+//! (see `records.rs`). The bulk of the queries still sit in [`impl_store!`], expanded by
+//! each backend module with its store type and its backend-specific sample methods,
+//! because generic code would need those bounds spelled out for every column type.
 
 use crate::{RecordCursor, StoreError, TimeRange};
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use sprout_domain::{DisplayName, InterventionKind, RecordId, Timezone};
+use sqlx::{Decode, Encode, Type};
 use std::str::FromStr;
+
+/// How a database stores an instant; the one thing the shared queries cannot say once.
+pub(crate) trait Dialect: sqlx::Database {
+    type Time: for<'q> Encode<'q, Self> + for<'r> Decode<'r, Self> + Type<Self> + Send + Sync + 'static;
+
+    fn to_db(time: DateTime<Utc>) -> Self::Time;
+
+    fn from_db(time: Self::Time) -> Result<DateTime<Utc>, StoreError>;
+
+    /// How many rows a statement changed (each backend reports it in its own type).
+    fn rows_affected(result: &Self::QueryResult) -> u64;
+}
+
+/// A statement built with `sqlx::query` on `DB`.
+pub(crate) type Query<'q, DB> = sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments<'q>>;
+
+/// Binds the column types Sprout's records use, instants in the database's encoding.
+pub(crate) trait Params<'q>: Sized {
+    fn uuid(self, value: uuid::Uuid) -> Self;
+    fn text(self, value: &'q str) -> Self;
+    fn time(self, value: DateTime<Utc>) -> Self;
+    fn maybe_time(self, value: Option<DateTime<Utc>>) -> Self;
+    fn int(self, value: i64) -> Self;
+    fn int32(self, value: i32) -> Self;
+}
+
+impl<'q, DB> Params<'q> for Query<'q, DB>
+where
+    DB: Dialect,
+    uuid::Uuid: Encode<'q, DB> + Type<DB>,
+    Option<DB::Time>: Encode<'q, DB>,
+    &'q str: Encode<'q, DB> + Type<DB>,
+    i64: Encode<'q, DB> + Type<DB>,
+    i32: Encode<'q, DB> + Type<DB>,
+{
+    fn uuid(self, value: uuid::Uuid) -> Self {
+        self.bind(value)
+    }
+
+    fn text(self, value: &'q str) -> Self {
+        self.bind(value)
+    }
+
+    fn time(self, value: DateTime<Utc>) -> Self {
+        self.bind(DB::to_db(value))
+    }
+
+    fn maybe_time(self, value: Option<DateTime<Utc>>) -> Self {
+        self.bind(value.map(DB::to_db))
+    }
+
+    fn int(self, value: i64) -> Self {
+        self.bind(value)
+    }
+
+    fn int32(self, value: i32) -> Self {
+        self.bind(value)
+    }
+}
+
+/// Reads the column types Sprout's records use from a row, by column name.
+pub(crate) trait Columns {
+    fn uuid(&self, name: &str) -> Result<uuid::Uuid, StoreError>;
+    fn text(&self, name: &str) -> Result<String, StoreError>;
+    fn time(&self, name: &str) -> Result<DateTime<Utc>, StoreError>;
+    fn maybe_time(&self, name: &str) -> Result<Option<DateTime<Utc>>, StoreError>;
+    fn int(&self, name: &str) -> Result<i64, StoreError>;
+    fn int32(&self, name: &str) -> Result<i32, StoreError>;
+}
+
+impl<R> Columns for R
+where
+    R: sqlx::Row,
+    R::Database: Dialect,
+    for<'a> &'a str: sqlx::ColumnIndex<R>,
+    uuid::Uuid: for<'r> Decode<'r, R::Database> + Type<R::Database>,
+    String: for<'r> Decode<'r, R::Database> + Type<R::Database>,
+    i64: for<'r> Decode<'r, R::Database> + Type<R::Database>,
+    i32: for<'r> Decode<'r, R::Database> + Type<R::Database>,
+{
+    fn uuid(&self, name: &str) -> Result<uuid::Uuid, StoreError> {
+        Ok(self.try_get(name)?)
+    }
+
+    fn text(&self, name: &str) -> Result<String, StoreError> {
+        Ok(self.try_get(name)?)
+    }
+
+    fn time(&self, name: &str) -> Result<DateTime<Utc>, StoreError> {
+        <R::Database as Dialect>::from_db(self.try_get(name)?)
+    }
+
+    fn maybe_time(&self, name: &str) -> Result<Option<DateTime<Utc>>, StoreError> {
+        self.try_get::<Option<<R::Database as Dialect>::Time>, _>(name)?
+            .map(<R::Database as Dialect>::from_db)
+            .transpose()
+    }
+
+    fn int(&self, name: &str) -> Result<i64, StoreError> {
+        Ok(self.try_get(name)?)
+    }
+
+    fn int32(&self, name: &str) -> Result<i32, StoreError> {
+        Ok(self.try_get(name)?)
+    }
+}
 
 /// Lower bound standing in for "no lower bound"; nothing stored predates 2000.
 pub(crate) fn range_start(range: &TimeRange) -> DateTime<Utc> {
@@ -212,7 +322,18 @@ pub(crate) const SAMPLE_COLUMNS: &str =
 /// into `Samples`), and the benchmark's row-by-row insert as an inherent method (it is
 /// no part of the contract).
 macro_rules! impl_store {
-    (store = $store:ty, samples = { $($samples:tt)* }) => {
+    (store = $store:ty, db = $db:ty, samples = { $($samples:tt)* }) => {
+        /// How the shared queries below encode instants: the backend's `Dialect`.
+        type DbTime = <$db as $crate::sql::Dialect>::Time;
+
+        fn to_db(time: chrono::DateTime<chrono::Utc>) -> DbTime {
+            <$db as $crate::sql::Dialect>::to_db(time)
+        }
+
+        fn from_db(time: DbTime) -> $crate::Result<chrono::DateTime<chrono::Utc>> {
+            <$db as $crate::sql::Dialect>::from_db(time)
+        }
+
         #[async_trait::async_trait]
         impl $crate::Accounts for $store {
             async fn create_family(
@@ -692,30 +813,7 @@ macro_rules! impl_store {
                 child: sprout_domain::ChildId,
                 event: &sprout_domain::NewSchoolEvent,
             ) -> $crate::Result<(sprout_domain::SchoolEvent, bool)> {
-                let created = sqlx::query(
-                    "INSERT INTO school_events (id, child_id, event_type, start_time, end_time, created_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (child_id, start_time, event_type) DO NOTHING",
-                )
-                .bind(uuid::Uuid::new_v4())
-                .bind(child.0)
-                .bind(event.event_type.as_str())
-                .bind(to_db(event.start))
-                .bind(event.end.map(to_db))
-                .bind(to_db(chrono::Utc::now()))
-                .execute(&self.write)
-                .await?
-                .rows_affected()
-                    == 1;
-                let row = sqlx::query(
-                    "SELECT id, child_id, event_type, start_time, end_time FROM school_events \
-                     WHERE child_id = $1 AND start_time = $2 AND event_type = $3",
-                )
-                .bind(child.0)
-                .bind(to_db(event.start))
-                .bind(event.event_type.as_str())
-                .fetch_one(&self.write)
-                .await?;
-                Ok((event_from_row(&row)?, created))
+                $crate::records::insert(&self.write, child, event).await
             }
 
             async fn events(
@@ -725,22 +823,7 @@ macro_rules! impl_store {
                 after: Option<$crate::RecordCursor>,
                 limit: usize,
             ) -> $crate::Result<Vec<sprout_domain::SchoolEvent>> {
-                let (cursor_time, cursor_id) = $crate::sql::cursor_or_start(after, &range);
-                let rows = sqlx::query(
-                    "SELECT id, child_id, event_type, start_time, end_time FROM school_events \
-                     WHERE child_id = $1 AND start_time >= $2 AND start_time < $3 \
-                       AND (start_time > $4 OR (start_time = $4 AND id > $5)) \
-                     ORDER BY start_time, id LIMIT $6",
-                )
-                .bind(child.0)
-                .bind(to_db($crate::sql::range_start(&range)))
-                .bind(to_db($crate::sql::range_end(&range)))
-                .bind(to_db(cursor_time))
-                .bind(cursor_id)
-                .bind($crate::sql::limit(limit))
-                .fetch_all(&self.read)
-                .await?;
-                rows.iter().map(event_from_row).collect()
+                $crate::records::page(&self.read, child, range, after, limit).await
             }
 
             async fn insert_intervention(
@@ -748,30 +831,7 @@ macro_rules! impl_store {
                 child: sprout_domain::ChildId,
                 intervention: &sprout_domain::NewIntervention,
             ) -> $crate::Result<(sprout_domain::Intervention, bool)> {
-                let created = sqlx::query(
-                    "INSERT INTO interventions (id, child_id, kind, time, duration_min, created_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (child_id, time, kind) DO NOTHING",
-                )
-                .bind(uuid::Uuid::new_v4())
-                .bind(child.0)
-                .bind(intervention.kind.as_str())
-                .bind(to_db(intervention.time))
-                .bind(intervention.duration_min)
-                .bind(to_db(chrono::Utc::now()))
-                .execute(&self.write)
-                .await?
-                .rows_affected()
-                    == 1;
-                let row = sqlx::query(
-                    "SELECT id, child_id, kind, time, duration_min FROM interventions \
-                     WHERE child_id = $1 AND time = $2 AND kind = $3",
-                )
-                .bind(child.0)
-                .bind(to_db(intervention.time))
-                .bind(intervention.kind.as_str())
-                .fetch_one(&self.write)
-                .await?;
-                Ok((intervention_from_row(&row)?, created))
+                $crate::records::insert(&self.write, child, intervention).await
             }
 
             async fn interventions(
@@ -781,22 +841,7 @@ macro_rules! impl_store {
                 after: Option<$crate::RecordCursor>,
                 limit: usize,
             ) -> $crate::Result<Vec<sprout_domain::Intervention>> {
-                let (cursor_time, cursor_id) = $crate::sql::cursor_or_start(after, &range);
-                let rows = sqlx::query(
-                    "SELECT id, child_id, kind, time, duration_min FROM interventions \
-                     WHERE child_id = $1 AND time >= $2 AND time < $3 \
-                       AND (time > $4 OR (time = $4 AND id > $5)) \
-                     ORDER BY time, id LIMIT $6",
-                )
-                .bind(child.0)
-                .bind(to_db($crate::sql::range_start(&range)))
-                .bind(to_db($crate::sql::range_end(&range)))
-                .bind(to_db(cursor_time))
-                .bind(cursor_id)
-                .bind($crate::sql::limit(limit))
-                .fetch_all(&self.read)
-                .await?;
-                rows.iter().map(intervention_from_row).collect()
+                $crate::records::page(&self.read, child, range, after, limit).await
             }
 
             async fn insert_sleep_episode(
@@ -804,29 +849,7 @@ macro_rules! impl_store {
                 child: sprout_domain::ChildId,
                 episode: &sprout_domain::NewSleepEpisode,
             ) -> $crate::Result<(sprout_domain::SleepEpisode, bool)> {
-                let created = sqlx::query(
-                    "INSERT INTO sleep_episodes (id, child_id, onset, offset_time, utc_offset_min, created_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (child_id, onset) DO NOTHING",
-                )
-                .bind(uuid::Uuid::new_v4())
-                .bind(child.0)
-                .bind(to_db(episode.onset))
-                .bind(to_db(episode.offset))
-                .bind(episode.utc_offset_min)
-                .bind(to_db(chrono::Utc::now()))
-                .execute(&self.write)
-                .await?
-                .rows_affected()
-                    == 1;
-                let row = sqlx::query(
-                    "SELECT id, child_id, onset, offset_time, utc_offset_min FROM sleep_episodes \
-                     WHERE child_id = $1 AND onset = $2",
-                )
-                .bind(child.0)
-                .bind(to_db(episode.onset))
-                .fetch_one(&self.write)
-                .await?;
-                Ok((sleep_from_row(&row)?, created))
+                $crate::records::insert(&self.write, child, episode).await
             }
 
             async fn sleep_episodes(
@@ -836,22 +859,7 @@ macro_rules! impl_store {
                 after: Option<$crate::RecordCursor>,
                 limit: usize,
             ) -> $crate::Result<Vec<sprout_domain::SleepEpisode>> {
-                let (cursor_time, cursor_id) = $crate::sql::cursor_or_start(after, &range);
-                let rows = sqlx::query(
-                    "SELECT id, child_id, onset, offset_time, utc_offset_min FROM sleep_episodes \
-                     WHERE child_id = $1 AND onset >= $2 AND onset < $3 \
-                       AND (onset > $4 OR (onset = $4 AND id > $5)) \
-                     ORDER BY onset, id LIMIT $6",
-                )
-                .bind(child.0)
-                .bind(to_db($crate::sql::range_start(&range)))
-                .bind(to_db($crate::sql::range_end(&range)))
-                .bind(to_db(cursor_time))
-                .bind(cursor_id)
-                .bind($crate::sql::limit(limit))
-                .fetch_all(&self.read)
-                .await?;
-                rows.iter().map(sleep_from_row).collect()
+                $crate::records::page(&self.read, child, range, after, limit).await
             }
         }
 
@@ -1528,7 +1536,7 @@ macro_rules! impl_store {
         }
 
         fn recommendation_from_row(
-            r: &<$crate::sql::DbOf<$store> as sqlx::Database>::Row,
+            r: &<$db as sqlx::Database>::Row,
         ) -> $crate::Result<$crate::StoredRecommendation> {
             use sqlx::Row;
             Ok($crate::StoredRecommendation {
@@ -1545,7 +1553,7 @@ macro_rules! impl_store {
             })
         }
 
-        fn child_from_row(r: &<$crate::sql::DbOf<$store> as sqlx::Database>::Row) -> $crate::Result<sprout_domain::Child> {
+        fn child_from_row(r: &<$db as sqlx::Database>::Row) -> $crate::Result<sprout_domain::Child> {
             use sqlx::Row;
             Ok(sprout_domain::Child {
                 id: sprout_domain::ChildId(r.try_get("id")?),
@@ -1559,49 +1567,7 @@ macro_rules! impl_store {
                 created_at: from_db(r.try_get("created_at")?)?,
             })
         }
-
-        fn event_from_row(r: &<$crate::sql::DbOf<$store> as sqlx::Database>::Row) -> $crate::Result<sprout_domain::SchoolEvent> {
-            use sqlx::Row;
-            Ok(sprout_domain::SchoolEvent {
-                id: $crate::sql::record_id(r.try_get("id")?),
-                child_id: sprout_domain::ChildId(r.try_get("child_id")?),
-                event_type: $crate::sql::event_type(r.try_get("event_type")?)?,
-                start: from_db(r.try_get("start_time")?)?,
-                end: r.try_get::<Option<DbTime>, _>("end_time")?.map(from_db).transpose()?,
-            })
-        }
-
-        fn intervention_from_row(
-            r: &<$crate::sql::DbOf<$store> as sqlx::Database>::Row,
-        ) -> $crate::Result<sprout_domain::Intervention> {
-            use sqlx::Row;
-            Ok(sprout_domain::Intervention {
-                id: $crate::sql::record_id(r.try_get("id")?),
-                child_id: sprout_domain::ChildId(r.try_get("child_id")?),
-                kind: $crate::sql::intervention_kind(r.try_get("kind")?)?,
-                time: from_db(r.try_get("time")?)?,
-                duration_min: r.try_get("duration_min")?,
-            })
-        }
-
-        fn sleep_from_row(r: &<$crate::sql::DbOf<$store> as sqlx::Database>::Row) -> $crate::Result<sprout_domain::SleepEpisode> {
-            use sqlx::Row;
-            Ok(sprout_domain::SleepEpisode {
-                id: $crate::sql::record_id(r.try_get("id")?),
-                child_id: sprout_domain::ChildId(r.try_get("child_id")?),
-                onset: from_db(r.try_get("onset")?)?,
-                offset: from_db(r.try_get("offset_time")?)?,
-                utc_offset_min: r.try_get("utc_offset_min")?,
-            })
-        }
     };
 }
 
 pub(crate) use impl_store;
-
-/// The sqlx database a store type runs on, so the macro can name its row type.
-pub(crate) trait HasDb {
-    type Db: sqlx::Database;
-}
-
-pub(crate) type DbOf<S> = <S as HasDb>::Db;

@@ -1,13 +1,15 @@
 //! The embedded SQLite store: one file, WAL, one writer connection and a read pool.
 
 use crate::migrate::{migrator, EmbeddedMigration};
-use crate::sql::{impl_store, retire_sql, HasDb, SAMPLE_COLUMNS};
+use crate::sql::{impl_store, retire_sql, Dialect, SAMPLE_COLUMNS};
 use crate::{Backend, InsertOutcome, Store, StoreError};
 use chrono::{DateTime, Utc};
 use sprout_domain::{ChildId, SampleBatch};
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteQueryResult,
+    SqliteSynchronous,
 };
+use sqlx::Sqlite;
 use std::path::Path;
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -22,15 +24,21 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 /// limit, and one statement per 500 rows removes nearly all per-statement overhead.
 const ROWS_PER_STATEMENT: usize = 500;
 
-type DbTime = i64;
-
 /// Instants are stored as microseconds since the Unix epoch: ordered, compact, exact.
-fn to_db(time: DateTime<Utc>) -> DbTime {
-    time.timestamp_micros()
-}
+impl Dialect for Sqlite {
+    type Time = i64;
 
-fn from_db(micros: DbTime) -> Result<DateTime<Utc>, StoreError> {
-    DateTime::from_timestamp_micros(micros).ok_or_else(|| StoreError::corrupt("time", micros))
+    fn to_db(time: DateTime<Utc>) -> i64 {
+        time.timestamp_micros()
+    }
+
+    fn from_db(micros: i64) -> Result<DateTime<Utc>, StoreError> {
+        DateTime::from_timestamp_micros(micros).ok_or_else(|| StoreError::corrupt("time", micros))
+    }
+
+    fn rows_affected(result: &SqliteQueryResult) -> u64 {
+        result.rows_affected()
+    }
 }
 
 /// Sprout on one embedded SQLite file.
@@ -38,10 +46,6 @@ fn from_db(micros: DbTime) -> Result<DateTime<Utc>, StoreError> {
 pub struct SqliteStore {
     read: SqlitePool,
     write: SqlitePool,
-}
-
-impl HasDb for SqliteStore {
-    type Db = sqlx::Sqlite;
 }
 
 impl SqliteStore {
@@ -120,6 +124,7 @@ impl Store for SqliteStore {
 
 impl_store! {
     store = SqliteStore,
+    db = Sqlite,
     samples = {
         /// One writer connection: nothing can land between the roll-up and the delete.
         async fn retire_samples(
