@@ -17,6 +17,7 @@ mod error;
 mod migrate;
 mod postgres;
 mod records;
+mod samples;
 mod sql;
 mod sqlite;
 #[cfg(feature = "testing")]

@@ -1,14 +1,14 @@
-//! The queries both backends share, written once.
+//! What both backends share: the helpers every query uses, the plumbing for code that is
+//! generic over the database, and the queries still written once as a macro.
 //!
 //! SQLite and PostgreSQL accept the same SQL for everything here (`$N` parameters,
 //! `ON CONFLICT`, `RETURNING`); what differs is how an instant is encoded, which each
-//! backend says once by implementing [`Dialect`] for its sqlx database.
-//!
-//! Code generic over the database binds and reads values through [`Params`] and
-//! [`Columns`], which keep sqlx's trait bounds and the instant encoding out of sight
-//! (see `records.rs`). The bulk of the queries still sit in [`impl_store!`], expanded by
-//! each backend module with its store type and its backend-specific sample methods,
-//! because generic code would need those bounds spelled out for every column type.
+//! backend says once by implementing [`Dialect`] for its sqlx database. Generic code
+//! (`records.rs`, `samples.rs`) binds and reads values through [`Params`] and
+//! [`Columns`], which carry sqlx's trait bounds and the encoding of instants, so a
+//! query reads as SQL and a list of values. The other aggregates' queries are still
+//! expanded per backend from [`impl_store!`], with each backend's own module-level
+//! `to_db`/`from_db`.
 
 use crate::{RecordCursor, StoreError, TimeRange};
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
@@ -83,6 +83,10 @@ pub(crate) trait Columns {
     fn maybe_time(&self, name: &str) -> Result<Option<DateTime<Utc>>, StoreError>;
     fn int(&self, name: &str) -> Result<i64, StoreError>;
     fn int32(&self, name: &str) -> Result<i32, StoreError>;
+    fn maybe_int(&self, name: &str) -> Result<Option<i64>, StoreError>;
+    fn real(&self, name: &str) -> Result<f64, StoreError>;
+    fn maybe_real(&self, name: &str) -> Result<Option<f64>, StoreError>;
+    fn maybe_text(&self, name: &str) -> Result<Option<String>, StoreError>;
 }
 
 impl<R> Columns for R
@@ -94,6 +98,7 @@ where
     String: for<'r> Decode<'r, R::Database> + Type<R::Database>,
     i64: for<'r> Decode<'r, R::Database> + Type<R::Database>,
     i32: for<'r> Decode<'r, R::Database> + Type<R::Database>,
+    f64: for<'r> Decode<'r, R::Database> + Type<R::Database>,
 {
     fn uuid(&self, name: &str) -> Result<uuid::Uuid, StoreError> {
         Ok(self.try_get(name)?)
@@ -118,6 +123,22 @@ where
     }
 
     fn int32(&self, name: &str) -> Result<i32, StoreError> {
+        Ok(self.try_get(name)?)
+    }
+
+    fn maybe_int(&self, name: &str) -> Result<Option<i64>, StoreError> {
+        Ok(self.try_get(name)?)
+    }
+
+    fn real(&self, name: &str) -> Result<f64, StoreError> {
+        Ok(self.try_get(name)?)
+    }
+
+    fn maybe_real(&self, name: &str) -> Result<Option<f64>, StoreError> {
+        Ok(self.try_get(name)?)
+    }
+
+    fn maybe_text(&self, name: &str) -> Result<Option<String>, StoreError> {
         Ok(self.try_get(name)?)
     }
 }
@@ -214,115 +235,22 @@ pub(crate) fn birth_date(date: NaiveDate) -> NaiveDate {
     date
 }
 
-/// Raw sample columns and the `sample_hours` prefix of their aggregates.
-const AGGREGATED: [(&str, &str); 4] = [
-    ("stress_level", "stress"),
-    ("heart_rate", "heart"),
-    ("hrv_ms", "hrv"),
-    ("steps", "steps"),
-];
-
-/// The statement that folds a child's samples (`$1`) older than `$2` into `sample_hours`,
-/// merging into hours already there; the caller deletes the same samples in the same
-/// transaction. `bucket` is the backend's expression for the start of a sample's hour
-/// (`$3` is the child's offset past the UTC hour); `least`/`greatest` build its
-/// NULL-ignoring two-argument minimum and maximum.
-pub(crate) fn retire_sql(
-    bucket: &str,
-    least: fn(&str, &str) -> String,
-    greatest: fn(&str, &str) -> String,
-) -> String {
-    let mut columns = vec![
-        "child_id".to_owned(),
-        "hour_start".to_owned(),
-        "samples".to_owned(),
-    ];
-    let mut selected = vec![
-        "child_id".to_owned(),
-        format!("{bucket} AS h"),
-        "count(*)".to_owned(),
-    ];
-    let mut merged = vec!["samples = sample_hours.samples + excluded.samples".to_owned()];
-    for (raw, prefix) in AGGREGATED {
-        columns.extend(["n", "sum", "min", "max"].map(|part| format!("{prefix}_{part}")));
-        selected.extend([
-            format!("count({raw})"),
-            format!("coalesce(sum({raw}), 0)"),
-            format!("min({raw})"),
-            format!("max({raw})"),
-        ]);
-        let (old, new) = (format!("sample_hours.{prefix}"), format!("excluded.{prefix}"));
-        merged.extend([
-            format!("{prefix}_n = {old}_n + {new}_n"),
-            format!("{prefix}_sum = {old}_sum + {new}_sum"),
-            format!(
-                "{prefix}_min = {}",
-                least(&format!("{old}_min"), &format!("{new}_min"))
-            ),
-            format!(
-                "{prefix}_max = {}",
-                greatest(&format!("{old}_max"), &format!("{new}_max"))
-            ),
-        ]);
-    }
-    columns.push("asleep".to_owned());
-    selected.push(
-        "sum(CASE WHEN sleep_state IS NOT NULL AND sleep_state <> 'awake' THEN 1 ELSE 0 END)".to_owned(),
-    );
-    merged.push("asleep = sample_hours.asleep + excluded.asleep".to_owned());
-    format!(
-        "INSERT INTO sample_hours ({}) SELECT {} FROM wellness_metrics WHERE child_id = $1 AND time < $2 \
-         GROUP BY child_id, h ON CONFLICT (child_id, hour_start) DO UPDATE SET {}",
-        columns.join(", "),
-        selected.join(", "),
-        merged.join(", ")
-    )
-}
-
-/// The columns `sample_hours` is read back with, in [`hour_from_parts`]'s order.
-pub(crate) fn hour_columns() -> String {
-    let mut columns = vec!["hour_start".to_owned(), "samples".to_owned(), "asleep".to_owned()];
-    for (_, prefix) in AGGREGATED {
-        columns.extend(["n", "sum", "min", "max"].map(|part| format!("{prefix}_{part}")));
-    }
-    columns.join(", ")
-}
-
-/// Reads one measurement's aggregate from a `sample_hours` row.
-pub(crate) fn aggregate<R: sqlx::Row>(row: &R, prefix: &str) -> Result<crate::Aggregate, StoreError>
-where
-    for<'a> &'a str: sqlx::ColumnIndex<R>,
-    i64: for<'a> sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
-    f64: for<'a> sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
-{
-    let count: i64 = row.try_get(format!("{prefix}_n").as_str())?;
-    Ok(crate::Aggregate {
-        count: u64::try_from(count).unwrap_or_default(),
-        sum: row.try_get(format!("{prefix}_sum").as_str())?,
-        min: row.try_get(format!("{prefix}_min").as_str())?,
-        max: row.try_get(format!("{prefix}_max").as_str())?,
-    })
-}
-
 /// A round trip that touches no table, for readiness checks.
-pub(crate) async fn ping<DB>(pool: &sqlx::Pool<DB>) -> Result<(), StoreError>
+pub(crate) async fn ping<'e, DB, E>(db: E) -> Result<(), StoreError>
 where
     DB: sqlx::Database,
-    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
+    E: sqlx::Executor<'e, Database = DB>,
     for<'q> DB::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
 {
-    sqlx::query("SELECT 1").execute(pool).await?;
+    sqlx::query("SELECT 1").execute(db).await?;
     Ok(())
 }
 
-pub(crate) const SAMPLE_COLUMNS: &str =
-    "child_id, time, stress_level, heart_rate, hrv_ms, sleep_state, steps";
-
-/// Expands to the aggregates' impls for `$store` (the backend's own sample methods spliced
-/// into `Samples`), and the benchmark's row-by-row insert as an inherent method (it is
-/// no part of the contract).
+/// Expands to the aggregates' impls for `$store` on `$db`, all but `Samples` (whose bulk
+/// insert is each backend's own), and the benchmark's row-by-row insert as an inherent
+/// method (it is no part of the contract).
 macro_rules! impl_store {
-    (store = $store:ty, db = $db:ty, samples = { $($samples:tt)* }) => {
+    (store = $store:ty, db = $db:ty $(,)?) => {
         /// How the shared queries below encode instants: the backend's `Dialect`.
         type DbTime = <$db as $crate::sql::Dialect>::Time;
 
@@ -723,83 +651,6 @@ macro_rules! impl_store {
                             author: sprout_domain::UserId(r.try_get("author")?),
                             created_at: from_db(r.try_get("created_at")?)?,
                             text: r.try_get("text")?,
-                        })
-                    })
-                    .collect()
-            }
-        }
-
-        #[async_trait::async_trait]
-        impl $crate::Samples for $store {
-            $($samples)*
-
-            async fn samples(
-                &self,
-                child: sprout_domain::ChildId,
-                range: $crate::TimeRange,
-                after: Option<chrono::DateTime<chrono::Utc>>,
-                limit: usize,
-            ) -> $crate::Result<Vec<sprout_domain::Sample>> {
-                use sqlx::Row;
-                let lower = match after {
-                    Some(a) => a.max($crate::sql::range_start(&range) - chrono::Duration::microseconds(1)),
-                    None => $crate::sql::range_start(&range) - chrono::Duration::microseconds(1),
-                };
-                let rows = sqlx::query(
-                    "SELECT time, stress_level, heart_rate, hrv_ms, sleep_state, steps FROM wellness_metrics \
-                     WHERE child_id = $1 AND time > $2 AND time < $3 ORDER BY time LIMIT $4",
-                )
-                .bind(child.0)
-                .bind(to_db(lower))
-                .bind(to_db($crate::sql::range_end(&range)))
-                .bind($crate::sql::limit(limit))
-                .fetch_all(&self.read)
-                .await?;
-                rows.iter()
-                    .map(|r| {
-                        Ok(sprout_domain::Sample {
-                            time: from_db(r.try_get("time")?)?,
-                            stress_level: r.try_get("stress_level")?,
-                            heart_rate: r.try_get("heart_rate")?,
-                            hrv_ms: r.try_get("hrv_ms")?,
-                            sleep_state: $crate::sql::sleep_state(r.try_get("sleep_state")?)?,
-                            steps: r.try_get("steps")?,
-                        })
-                    })
-                    .collect()
-            }
-
-            async fn sample_hours(
-                &self,
-                child: sprout_domain::ChildId,
-                range: $crate::TimeRange,
-                limit: usize,
-            ) -> $crate::Result<Vec<$crate::HourAggregate>> {
-                use sqlx::Row;
-                let rows = sqlx::query(&format!(
-                    "SELECT {} FROM sample_hours WHERE child_id = $1 AND hour_start >= $2 AND hour_start < $3 \
-                     ORDER BY hour_start LIMIT $4",
-                    $crate::sql::hour_columns()
-                ))
-                .bind(child.0)
-                .bind(to_db($crate::sql::range_start(&range)))
-                .bind(to_db($crate::sql::range_end(&range)))
-                .bind($crate::sql::limit(limit))
-                .fetch_all(&self.read)
-                .await?;
-                rows.iter()
-                    .map(|r| {
-                        let count = |column: &str| -> $crate::Result<u64> {
-                            Ok(u64::try_from(r.try_get::<i64, _>(column)?).unwrap_or_default())
-                        };
-                        Ok($crate::HourAggregate {
-                            start: from_db(r.try_get("hour_start")?)?,
-                            samples: count("samples")?,
-                            asleep_samples: count("asleep")?,
-                            stress_level: $crate::sql::aggregate(r, "stress")?,
-                            heart_rate: $crate::sql::aggregate(r, "heart")?,
-                            hrv_ms: $crate::sql::aggregate(r, "hrv")?,
-                            steps: $crate::sql::aggregate(r, "steps")?,
                         })
                     })
                     .collect()
