@@ -201,12 +201,7 @@ impl Samples for PgStore {
             .bind(shift)
             .execute(&mut *tx)
             .await?;
-        let retired = sqlx::query("DELETE FROM wellness_metrics WHERE child_id = $1 AND time < $2")
-            .bind(child.0)
-            .bind(before)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
+        let retired = samples::delete_retired(&mut *tx, child, before).await?;
         tx.commit().await?;
         Ok(retired)
     }

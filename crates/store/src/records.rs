@@ -127,9 +127,7 @@ where
     DB: Dialect,
     K: RecordKind,
     E: sqlx::Executor<'e, Database = DB> + Copy,
-    for<'q> DB::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
     for<'q> Query<'q, DB>: Params<'q>,
-    DB::Row: Columns,
 {
     let insert = insert_sql::<K>();
     let statement = sqlx::query(&insert).uuid(uuid::Uuid::new_v4()).uuid(child.0);
@@ -155,9 +153,7 @@ where
     DB: Dialect,
     K: RecordKind,
     E: sqlx::Executor<'e, Database = DB>,
-    for<'q> DB::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
     for<'q> Query<'q, DB>: Params<'q>,
-    DB::Row: Columns,
 {
     let (cursor_time, cursor_id) = cursor_or_start(after, &range);
     let sql = page_sql::<K>();

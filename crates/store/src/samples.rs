@@ -19,9 +19,7 @@ pub(crate) async fn page<'e, DB, E>(
 where
     DB: Dialect,
     E: sqlx::Executor<'e, Database = DB>,
-    for<'q> DB::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
     for<'q> Query<'q, DB>: Params<'q>,
-    DB::Row: Columns,
 {
     let before_range = range_start(&range) - Duration::microseconds(1);
     let lower = after.map_or(before_range, |a| a.max(before_range));
@@ -59,9 +57,7 @@ pub(crate) async fn hours<'e, DB, E>(
 where
     DB: Dialect,
     E: sqlx::Executor<'e, Database = DB>,
-    for<'q> DB::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
     for<'q> Query<'q, DB>: Params<'q>,
-    DB::Row: Columns,
 {
     let sql = format!(
         "SELECT {} FROM sample_hours WHERE child_id = $1 AND hour_start >= $2 AND hour_start < $3 \
@@ -88,6 +84,22 @@ where
             })
         })
         .collect()
+}
+
+/// Deletes a child's raw samples older than `before`: the second half of retiring them,
+/// in the transaction that folded them into hours. Returns how many were deleted.
+pub(crate) async fn delete_retired<'e, DB, E>(db: E, child: ChildId, before: DateTime<Utc>) -> Result<u64>
+where
+    DB: Dialect,
+    E: sqlx::Executor<'e, Database = DB>,
+    for<'q> Query<'q, DB>: Params<'q>,
+{
+    let deleted = sqlx::query("DELETE FROM wellness_metrics WHERE child_id = $1 AND time < $2")
+        .uuid(child.0)
+        .time(before)
+        .execute(db)
+        .await?;
+    Ok(DB::rows_affected(&deleted))
 }
 
 /// Raw sample columns and the `sample_hours` prefix of their aggregates.

@@ -16,8 +16,14 @@ use sprout_domain::{DisplayName, InterventionKind, RecordId, Timezone};
 use sqlx::{Decode, Encode, Type};
 use std::str::FromStr;
 
-/// How a database stores an instant; the one thing the shared queries cannot say once.
-pub(crate) trait Dialect: sqlx::Database {
+/// How a database stores an instant and reports a statement's effect: what the shared
+/// queries cannot say once. Its bounds are sqlx's that every generic query needs
+/// (statements take their arguments, rows read back through [`Columns`]), stated here
+/// once: generic code asks for `DB: Dialect`, and for `Query<'q, DB>: Params<'q>` when
+/// it binds values (a bound Rust cannot carry on the trait).
+pub(crate) trait Dialect:
+    for<'q> sqlx::Database<Arguments<'q>: sqlx::IntoArguments<'q, Self>, Row: Columns>
+{
     type Time: for<'q> Encode<'q, Self> + for<'r> Decode<'r, Self> + Type<Self> + Send + Sync + 'static;
 
     fn to_db(time: DateTime<Utc>) -> Self::Time;

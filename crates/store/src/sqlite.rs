@@ -183,20 +183,14 @@ impl Samples for SqliteStore {
                 |a, b| format!("max(coalesce({a}, {b}), coalesce({b}, {a}))"),
             )
         });
-        let before = Sqlite::to_db(before);
         let mut tx = self.write.begin().await?;
         sqlx::query(sql)
             .bind(child.0)
-            .bind(before)
+            .bind(Sqlite::to_db(before))
             .bind(shift.num_microseconds().unwrap_or_default())
             .execute(&mut *tx)
             .await?;
-        let retired = sqlx::query("DELETE FROM wellness_metrics WHERE child_id = $1 AND time < $2")
-            .bind(child.0)
-            .bind(before)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
+        let retired = samples::delete_retired(&mut *tx, child, before).await?;
         tx.commit().await?;
         Ok(retired)
     }
