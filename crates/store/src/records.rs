@@ -141,7 +141,7 @@ where
 }
 
 /// A child's records with their time in `range`, by (time, id), strictly after `after`
-/// when given, at most `limit` of them.
+/// when given, at most `limit_to` of them.
 pub(crate) async fn page<'e, DB, K, E>(
     db: E,
     child: ChildId,

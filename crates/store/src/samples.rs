@@ -1,6 +1,7 @@
 //! A child's wearable samples, the part both backends share: reading raw samples back,
-//! the statement that retires them into hourly aggregates, and reading those hours. The
-//! bulk insert and the retiring transaction are each backend's own.
+//! the statements that retire them into hourly aggregates, and reading those hours. The
+//! bulk insert and the retiring transaction around those statements are each backend's
+//! own.
 
 use crate::sql::{limit, range_end, range_start, sleep_state, Columns, Dialect, Params, Query};
 use crate::{Aggregate, HourAggregate, Result, TimeRange};
