@@ -1,16 +1,153 @@
-//! The queries both backends share, written once.
+//! What both backends share: the helpers every query uses, the plumbing for code that is
+//! generic over the database, and the queries still written once as a macro.
 //!
 //! SQLite and PostgreSQL accept the same SQL for everything here (`$N` parameters,
-//! `ON CONFLICT`, `RETURNING`); what differs is how an instant is encoded. Each backend
-//! module therefore defines `DbTime`, `to_db` and `from_db` and expands
-//! [`impl_store!`] with its own pool type and its backend-specific methods (migrations,
-//! the bulk sample insert). A macro rather than generics over `sqlx::Database`, whose
-//! trait bounds would bury every query under where-clauses.
+//! `ON CONFLICT`, `RETURNING`); what differs is how an instant is encoded, which each
+//! backend says once by implementing [`Dialect`] for its sqlx database. Generic code
+//! (`records.rs`, `samples.rs`) binds and reads values through [`Params`] and
+//! [`Columns`], which carry sqlx's trait bounds and the encoding of instants, so a
+//! query reads as SQL and a list of values. The other aggregates' queries are still
+//! expanded per backend from [`impl_store!`], with each backend's own module-level
+//! `to_db`/`from_db`.
 
 use crate::{RecordCursor, StoreError, TimeRange};
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use sprout_domain::{DisplayName, InterventionKind, RecordId, Timezone};
+use sqlx::{Decode, Encode, Type};
 use std::str::FromStr;
+
+/// How a database stores an instant and reports a statement's effect: what the shared
+/// queries cannot say once. Its bounds are sqlx's that every generic query needs
+/// (statements take their arguments, rows read back through [`Columns`]), stated here
+/// once: generic code asks for `DB: Dialect`, and for `Query<'q, DB>: Params<'q>` when
+/// it binds values (a bound Rust cannot carry on the trait).
+pub(crate) trait Dialect:
+    for<'q> sqlx::Database<Arguments<'q>: sqlx::IntoArguments<'q, Self>, Row: Columns>
+{
+    type Time: for<'q> Encode<'q, Self> + for<'r> Decode<'r, Self> + Type<Self> + Send + Sync + 'static;
+
+    fn to_db(time: DateTime<Utc>) -> Self::Time;
+
+    fn from_db(time: Self::Time) -> Result<DateTime<Utc>, StoreError>;
+
+    /// How many rows a statement changed (each backend reports it in its own type).
+    fn rows_affected(result: &Self::QueryResult) -> u64;
+}
+
+/// A statement built with `sqlx::query` on `DB`.
+pub(crate) type Query<'q, DB> = sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments<'q>>;
+
+/// Binds the column types Sprout's records use, instants in the database's encoding.
+pub(crate) trait Params<'q>: Sized {
+    fn uuid(self, value: uuid::Uuid) -> Self;
+    fn text(self, value: &'q str) -> Self;
+    fn time(self, value: DateTime<Utc>) -> Self;
+    fn maybe_time(self, value: Option<DateTime<Utc>>) -> Self;
+    fn int(self, value: i64) -> Self;
+    fn int32(self, value: i32) -> Self;
+}
+
+impl<'q, DB> Params<'q> for Query<'q, DB>
+where
+    DB: Dialect,
+    uuid::Uuid: Encode<'q, DB> + Type<DB>,
+    Option<DB::Time>: Encode<'q, DB>,
+    &'q str: Encode<'q, DB> + Type<DB>,
+    i64: Encode<'q, DB> + Type<DB>,
+    i32: Encode<'q, DB> + Type<DB>,
+{
+    fn uuid(self, value: uuid::Uuid) -> Self {
+        self.bind(value)
+    }
+
+    fn text(self, value: &'q str) -> Self {
+        self.bind(value)
+    }
+
+    fn time(self, value: DateTime<Utc>) -> Self {
+        self.bind(DB::to_db(value))
+    }
+
+    fn maybe_time(self, value: Option<DateTime<Utc>>) -> Self {
+        self.bind(value.map(DB::to_db))
+    }
+
+    fn int(self, value: i64) -> Self {
+        self.bind(value)
+    }
+
+    fn int32(self, value: i32) -> Self {
+        self.bind(value)
+    }
+}
+
+/// Reads the column types Sprout's records use from a row, by column name.
+pub(crate) trait Columns {
+    fn uuid(&self, name: &str) -> Result<uuid::Uuid, StoreError>;
+    fn text(&self, name: &str) -> Result<String, StoreError>;
+    fn time(&self, name: &str) -> Result<DateTime<Utc>, StoreError>;
+    fn maybe_time(&self, name: &str) -> Result<Option<DateTime<Utc>>, StoreError>;
+    fn int(&self, name: &str) -> Result<i64, StoreError>;
+    fn int32(&self, name: &str) -> Result<i32, StoreError>;
+    fn maybe_int(&self, name: &str) -> Result<Option<i64>, StoreError>;
+    fn real(&self, name: &str) -> Result<f64, StoreError>;
+    fn maybe_real(&self, name: &str) -> Result<Option<f64>, StoreError>;
+    fn maybe_text(&self, name: &str) -> Result<Option<String>, StoreError>;
+}
+
+impl<R> Columns for R
+where
+    R: sqlx::Row,
+    R::Database: Dialect,
+    for<'a> &'a str: sqlx::ColumnIndex<R>,
+    uuid::Uuid: for<'r> Decode<'r, R::Database> + Type<R::Database>,
+    String: for<'r> Decode<'r, R::Database> + Type<R::Database>,
+    i64: for<'r> Decode<'r, R::Database> + Type<R::Database>,
+    i32: for<'r> Decode<'r, R::Database> + Type<R::Database>,
+    f64: for<'r> Decode<'r, R::Database> + Type<R::Database>,
+{
+    fn uuid(&self, name: &str) -> Result<uuid::Uuid, StoreError> {
+        Ok(self.try_get(name)?)
+    }
+
+    fn text(&self, name: &str) -> Result<String, StoreError> {
+        Ok(self.try_get(name)?)
+    }
+
+    fn time(&self, name: &str) -> Result<DateTime<Utc>, StoreError> {
+        <R::Database as Dialect>::from_db(self.try_get(name)?)
+    }
+
+    fn maybe_time(&self, name: &str) -> Result<Option<DateTime<Utc>>, StoreError> {
+        self.try_get::<Option<<R::Database as Dialect>::Time>, _>(name)?
+            .map(<R::Database as Dialect>::from_db)
+            .transpose()
+    }
+
+    fn int(&self, name: &str) -> Result<i64, StoreError> {
+        Ok(self.try_get(name)?)
+    }
+
+    fn int32(&self, name: &str) -> Result<i32, StoreError> {
+        Ok(self.try_get(name)?)
+    }
+
+    fn maybe_int(&self, name: &str) -> Result<Option<i64>, StoreError> {
+        Ok(self.try_get(name)?)
+    }
+
+    fn real(&self, name: &str) -> Result<f64, StoreError> {
+        Ok(self.try_get(name)?)
+    }
+
+    fn maybe_real(&self, name: &str) -> Result<Option<f64>, StoreError> {
+        Ok(self.try_get(name)?)
+    }
+
+    fn maybe_text(&self, name: &str) -> Result<Option<String>, StoreError> {
+        Ok(self.try_get(name)?)
+    }
+}
 
 /// Lower bound standing in for "no lower bound"; nothing stored predates 2000.
 pub(crate) fn range_start(range: &TimeRange) -> DateTime<Utc> {
@@ -104,116 +241,35 @@ pub(crate) fn birth_date(date: NaiveDate) -> NaiveDate {
     date
 }
 
-/// Raw sample columns and the `sample_hours` prefix of their aggregates.
-const AGGREGATED: [(&str, &str); 4] = [
-    ("stress_level", "stress"),
-    ("heart_rate", "heart"),
-    ("hrv_ms", "hrv"),
-    ("steps", "steps"),
-];
-
-/// The statement that folds a child's samples (`$1`) older than `$2` into `sample_hours`,
-/// merging into hours already there; the caller deletes the same samples in the same
-/// transaction. `bucket` is the backend's expression for the start of a sample's hour
-/// (`$3` is the child's offset past the UTC hour); `least`/`greatest` build its
-/// NULL-ignoring two-argument minimum and maximum.
-pub(crate) fn retire_sql(
-    bucket: &str,
-    least: fn(&str, &str) -> String,
-    greatest: fn(&str, &str) -> String,
-) -> String {
-    let mut columns = vec![
-        "child_id".to_owned(),
-        "hour_start".to_owned(),
-        "samples".to_owned(),
-    ];
-    let mut selected = vec![
-        "child_id".to_owned(),
-        format!("{bucket} AS h"),
-        "count(*)".to_owned(),
-    ];
-    let mut merged = vec!["samples = sample_hours.samples + excluded.samples".to_owned()];
-    for (raw, prefix) in AGGREGATED {
-        columns.extend(["n", "sum", "min", "max"].map(|part| format!("{prefix}_{part}")));
-        selected.extend([
-            format!("count({raw})"),
-            format!("coalesce(sum({raw}), 0)"),
-            format!("min({raw})"),
-            format!("max({raw})"),
-        ]);
-        let (old, new) = (format!("sample_hours.{prefix}"), format!("excluded.{prefix}"));
-        merged.extend([
-            format!("{prefix}_n = {old}_n + {new}_n"),
-            format!("{prefix}_sum = {old}_sum + {new}_sum"),
-            format!(
-                "{prefix}_min = {}",
-                least(&format!("{old}_min"), &format!("{new}_min"))
-            ),
-            format!(
-                "{prefix}_max = {}",
-                greatest(&format!("{old}_max"), &format!("{new}_max"))
-            ),
-        ]);
-    }
-    columns.push("asleep".to_owned());
-    selected.push(
-        "sum(CASE WHEN sleep_state IS NOT NULL AND sleep_state <> 'awake' THEN 1 ELSE 0 END)".to_owned(),
-    );
-    merged.push("asleep = sample_hours.asleep + excluded.asleep".to_owned());
-    format!(
-        "INSERT INTO sample_hours ({}) SELECT {} FROM wellness_metrics WHERE child_id = $1 AND time < $2 \
-         GROUP BY child_id, h ON CONFLICT (child_id, hour_start) DO UPDATE SET {}",
-        columns.join(", "),
-        selected.join(", "),
-        merged.join(", ")
-    )
-}
-
-/// The columns `sample_hours` is read back with, in [`hour_from_parts`]'s order.
-pub(crate) fn hour_columns() -> String {
-    let mut columns = vec!["hour_start".to_owned(), "samples".to_owned(), "asleep".to_owned()];
-    for (_, prefix) in AGGREGATED {
-        columns.extend(["n", "sum", "min", "max"].map(|part| format!("{prefix}_{part}")));
-    }
-    columns.join(", ")
-}
-
-/// Reads one measurement's aggregate from a `sample_hours` row.
-pub(crate) fn aggregate<R: sqlx::Row>(row: &R, prefix: &str) -> Result<crate::Aggregate, StoreError>
+/// A round trip that touches no table, for readiness checks.
+pub(crate) async fn ping<'e, DB, E>(db: E) -> Result<(), StoreError>
 where
-    for<'a> &'a str: sqlx::ColumnIndex<R>,
-    i64: for<'a> sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
-    f64: for<'a> sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    DB: sqlx::Database,
+    E: sqlx::Executor<'e, Database = DB>,
+    for<'q> DB::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
 {
-    let count: i64 = row.try_get(format!("{prefix}_n").as_str())?;
-    Ok(crate::Aggregate {
-        count: u64::try_from(count).unwrap_or_default(),
-        sum: row.try_get(format!("{prefix}_sum").as_str())?,
-        min: row.try_get(format!("{prefix}_min").as_str())?,
-        max: row.try_get(format!("{prefix}_max").as_str())?,
-    })
+    sqlx::query("SELECT 1").execute(db).await?;
+    Ok(())
 }
 
-pub(crate) const SAMPLE_COLUMNS: &str =
-    "child_id, time, stress_level, heart_rate, hrv_ms, sleep_state, steps";
-
-/// Expands to `impl Store for $store`, with the backend's own methods spliced in, and the
-/// benchmark's row-by-row insert as an inherent method (it is no part of the contract).
+/// Expands to the aggregates' impls for `$store` on `$db`, all but `Samples` (whose bulk
+/// insert is each backend's own), and the benchmark's row-by-row insert as an inherent
+/// method (it is no part of the contract).
 macro_rules! impl_store {
-    (store = $store:ty, backend = $backend:expr, specific = { $($specific:tt)* }) => {
+    (store = $store:ty, db = $db:ty $(,)?) => {
+        /// How the shared queries below encode instants: the backend's `Dialect`.
+        type DbTime = <$db as $crate::sql::Dialect>::Time;
+
+        fn to_db(time: chrono::DateTime<chrono::Utc>) -> DbTime {
+            <$db as $crate::sql::Dialect>::to_db(time)
+        }
+
+        fn from_db(time: DbTime) -> $crate::Result<chrono::DateTime<chrono::Utc>> {
+            <$db as $crate::sql::Dialect>::from_db(time)
+        }
+
         #[async_trait::async_trait]
-        impl $crate::Store for $store {
-            $($specific)*
-
-            fn backend(&self) -> $crate::Backend {
-                $backend
-            }
-
-            async fn ping(&self) -> $crate::Result<()> {
-                sqlx::query("SELECT 1").execute(&self.read).await?;
-                Ok(())
-            }
-
+        impl $crate::Accounts for $store {
             async fn create_family(
                 &self,
                 name: &str,
@@ -244,6 +300,37 @@ macro_rules! impl_store {
                 .map_err(|e| $crate::StoreError::from_insert(e, "email"))?;
                 tx.commit().await?;
                 Ok((family, user))
+            }
+
+            async fn family_clock(
+                &self,
+                family: sprout_domain::FamilyId,
+            ) -> $crate::Result<sprout_domain::ClockFormat> {
+                let clock: Option<String> = sqlx::query_scalar("SELECT clock FROM families WHERE id = $1")
+                    .bind(family.0)
+                    .fetch_optional(&self.read)
+                    .await?;
+                let clock = clock.ok_or($crate::StoreError::NotFound { what: "family" })?;
+                clock
+                    .parse()
+                    .map_err(|e| $crate::StoreError::corrupt("family clock", e))
+            }
+
+            async fn set_family_clock(
+                &self,
+                family: sprout_domain::FamilyId,
+                clock: sprout_domain::ClockFormat,
+            ) -> $crate::Result<()> {
+                let updated = sqlx::query("UPDATE families SET clock = $1 WHERE id = $2")
+                    .bind(clock.as_str())
+                    .bind(family.0)
+                    .execute(&self.write)
+                    .await?
+                    .rows_affected();
+                if updated == 0 {
+                    return Err($crate::StoreError::NotFound { what: "family" });
+                }
+                Ok(())
             }
 
             async fn find_user_by_email(
@@ -318,131 +405,14 @@ macro_rules! impl_store {
                 Ok(Some($crate::TokenRecord { owner, expires_at, revoked }))
             }
 
-            async fn create_child(
-                &self,
-                family: sprout_domain::FamilyId,
-                child: &sprout_domain::NewChild,
-            ) -> $crate::Result<sprout_domain::Child> {
-                let id = sprout_domain::ChildId::new();
-                let created_at = chrono::Utc::now();
-                sqlx::query(
-                    "INSERT INTO children (id, family_id, display_name, birth_date, timezone, created_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6)",
-                )
-                .bind(id.0)
-                .bind(family.0)
-                .bind(child.display_name.as_str())
-                .bind(child.birth_date)
-                .bind(child.timezone.name())
-                .bind(to_db(created_at))
-                .execute(&self.write)
-                .await
-                .map_err(|e| $crate::StoreError::from_insert(e, "child"))?;
-                Ok(sprout_domain::Child {
-                    id,
-                    family_id: family,
-                    display_name: child.display_name.clone(),
-                    birth_date: child.birth_date,
-                    timezone: child.timezone,
-                    chronotype: None,
-                    preferred_interventions: Vec::new(),
-                    avoided_interventions: Vec::new(),
-                    created_at: from_db(to_db(created_at))?,
-                })
-            }
-
-            async fn list_children(
-                &self,
-                family: sprout_domain::FamilyId,
-            ) -> $crate::Result<Vec<sprout_domain::Child>> {
-                let rows = sqlx::query(concat!(
-                    "SELECT id, family_id, display_name, birth_date, timezone, chronotype, ",
-                    "preferred_interventions, avoided_interventions, created_at FROM children WHERE family_id = $1 ",
-                    "ORDER BY created_at, id"
-                ))
-                .bind(family.0)
-                .fetch_all(&self.read)
-                .await?;
-                rows.iter().map(child_from_row).collect()
-            }
-
-            async fn get_child(
-                &self,
-                child: sprout_domain::ChildId,
-            ) -> $crate::Result<Option<sprout_domain::Child>> {
-                let row = sqlx::query(concat!(
-                    "SELECT id, family_id, display_name, birth_date, timezone, chronotype, ",
-                    "preferred_interventions, avoided_interventions, created_at FROM children WHERE id = $1"
-                ))
-                .bind(child.0)
-                .fetch_optional(&self.read)
-                .await?;
-                row.as_ref().map(child_from_row).transpose()
-            }
-
-            async fn family_clock(
-                &self,
-                family: sprout_domain::FamilyId,
-            ) -> $crate::Result<sprout_domain::ClockFormat> {
-                let clock: Option<String> = sqlx::query_scalar("SELECT clock FROM families WHERE id = $1")
-                    .bind(family.0)
-                    .fetch_optional(&self.read)
-                    .await?;
-                let clock = clock.ok_or($crate::StoreError::NotFound { what: "family" })?;
-                clock
-                    .parse()
-                    .map_err(|e| $crate::StoreError::corrupt("family clock", e))
-            }
-
-            async fn set_family_clock(
-                &self,
-                family: sprout_domain::FamilyId,
-                clock: sprout_domain::ClockFormat,
-            ) -> $crate::Result<()> {
-                let updated = sqlx::query("UPDATE families SET clock = $1 WHERE id = $2")
-                    .bind(clock.as_str())
-                    .bind(family.0)
+            async fn revoke_token(&self, token_hash: &[u8; 32]) -> $crate::Result<bool> {
+                let revoked = sqlx::query("UPDATE tokens SET revoked_at = $1 WHERE token_hash = $2 AND revoked_at IS NULL")
+                    .bind(to_db(chrono::Utc::now()))
+                    .bind(&token_hash[..])
                     .execute(&self.write)
                     .await?
                     .rows_affected();
-                if updated == 0 {
-                    return Err($crate::StoreError::NotFound { what: "family" });
-                }
-                Ok(())
-            }
-
-            async fn set_chronotype(
-                &self,
-                child: sprout_domain::ChildId,
-                chronotype: Option<&str>,
-            ) -> $crate::Result<()> {
-                let updated = sqlx::query("UPDATE children SET chronotype = $1 WHERE id = $2")
-                    .bind(chronotype)
-                    .bind(child.0)
-                    .execute(&self.write)
-                    .await?
-                    .rows_affected();
-                $crate::sql::child_updated(updated)
-            }
-
-            async fn set_preferences(
-                &self,
-                child: sprout_domain::ChildId,
-                preferences: &sprout_domain::Preferences,
-            ) -> $crate::Result<()> {
-                let json = |kinds: &[sprout_domain::InterventionKind]| {
-                    serde_json::to_string(kinds).unwrap_or_else(|_| "[]".to_owned())
-                };
-                let updated = sqlx::query(
-                    "UPDATE children SET preferred_interventions = $1, avoided_interventions = $2 WHERE id = $3",
-                )
-                .bind(json(&preferences.liked))
-                .bind(json(&preferences.avoided))
-                .bind(child.0)
-                .execute(&self.write)
-                .await?
-                .rows_affected();
-                $crate::sql::child_updated(updated)
+                Ok(revoked > 0)
             }
 
             async fn create_device(
@@ -472,342 +442,6 @@ macro_rules! impl_store {
                 .map_err(|e| $crate::StoreError::from_insert(e, "token"))?;
                 tx.commit().await?;
                 Ok(device)
-            }
-
-            async fn samples(
-                &self,
-                child: sprout_domain::ChildId,
-                range: $crate::TimeRange,
-                after: Option<chrono::DateTime<chrono::Utc>>,
-                limit: usize,
-            ) -> $crate::Result<Vec<sprout_domain::Sample>> {
-                use sqlx::Row;
-                let lower = match after {
-                    Some(a) => a.max($crate::sql::range_start(&range) - chrono::Duration::microseconds(1)),
-                    None => $crate::sql::range_start(&range) - chrono::Duration::microseconds(1),
-                };
-                let rows = sqlx::query(
-                    "SELECT time, stress_level, heart_rate, hrv_ms, sleep_state, steps FROM wellness_metrics \
-                     WHERE child_id = $1 AND time > $2 AND time < $3 ORDER BY time LIMIT $4",
-                )
-                .bind(child.0)
-                .bind(to_db(lower))
-                .bind(to_db($crate::sql::range_end(&range)))
-                .bind($crate::sql::limit(limit))
-                .fetch_all(&self.read)
-                .await?;
-                rows.iter()
-                    .map(|r| {
-                        Ok(sprout_domain::Sample {
-                            time: from_db(r.try_get("time")?)?,
-                            stress_level: r.try_get("stress_level")?,
-                            heart_rate: r.try_get("heart_rate")?,
-                            hrv_ms: r.try_get("hrv_ms")?,
-                            sleep_state: $crate::sql::sleep_state(r.try_get("sleep_state")?)?,
-                            steps: r.try_get("steps")?,
-                        })
-                    })
-                    .collect()
-            }
-
-            async fn insert_event(
-                &self,
-                child: sprout_domain::ChildId,
-                event: &sprout_domain::NewSchoolEvent,
-            ) -> $crate::Result<(sprout_domain::SchoolEvent, bool)> {
-                let created = sqlx::query(
-                    "INSERT INTO school_events (id, child_id, event_type, start_time, end_time, created_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (child_id, start_time, event_type) DO NOTHING",
-                )
-                .bind(uuid::Uuid::new_v4())
-                .bind(child.0)
-                .bind(event.event_type.as_str())
-                .bind(to_db(event.start))
-                .bind(event.end.map(to_db))
-                .bind(to_db(chrono::Utc::now()))
-                .execute(&self.write)
-                .await?
-                .rows_affected()
-                    == 1;
-                let row = sqlx::query(
-                    "SELECT id, child_id, event_type, start_time, end_time FROM school_events \
-                     WHERE child_id = $1 AND start_time = $2 AND event_type = $3",
-                )
-                .bind(child.0)
-                .bind(to_db(event.start))
-                .bind(event.event_type.as_str())
-                .fetch_one(&self.write)
-                .await?;
-                Ok((event_from_row(&row)?, created))
-            }
-
-            async fn events(
-                &self,
-                child: sprout_domain::ChildId,
-                range: $crate::TimeRange,
-                after: Option<$crate::RecordCursor>,
-                limit: usize,
-            ) -> $crate::Result<Vec<sprout_domain::SchoolEvent>> {
-                let (cursor_time, cursor_id) = $crate::sql::cursor_or_start(after, &range);
-                let rows = sqlx::query(
-                    "SELECT id, child_id, event_type, start_time, end_time FROM school_events \
-                     WHERE child_id = $1 AND start_time >= $2 AND start_time < $3 \
-                       AND (start_time > $4 OR (start_time = $4 AND id > $5)) \
-                     ORDER BY start_time, id LIMIT $6",
-                )
-                .bind(child.0)
-                .bind(to_db($crate::sql::range_start(&range)))
-                .bind(to_db($crate::sql::range_end(&range)))
-                .bind(to_db(cursor_time))
-                .bind(cursor_id)
-                .bind($crate::sql::limit(limit))
-                .fetch_all(&self.read)
-                .await?;
-                rows.iter().map(event_from_row).collect()
-            }
-
-            async fn insert_intervention(
-                &self,
-                child: sprout_domain::ChildId,
-                intervention: &sprout_domain::NewIntervention,
-            ) -> $crate::Result<(sprout_domain::Intervention, bool)> {
-                let created = sqlx::query(
-                    "INSERT INTO interventions (id, child_id, kind, time, duration_min, created_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (child_id, time, kind) DO NOTHING",
-                )
-                .bind(uuid::Uuid::new_v4())
-                .bind(child.0)
-                .bind(intervention.kind.as_str())
-                .bind(to_db(intervention.time))
-                .bind(intervention.duration_min)
-                .bind(to_db(chrono::Utc::now()))
-                .execute(&self.write)
-                .await?
-                .rows_affected()
-                    == 1;
-                let row = sqlx::query(
-                    "SELECT id, child_id, kind, time, duration_min FROM interventions \
-                     WHERE child_id = $1 AND time = $2 AND kind = $3",
-                )
-                .bind(child.0)
-                .bind(to_db(intervention.time))
-                .bind(intervention.kind.as_str())
-                .fetch_one(&self.write)
-                .await?;
-                Ok((intervention_from_row(&row)?, created))
-            }
-
-            async fn interventions(
-                &self,
-                child: sprout_domain::ChildId,
-                range: $crate::TimeRange,
-                after: Option<$crate::RecordCursor>,
-                limit: usize,
-            ) -> $crate::Result<Vec<sprout_domain::Intervention>> {
-                let (cursor_time, cursor_id) = $crate::sql::cursor_or_start(after, &range);
-                let rows = sqlx::query(
-                    "SELECT id, child_id, kind, time, duration_min FROM interventions \
-                     WHERE child_id = $1 AND time >= $2 AND time < $3 \
-                       AND (time > $4 OR (time = $4 AND id > $5)) \
-                     ORDER BY time, id LIMIT $6",
-                )
-                .bind(child.0)
-                .bind(to_db($crate::sql::range_start(&range)))
-                .bind(to_db($crate::sql::range_end(&range)))
-                .bind(to_db(cursor_time))
-                .bind(cursor_id)
-                .bind($crate::sql::limit(limit))
-                .fetch_all(&self.read)
-                .await?;
-                rows.iter().map(intervention_from_row).collect()
-            }
-
-            async fn insert_sleep_episode(
-                &self,
-                child: sprout_domain::ChildId,
-                episode: &sprout_domain::NewSleepEpisode,
-            ) -> $crate::Result<(sprout_domain::SleepEpisode, bool)> {
-                let created = sqlx::query(
-                    "INSERT INTO sleep_episodes (id, child_id, onset, offset_time, utc_offset_min, created_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (child_id, onset) DO NOTHING",
-                )
-                .bind(uuid::Uuid::new_v4())
-                .bind(child.0)
-                .bind(to_db(episode.onset))
-                .bind(to_db(episode.offset))
-                .bind(episode.utc_offset_min)
-                .bind(to_db(chrono::Utc::now()))
-                .execute(&self.write)
-                .await?
-                .rows_affected()
-                    == 1;
-                let row = sqlx::query(
-                    "SELECT id, child_id, onset, offset_time, utc_offset_min FROM sleep_episodes \
-                     WHERE child_id = $1 AND onset = $2",
-                )
-                .bind(child.0)
-                .bind(to_db(episode.onset))
-                .fetch_one(&self.write)
-                .await?;
-                Ok((sleep_from_row(&row)?, created))
-            }
-
-            async fn sleep_episodes(
-                &self,
-                child: sprout_domain::ChildId,
-                range: $crate::TimeRange,
-                after: Option<$crate::RecordCursor>,
-                limit: usize,
-            ) -> $crate::Result<Vec<sprout_domain::SleepEpisode>> {
-                let (cursor_time, cursor_id) = $crate::sql::cursor_or_start(after, &range);
-                let rows = sqlx::query(
-                    "SELECT id, child_id, onset, offset_time, utc_offset_min FROM sleep_episodes \
-                     WHERE child_id = $1 AND onset >= $2 AND onset < $3 \
-                       AND (onset > $4 OR (onset = $4 AND id > $5)) \
-                     ORDER BY onset, id LIMIT $6",
-                )
-                .bind(child.0)
-                .bind(to_db($crate::sql::range_start(&range)))
-                .bind(to_db($crate::sql::range_end(&range)))
-                .bind(to_db(cursor_time))
-                .bind(cursor_id)
-                .bind($crate::sql::limit(limit))
-                .fetch_all(&self.read)
-                .await?;
-                rows.iter().map(sleep_from_row).collect()
-            }
-            async fn insert_recommendation(&self, r: &$crate::NewRecommendation) -> $crate::Result<()> {
-                sqlx::query(
-                    "INSERT INTO recommendations (id, child_id, created_at, text, action_kind, action_slot, \
-                     model_version, arm, details, experiment_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-                )
-                .bind(r.id.0)
-                .bind(r.child_id.0)
-                .bind(to_db(r.created_at))
-                .bind(&r.text)
-                .bind(r.action_kind.as_str())
-                .bind(&r.action_slot)
-                .bind(&r.model_version)
-                .bind(&r.arm)
-                .bind(r.details.to_string())
-                .bind(r.experiment_id)
-                .execute(&self.write)
-                .await?;
-                Ok(())
-            }
-
-            async fn get_recommendation(
-                &self,
-                id: sprout_domain::RecordId,
-            ) -> $crate::Result<Option<$crate::StoredRecommendation>> {
-                let row = sqlx::query(
-                    "SELECT id, child_id, created_at, text, action_kind, action_slot, model_version, arm, details, \
-                            CAST(NULL AS BOOLEAN) AS was_helpful FROM recommendations WHERE id = $1",
-                )
-                .bind(id.0)
-                .fetch_optional(&self.read)
-                .await?;
-                row.as_ref().map(recommendation_from_row).transpose()
-            }
-
-            async fn recommendations(
-                &self,
-                child: sprout_domain::ChildId,
-                viewer: sprout_domain::UserId,
-                before: Option<$crate::RecordCursor>,
-                limit: usize,
-            ) -> $crate::Result<Vec<$crate::StoredRecommendation>> {
-                let range = $crate::TimeRange::default();
-                let (cursor_time, cursor_id) = match before {
-                    Some(c) => (c.time, c.id.0),
-                    None => ($crate::sql::range_end(&range), uuid::Uuid::max()),
-                };
-                let rows = sqlx::query(
-                    "SELECT r.id, r.child_id, r.created_at, r.text, r.action_kind, r.action_slot, r.model_version, \
-                            r.arm, r.details, f.was_helpful \
-                     FROM recommendations r \
-                     LEFT JOIN recommendation_feedback f ON f.recommendation_id = r.id AND f.user_id = $2 \
-                     WHERE r.child_id = $1 AND (r.created_at < $3 OR (r.created_at = $3 AND r.id < $4)) \
-                     ORDER BY r.created_at DESC, r.id DESC LIMIT $5",
-                )
-                .bind(child.0)
-                .bind(viewer.0)
-                .bind(to_db(cursor_time))
-                .bind(cursor_id)
-                .bind($crate::sql::limit(limit))
-                .fetch_all(&self.read)
-                .await?;
-                rows.iter().map(recommendation_from_row).collect()
-            }
-
-            async fn upsert_feedback(
-                &self,
-                recommendation: sprout_domain::RecordId,
-                user: sprout_domain::UserId,
-                child: sprout_domain::ChildId,
-                was_helpful: bool,
-                comment: Option<&str>,
-            ) -> $crate::Result<$crate::Feedback> {
-                use sqlx::Row;
-                let now = to_db(chrono::Utc::now());
-                let row = sqlx::query(
-                    "INSERT INTO recommendation_feedback (recommendation_id, user_id, child_id, was_helpful, comment, \
-                     created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6) \
-                     ON CONFLICT (recommendation_id, user_id) DO UPDATE SET was_helpful = excluded.was_helpful, \
-                     comment = excluded.comment, updated_at = excluded.updated_at \
-                     RETURNING created_at, updated_at",
-                )
-                .bind(recommendation.0)
-                .bind(user.0)
-                .bind(child.0)
-                .bind(was_helpful)
-                .bind(comment)
-                .bind(now)
-                .fetch_one(&self.write)
-                .await?;
-                Ok($crate::Feedback {
-                    recommendation_id: recommendation,
-                    user_id: user,
-                    child_id: child,
-                    was_helpful,
-                    comment: comment.map(str::to_owned),
-                    created_at: from_db(row.try_get("created_at")?)?,
-                    updated_at: from_db(row.try_get("updated_at")?)?,
-                })
-            }
-
-            async fn child_feedback(
-                &self,
-                child: sprout_domain::ChildId,
-            ) -> $crate::Result<Vec<$crate::ActionFeedback>> {
-                use sqlx::Row;
-                let rows = sqlx::query(
-                    "SELECT r.action_kind, r.action_slot, f.was_helpful, f.updated_at \
-                     FROM recommendation_feedback f JOIN recommendations r ON r.id = f.recommendation_id \
-                     WHERE f.child_id = $1 ORDER BY f.updated_at",
-                )
-                .bind(child.0)
-                .fetch_all(&self.read)
-                .await?;
-                rows.iter()
-                    .map(|r| {
-                        Ok($crate::ActionFeedback {
-                            action_kind: $crate::sql::intervention_kind(r.try_get("action_kind")?)?,
-                            action_slot: r.try_get("action_slot")?,
-                            was_helpful: r.try_get("was_helpful")?,
-                            at: from_db(r.try_get("updated_at")?)?,
-                        })
-                    })
-                    .collect()
-            }
-            async fn revoke_token(&self, token_hash: &[u8; 32]) -> $crate::Result<bool> {
-                let revoked = sqlx::query("UPDATE tokens SET revoked_at = $1 WHERE token_hash = $2 AND revoked_at IS NULL")
-                    .bind(to_db(chrono::Utc::now()))
-                    .bind(&token_hash[..])
-                    .execute(&self.write)
-                    .await?
-                    .rows_affected();
-                Ok(revoked > 0)
             }
 
             async fn revoke_device(
@@ -883,156 +517,371 @@ macro_rules! impl_store {
                     })
                     .collect()
             }
+        }
 
-            async fn erase_child(&self, child: sprout_domain::ChildId) -> $crate::Result<$crate::Erasure> {
-                let mut tx = self.write.begin().await?;
-                let mut erased = $crate::Erasure::default();
-                // Children first in what depends on them, so every count is exact.
-                for (table, counter) in [
-                    ("recommendation_feedback", &mut erased.feedback),
-                    ("recommendations", &mut erased.recommendations),
-                    ("wellness_metrics", &mut erased.samples),
-                    ("sample_hours", &mut erased.hourly_aggregates),
-                    ("notes", &mut erased.notes),
-                    ("school_events", &mut erased.events),
-                    ("interventions", &mut erased.interventions),
-                    ("sleep_episodes", &mut erased.sleep_episodes),
-                    ("effect_estimates", &mut erased.effect_estimates),
-                ] {
-                    *counter = sqlx::query(&format!("DELETE FROM {table} WHERE child_id = $1"))
-                        .bind(child.0)
-                        .execute(&mut *tx)
-                        .await?
-                        .rows_affected();
-                }
-                erased.device_tokens = sqlx::query(
-                    "DELETE FROM tokens WHERE device_id IN (SELECT id FROM devices WHERE child_id = $1)",
+        #[async_trait::async_trait]
+        impl $crate::Children for $store {
+            async fn create_child(
+                &self,
+                family: sprout_domain::FamilyId,
+                child: &sprout_domain::NewChild,
+            ) -> $crate::Result<sprout_domain::Child> {
+                let id = sprout_domain::ChildId::new();
+                let created_at = chrono::Utc::now();
+                sqlx::query(
+                    "INSERT INTO children (id, family_id, display_name, birth_date, timezone, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6)",
                 )
+                .bind(id.0)
+                .bind(family.0)
+                .bind(child.display_name.as_str())
+                .bind(child.birth_date)
+                .bind(child.timezone.name())
+                .bind(to_db(created_at))
+                .execute(&self.write)
+                .await
+                .map_err(|e| $crate::StoreError::from_insert(e, "child"))?;
+                Ok(sprout_domain::Child {
+                    id,
+                    family_id: family,
+                    display_name: child.display_name.clone(),
+                    birth_date: child.birth_date,
+                    timezone: child.timezone,
+                    chronotype: None,
+                    preferred_interventions: Vec::new(),
+                    avoided_interventions: Vec::new(),
+                    created_at: from_db(to_db(created_at))?,
+                })
+            }
+
+            async fn list_children(
+                &self,
+                family: sprout_domain::FamilyId,
+            ) -> $crate::Result<Vec<sprout_domain::Child>> {
+                let rows = sqlx::query(concat!(
+                    "SELECT id, family_id, display_name, birth_date, timezone, chronotype, ",
+                    "preferred_interventions, avoided_interventions, created_at FROM children WHERE family_id = $1 ",
+                    "ORDER BY created_at, id"
+                ))
+                .bind(family.0)
+                .fetch_all(&self.read)
+                .await?;
+                rows.iter().map(child_from_row).collect()
+            }
+
+            async fn get_child(
+                &self,
+                child: sprout_domain::ChildId,
+            ) -> $crate::Result<Option<sprout_domain::Child>> {
+                let row = sqlx::query(concat!(
+                    "SELECT id, family_id, display_name, birth_date, timezone, chronotype, ",
+                    "preferred_interventions, avoided_interventions, created_at FROM children WHERE id = $1"
+                ))
                 .bind(child.0)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-                erased.devices = sqlx::query("DELETE FROM devices WHERE child_id = $1")
-                    .bind(child.0)
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected();
-                erased.child = sqlx::query("DELETE FROM children WHERE id = $1")
-                    .bind(child.0)
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected();
-                tx.commit().await?;
-                Ok(erased)
-            }
-            async fn models(&self) -> $crate::Result<Vec<$crate::StoredModel>> {
-                use sqlx::Row;
-                let rows = sqlx::query(
-                    "SELECT version, base, adapter_path, data_snapshot, metrics, status, created_at FROM models \
-                     ORDER BY created_at DESC, version",
-                )
-                .fetch_all(&self.read)
+                .fetch_optional(&self.read)
                 .await?;
-                rows.iter()
-                    .map(|r| {
-                        Ok($crate::StoredModel {
-                            version: r.try_get("version")?,
-                            base: r.try_get("base")?,
-                            adapter_path: r.try_get("adapter_path")?,
-                            data_snapshot: r.try_get("data_snapshot")?,
-                            metrics: $crate::sql::details(r.try_get("metrics")?)?,
-                            status: $crate::sql::status(r.try_get("status")?, "model status")?,
-                            created_at: from_db(r.try_get("created_at")?)?,
-                        })
-                    })
-                    .collect()
+                row.as_ref().map(child_from_row).transpose()
             }
 
-            async fn experiments(&self) -> $crate::Result<Vec<$crate::StoredExperiment>> {
-                use sqlx::Row;
-                let rows = sqlx::query(
-                    "SELECT id, control_version, candidate_version, candidate_share, status, started_at, ended_at \
-                     FROM experiments ORDER BY started_at DESC",
-                )
+            async fn all_children(&self) -> $crate::Result<Vec<sprout_domain::Child>> {
+                let rows = sqlx::query(concat!(
+                    "SELECT id, family_id, display_name, birth_date, timezone, chronotype, ",
+                    "preferred_interventions, avoided_interventions, created_at FROM children ORDER BY created_at, id"
+                ))
                 .fetch_all(&self.read)
                 .await?;
-                rows.iter()
-                    .map(|r| {
-                        Ok($crate::StoredExperiment {
-                            id: r.try_get("id")?,
-                            control_version: r.try_get("control_version")?,
-                            candidate_version: r.try_get("candidate_version")?,
-                            candidate_share: r.try_get("candidate_share")?,
-                            status: $crate::sql::status(r.try_get("status")?, "experiment status")?,
-                            started_at: from_db(r.try_get("started_at")?)?,
-                            ended_at: r.try_get::<Option<DbTime>, _>("ended_at")?.map(from_db).transpose()?,
-                        })
-                    })
-                    .collect()
+                rows.iter().map(child_from_row).collect()
             }
 
-            async fn arm_counts(&self, experiment: uuid::Uuid) -> $crate::Result<Vec<$crate::ArmCounts>> {
-                use sqlx::Row;
-                let rows = sqlx::query(
-                    "SELECT r.arm, COUNT(DISTINCT r.id) AS recommendations, COUNT(f.recommendation_id) AS answered, \
-                            COALESCE(SUM(CASE WHEN f.was_helpful THEN 1 ELSE 0 END), 0) AS helpful \
-                     FROM recommendations r \
-                     LEFT JOIN recommendation_feedback f ON f.recommendation_id = r.id \
-                     WHERE r.experiment_id = $1 GROUP BY r.arm ORDER BY r.arm",
-                )
-                .bind(experiment)
-                .fetch_all(&self.read)
-                .await?;
-                // Rewards per recommendation, apart from the join above (which has a row
-                // per answer).
-                let rewards = sqlx::query(
-                    "SELECT arm, SUM(CASE WHEN reward IS NULL THEN 0 ELSE 1 END) AS rewarded, \
-                            COALESCE(SUM(reward), 0.0) AS reward_sum \
-                     FROM recommendations WHERE experiment_id = $1 GROUP BY arm",
-                )
-                .bind(experiment)
-                .fetch_all(&self.read)
-                .await?;
-                rows.iter()
-                    .map(|r| {
-                        let count = |name: &str| -> $crate::Result<u64> {
-                            Ok(u64::try_from(r.try_get::<i64, _>(name)?).unwrap_or(0))
-                        };
-                        let arm: String = r.try_get("arm")?;
-                        let mut counts = $crate::ArmCounts {
-                            recommendations: count("recommendations")?,
-                            answered: count("answered")?,
-                            helpful: count("helpful")?,
-                            rewarded: 0,
-                            reward_sum: 0.0,
-                            arm,
-                        };
-                        for w in &rewards {
-                            if w.try_get::<String, _>("arm")? == counts.arm {
-                                counts.rewarded = u64::try_from(w.try_get::<i64, _>("rewarded")?).unwrap_or(0);
-                                counts.reward_sum = w.try_get("reward_sum")?;
-                            }
-                        }
-                        Ok(counts)
-                    })
-                    .collect()
+            async fn set_chronotype(
+                &self,
+                child: sprout_domain::ChildId,
+                chronotype: Option<&str>,
+            ) -> $crate::Result<()> {
+                let updated = sqlx::query("UPDATE children SET chronotype = $1 WHERE id = $2")
+                    .bind(chronotype)
+                    .bind(child.0)
+                    .execute(&self.write)
+                    .await?
+                    .rows_affected();
+                $crate::sql::child_updated(updated)
             }
-            async fn register_model(&self, model: &$crate::StoredModel) -> $crate::Result<bool> {
-                let inserted = sqlx::query(
-                    "INSERT INTO models (version, base, adapter_path, data_snapshot, metrics, status, created_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (version) DO NOTHING",
+
+            async fn set_preferences(
+                &self,
+                child: sprout_domain::ChildId,
+                preferences: &sprout_domain::Preferences,
+            ) -> $crate::Result<()> {
+                let json = |kinds: &[sprout_domain::InterventionKind]| {
+                    serde_json::to_string(kinds).unwrap_or_else(|_| "[]".to_owned())
+                };
+                let updated = sqlx::query(
+                    "UPDATE children SET preferred_interventions = $1, avoided_interventions = $2 WHERE id = $3",
                 )
-                .bind(&model.version)
-                .bind(&model.base)
-                .bind(&model.adapter_path)
-                .bind(&model.data_snapshot)
-                .bind(model.metrics.to_string())
-                .bind(model.status.as_str())
-                .bind(to_db(model.created_at))
+                .bind(json(&preferences.liked))
+                .bind(json(&preferences.avoided))
+                .bind(child.0)
                 .execute(&self.write)
                 .await?
                 .rows_affected();
-                Ok(inserted == 1)
+                $crate::sql::child_updated(updated)
+            }
+
+            async fn insert_note(&self, note: &$crate::Note) -> $crate::Result<()> {
+                sqlx::query("INSERT INTO notes (id, child_id, author, created_at, text) VALUES ($1, $2, $3, $4, $5)")
+                    .bind(note.id.0)
+                    .bind(note.child_id.0)
+                    .bind(note.author.0)
+                    .bind(to_db(note.created_at))
+                    .bind(&note.text)
+                    .execute(&self.write)
+                    .await?;
+                Ok(())
+            }
+
+            async fn notes(&self, child: sprout_domain::ChildId, limit: usize) -> $crate::Result<Vec<$crate::Note>> {
+                use sqlx::Row;
+                let rows = sqlx::query(
+                    "SELECT id, author, created_at, text FROM notes WHERE child_id = $1 \
+                     ORDER BY created_at DESC, id LIMIT $2",
+                )
+                .bind(child.0)
+                .bind($crate::sql::limit(limit))
+                .fetch_all(&self.read)
+                .await?;
+                rows.iter()
+                    .map(|r| {
+                        Ok($crate::Note {
+                            id: $crate::sql::record_id(r.try_get("id")?),
+                            child_id: child,
+                            author: sprout_domain::UserId(r.try_get("author")?),
+                            created_at: from_db(r.try_get("created_at")?)?,
+                            text: r.try_get("text")?,
+                        })
+                    })
+                    .collect()
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl $crate::Records for $store {
+            async fn insert_event(
+                &self,
+                child: sprout_domain::ChildId,
+                event: &sprout_domain::NewSchoolEvent,
+            ) -> $crate::Result<(sprout_domain::SchoolEvent, bool)> {
+                $crate::records::insert(&self.write, child, event).await
+            }
+
+            async fn events(
+                &self,
+                child: sprout_domain::ChildId,
+                range: $crate::TimeRange,
+                after: Option<$crate::RecordCursor>,
+                limit: usize,
+            ) -> $crate::Result<Vec<sprout_domain::SchoolEvent>> {
+                $crate::records::page(&self.read, child, range, after, limit).await
+            }
+
+            async fn insert_intervention(
+                &self,
+                child: sprout_domain::ChildId,
+                intervention: &sprout_domain::NewIntervention,
+            ) -> $crate::Result<(sprout_domain::Intervention, bool)> {
+                $crate::records::insert(&self.write, child, intervention).await
+            }
+
+            async fn interventions(
+                &self,
+                child: sprout_domain::ChildId,
+                range: $crate::TimeRange,
+                after: Option<$crate::RecordCursor>,
+                limit: usize,
+            ) -> $crate::Result<Vec<sprout_domain::Intervention>> {
+                $crate::records::page(&self.read, child, range, after, limit).await
+            }
+
+            async fn insert_sleep_episode(
+                &self,
+                child: sprout_domain::ChildId,
+                episode: &sprout_domain::NewSleepEpisode,
+            ) -> $crate::Result<(sprout_domain::SleepEpisode, bool)> {
+                $crate::records::insert(&self.write, child, episode).await
+            }
+
+            async fn sleep_episodes(
+                &self,
+                child: sprout_domain::ChildId,
+                range: $crate::TimeRange,
+                after: Option<$crate::RecordCursor>,
+                limit: usize,
+            ) -> $crate::Result<Vec<sprout_domain::SleepEpisode>> {
+                $crate::records::page(&self.read, child, range, after, limit).await
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl $crate::Recommendations for $store {
+            async fn insert_recommendation(&self, r: &$crate::NewRecommendation) -> $crate::Result<()> {
+                sqlx::query(
+                    "INSERT INTO recommendations (id, child_id, created_at, text, action_kind, action_slot, \
+                     model_version, arm, details, experiment_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                )
+                .bind(r.id.0)
+                .bind(r.child_id.0)
+                .bind(to_db(r.created_at))
+                .bind(&r.text)
+                .bind(r.action_kind.as_str())
+                .bind(&r.action_slot)
+                .bind(&r.model_version)
+                .bind(&r.arm)
+                .bind(r.details.to_string())
+                .bind(r.experiment_id)
+                .execute(&self.write)
+                .await?;
+                Ok(())
+            }
+
+            async fn get_recommendation(
+                &self,
+                id: sprout_domain::RecordId,
+            ) -> $crate::Result<Option<$crate::StoredRecommendation>> {
+                let row = sqlx::query(
+                    "SELECT id, child_id, created_at, text, action_kind, action_slot, model_version, arm, details, \
+                            CAST(NULL AS BOOLEAN) AS was_helpful FROM recommendations WHERE id = $1",
+                )
+                .bind(id.0)
+                .fetch_optional(&self.read)
+                .await?;
+                row.as_ref().map(recommendation_from_row).transpose()
+            }
+
+            async fn recommendations(
+                &self,
+                child: sprout_domain::ChildId,
+                viewer: sprout_domain::UserId,
+                before: Option<$crate::RecordCursor>,
+                limit: usize,
+            ) -> $crate::Result<Vec<$crate::StoredRecommendation>> {
+                let range = $crate::TimeRange::default();
+                let (cursor_time, cursor_id) = match before {
+                    Some(c) => (c.time, c.id.0),
+                    None => ($crate::sql::range_end(&range), uuid::Uuid::max()),
+                };
+                let rows = sqlx::query(
+                    "SELECT r.id, r.child_id, r.created_at, r.text, r.action_kind, r.action_slot, r.model_version, \
+                            r.arm, r.details, f.was_helpful \
+                     FROM recommendations r \
+                     LEFT JOIN recommendation_feedback f ON f.recommendation_id = r.id AND f.user_id = $2 \
+                     WHERE r.child_id = $1 AND (r.created_at < $3 OR (r.created_at = $3 AND r.id < $4)) \
+                     ORDER BY r.created_at DESC, r.id DESC LIMIT $5",
+                )
+                .bind(child.0)
+                .bind(viewer.0)
+                .bind(to_db(cursor_time))
+                .bind(cursor_id)
+                .bind($crate::sql::limit(limit))
+                .fetch_all(&self.read)
+                .await?;
+                rows.iter().map(recommendation_from_row).collect()
+            }
+
+            async fn remembered_recommendations(
+                &self,
+                child: sprout_domain::ChildId,
+                limit: usize,
+            ) -> $crate::Result<Vec<$crate::RememberedRecommendation>> {
+                use sqlx::Row;
+                let rows = sqlx::query(
+                    "SELECT r.id, r.created_at, r.text, r.action_kind, f.was_helpful, f.comment \
+                     FROM (SELECT id, created_at, text, action_kind FROM recommendations WHERE child_id = $1 \
+                           ORDER BY created_at DESC, id LIMIT $2) r \
+                     LEFT JOIN recommendation_feedback f ON f.recommendation_id = r.id \
+                     ORDER BY r.created_at DESC, r.id",
+                )
+                .bind(child.0)
+                .bind($crate::sql::limit(limit))
+                .fetch_all(&self.read)
+                .await?;
+                let mut remembered: Vec<$crate::RememberedRecommendation> = Vec::new();
+                for r in &rows {
+                    let id = $crate::sql::record_id(r.try_get("id")?);
+                    if remembered.last().is_none_or(|last| last.id != id) {
+                        remembered.push($crate::RememberedRecommendation {
+                            id,
+                            created_at: from_db(r.try_get("created_at")?)?,
+                            text: r.try_get("text")?,
+                            action_kind: $crate::sql::intervention_kind(r.try_get("action_kind")?)?,
+                            answers: Vec::new(),
+                        });
+                    }
+                    let helpful: Option<bool> = r.try_get("was_helpful")?;
+                    if let (Some(helpful), Some(last)) = (helpful, remembered.last_mut()) {
+                        last.answers.push((helpful, r.try_get("comment")?));
+                    }
+                }
+                Ok(remembered)
+            }
+
+            async fn upsert_feedback(
+                &self,
+                recommendation: sprout_domain::RecordId,
+                user: sprout_domain::UserId,
+                child: sprout_domain::ChildId,
+                was_helpful: bool,
+                comment: Option<&str>,
+            ) -> $crate::Result<$crate::Feedback> {
+                use sqlx::Row;
+                let now = to_db(chrono::Utc::now());
+                let row = sqlx::query(
+                    "INSERT INTO recommendation_feedback (recommendation_id, user_id, child_id, was_helpful, comment, \
+                     created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6) \
+                     ON CONFLICT (recommendation_id, user_id) DO UPDATE SET was_helpful = excluded.was_helpful, \
+                     comment = excluded.comment, updated_at = excluded.updated_at \
+                     RETURNING created_at, updated_at",
+                )
+                .bind(recommendation.0)
+                .bind(user.0)
+                .bind(child.0)
+                .bind(was_helpful)
+                .bind(comment)
+                .bind(now)
+                .fetch_one(&self.write)
+                .await?;
+                Ok($crate::Feedback {
+                    recommendation_id: recommendation,
+                    user_id: user,
+                    child_id: child,
+                    was_helpful,
+                    comment: comment.map(str::to_owned),
+                    created_at: from_db(row.try_get("created_at")?)?,
+                    updated_at: from_db(row.try_get("updated_at")?)?,
+                })
+            }
+
+            async fn child_feedback(
+                &self,
+                child: sprout_domain::ChildId,
+            ) -> $crate::Result<Vec<$crate::ActionFeedback>> {
+                use sqlx::Row;
+                let rows = sqlx::query(
+                    "SELECT r.action_kind, r.action_slot, f.was_helpful, f.updated_at \
+                     FROM recommendation_feedback f JOIN recommendations r ON r.id = f.recommendation_id \
+                     WHERE f.child_id = $1 ORDER BY f.updated_at",
+                )
+                .bind(child.0)
+                .fetch_all(&self.read)
+                .await?;
+                rows.iter()
+                    .map(|r| {
+                        Ok($crate::ActionFeedback {
+                            action_kind: $crate::sql::intervention_kind(r.try_get("action_kind")?)?,
+                            action_slot: r.try_get("action_slot")?,
+                            was_helpful: r.try_get("was_helpful")?,
+                            at: from_db(r.try_get("updated_at")?)?,
+                        })
+                    })
+                    .collect()
             }
 
             async fn feedback_examples(&self) -> $crate::Result<Vec<$crate::FeedbackExample>> {
@@ -1128,6 +977,120 @@ macro_rules! impl_store {
                     None => Ok(None),
                 }
             }
+        }
+
+        #[async_trait::async_trait]
+        impl $crate::Registry for $store {
+            async fn models(&self) -> $crate::Result<Vec<$crate::StoredModel>> {
+                use sqlx::Row;
+                let rows = sqlx::query(
+                    "SELECT version, base, adapter_path, data_snapshot, metrics, status, created_at FROM models \
+                     ORDER BY created_at DESC, version",
+                )
+                .fetch_all(&self.read)
+                .await?;
+                rows.iter()
+                    .map(|r| {
+                        Ok($crate::StoredModel {
+                            version: r.try_get("version")?,
+                            base: r.try_get("base")?,
+                            adapter_path: r.try_get("adapter_path")?,
+                            data_snapshot: r.try_get("data_snapshot")?,
+                            metrics: $crate::sql::details(r.try_get("metrics")?)?,
+                            status: $crate::sql::status(r.try_get("status")?, "model status")?,
+                            created_at: from_db(r.try_get("created_at")?)?,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn register_model(&self, model: &$crate::StoredModel) -> $crate::Result<bool> {
+                let inserted = sqlx::query(
+                    "INSERT INTO models (version, base, adapter_path, data_snapshot, metrics, status, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (version) DO NOTHING",
+                )
+                .bind(&model.version)
+                .bind(&model.base)
+                .bind(&model.adapter_path)
+                .bind(&model.data_snapshot)
+                .bind(model.metrics.to_string())
+                .bind(model.status.as_str())
+                .bind(to_db(model.created_at))
+                .execute(&self.write)
+                .await?
+                .rows_affected();
+                Ok(inserted == 1)
+            }
+
+            async fn experiments(&self) -> $crate::Result<Vec<$crate::StoredExperiment>> {
+                use sqlx::Row;
+                let rows = sqlx::query(
+                    "SELECT id, control_version, candidate_version, candidate_share, status, started_at, ended_at \
+                     FROM experiments ORDER BY started_at DESC",
+                )
+                .fetch_all(&self.read)
+                .await?;
+                rows.iter()
+                    .map(|r| {
+                        Ok($crate::StoredExperiment {
+                            id: r.try_get("id")?,
+                            control_version: r.try_get("control_version")?,
+                            candidate_version: r.try_get("candidate_version")?,
+                            candidate_share: r.try_get("candidate_share")?,
+                            status: $crate::sql::status(r.try_get("status")?, "experiment status")?,
+                            started_at: from_db(r.try_get("started_at")?)?,
+                            ended_at: r.try_get::<Option<DbTime>, _>("ended_at")?.map(from_db).transpose()?,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn arm_counts(&self, experiment: uuid::Uuid) -> $crate::Result<Vec<$crate::ArmCounts>> {
+                use sqlx::Row;
+                let rows = sqlx::query(
+                    "SELECT r.arm, COUNT(DISTINCT r.id) AS recommendations, COUNT(f.recommendation_id) AS answered, \
+                            COALESCE(SUM(CASE WHEN f.was_helpful THEN 1 ELSE 0 END), 0) AS helpful \
+                     FROM recommendations r \
+                     LEFT JOIN recommendation_feedback f ON f.recommendation_id = r.id \
+                     WHERE r.experiment_id = $1 GROUP BY r.arm ORDER BY r.arm",
+                )
+                .bind(experiment)
+                .fetch_all(&self.read)
+                .await?;
+                // Rewards per recommendation, apart from the join above (which has a row
+                // per answer).
+                let rewards = sqlx::query(
+                    "SELECT arm, SUM(CASE WHEN reward IS NULL THEN 0 ELSE 1 END) AS rewarded, \
+                            COALESCE(SUM(reward), 0.0) AS reward_sum \
+                     FROM recommendations WHERE experiment_id = $1 GROUP BY arm",
+                )
+                .bind(experiment)
+                .fetch_all(&self.read)
+                .await?;
+                rows.iter()
+                    .map(|r| {
+                        let count = |name: &str| -> $crate::Result<u64> {
+                            Ok(u64::try_from(r.try_get::<i64, _>(name)?).unwrap_or(0))
+                        };
+                        let arm: String = r.try_get("arm")?;
+                        let mut counts = $crate::ArmCounts {
+                            recommendations: count("recommendations")?,
+                            answered: count("answered")?,
+                            helpful: count("helpful")?,
+                            rewarded: 0,
+                            reward_sum: 0.0,
+                            arm,
+                        };
+                        for w in &rewards {
+                            if w.try_get::<String, _>("arm")? == counts.arm {
+                                counts.rewarded = u64::try_from(w.try_get::<i64, _>("rewarded")?).unwrap_or(0);
+                                counts.reward_sum = w.try_get("reward_sum")?;
+                            }
+                        }
+                        Ok(counts)
+                    })
+                    .collect()
+            }
 
             async fn start_experiment(
                 &self,
@@ -1195,7 +1158,7 @@ macro_rules! impl_store {
 
             async fn running_experiment(&self) -> $crate::Result<Option<$crate::StoredExperiment>> {
                 let running = sprout_learn::ExperimentStatus::Running;
-                Ok($crate::Store::experiments(self).await?.into_iter().find(|e| e.status == running))
+                Ok($crate::Registry::experiments(self).await?.into_iter().find(|e| e.status == running))
             }
 
             async fn conclude_experiment(&self, experiment: uuid::Uuid, promoted: bool) -> $crate::Result<bool> {
@@ -1238,6 +1201,10 @@ macro_rules! impl_store {
                 tx.commit().await?;
                 Ok(true)
             }
+        }
+
+        #[async_trait::async_trait]
+        impl $crate::Privacy for $store {
             async fn consents(&self, child: sprout_domain::ChildId) -> $crate::Result<$crate::Consents> {
                 use sqlx::Row;
                 let rows = sqlx::query("SELECT purpose, granted, by_user, at FROM consents WHERE child_id = $1")
@@ -1292,114 +1259,51 @@ macro_rules! impl_store {
                 Ok(())
             }
 
-            async fn sample_hours(
-                &self,
-                child: sprout_domain::ChildId,
-                range: $crate::TimeRange,
-                limit: usize,
-            ) -> $crate::Result<Vec<$crate::HourAggregate>> {
-                use sqlx::Row;
-                let rows = sqlx::query(&format!(
-                    "SELECT {} FROM sample_hours WHERE child_id = $1 AND hour_start >= $2 AND hour_start < $3 \
-                     ORDER BY hour_start LIMIT $4",
-                    $crate::sql::hour_columns()
-                ))
-                .bind(child.0)
-                .bind(to_db($crate::sql::range_start(&range)))
-                .bind(to_db($crate::sql::range_end(&range)))
-                .bind($crate::sql::limit(limit))
-                .fetch_all(&self.read)
-                .await?;
-                rows.iter()
-                    .map(|r| {
-                        let count = |column: &str| -> $crate::Result<u64> {
-                            Ok(u64::try_from(r.try_get::<i64, _>(column)?).unwrap_or_default())
-                        };
-                        Ok($crate::HourAggregate {
-                            start: from_db(r.try_get("hour_start")?)?,
-                            samples: count("samples")?,
-                            asleep_samples: count("asleep")?,
-                            stress_level: $crate::sql::aggregate(r, "stress")?,
-                            heart_rate: $crate::sql::aggregate(r, "heart")?,
-                            hrv_ms: $crate::sql::aggregate(r, "hrv")?,
-                            steps: $crate::sql::aggregate(r, "steps")?,
-                        })
-                    })
-                    .collect()
-            }
-
-            async fn insert_note(&self, note: &$crate::Note) -> $crate::Result<()> {
-                sqlx::query("INSERT INTO notes (id, child_id, author, created_at, text) VALUES ($1, $2, $3, $4, $5)")
-                    .bind(note.id.0)
-                    .bind(note.child_id.0)
-                    .bind(note.author.0)
-                    .bind(to_db(note.created_at))
-                    .bind(&note.text)
-                    .execute(&self.write)
-                    .await?;
-                Ok(())
-            }
-
-            async fn notes(&self, child: sprout_domain::ChildId, limit: usize) -> $crate::Result<Vec<$crate::Note>> {
-                use sqlx::Row;
-                let rows = sqlx::query(
-                    "SELECT id, author, created_at, text FROM notes WHERE child_id = $1 \
-                     ORDER BY created_at DESC, id LIMIT $2",
-                )
-                .bind(child.0)
-                .bind($crate::sql::limit(limit))
-                .fetch_all(&self.read)
-                .await?;
-                rows.iter()
-                    .map(|r| {
-                        Ok($crate::Note {
-                            id: $crate::sql::record_id(r.try_get("id")?),
-                            child_id: child,
-                            author: sprout_domain::UserId(r.try_get("author")?),
-                            created_at: from_db(r.try_get("created_at")?)?,
-                            text: r.try_get("text")?,
-                        })
-                    })
-                    .collect()
-            }
-
-            async fn remembered_recommendations(
-                &self,
-                child: sprout_domain::ChildId,
-                limit: usize,
-            ) -> $crate::Result<Vec<$crate::RememberedRecommendation>> {
-                use sqlx::Row;
-                let rows = sqlx::query(
-                    "SELECT r.id, r.created_at, r.text, r.action_kind, f.was_helpful, f.comment \
-                     FROM (SELECT id, created_at, text, action_kind FROM recommendations WHERE child_id = $1 \
-                           ORDER BY created_at DESC, id LIMIT $2) r \
-                     LEFT JOIN recommendation_feedback f ON f.recommendation_id = r.id \
-                     ORDER BY r.created_at DESC, r.id",
-                )
-                .bind(child.0)
-                .bind($crate::sql::limit(limit))
-                .fetch_all(&self.read)
-                .await?;
-                let mut remembered: Vec<$crate::RememberedRecommendation> = Vec::new();
-                for r in &rows {
-                    let id = $crate::sql::record_id(r.try_get("id")?);
-                    if remembered.last().is_none_or(|last| last.id != id) {
-                        remembered.push($crate::RememberedRecommendation {
-                            id,
-                            created_at: from_db(r.try_get("created_at")?)?,
-                            text: r.try_get("text")?,
-                            action_kind: $crate::sql::intervention_kind(r.try_get("action_kind")?)?,
-                            answers: Vec::new(),
-                        });
-                    }
-                    let helpful: Option<bool> = r.try_get("was_helpful")?;
-                    if let (Some(helpful), Some(last)) = (helpful, remembered.last_mut()) {
-                        last.answers.push((helpful, r.try_get("comment")?));
-                    }
+            async fn erase_child(&self, child: sprout_domain::ChildId) -> $crate::Result<$crate::Erasure> {
+                let mut tx = self.write.begin().await?;
+                let mut erased = $crate::Erasure::default();
+                // Children first in what depends on them, so every count is exact.
+                for (table, counter) in [
+                    ("recommendation_feedback", &mut erased.feedback),
+                    ("recommendations", &mut erased.recommendations),
+                    ("wellness_metrics", &mut erased.samples),
+                    ("sample_hours", &mut erased.hourly_aggregates),
+                    ("notes", &mut erased.notes),
+                    ("school_events", &mut erased.events),
+                    ("interventions", &mut erased.interventions),
+                    ("sleep_episodes", &mut erased.sleep_episodes),
+                    ("effect_estimates", &mut erased.effect_estimates),
+                ] {
+                    *counter = sqlx::query(&format!("DELETE FROM {table} WHERE child_id = $1"))
+                        .bind(child.0)
+                        .execute(&mut *tx)
+                        .await?
+                        .rows_affected();
                 }
-                Ok(remembered)
+                erased.device_tokens = sqlx::query(
+                    "DELETE FROM tokens WHERE device_id IN (SELECT id FROM devices WHERE child_id = $1)",
+                )
+                .bind(child.0)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                erased.devices = sqlx::query("DELETE FROM devices WHERE child_id = $1")
+                    .bind(child.0)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                erased.child = sqlx::query("DELETE FROM children WHERE id = $1")
+                    .bind(child.0)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                tx.commit().await?;
+                Ok(erased)
             }
+        }
 
+        #[async_trait::async_trait]
+        impl $crate::Effects for $store {
             async fn replace_effect_estimates(
                 &self,
                 child: sprout_domain::ChildId,
@@ -1455,16 +1359,6 @@ macro_rules! impl_store {
                     })
                     .collect()
             }
-
-            async fn all_children(&self) -> $crate::Result<Vec<sprout_domain::Child>> {
-                let rows = sqlx::query(concat!(
-                    "SELECT id, family_id, display_name, birth_date, timezone, chronotype, ",
-                    "preferred_interventions, avoided_interventions, created_at FROM children ORDER BY created_at, id"
-                ))
-                .fetch_all(&self.read)
-                .await?;
-                rows.iter().map(child_from_row).collect()
-            }
         }
 
         impl $store {
@@ -1499,7 +1393,7 @@ macro_rules! impl_store {
         }
 
         fn recommendation_from_row(
-            r: &<$crate::sql::DbOf<$store> as sqlx::Database>::Row,
+            r: &<$db as sqlx::Database>::Row,
         ) -> $crate::Result<$crate::StoredRecommendation> {
             use sqlx::Row;
             Ok($crate::StoredRecommendation {
@@ -1516,7 +1410,7 @@ macro_rules! impl_store {
             })
         }
 
-        fn child_from_row(r: &<$crate::sql::DbOf<$store> as sqlx::Database>::Row) -> $crate::Result<sprout_domain::Child> {
+        fn child_from_row(r: &<$db as sqlx::Database>::Row) -> $crate::Result<sprout_domain::Child> {
             use sqlx::Row;
             Ok(sprout_domain::Child {
                 id: sprout_domain::ChildId(r.try_get("id")?),
@@ -1530,49 +1424,7 @@ macro_rules! impl_store {
                 created_at: from_db(r.try_get("created_at")?)?,
             })
         }
-
-        fn event_from_row(r: &<$crate::sql::DbOf<$store> as sqlx::Database>::Row) -> $crate::Result<sprout_domain::SchoolEvent> {
-            use sqlx::Row;
-            Ok(sprout_domain::SchoolEvent {
-                id: $crate::sql::record_id(r.try_get("id")?),
-                child_id: sprout_domain::ChildId(r.try_get("child_id")?),
-                event_type: $crate::sql::event_type(r.try_get("event_type")?)?,
-                start: from_db(r.try_get("start_time")?)?,
-                end: r.try_get::<Option<DbTime>, _>("end_time")?.map(from_db).transpose()?,
-            })
-        }
-
-        fn intervention_from_row(
-            r: &<$crate::sql::DbOf<$store> as sqlx::Database>::Row,
-        ) -> $crate::Result<sprout_domain::Intervention> {
-            use sqlx::Row;
-            Ok(sprout_domain::Intervention {
-                id: $crate::sql::record_id(r.try_get("id")?),
-                child_id: sprout_domain::ChildId(r.try_get("child_id")?),
-                kind: $crate::sql::intervention_kind(r.try_get("kind")?)?,
-                time: from_db(r.try_get("time")?)?,
-                duration_min: r.try_get("duration_min")?,
-            })
-        }
-
-        fn sleep_from_row(r: &<$crate::sql::DbOf<$store> as sqlx::Database>::Row) -> $crate::Result<sprout_domain::SleepEpisode> {
-            use sqlx::Row;
-            Ok(sprout_domain::SleepEpisode {
-                id: $crate::sql::record_id(r.try_get("id")?),
-                child_id: sprout_domain::ChildId(r.try_get("child_id")?),
-                onset: from_db(r.try_get("onset")?)?,
-                offset: from_db(r.try_get("offset_time")?)?,
-                utc_offset_min: r.try_get("utc_offset_min")?,
-            })
-        }
     };
 }
 
 pub(crate) use impl_store;
-
-/// The sqlx database a store type runs on, so the macro can name its row type.
-pub(crate) trait HasDb {
-    type Db: sqlx::Database;
-}
-
-pub(crate) type DbOf<S> = <S as HasDb>::Db;

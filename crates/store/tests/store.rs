@@ -35,6 +35,7 @@ on_both_backends!(
     sample_batches_are_idempotent,
     samples_page_in_time_order,
     events_interventions_and_sleep_are_idempotent_and_paged,
+    records_at_one_instant_page_by_id_within_their_range,
     migrating_twice_changes_nothing,
     recommendations_and_feedback,
     tokens_and_devices_can_be_revoked,
@@ -345,6 +346,72 @@ async fn events_interventions_and_sleep_are_idempotent_and_paged(db: &TestDb) {
         .await
         .expect("list");
     assert_eq!(listed, vec![e]);
+}
+
+/// Several records at one instant (a family logging two things at 19:00) page one at a
+/// time by id without skipping or repeating any, and the range is half-open: a record at
+/// its end belongs to the next range.
+async fn records_at_one_instant_page_by_id_within_their_range(db: &TestDb) {
+    let store = db.store.as_ref();
+    let (_, child) = family_with_child(store, "instant@example.org").await;
+    let at = t("2026-03-02T18:00:00Z");
+    let logged = |kind, time| NewIntervention {
+        kind,
+        time,
+        duration_min: 20,
+    };
+    let mut expected = Vec::new();
+    for kind in [
+        InterventionKind::Reading,
+        InterventionKind::Mindfulness,
+        InterventionKind::ScreenLimit,
+    ] {
+        let (stored, created) = store
+            .insert_intervention(child, &logged(kind, at))
+            .await
+            .expect("insert");
+        assert!(created);
+        expected.push(stored);
+    }
+    for outside in [at - Duration::minutes(1), at + Duration::hours(1)] {
+        store
+            .insert_intervention(child, &logged(InterventionKind::OutdoorPlay, outside))
+            .await
+            .expect("insert outside");
+    }
+    expected.sort_by_key(|i| i.id.0);
+
+    let range = TimeRange {
+        from: Some(at),
+        to: Some(at + Duration::hours(1)),
+    };
+    let mut paged = Vec::new();
+    let mut after = None;
+    loop {
+        let page = store.interventions(child, range, after, 1).await.expect("page");
+        let Some(last) = page.last() else { break };
+        after = Some(RecordCursor {
+            time: last.time,
+            id: last.id,
+        });
+        paged.extend(page);
+    }
+    assert_eq!(paged, expected);
+
+    let open_ended = NewSchoolEvent {
+        event_type: sprout_domain::EventType::parse("field_trip").expect("event type"),
+        start: at,
+        end: None,
+    };
+    let (event, _) = store
+        .insert_event(child, &open_ended)
+        .await
+        .expect("insert event");
+    assert_eq!((event.child_id, event.start, event.end), (child, at, None));
+    assert_eq!(
+        store.events(child, range, None, 10).await.expect("events"),
+        vec![event]
+    );
 }
 
 async fn migrating_twice_changes_nothing(db: &TestDb) {
