@@ -581,7 +581,7 @@ pub fn arm(counts: &[sprout_store::ArmCounts], which: sprout_learn::Arm) -> spro
             helpful: c.helpful,
             rewarded: c.rewarded,
             reward_sum: c.reward_sum,
-            ..Default::default()
+            by_child: c.by_child,
         })
         .unwrap_or_default()
 }

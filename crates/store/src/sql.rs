@@ -1047,49 +1047,47 @@ macro_rules! impl_store {
 
             async fn arm_counts(&self, experiment: uuid::Uuid) -> $crate::Result<Vec<$crate::ArmCounts>> {
                 use sqlx::Row;
+                // Per arm and child: recommendations, and those answered with the latest
+                // answer to each (two parents, or one who changed their mind, count once).
                 let rows = sqlx::query(
-                    "SELECT r.arm, COUNT(DISTINCT r.id) AS recommendations, COUNT(f.recommendation_id) AS answered, \
-                            COALESCE(SUM(CASE WHEN f.was_helpful THEN 1 ELSE 0 END), 0) AS helpful \
+                    "WITH latest AS ( \
+                         SELECT f.recommendation_id, f.was_helpful, ROW_NUMBER() OVER ( \
+                             PARTITION BY f.recommendation_id ORDER BY f.updated_at DESC, f.user_id) AS nth \
+                         FROM recommendation_feedback f \
+                         JOIN recommendations r ON r.id = f.recommendation_id WHERE r.experiment_id = $1) \
+                     SELECT r.arm, r.child_id, COUNT(*) AS recommendations, COUNT(l.recommendation_id) AS answered, \
+                            COALESCE(SUM(CASE WHEN l.was_helpful THEN 1 ELSE 0 END), 0) AS helpful, \
+                            SUM(CASE WHEN r.reward IS NULL THEN 0 ELSE 1 END) AS rewarded, \
+                            COALESCE(SUM(r.reward), 0.0) AS reward_sum \
                      FROM recommendations r \
-                     LEFT JOIN recommendation_feedback f ON f.recommendation_id = r.id \
-                     WHERE r.experiment_id = $1 GROUP BY r.arm ORDER BY r.arm",
+                     LEFT JOIN latest l ON l.recommendation_id = r.id AND l.nth = 1 \
+                     WHERE r.experiment_id = $1 GROUP BY r.arm, r.child_id ORDER BY r.arm",
                 )
                 .bind(experiment)
                 .fetch_all(&self.read)
                 .await?;
-                // Rewards per recommendation, apart from the join above (which has a row
-                // per answer).
-                let rewards = sqlx::query(
-                    "SELECT arm, SUM(CASE WHEN reward IS NULL THEN 0 ELSE 1 END) AS rewarded, \
-                            COALESCE(SUM(reward), 0.0) AS reward_sum \
-                     FROM recommendations WHERE experiment_id = $1 GROUP BY arm",
-                )
-                .bind(experiment)
-                .fetch_all(&self.read)
-                .await?;
-                rows.iter()
-                    .map(|r| {
-                        let count = |name: &str| -> $crate::Result<u64> {
-                            Ok(u64::try_from(r.try_get::<i64, _>(name)?).unwrap_or(0))
-                        };
-                        let arm: String = r.try_get("arm")?;
-                        let mut counts = $crate::ArmCounts {
-                            recommendations: count("recommendations")?,
-                            answered: count("answered")?,
-                            helpful: count("helpful")?,
-                            rewarded: 0,
-                            reward_sum: 0.0,
+                let mut arms: Vec<$crate::ArmCounts> = Vec::new();
+                for r in &rows {
+                    let count = |name: &str| -> $crate::Result<u64> {
+                        Ok(u64::try_from(r.try_get::<i64, _>(name)?).unwrap_or(0))
+                    };
+                    let arm: String = r.try_get("arm")?;
+                    if arms.last().is_none_or(|a| a.arm != arm) {
+                        arms.push($crate::ArmCounts {
                             arm,
-                        };
-                        for w in &rewards {
-                            if w.try_get::<String, _>("arm")? == counts.arm {
-                                counts.rewarded = u64::try_from(w.try_get::<i64, _>("rewarded")?).unwrap_or(0);
-                                counts.reward_sum = w.try_get("reward_sum")?;
-                            }
-                        }
-                        Ok(counts)
-                    })
-                    .collect()
+                            ..Default::default()
+                        });
+                    }
+                    let Some(counts) = arms.last_mut() else { continue };
+                    let (answered, helpful) = (count("answered")?, count("helpful")?);
+                    counts.recommendations += count("recommendations")?;
+                    counts.answered += answered;
+                    counts.helpful += helpful;
+                    counts.rewarded += count("rewarded")?;
+                    counts.reward_sum += r.try_get::<f64, _>("reward_sum")?;
+                    counts.by_child.add_child(answered, helpful);
+                }
+                Ok(arms)
             }
 
             async fn start_experiment(

@@ -188,11 +188,15 @@ pub struct StoredExperiment {
 pub struct ArmCounts {
     pub arm: String,
     pub recommendations: u64,
+    /// Recommendations answered, each once (its latest answer, whichever parent gave it)...
     pub answered: u64,
+    /// ...and those whose latest answer was 👍.
     pub helpful: u64,
     /// Recommendations with a reward, and the sum of their rewards.
     pub rewarded: u64,
     pub reward_sum: f64,
+    /// The same answers summed by child: the experiment's unit (see [`sprout_learn::ChildSums`]).
+    pub by_child: sprout_learn::ChildSums,
 }
 
 /// A family's decision on one use of a child's data.

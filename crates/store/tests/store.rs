@@ -44,6 +44,7 @@ on_both_backends!(
     retired_hours_follow_the_childs_offset,
     notes_and_remembered_recommendations,
     effect_estimates_are_replaced_as_one_set,
+    experiments_count_each_answer_once_and_by_child,
 );
 
 fn t(text: &str) -> DateTime<Utc> {
@@ -1015,4 +1016,79 @@ async fn effect_estimates_are_replaced_as_one_set(db: &TestDb) {
         Err(StoreError::NotFound { .. })
     ));
     assert!(store.effect_estimates(None).await.expect("all").is_empty());
+}
+
+/// An experiment's arms count each recommendation's latest answer once, whoever gave it
+/// (two parents, or one who changed their mind), and carry the per-child sums the
+/// decision's variance is built from (the child is what an experiment randomises).
+async fn experiments_count_each_answer_once_and_by_child(db: &TestDb) {
+    let store = db.store.as_ref();
+    let (family, parent) = store
+        .create_family("E", &email("e@example.org"), "h")
+        .await
+        .expect("family");
+    let (_, other_parent) = store
+        .create_family("E2", &email("e2@example.org"), "h")
+        .await
+        .expect("second family");
+    let mut children = Vec::new();
+    for name in ["Ada", "Bo"] {
+        let child = NewChild::parse(name, "2015-02-02", "UTC", Utc::now()).expect("child");
+        children.push(store.create_child(family, &child).await.expect("child").id);
+    }
+    let experiment = store
+        .start_experiment("candidate-1", "template-1", 1.0)
+        .await
+        .expect("experiment");
+    let recommend = |child, hour: i64| NewRecommendation {
+        id: sprout_domain::RecordId::new(),
+        child_id: child,
+        created_at: t("2026-03-01T10:00:00Z") + Duration::hours(hour),
+        text: "Text.".into(),
+        action_kind: sprout_domain::InterventionKind::Mindfulness,
+        action_slot: "this_evening".into(),
+        model_version: "candidate-1".into(),
+        arm: "candidate".into(),
+        experiment_id: Some(experiment.id),
+        details: serde_json::json!({}),
+    };
+    // Ada: three recommendations, two answered; Bo: one, answered.
+    let ada: Vec<NewRecommendation> = (0..3).map(|h| recommend(children[0], h)).collect();
+    let bo = recommend(children[1], 0);
+    for r in ada.iter().chain([&bo]) {
+        store.insert_recommendation(r).await.expect("recommendation");
+    }
+    let answer = |id, user, child, helpful| store.upsert_feedback(id, user, child, helpful, None);
+    answer(ada[0].id, parent, children[0], true)
+        .await
+        .expect("answer");
+    // The other parent answers the same recommendation later: its answer is the one counted.
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    answer(ada[0].id, other_parent, children[0], false)
+        .await
+        .expect("second answer");
+    answer(ada[1].id, parent, children[0], true)
+        .await
+        .expect("answer");
+    // A changed mind replaces the first answer.
+    answer(bo.id, parent, children[1], false).await.expect("answer");
+    answer(bo.id, parent, children[1], true)
+        .await
+        .expect("changed mind");
+
+    let counts = store.arm_counts(experiment.id).await.expect("counts");
+    let arm = counts
+        .iter()
+        .find(|c| c.arm == "candidate")
+        .expect("candidate arm");
+    assert_eq!(
+        (arm.recommendations, arm.answered, arm.helpful),
+        (4, 3, 2),
+        "{arm:?}"
+    );
+    // Ada 2 answers (1 helpful), Bo 1 (1 helpful).
+    assert_eq!(arm.by_child.children, 2);
+    assert_eq!(arm.by_child.answered_sq, 5.0);
+    assert_eq!(arm.by_child.answered_helpful, 3.0);
+    assert_eq!(arm.by_child.helpful_sq, 2.0);
 }
