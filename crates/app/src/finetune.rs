@@ -31,14 +31,20 @@
 //! - **Where it starts.** From the active version's adapter when that is a fine-tuned
 //!   version of this base, else from the newest supervised first adapter ([`train_initial`],
 //!   `sprout learn sft`), else from zero.
+//!
+//! Which version writes for a child, where a run starts and what has been trained on
+//! are the registry's rules (`sprout_learn::registry`).
 
 use crate::live::{Happening, LiveEvent};
 use crate::App;
-use serde_json::{json, Value};
+use serde_json::json;
 use sha2::{Digest, Sha256};
 use sprout_domain::{ChildId, ConsentPurpose};
+use sprout_learn::registry::{
+    self, ClassFigures, HeldOutFigures, LeftOut, ModelMetrics, Objective, Personal, TrainingFigures,
+};
 use sprout_learn::ModelStatus;
-use sprout_store::{Store, StoredModel};
+use sprout_store::{FeedbackExample, Store, StoredExperiment, StoredModel};
 use sprout_writers::model_name;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -53,8 +59,6 @@ pub const DEFAULT_EVERY: u64 = 10;
 const MIN_EXAMPLES: usize = 4;
 /// Share of children a new candidate writes for in its experiment.
 pub const DEFAULT_CANDIDATE_SHARE: f64 = 0.5;
-/// `objective` of the personal version (see the module docs).
-pub const PERSONAL: &str = "personal";
 
 /// Whose answers count towards a training run and are trained on.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -139,114 +143,88 @@ pub enum FineTuneError {
     Other(String),
 }
 
-/// One training example and where it came from.
+/// The consented answers as training examples, and where they came from.
 pub struct Dataset {
     pub examples: Vec<sprout_tune::KtoExample>,
     /// sha256 of the examples as KTO JSONL: the data snapshot id.
     pub snapshot: String,
     /// The JSONL itself (`prompt`, `completion`, `label`), as TRL's KTO trainer reads it.
     pub jsonl: String,
-    pub without_consent: usize,
-    pub without_prompt: usize,
+    /// Answers that could not be trained on, by reason.
+    pub left_out: LeftOut,
 }
 
 /// Parents' answers that may be trained on: those of families who consented to
 /// training, on recommendations whose prompt was kept; only `child`'s when given.
 pub async fn dataset(store: &dyn Store, child: Option<ChildId>) -> Result<Dataset, FineTuneError> {
-    let mut consented: HashMap<ChildId, bool> = HashMap::new();
-    let (mut examples, mut lines) = (Vec::new(), Vec::new());
-    let (mut without_consent, mut without_prompt) = (0, 0);
+    let mut consents = TrainingConsents::new(store);
+    let (mut examples, mut left_out) = (Vec::new(), LeftOut::default());
     let all = store.feedback_examples().await?;
-    for example in all.into_iter().filter(|e| child.is_none_or(|c| e.child_id == c)) {
-        let allowed = match consented.get(&example.child_id) {
-            Some(allowed) => *allowed,
-            None => {
-                let allowed = store
-                    .consents(example.child_id)
-                    .await?
-                    .allows(ConsentPurpose::Training);
-                consented.insert(example.child_id, allowed);
-                allowed
-            }
-        };
-        if !allowed {
-            without_consent += 1;
+    for answer in all.into_iter().filter(|e| child.is_none_or(|c| e.child_id == c)) {
+        if !consents.allow(answer.child_id).await? {
+            left_out.without_consent += 1;
             continue;
         }
-        let Some(prompt) = example.details.get("prompt").and_then(|p| p.as_str()) else {
-            without_prompt += 1;
-            continue;
-        };
-        // The prompt ends at "Recommendation:"; the completion is the text after it, up
-        // to the writer's stop, so the model also learns where to end.
-        let completion = format!(" {}{}", example.text, sprout_coach::prompt::STOP);
-        lines.push(
-            json!({ "prompt": prompt, "completion": completion, "label": example.was_helpful }).to_string(),
-        );
-        examples.push(sprout_tune::KtoExample {
-            prompt: prompt.to_owned(),
-            completion,
-            desirable: example.was_helpful,
-        });
+        match kto_example(&answer) {
+            Some(example) => examples.push(example),
+            None => left_out.without_prompt += 1,
+        }
     }
-    let mut jsonl = lines.join("\n");
-    if !jsonl.is_empty() {
-        jsonl.push('\n');
-    }
+    let jsonl = jsonl(&examples);
     Ok(Dataset {
         examples,
         snapshot: crate::shared::hex(&Sha256::digest(jsonl.as_bytes())),
         jsonl,
-        without_consent,
-        without_prompt,
+        left_out,
     })
 }
 
-/// The child a version was trained for, if it is a child's own.
-pub fn child_of(model: &StoredModel) -> Option<ChildId> {
-    model.metrics["child_id"].as_str()?.parse().ok()
+/// Each family's consent to training, asked once per child.
+struct TrainingConsents<'a> {
+    store: &'a dyn Store,
+    known: HashMap<ChildId, bool>,
 }
 
-/// Answers already trained on by the newest KTO version of `base` (0 if none): the
-/// pooled versions', or `child`'s own versions'.
-fn trained_through(models: &[StoredModel], base: &str, child: Option<ChildId>) -> u64 {
-    models
-        .iter()
-        .filter(|m| m.base == base && m.metrics["objective"] == "kto" && child_of(m) == child)
-        .filter_map(|m| m.metrics["feedback_count"].as_u64())
-        .max()
-        .unwrap_or(0)
-}
-
-/// The number of answers so far (about `child` in the child scope) when enough new ones
-/// arrived since the last training run; `None` otherwise.
-async fn due(
-    store: &dyn Store,
-    config: &FineTuneConfig,
-    child: Option<ChildId>,
-) -> Result<Option<u64>, FineTuneError> {
-    if config.every == 0 {
-        return Ok(None);
+impl<'a> TrainingConsents<'a> {
+    fn new(store: &'a dyn Store) -> Self {
+        Self {
+            store,
+            known: HashMap::new(),
+        }
     }
-    let (models, base) = (store.models().await?, base_version(&config.base));
-    if child.is_some() && personal_lost(&models, &base) {
-        return Ok(None);
+
+    async fn allow(&mut self, child: ChildId) -> Result<bool, FineTuneError> {
+        if let Some(allowed) = self.known.get(&child) {
+            return Ok(*allowed);
+        }
+        let allowed = self.store.consents(child).await?.allows(ConsentPurpose::Training);
+        self.known.insert(child, allowed);
+        Ok(allowed)
     }
-    let count = store.feedback_count(child).await?;
-    let last = trained_through(&models, &base, child);
-    Ok((count >= last + config.every).then_some(count))
 }
 
-/// Whether the personal version lost its experiment against the active version: child
-/// versions would not be served, so none are trained until the active version changes.
-fn personal_lost(models: &[StoredModel], base: &str) -> bool {
-    let Some(active) = models.iter().find(|m| m.status == ModelStatus::Active) else {
-        return false;
-    };
-    let personal = personal_version(base, &active.version);
-    models
+/// The example an answer teaches; `None` for a recommendation written before prompts
+/// were kept.
+fn kto_example(answer: &FeedbackExample) -> Option<sprout_tune::KtoExample> {
+    let prompt = answer.details.get("prompt")?.as_str()?;
+    // The prompt ends at "Recommendation:"; the completion is the text after it, up
+    // to the writer's stop, so the model also learns where to end.
+    Some(sprout_tune::KtoExample {
+        prompt: prompt.to_owned(),
+        completion: format!(" {}{}", answer.text, sprout_coach::prompt::STOP),
+        desirable: answer.was_helpful,
+    })
+}
+
+/// The examples as KTO JSONL, one line each, every line ended.
+fn jsonl(examples: &[sprout_tune::KtoExample]) -> String {
+    examples
         .iter()
-        .any(|m| m.version == personal && m.status == ModelStatus::Retired)
+        .map(|e| {
+            let line = json!({ "prompt": e.prompt, "completion": e.completion, "label": e.desirable });
+            format!("{line}\n")
+        })
+        .collect()
 }
 
 /// After an answer about `child` is stored: schedules a training run when one is due.
@@ -279,6 +257,25 @@ pub async fn after_feedback(state: &App, child: ChildId) {
     });
 }
 
+/// The number of answers so far (about `child` in the child scope) when enough new ones
+/// arrived since the last training run; `None` otherwise.
+async fn due(
+    store: &dyn Store,
+    config: &FineTuneConfig,
+    child: Option<ChildId>,
+) -> Result<Option<u64>, FineTuneError> {
+    if config.every == 0 {
+        return Ok(None);
+    }
+    let (models, base) = (store.models().await?, base_version(&config.base));
+    if child.is_some() && registry::personal_lost(&models, &base) {
+        return Ok(None);
+    }
+    let count = store.feedback_count(child).await?;
+    let last = registry::trained_through(&models, &base, child);
+    Ok((count >= last + config.every).then_some(count))
+}
+
 /// The job: trains unless a version already covers the first `through` answers (about
 /// `child`, in the child scope; one run at a time per process), then announces the
 /// candidate and starts its experiment. The node that saw the answers decided the run
@@ -290,17 +287,14 @@ pub async fn run_job(state: &App, through: u64, child: Option<ChildId>) -> Resul
         ));
     };
     let _one_at_a_time = state.training.lock().await;
-    if trained_through(&state.store.models().await?, &base_version(&config.base), child) >= through {
+    let models = state.store.models().await?;
+    if registry::trained_through(&models, &base_version(&config.base), child) >= through {
         return Ok(());
     }
     let started = std::time::Instant::now();
-    let trained = match &config.trainer {
-        Trainer::InProcess => train(state.store.as_ref(), config, child).await?,
-        Trainer::Process { exe, database } => {
-            train_in_child(state.store.as_ref(), exe, database, config, child).await?
-        }
+    let Some(model) = run(state.store.as_ref(), config, child).await? else {
+        return Ok(());
     };
-    let Some(model) = trained else { return Ok(()) };
     tracing::info!(
         version = model.version,
         seconds = started.elapsed().as_secs_f64(),
@@ -320,7 +314,7 @@ async fn announce(state: &App, model: &StoredModel, share: f64) -> Result<(), Fi
         version: model.version.clone(),
         personal_version: None,
         experiment_id: experiment.as_ref().map(|e| e.id),
-        metrics: Some(model.metrics.clone()),
+        metrics: Some(Box::new(model.metrics.clone())),
     }));
     Ok(())
 }
@@ -330,7 +324,7 @@ async fn start_experiment(
     state: &App,
     model: &StoredModel,
     share: f64,
-) -> Result<Option<sprout_store::StoredExperiment>, FineTuneError> {
+) -> Result<Option<StoredExperiment>, FineTuneError> {
     match state
         .store
         .start_experiment(&model.version, &model.base, share)
@@ -358,43 +352,24 @@ async fn announce_personal(
     share: f64,
 ) -> Result<(), FineTuneError> {
     let models = state.store.models().await?;
-    let active = models.iter().find(|m| m.status == ModelStatus::Active);
-    let mut experiment = None;
-    let personal = match active {
-        // Personal versions already serve: the child's new adapter writes from now on.
-        Some(active) if active.metrics["objective"] == PERSONAL => Some(active.version.clone()),
-        Some(active) => {
-            let version = personal_version(&model.base, &active.version);
-            match models.iter().find(|m| m.version == version) {
-                // Waiting or in its experiment; rolled back stays rolled back.
-                Some(existing) => Some(existing.version.clone()),
-                None => {
-                    let personal = StoredModel {
-                        version: version.clone(),
-                        base: model.base.clone(),
-                        adapter_path: None,
-                        data_snapshot: None,
-                        metrics: json!({ "objective": PERSONAL, "fallback_version": active.version }),
-                        status: ModelStatus::Candidate,
-                        created_at: chrono::Utc::now(),
-                    };
-                    match state.store.register_model(&personal).await {
-                        Ok(_) | Err(sprout_store::StoreError::Conflict { .. }) => {}
-                        Err(e) => return Err(e.into()),
-                    }
-                    experiment = start_experiment(state, &personal, share).await?;
-                    Some(version)
-                }
+    let (personal, experiment) = match registry::personal_for(&models, &model.base, chrono::Utc::now()) {
+        None => (None, None),
+        Some(Personal::Registered(existing)) => (Some(existing.version.clone()), None),
+        Some(Personal::New(personal)) => {
+            match state.store.register_model(&personal).await {
+                Ok(_) | Err(sprout_store::StoreError::Conflict { .. }) => {}
+                Err(e) => return Err(e.into()),
             }
+            let experiment = start_experiment(state, &personal, share).await?;
+            (Some(personal.version), experiment)
         }
-        None => None,
     };
     if let Some(found) = state.store.get_child(child).await? {
         let happening = Happening::ModelCandidate {
             version: model.version.clone(),
             personal_version: personal,
             experiment_id: experiment.as_ref().map(|e| e.id),
-            metrics: Some(model.metrics.clone()),
+            metrics: Some(Box::new(model.metrics.clone())),
         };
         state
             .live
@@ -403,47 +378,137 @@ async fn announce_personal(
     Ok(())
 }
 
-/// The personal version of `base` tested against (or falling back to) `active`.
-fn personal_version(base: &str, active: &str) -> String {
-    let stem = base.strip_prefix("gguf:").unwrap_or(base);
-    let id = crate::shared::hex(&Sha256::digest(active.as_bytes()));
-    format!("{stem}-personal-{}", &id[..12])
-}
-
-/// The name of the version that writes when `version` is asked to write for `child`
-/// ([`resolve`]; `version` itself when it is not registered).
-pub fn writing_version<'a>(models: &'a [StoredModel], version: &'a str, child: Option<ChildId>) -> &'a str {
-    resolve(models, version, child).map_or(version, |m| m.version.as_str())
-}
-
-/// The registered version that writes when `version` is asked to write for `child`: the
-/// version itself, or for a personal version the child's newest own version, else (no
-/// child, or none of theirs) its fallback's.
-pub fn resolve<'a>(
-    models: &'a [StoredModel],
-    version: &str,
+/// Trains with `config`'s trainer: the version registered, or `None` when there is too
+/// little to train on.
+async fn run(
+    store: &dyn Store,
+    config: &FineTuneConfig,
     child: Option<ChildId>,
-) -> Option<&'a StoredModel> {
-    let model = models.iter().find(|m| m.version == version)?;
-    if model.metrics["objective"] != PERSONAL {
-        return Some(model);
+) -> Result<Option<StoredModel>, FineTuneError> {
+    match &config.trainer {
+        Trainer::InProcess => train(store, config, child).await,
+        Trainer::Process { exe, database } => train_in_child(store, exe, database, config, child).await,
     }
-    let own = child.and_then(|child| {
-        models
-            .iter()
-            .filter(|m| m.base == model.base && m.adapter_path.is_some() && child_of(m) == Some(child))
-            .max_by_key(|m| m.created_at)
-    });
-    own.or_else(|| {
-        let fallback = model.metrics["fallback_version"].as_str()?;
-        // A fallback is never itself personal (it was the active version then).
-        models
-            .iter()
-            .find(|m| m.version == fallback && m.metrics["objective"] != PERSONAL)
-    })
 }
 
-/// Runs `sprout learn train` and waits for it.
+/// Trains a KTO candidate on the consented answers (about `child` only, when given: the
+/// child's own version) and registers it; `None` when there is too little to train on.
+/// Idempotent: the same data registers the same version once.
+pub async fn train(
+    store: &dyn Store,
+    config: &FineTuneConfig,
+    child: Option<ChildId>,
+) -> Result<Option<StoredModel>, FineTuneError> {
+    let feedback_count = store.feedback_count(child).await?;
+    let data = dataset(store, child).await?;
+    let base = base_version(&config.base);
+    let version = format!("{}-kto-{}", model_name(&config.base), &data.snapshot[..12]);
+    let models = store.models().await?;
+    if let Some(existing) = models.iter().find(|m| m.version == version) {
+        return Ok(Some(existing.clone()));
+    }
+    if data.examples.len() < MIN_EXAMPLES {
+        tracing::info!(
+            examples = data.examples.len(),
+            without_consent = data.left_out.without_consent,
+            "too few consented answers to fine-tune on yet"
+        );
+        return Ok(None);
+    }
+    let from = registry::starting_point(&models, &base, child);
+    let job = TrainJob::new(config, &version, from.and_then(|m| m.adapter_path.as_deref()));
+    let examples = data.examples.clone();
+    let outcome = tokio::task::spawn_blocking(move || job.kto(&examples))
+        .await
+        .map_err(|e| FineTuneError::Other(e.to_string()))??;
+    let metrics = ModelMetrics {
+        objective: Some(Objective::Kto),
+        child,
+        trained_through: Some(feedback_count),
+        examples: Some(data.examples.len()),
+        left_out: Some(data.left_out),
+        from_version: from.map(|m| m.version.clone()),
+        report: Some(outcome.report),
+        ..ModelMetrics::default()
+    };
+    let model = candidate(version, base, &outcome.dir, &data.snapshot, metrics);
+    store.register_model(&model).await?;
+    Ok(Some(model))
+}
+
+/// The supervised first adapter: trained on `n` good recommendations (the template
+/// writer's texts for varied facts) so the base model writes its own text instead of
+/// copying the prompt's example. Registered as a candidate; KTO continues from it.
+pub async fn train_initial(
+    store: &dyn Store,
+    config: &FineTuneConfig,
+    n: usize,
+) -> Result<StoredModel, FineTuneError> {
+    let examples: Vec<sprout_tune::Example> = sprout_coach::examples::good_examples(n)
+        .into_iter()
+        .map(|e| sprout_tune::Example {
+            prompt: e.prompt,
+            completion: e.completion,
+        })
+        .collect();
+    let snapshot = sft_snapshot(&examples);
+    let version = format!("{}-sft-{}", model_name(&config.base), &snapshot[..12]);
+    if let Some(existing) = store.models().await?.into_iter().find(|m| m.version == version) {
+        return Ok(existing);
+    }
+    let job = TrainJob::new(config, &version, None);
+    let outcome = tokio::task::spawn_blocking(move || job.sft(&examples))
+        .await
+        .map_err(|e| FineTuneError::Other(e.to_string()))??;
+    let metrics = ModelMetrics {
+        objective: Some(Objective::Sft),
+        examples: Some(n),
+        report: Some(outcome.report),
+        ..ModelMetrics::default()
+    };
+    let model = candidate(
+        version,
+        base_version(&config.base),
+        &outcome.dir,
+        &snapshot,
+        metrics,
+    );
+    store.register_model(&model).await?;
+    Ok(model)
+}
+
+/// sha256 of the supervised examples, each prompt and completion ended by a zero byte.
+fn sft_snapshot(examples: &[sprout_tune::Example]) -> String {
+    let mut hasher = Sha256::new();
+    for e in examples {
+        hasher.update(e.prompt.as_bytes());
+        hasher.update([0]);
+        hasher.update(e.completion.as_bytes());
+        hasher.update([0]);
+    }
+    crate::shared::hex(&hasher.finalize())
+}
+
+/// A newly trained version, registered as a candidate now.
+fn candidate(
+    version: String,
+    base: String,
+    adapter: &Path,
+    snapshot: &str,
+    metrics: ModelMetrics,
+) -> StoredModel {
+    StoredModel {
+        version,
+        base,
+        adapter_path: Some(adapter.display().to_string()),
+        data_snapshot: Some(format!("sha256:{snapshot}")),
+        metrics,
+        status: ModelStatus::Candidate,
+        created_at: chrono::Utc::now(),
+    }
+}
+
+/// Runs `sprout learn train` and waits for it: the version it registered, if any.
 async fn train_in_child(
     store: &dyn Store,
     exe: &Path,
@@ -451,6 +516,42 @@ async fn train_in_child(
     config: &FineTuneConfig,
     child: Option<ChildId>,
 ) -> Result<Option<StoredModel>, FineTuneError> {
+    // Low priority: the API's requests come first on shared cores.
+    let nice = Path::new("/usr/bin/nice");
+    let mut command = if nice.exists() {
+        let mut c = tokio::process::Command::new(nice);
+        c.arg("-n").arg("10").arg(exe);
+        c
+    } else {
+        tokio::process::Command::new(exe)
+    };
+    let output = command
+        .args(train_args(config, child))
+        .env("SPROUT_DB", database.expose())
+        .kill_on_drop(true)
+        .output()
+        .await
+        .map_err(|e| FineTuneError::Other(format!("cannot start the trainer: {e}")))?;
+    if !output.status.success() {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let last = stderr.lines().last().unwrap_or("").to_owned();
+        return Err(FineTuneError::Other(format!(
+            "the trainer exited with {}: {last}",
+            output.status
+        )));
+    }
+    let Some(version) = reported_version(&output.stdout)? else {
+        return Ok(None);
+    };
+    let model = store.models().await?.into_iter().find(|m| m.version == version);
+    model.map(Some).ok_or_else(|| {
+        FineTuneError::Other(format!("the trainer reported {version}, which is not registered"))
+    })
+}
+
+/// The command line of `sprout learn train` for `config` (the database goes in the
+/// environment, where other users cannot read it).
+fn train_args(config: &FineTuneConfig, child: Option<ChildId>) -> Vec<String> {
     let s = &config.settings;
     let mut args: Vec<String> = vec![
         "learn".into(),
@@ -474,180 +575,17 @@ async fn train_in_child(
     if let Some(child) = child {
         args.extend(["--child".into(), child.to_string()]);
     }
-    // Low priority: the API's requests come first on shared cores.
-    let nice = Path::new("/usr/bin/nice");
-    let mut command = if nice.exists() {
-        let mut c = tokio::process::Command::new(nice);
-        c.arg("-n").arg("10").arg(exe);
-        c
-    } else {
-        tokio::process::Command::new(exe)
-    };
-    let output = command
-        .args(&args)
-        .env("SPROUT_DB", database.expose())
-        .kill_on_drop(true)
-        .output()
-        .await
-        .map_err(|e| FineTuneError::Other(format!("cannot start the trainer: {e}")))?;
-    if !output.status.success() {
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        let last = stderr.lines().last().unwrap_or("").to_owned();
-        return Err(FineTuneError::Other(format!(
-            "the trainer exited with {}: {last}",
-            output.status
-        )));
-    }
-    // Its last line on standard output is the registered version's JSON, or null.
-    let stdout = String::from_utf8_lossy(&output.stdout);
+    args
+}
+
+/// The version the trainer registered: its last line on standard output is the
+/// version's JSON, or null.
+fn reported_version(stdout: &[u8]) -> Result<Option<String>, FineTuneError> {
+    let stdout = String::from_utf8_lossy(stdout);
     let last = stdout.lines().last().unwrap_or("null");
-    let report: Value =
+    let report: serde_json::Value =
         serde_json::from_str(last).map_err(|e| FineTuneError::Other(format!("the trainer's report: {e}")))?;
-    let Some(version) = report["version"].as_str() else {
-        return Ok(None);
-    };
-    let model = store.models().await?.into_iter().find(|m| m.version == version);
-    model.map(Some).ok_or_else(|| {
-        FineTuneError::Other(format!("the trainer reported {version}, which is not registered"))
-    })
-}
-
-/// The version that training continues from: the adapter that writes for `child` (or
-/// for everyone, pooled) under the active version when it is a fine-tuned version of
-/// `base`, else the newest supervised first adapter of `base`.
-fn starting_point<'a>(
-    models: &'a [StoredModel],
-    base: &str,
-    child: Option<ChildId>,
-) -> Option<&'a StoredModel> {
-    let adapted = |m: &&StoredModel| m.base == base && m.adapter_path.is_some();
-    let own = child.and_then(|child| {
-        models
-            .iter()
-            .filter(adapted)
-            .filter(|m| child_of(m) == Some(child))
-            .max_by_key(|m| m.created_at)
-    });
-    own.or_else(|| {
-        let active = models.iter().find(|m| m.status == ModelStatus::Active)?;
-        resolve(models, &active.version, child).filter(adapted)
-    })
-    .or_else(|| {
-        models
-            .iter()
-            .filter(adapted)
-            .find(|m| m.metrics["objective"] == "sft")
-    })
-}
-
-/// Trains a KTO candidate on the consented answers (about `child` only, when given: the
-/// child's own version) and registers it; `None` when there is too little to train on.
-/// Idempotent: the same data registers the same version once.
-pub async fn train(
-    store: &dyn Store,
-    config: &FineTuneConfig,
-    child: Option<ChildId>,
-) -> Result<Option<StoredModel>, FineTuneError> {
-    let feedback_count = store.feedback_count(child).await?;
-    let data = dataset(store, child).await?;
-    let base = base_version(&config.base);
-    let version = format!("{}-kto-{}", model_name(&config.base), &data.snapshot[..12]);
-    let models = store.models().await?;
-    if let Some(existing) = models.iter().find(|m| m.version == version) {
-        return Ok(Some(existing.clone()));
-    }
-    if data.examples.len() < MIN_EXAMPLES {
-        tracing::info!(
-            examples = data.examples.len(),
-            without_consent = data.without_consent,
-            "too few consented answers to fine-tune on yet"
-        );
-        return Ok(None);
-    }
-    let from = starting_point(&models, &base, child).cloned();
-    let job = TrainJob {
-        gguf: config.base.clone(),
-        from: from
-            .as_ref()
-            .and_then(|m| m.adapter_path.clone())
-            .map(PathBuf::from),
-        dir: config.adapters.join(&version),
-        settings: config.settings.clone(),
-    };
-    let examples = data.examples.clone();
-    let outcome = tokio::task::spawn_blocking(move || job.kto(&examples))
-        .await
-        .map_err(|e| FineTuneError::Other(e.to_string()))??;
-    let model = StoredModel {
-        version,
-        base,
-        adapter_path: Some(outcome.dir.display().to_string()),
-        data_snapshot: Some(format!("sha256:{}", data.snapshot)),
-        metrics: json!({
-            "objective": "kto",
-            "child_id": child,
-            "feedback_count": feedback_count,
-            "examples": data.examples.len(),
-            "left_out": { "without_consent": data.without_consent, "without_prompt": data.without_prompt },
-            "from_version": from.map(|m| m.version),
-            "report": outcome.report,
-        }),
-        status: ModelStatus::Candidate,
-        created_at: chrono::Utc::now(),
-    };
-    store.register_model(&model).await?;
-    Ok(Some(model))
-}
-
-/// The supervised first adapter: trained on `n` good recommendations (the template
-/// writer's texts for varied facts) so the base model writes its own text instead of
-/// copying the prompt's example. Registered as a candidate; KTO continues from it.
-pub async fn train_initial(
-    store: &dyn Store,
-    config: &FineTuneConfig,
-    n: usize,
-) -> Result<StoredModel, FineTuneError> {
-    let examples: Vec<sprout_tune::Example> = sprout_coach::examples::good_examples(n)
-        .into_iter()
-        .map(|e| sprout_tune::Example {
-            prompt: e.prompt,
-            completion: e.completion,
-        })
-        .collect();
-    let snapshot = {
-        let mut hasher = Sha256::new();
-        for e in &examples {
-            hasher.update(e.prompt.as_bytes());
-            hasher.update([0]);
-            hasher.update(e.completion.as_bytes());
-            hasher.update([0]);
-        }
-        crate::shared::hex(&hasher.finalize())
-    };
-    let version = format!("{}-sft-{}", model_name(&config.base), &snapshot[..12]);
-    if let Some(existing) = store.models().await?.into_iter().find(|m| m.version == version) {
-        return Ok(existing);
-    }
-    let job = TrainJob {
-        gguf: config.base.clone(),
-        from: None,
-        dir: config.adapters.join(&version),
-        settings: config.settings.clone(),
-    };
-    let outcome = tokio::task::spawn_blocking(move || job.sft(&examples))
-        .await
-        .map_err(|e| FineTuneError::Other(e.to_string()))??;
-    let model = StoredModel {
-        version,
-        base: base_version(&config.base),
-        adapter_path: Some(outcome.dir.display().to_string()),
-        data_snapshot: Some(format!("sha256:{snapshot}")),
-        metrics: json!({ "objective": "sft", "examples": n, "report": outcome.report }),
-        status: ModelStatus::Candidate,
-        created_at: chrono::Utc::now(),
-    };
-    store.register_model(&model).await?;
-    Ok(model)
+    Ok(report["version"].as_str().map(str::to_owned))
 }
 
 /// The CPU part of a run: load, train, save.
@@ -660,10 +598,20 @@ struct TrainJob {
 
 struct Outcome {
     dir: PathBuf,
-    report: Value,
+    report: TrainingFigures,
 }
 
 impl TrainJob {
+    /// `version`'s run over `config`'s base, continuing from the adapter at `from`.
+    fn new(config: &FineTuneConfig, version: &str, from: Option<&str>) -> Self {
+        Self {
+            gguf: config.base.clone(),
+            from: from.map(PathBuf::from),
+            dir: config.adapters.join(version),
+            settings: config.settings.clone(),
+        }
+    }
+
     fn options(&self) -> sprout_tune::TrainOptions {
         sprout_tune::TrainOptions {
             epochs: self.settings.epochs,
@@ -717,43 +665,42 @@ impl TrainJob {
         file.save(&self.dir)?;
         Ok(Outcome {
             dir: self.dir,
-            report: report_json(report),
+            report: figures(report),
         })
     }
 }
 
 /// What a run did, as kept with the version: the loss curve and the held-out metrics
 /// before and after.
-fn report_json(r: &sprout_tune::TrainReport) -> Value {
+fn figures(r: &sprout_tune::TrainReport) -> TrainingFigures {
+    TrainingFigures {
+        train_examples: r.train_examples,
+        held_out_examples: r.held_out_examples,
+        losses: r.losses.clone(),
+        steps: r.losses.len(),
+        mean_step_seconds: r.mean_step_seconds(),
+        reference_seconds: r.reference_seconds,
+        weights: r.weights,
+        held_out_before: held_out(&r.before),
+        held_out_after: held_out(&r.after),
+        peak_rss_bytes: r.peak_rss_bytes,
+    }
+}
+
+fn held_out(h: &sprout_tune::HeldOutMetrics) -> HeldOutFigures {
     let class = |c: &Option<sprout_tune::ClassMetrics>| {
-        c.map(|c| {
-            json!({
-                "examples": c.examples,
-                "logp_per_token": c.logp_per_token,
-                "reward": c.reward,
-            })
+        c.map(|c| ClassFigures {
+            examples: c.examples,
+            logp_per_token: c.logp_per_token,
+            reward: c.reward,
         })
     };
-    let held_out = |h: &sprout_tune::HeldOutMetrics| {
-        json!({
-            "desirable": class(&h.desirable),
-            "undesirable": class(&h.undesirable),
-            "logp_margin": h.logp_margin(),
-            "reward_margin": h.reward_margin(),
-        })
-    };
-    json!({
-        "train_examples": r.train_examples,
-        "held_out_examples": r.held_out_examples,
-        "losses": r.losses,
-        "steps": r.losses.len(),
-        "mean_step_seconds": r.mean_step_seconds(),
-        "reference_seconds": r.reference_seconds,
-        "weights": r.weights,
-        "held_out_before": held_out(&r.before),
-        "held_out_after": held_out(&r.after),
-        "peak_rss_bytes": r.peak_rss_bytes,
-    })
+    HeldOutFigures {
+        desirable: class(&h.desirable),
+        undesirable: class(&h.undesirable),
+        logp_margin: h.logp_margin(),
+        reward_margin: h.reward_margin(),
+    }
 }
 
 /// Shared so the job and the feedback route agree on one training per process.
@@ -762,130 +709,70 @@ pub type TrainingLock = Arc<tokio::sync::Mutex<()>>;
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    const BASE: &str = "gguf:gemma";
-
-    fn version(name: &str, status: &str, minutes: i64, metrics: Value, adapter: bool) -> StoredModel {
-        StoredModel {
-            version: name.into(),
-            base: BASE.into(),
-            adapter_path: adapter.then(|| format!("/adapters/{name}")),
-            data_snapshot: None,
-            metrics,
-            status: status.parse().expect("a model status"),
-            created_at: chrono::DateTime::UNIX_EPOCH + chrono::Duration::minutes(minutes),
-        }
-    }
-
-    /// The template (active), a pooled adapter, two own versions of one child and one of
-    /// another, and the personal version over the template.
-    fn registry(ada: ChildId, ben: ChildId) -> Vec<StoredModel> {
-        vec![
-            version("template-1", "active", 0, json!({}), false),
-            version("sft", "candidate", 1, json!({"objective": "sft"}), true),
-            version(
-                "ada-1",
-                "candidate",
-                2,
-                json!({"objective": "kto", "child_id": ada, "feedback_count": 10}),
-                true,
-            ),
-            version(
-                "ada-2",
-                "candidate",
-                3,
-                json!({"objective": "kto", "child_id": ada, "feedback_count": 20}),
-                true,
-            ),
-            version(
-                "ben-1",
-                "candidate",
-                4,
-                json!({"objective": "kto", "child_id": ben, "feedback_count": 10}),
-                true,
-            ),
-            version(
-                "personal",
-                "candidate",
-                5,
-                json!({"objective": PERSONAL, "fallback_version": "template-1"}),
-                false,
-            ),
-        ]
-    }
-
-    #[test]
-    fn the_personal_version_writes_with_each_childs_newest_adapter_or_its_fallback() {
-        let (ada, ben, cleo) = (ChildId::new(), ChildId::new(), ChildId::new());
-        let models = registry(ada, ben);
-        let writes = |child| resolve(&models, "personal", child).map(|m| m.version.as_str());
-        assert_eq!(writes(Some(ada)), Some("ada-2"));
-        assert_eq!(writes(Some(ben)), Some("ben-1"));
-        assert_eq!(writes(Some(cleo)), Some("template-1"));
-        assert_eq!(writes(None), Some("template-1"));
-        // Any other version writes as itself, whoever it writes for.
-        assert_eq!(
-            resolve(&models, "ada-1", Some(ben)).map(|m| m.version.as_str()),
-            Some("ada-1")
-        );
-        assert!(resolve(&models, "unknown", Some(ada)).is_none());
-    }
-
-    #[test]
-    fn training_counts_and_continues_per_child_or_pooled() {
-        let (ada, ben, cleo) = (ChildId::new(), ChildId::new(), ChildId::new());
-        let mut models = registry(ada, ben);
-        assert_eq!(trained_through(&models, BASE, Some(ada)), 20);
-        assert_eq!(trained_through(&models, BASE, Some(cleo)), 0);
-        assert_eq!(
-            trained_through(&models, BASE, None),
-            0,
-            "child versions are not pooled ones"
-        );
-        let from =
-            |models: &[StoredModel], child| starting_point(models, BASE, child).map(|m| m.version.clone());
-        assert_eq!(
-            from(&models, Some(ada)).as_deref(),
-            Some("ada-2"),
-            "a child continues from their own"
-        );
-        assert_eq!(from(&models, Some(cleo)).as_deref(), Some("sft"));
-        assert_eq!(from(&models, None).as_deref(), Some("sft"));
-        // Once the personal version is active, a child without their own version starts
-        // from what writes for them (its fallback, here a pooled adapter).
-        models[0].status = ModelStatus::Retired;
-        models.push(version("pooled", "retired", 6, json!({"objective": "kto"}), true));
-        models[5].status = ModelStatus::Active;
-        models[5].metrics["fallback_version"] = json!("pooled");
-        assert_eq!(from(&models, Some(cleo)).as_deref(), Some("pooled"));
-        assert_eq!(from(&models, Some(ben)).as_deref(), Some("ben-1"));
-    }
-
-    #[test]
-    fn no_child_versions_are_trained_while_the_personal_version_has_lost() {
-        let mut models = registry(ChildId::new(), ChildId::new());
-        models[5].version = personal_version(BASE, "template-1");
-        assert!(!personal_lost(&models, BASE), "in its experiment");
-        models[5].status = ModelStatus::Retired;
-        assert!(personal_lost(&models, BASE));
-        // A new active version gets its own chance.
-        models[0].status = ModelStatus::Retired;
-        models[1].status = ModelStatus::Active;
-        assert!(!personal_lost(&models, BASE));
-    }
-
-    #[test]
-    fn the_personal_version_is_named_after_the_version_it_replaces() {
-        let a = personal_version(BASE, "template-1");
-        assert!(a.starts_with("gemma-personal-"), "{a}");
-        assert_eq!(a, personal_version(BASE, "template-1"));
-        assert_ne!(a, personal_version(BASE, "gemma-kto-0123"));
-    }
+    use serde_json::json;
 
     #[test]
     fn scopes_parse() {
         assert_eq!("pooled".parse(), Ok(Scope::Pooled));
         assert_eq!("child".parse(), Ok(Scope::Child));
         assert!("family".parse::<Scope>().is_err());
+    }
+
+    #[test]
+    fn a_runs_figures_are_kept_under_the_keys_versions_have_always_had() {
+        let class = |examples, logp_per_token, reward| sprout_tune::ClassMetrics {
+            examples,
+            tokens: 40,
+            logp_per_token,
+            logp_per_sequence: logp_per_token * 20.0,
+            reward,
+        };
+        let held_out = sprout_tune::HeldOutMetrics {
+            desirable: Some(class(2, -1.5, Some(0.25))),
+            undesirable: Some(class(1, -2.0, None)),
+        };
+        let report = sprout_tune::TrainReport {
+            objective: sprout_tune::Objective::Kto,
+            train_examples: 8,
+            held_out_examples: 3,
+            losses: vec![0.7, 0.6],
+            step_seconds: vec![1.0, 2.0],
+            step_cpu_seconds: vec![],
+            reference_seconds: 0.0,
+            reference_cpu_seconds: None,
+            weights: Some((1.0, 1.5)),
+            before: sprout_tune::HeldOutMetrics::default(),
+            after: held_out,
+            peak_rss_bytes: Some(3_000_000),
+        };
+        let metrics = ModelMetrics {
+            report: Some(figures(&report)),
+            ..ModelMetrics::default()
+        };
+        // A JSON object's keys are sorted, so the bytes are those the store and the API
+        // have always had for these figures.
+        let none =
+            json!({"desirable": null, "undesirable": null, "logp_margin": null, "reward_margin": null});
+        let expected = json!({ "report": {
+            "train_examples": 8,
+            "held_out_examples": 3,
+            "losses": [0.7, 0.6],
+            "steps": 2,
+            "mean_step_seconds": 1.5,
+            "reference_seconds": 0.0,
+            "weights": [1.0, 1.5],
+            "held_out_before": none,
+            "held_out_after": {
+                "desirable": {"examples": 2, "logp_per_token": -1.5, "reward": 0.25},
+                "undesirable": {"examples": 1, "logp_per_token": -2.0, "reward": null},
+                "logp_margin": 0.5,
+                "reward_margin": null,
+            },
+            "peak_rss_bytes": 3_000_000,
+        }});
+        assert_eq!(
+            serde_json::to_string(&metrics).expect("json"),
+            expected.to_string()
+        );
     }
 }
