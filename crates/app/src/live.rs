@@ -13,7 +13,6 @@
 use crate::shared::Redis;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use sprout_domain::{ChildId, FamilyId};
 use std::sync::Arc;
 use tokio::sync::{broadcast, mpsc};
@@ -50,7 +49,7 @@ pub enum Happening {
         version: String,
         personal_version: Option<String>,
         experiment_id: Option<uuid::Uuid>,
-        metrics: Option<Value>,
+        metrics: Option<Box<sprout_learn::ModelMetrics>>,
     },
     /// An experiment ended with the candidate promoted.
     #[serde(rename = "model.promoted")]

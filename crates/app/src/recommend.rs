@@ -483,7 +483,7 @@ async fn write_and_store(
 /// The writer of a model version among the registered `models` for `child`: a template
 /// style, the configured writer, or a fine-tuned version of the local model (its adapter
 /// over the same base; for the personal version, the child's own, see
-/// [`crate::finetune::resolve`]). A version this node cannot run falls back to the
+/// [`sprout_learn::registry::resolve`]). A version this node cannot run falls back to the
 /// configured writer (and is recorded as what actually wrote).
 pub fn writer_for(
     state: &App,
@@ -491,7 +491,7 @@ pub fn writer_for(
     version: &str,
     child: Option<ChildId>,
 ) -> std::sync::Arc<dyn sprout_coach::writer::Writer> {
-    let version = crate::finetune::writing_version(models, version, child);
+    let version = sprout_learn::registry::writing_version(models, version, child);
     if let Some(style) = sprout_coach::template::Style::of_version(version) {
         return std::sync::Arc::new(sprout_coach::writer::TemplateWriter { style });
     }
@@ -519,7 +519,7 @@ fn adapted_writer(
 
 /// Whether a version among the registered `models` can be run here.
 pub fn runnable(state: &App, models: &[StoredModel], version: &str) -> bool {
-    let version = crate::finetune::writing_version(models, version, None);
+    let version = sprout_learn::registry::writing_version(models, version, None);
     sprout_coach::template::Style::of_version(version).is_some()
         || state.writer.model_version() == version
         || adapted_writer(state, models, version).is_some()

@@ -7,8 +7,8 @@ use anyhow::{bail, Context};
 use clap::{Args, Subcommand};
 use serde_json::json;
 use sha2::{Digest, Sha256};
-use sprout_store::ModelStatus;
 use sprout_store::StoredModel;
+use sprout_store::{ModelMetrics, ModelStatus};
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -115,8 +115,8 @@ async fn export(args: ExportArgs) -> anyhow::Result<()> {
          training, {} written before prompts were kept",
         data.examples.len(),
         &data.snapshot[..16],
-        data.without_consent,
-        data.without_prompt
+        data.left_out.without_consent,
+        data.left_out.without_prompt
     );
     Ok(())
 }
@@ -133,8 +133,8 @@ async fn import_adapter(args: ImportArgs) -> anyhow::Result<()> {
         Some(path) => serde_json::from_str(
             &std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?,
         )
-        .with_context(|| format!("{} is not JSON", path.display()))?,
-        None => json!({}),
+        .with_context(|| format!("{} is not a JSON object", path.display()))?,
+        None => ModelMetrics::default(),
     };
     let adapter = std::fs::canonicalize(&args.adapter)?;
     let store = open_store(&args.db).await?;

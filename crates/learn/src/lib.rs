@@ -27,7 +27,8 @@
 //! * **Decision** ([`mod@decide`]): promote when the always-valid p-value is below α, the posterior
 //!   probability of being better is high and both arms have a minimum number of answers; roll back when
 //!   the always-valid test rejects with the candidate worse; otherwise continue.
-//! * **Registry types** ([`registry`]): model versions and experiments as plain serde data.
+//! * **Registry** ([`registry`]): model versions and experiments as plain serde data, and the rules that
+//!   read them: which version writes for a child, where a training run starts, whether one is due.
 //! * **Population prior** ([`prior`]): a Beta prior for per-child Thompson sampling, fitted to all
 //!   children by the method of moments for the Beta-Binomial model and shrunk toward Beta(1, 1) when
 //!   only a few children are known.
@@ -52,8 +53,8 @@ pub use decide::{
 pub use error::LearnError;
 pub use prior::{population_prior, BetaPrior};
 pub use registry::{
-    Experiment, ExperimentStatus, ModelEvent, ModelStatus, ModelVersion, EVENT_MODEL_PROMOTED,
-    EVENT_MODEL_ROLLED_BACK,
+    Experiment, ExperimentStatus, ModelEvent, ModelMetrics, ModelStatus, ModelVersion, Objective,
+    EVENT_MODEL_PROMOTED, EVENT_MODEL_ROLLED_BACK,
 };
 pub use reward::{outcome_score, reward, ANSWER_WEIGHT, OUTCOME_WEIGHT};
 pub use sequential::{confidence_sequence, msprt, AlwaysValidP, SequentialTest, DEFAULT_MIXING_VARIANCE};

@@ -1,9 +1,8 @@
 //! Registry records and decisions survive a JSON round trip with stable field names.
 
-use std::collections::BTreeMap;
-
 use sprout_learn::{
-    decide, summarize, ArmStats, Experiment, ModelStatus, ModelVersion, Policy, EVENT_MODEL_PROMOTED,
+    decide, summarize, ArmStats, Experiment, ModelMetrics, ModelStatus, ModelVersion, Policy,
+    EVENT_MODEL_PROMOTED,
 };
 use uuid::Uuid;
 
@@ -23,9 +22,12 @@ fn model_version_round_trip() {
         base: "gemma".into(),
         adapter_path: Some("adapters/2026-11-27.1".into()),
         data_snapshot: None,
-        metrics: BTreeMap::from([("eval_helpful_rate".to_owned(), 0.61)]),
+        metrics: ModelMetrics {
+            extra: serde_json::Map::from_iter([("eval_helpful_rate".to_owned(), 0.61.into())]),
+            ..ModelMetrics::default()
+        },
         status: ModelStatus::Candidate,
-        created_at: "2026-11-27T00:00:00Z".into(),
+        created_at: "2026-11-27T00:00:00Z".parse().unwrap(),
     };
     let json = serde_json::to_string(&model).unwrap();
     assert!(json.contains("\"status\":\"candidate\""));

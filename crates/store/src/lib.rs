@@ -26,8 +26,8 @@ mod types;
 
 pub use error::StoreError;
 pub use postgres::PgStore;
-/// The registry's lifecycles, as stored.
-pub use sprout_learn::{ExperimentStatus, ModelStatus};
+/// The registry's lifecycles and a version's metrics, as stored.
+pub use sprout_learn::{ExperimentStatus, ModelMetrics, ModelStatus};
 pub use sqlite::SqliteStore;
 pub use types::{
     ActionFeedback, Aggregate, ArmCounts, AuditEntry, Backend, ChildEffectEstimate, Consent, Consents,

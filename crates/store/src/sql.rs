@@ -224,6 +224,10 @@ pub(crate) fn details(json: String) -> Result<serde_json::Value, StoreError> {
     serde_json::from_str(&json).map_err(|e| StoreError::corrupt("recommendation details", e))
 }
 
+pub(crate) fn model_metrics(json: String) -> Result<sprout_learn::ModelMetrics, StoreError> {
+    serde_json::from_str(&json).map_err(|e| StoreError::corrupt("model metrics", e))
+}
+
 /// A row naming a child that is no longer there (erased meanwhile) is
 /// [`StoreError::NotFound`]; anything else stays a database error.
 pub(crate) fn child_gone(err: sqlx::Error) -> StoreError {
@@ -996,7 +1000,7 @@ macro_rules! impl_store {
                             base: r.try_get("base")?,
                             adapter_path: r.try_get("adapter_path")?,
                             data_snapshot: r.try_get("data_snapshot")?,
-                            metrics: $crate::sql::details(r.try_get("metrics")?)?,
+                            metrics: $crate::sql::model_metrics(r.try_get("metrics")?)?,
                             status: $crate::sql::status(r.try_get("status")?, "model status")?,
                             created_at: from_db(r.try_get("created_at")?)?,
                         })
@@ -1013,7 +1017,7 @@ macro_rules! impl_store {
                 .bind(&model.base)
                 .bind(&model.adapter_path)
                 .bind(&model.data_snapshot)
-                .bind(model.metrics.to_string())
+                .bind(serde_json::Value::Object(model.metrics.clone().into()).to_string())
                 .bind(model.status.as_str())
                 .bind(to_db(model.created_at))
                 .execute(&self.write)

@@ -159,17 +159,8 @@ pub struct Erasure {
     pub child: u64,
 }
 
-/// A model version as stored (see `sprout-learn` for its meaning).
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct StoredModel {
-    pub version: String,
-    pub base: String,
-    pub adapter_path: Option<String>,
-    pub data_snapshot: Option<String>,
-    pub metrics: serde_json::Value,
-    pub status: sprout_learn::ModelStatus,
-    pub created_at: DateTime<Utc>,
-}
+/// A model version as stored: the registry's own record (its rules live in `sprout-learn`).
+pub type StoredModel = sprout_learn::ModelVersion;
 
 /// An experiment as stored.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]

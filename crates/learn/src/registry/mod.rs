@@ -1,16 +1,25 @@
-//! Model registry records: model versions and the experiments that decide between them.
+//! Model registry: model versions, the experiments that decide between them, and the rules that read
+//! them ([`policy`]: which version writes for a child, what fine-tuning trains next).
 //!
-//! Plain serde data; the server stores them. Timestamps are RFC 3339 strings supplied by the caller, so
-//! this crate never reads a clock.
+//! Plain serde data; the store keeps it. Times are supplied by the caller (an experiment's as RFC 3339
+//! strings), so this crate never reads a clock.
 
-use std::collections::BTreeMap;
-
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::assign::{assign, Arm};
 use crate::decide::{Decision, Evidence};
 use crate::error::LearnError;
+
+pub mod metrics;
+pub mod policy;
+
+pub use metrics::{ClassFigures, HeldOutFigures, LeftOut, ModelMetrics, Objective, TrainingFigures};
+pub use policy::{
+    active, personal_for, personal_lost, personal_version, resolve, starting_point, trained_through,
+    writing_version, Personal,
+};
 
 /// Event topic published when a candidate wins its experiment.
 pub const EVENT_MODEL_PROMOTED: &str = "model.promoted";
@@ -29,23 +38,23 @@ pub enum ModelStatus {
     Retired,
 }
 
-/// One trained model version.
+/// A registered model version: the record the store keeps and the API shows.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ModelVersion {
-    /// Unique version label, e.g. `"2026-11-27.1"`.
+    /// Unique version label, e.g. `"gemma3-270m-kto-0123456789ab"`.
     pub version: String,
-    /// Base model it was trained from.
+    /// Base model it was trained from (`template` for the template writers).
     pub base: String,
     /// Path of the fine-tuned adapter, if any.
     pub adapter_path: Option<String>,
     /// Identifier of the training-data snapshot, if any.
     pub data_snapshot: Option<String>,
-    /// Offline evaluation metrics by name.
-    pub metrics: BTreeMap<String, f64>,
+    /// How it was trained and what the training measured.
+    pub metrics: ModelMetrics,
     /// Lifecycle status.
     pub status: ModelStatus,
-    /// Creation time, RFC 3339.
-    pub created_at: String,
+    /// Registration time.
+    pub created_at: DateTime<Utc>,
 }
 
 /// Lifecycle of an experiment.
