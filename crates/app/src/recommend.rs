@@ -14,7 +14,6 @@ use sprout_coach::policy::PastAnswer;
 use sprout_coach::writer::compose;
 use sprout_domain::{Child, ChildId, ConsentPurpose, RecordId, UserId};
 use sprout_insights::effects::InterventionEffect;
-use sprout_learn::ModelStatus;
 use sprout_store::{Consents, NewRecommendation, StoredModel, StoredRecommendation};
 
 /// A recommendation is shown for at least this long, even when new data or an answer
@@ -380,9 +379,7 @@ async fn choose_writer(state: &App, child: &Child, consents: &Consents) -> AppRe
             // A version promoted by an experiment writes from then on; until one is (the
             // registry starts with template-1) the configured writer does. A version this
             // node cannot run leaves the configured writer too.
-            let promoted = models
-                .iter()
-                .find(|m| m.status == ModelStatus::Active)
+            let promoted = sprout_learn::registry::active(&models)
                 .map(|m| m.version.as_str())
                 .filter(|v| *v != sprout_coach::template::MODEL_VERSION && runnable(state, &models, v));
             let writer = match promoted {
