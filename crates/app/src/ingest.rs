@@ -62,7 +62,8 @@ pub async fn event(app: &App, child: Child, event: &NewSchoolEvent) -> AppResult
     Ok((stored, created))
 }
 
-/// Stores an intervention the family did; the advice that suggested it is renewed.
+/// Stores an intervention the family did, links it to the suggestion it followed (if
+/// any), and renews the advice.
 pub async fn intervention(
     app: &App,
     child: Child,
@@ -70,6 +71,7 @@ pub async fn intervention(
 ) -> AppResult<(Intervention, bool)> {
     let (stored, created) = app.store.insert_intervention(child.id, intervention).await?;
     if created {
+        crate::recommend::link_follow_up(app, child.id, &stored).await?;
         app.data_changed(child.id, Change::Settled).await;
         crate::recommend::occasion(app, child).await;
     }

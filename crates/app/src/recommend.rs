@@ -37,6 +37,8 @@ pub fn view(r: &StoredRecommendation, name: &str) -> Value {
         "arm": r.arm,
         "action": { "kind": r.action_kind, "slot": r.action_slot },
         "feedback": r.was_helpful.map(|h| json!({ "was_helpful": h })),
+        // The logged activity that followed the suggestion: the family did it.
+        "followed_by": r.followed_by,
     });
     if let (Value::Object(target), Value::Object(details)) = (&mut value, &r.details) {
         // The writer's prompt is kept for training, not shown.
@@ -129,6 +131,48 @@ pub async fn occasion(state: &App, child: Child) {
             tracing::warn!(error = %e, child = %child.id, "cannot renew the recommendation");
         }
     });
+}
+
+/// A logged activity follows a suggestion when it is of the suggested kind and starts at
+/// most this long before the suggested time (the family acted a little early)...
+pub const FOLLOW_UP_EARLY: chrono::Duration = chrono::Duration::hours(1);
+/// ...or at most this long after it (the evening ran late).
+pub const FOLLOW_UP_LATE: chrono::Duration = chrono::Duration::hours(3);
+/// Suggestions looked at for a logged activity: the newest few are the only ones whose
+/// time can be near it.
+const FOLLOW_UP_CANDIDATES: usize = 10;
+
+/// Did the family do it? Links `intervention` to the newest of the child's suggestions it
+/// follows (same kind, within [`FOLLOW_UP_EARLY`] before to [`FOLLOW_UP_LATE`] after the
+/// suggested time, not yet followed); returns that suggestion's id.
+pub async fn link_follow_up(
+    state: &App,
+    child: ChildId,
+    intervention: &sprout_domain::Intervention,
+) -> AppResult<Option<RecordId>> {
+    let suggestions = state
+        .store
+        .recommendations(child, ANY_VIEWER, None, FOLLOW_UP_CANDIDATES)
+        .await?;
+    let followed = suggestions.iter().find(|r| {
+        let suggested: Option<chrono::DateTime<Utc>> = r
+            .details
+            .get("action_start")
+            .and_then(|t| serde_json::from_value(t.clone()).ok());
+        r.followed_by.is_none()
+            && r.action_kind == intervention.kind
+            && suggested.is_some_and(|at| {
+                intervention.time >= at - FOLLOW_UP_EARLY && intervention.time <= at + FOLLOW_UP_LATE
+            })
+    });
+    let Some(followed) = followed else {
+        return Ok(None);
+    };
+    let linked = state
+        .store
+        .set_followed_by(followed.id, child, intervention.id)
+        .await?;
+    Ok(linked.then_some(followed.id))
 }
 
 /// A stress alert renews advice at most this often: the alert repeats with every upload
@@ -473,6 +517,7 @@ async fn write_and_store(
         model_version: new.model_version,
         arm: new.arm,
         details: new.details,
+        followed_by: None,
         was_helpful: None,
     })
 }

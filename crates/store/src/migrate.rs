@@ -24,6 +24,7 @@ macro_rules! migrations {
             9, "effect estimates", "0009_effect_estimates";
             10, "avoided interventions", "0010_avoided_interventions";
             11, "family clock", "0011_family_clock";
+            12, "followed by", "0012_followed_by";
         )
     };
     (@list $backend:literal; $($version:literal, $description:literal, $file:literal;)*) => {

@@ -752,7 +752,7 @@ macro_rules! impl_store {
             ) -> $crate::Result<Option<$crate::StoredRecommendation>> {
                 let row = sqlx::query(
                     "SELECT id, child_id, created_at, text, action_kind, action_slot, model_version, arm, details, \
-                            CAST(NULL AS BOOLEAN) AS was_helpful FROM recommendations WHERE id = $1",
+                            followed_by, CAST(NULL AS BOOLEAN) AS was_helpful FROM recommendations WHERE id = $1",
                 )
                 .bind(id.0)
                 .fetch_optional(&self.read)
@@ -774,7 +774,7 @@ macro_rules! impl_store {
                 };
                 let rows = sqlx::query(
                     "SELECT r.id, r.child_id, r.created_at, r.text, r.action_kind, r.action_slot, r.model_version, \
-                            r.arm, r.details, f.was_helpful \
+                            r.arm, r.details, r.followed_by, f.was_helpful \
                      FROM recommendations r \
                      LEFT JOIN recommendation_feedback f ON f.recommendation_id = r.id AND f.user_id = $2 \
                      WHERE r.child_id = $1 AND (r.created_at < $3 OR (r.created_at = $3 AND r.id < $4)) \
@@ -934,7 +934,7 @@ macro_rules! impl_store {
             ) -> $crate::Result<Vec<$crate::StoredRecommendation>> {
                 let rows = sqlx::query(
                     "SELECT r.id, r.child_id, r.created_at, r.text, r.action_kind, r.action_slot, r.model_version, \
-                            r.arm, r.details, (SELECT f.was_helpful FROM recommendation_feedback f \
+                            r.arm, r.details, r.followed_by, (SELECT f.was_helpful FROM recommendation_feedback f \
                             WHERE f.recommendation_id = r.id ORDER BY f.updated_at DESC LIMIT 1) AS was_helpful \
                      FROM recommendations r WHERE r.outcome IS NULL AND r.created_at >= $1 \
                      ORDER BY r.created_at, r.id LIMIT $2",
@@ -980,6 +980,25 @@ macro_rules! impl_store {
                     Some(text) => Ok(Some($crate::sql::details(text)?)),
                     None => Ok(None),
                 }
+            }
+
+            async fn set_followed_by(
+                &self,
+                id: sprout_domain::RecordId,
+                child: sprout_domain::ChildId,
+                intervention: sprout_domain::RecordId,
+            ) -> $crate::Result<bool> {
+                let updated = sqlx::query(
+                    "UPDATE recommendations SET followed_by = $1 \
+                     WHERE id = $2 AND child_id = $3 AND followed_by IS NULL",
+                )
+                .bind(intervention.0)
+                .bind(id.0)
+                .bind(child.0)
+                .execute(&self.write)
+                .await?
+                .rows_affected();
+                Ok(updated == 1)
             }
         }
 
@@ -1408,6 +1427,9 @@ macro_rules! impl_store {
                 model_version: r.try_get("model_version")?,
                 arm: r.try_get("arm")?,
                 details: $crate::sql::details(r.try_get("details")?)?,
+                followed_by: r
+                    .try_get::<Option<uuid::Uuid>, _>("followed_by")?
+                    .map($crate::sql::record_id),
                 was_helpful: r.try_get("was_helpful")?,
             })
         }

@@ -103,6 +103,8 @@ pub struct StoredRecommendation {
     pub model_version: String,
     pub arm: String,
     pub details: serde_json::Value,
+    /// The activity the family logged that followed this suggestion, if any.
+    pub followed_by: Option<RecordId>,
     /// The asking parent's 👍 (`true`) or 👎 (`false`).
     pub was_helpful: Option<bool>,
 }

@@ -16,6 +16,7 @@ on_both_backends!(
     a_familys_stated_dislikes_are_never_suggested,
     the_family_reads_times_on_its_own_clock,
     advice_follows_the_situation,
+    a_logged_activity_links_to_the_suggestion_it_follows,
     a_remote_model_writes_only_with_consent,
     feedback_is_only_for_your_own_children,
     parents_notes_are_kept_and_recalled_by_meaning
@@ -681,4 +682,72 @@ async fn advice_follows_the_situation(backend: Backend) {
             }
         }
     }
+}
+
+/// An activity the family logs within a suggestion's window, of the kind it suggested,
+/// links to that suggestion ("did the family do it?"); another kind, or one far from the
+/// suggested time, does not.
+async fn a_logged_activity_links_to_the_suggestion_it_follows(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let family = app.family("follow@example.org").await;
+    let child: sprout_domain::ChildId = family.child_id.parse().expect("child id");
+    let store = app.db.store.clone();
+    let now = chrono::Utc::now();
+    // A suggestion of mindfulness for 40 minutes ago (stored as the server stores them).
+    let suggested_at = now - chrono::Duration::minutes(40);
+    let id = sprout_domain::RecordId::new();
+    store
+        .insert_recommendation(&sprout_store::NewRecommendation {
+            id,
+            child_id: child,
+            created_at: now - chrono::Duration::hours(3),
+            text: "Try ten minutes of mindfulness.".into(),
+            action_kind: sprout_domain::InterventionKind::Mindfulness,
+            action_slot: "this_evening".into(),
+            model_version: "template-1".into(),
+            arm: "control".into(),
+            experiment_id: None,
+            details: json!({ "action_start": suggested_at }),
+        })
+        .await
+        .expect("suggestion");
+    let log = |kind: &str, at: chrono::DateTime<chrono::Utc>| json!({ "kind": kind, "time": at.to_rfc3339(), "duration_min": 10 });
+    let history = || async {
+        get_json(
+            &app,
+            &format!("/api/v1/children/{child}/recommendations"),
+            &family.token,
+        )
+        .await["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .find(|r| r["id"] == json!(id))
+            .cloned()
+            .expect("the suggestion")
+    };
+    let post = |body: Value| {
+        let (app, token) = (&app, family.token.clone());
+        async move {
+            let response = app
+                .post(
+                    &format!("/api/v1/children/{child}/interventions"),
+                    Some(&token),
+                    &body,
+                )
+                .await;
+            assert_eq!(response.status(), StatusCode::CREATED);
+            response.json::<Value>().await.expect("json")
+        }
+    };
+    // Another kind at the suggested time, and the suggested kind hours earlier: no link.
+    post(log("reading", suggested_at)).await;
+    post(log("mindfulness", suggested_at - chrono::Duration::hours(4))).await;
+    assert_eq!(history().await["followed_by"], Value::Null);
+    // The suggested kind, ten minutes after the suggested time: linked.
+    let done = post(log("mindfulness", suggested_at + chrono::Duration::minutes(10))).await;
+    assert_eq!(history().await["followed_by"], done["id"]);
+    // A second session does not move the link.
+    post(log("mindfulness", suggested_at + chrono::Duration::minutes(30))).await;
+    assert_eq!(history().await["followed_by"], done["id"]);
 }
