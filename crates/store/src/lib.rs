@@ -13,6 +13,7 @@
 //! and the bulk sample insert differ. Migrations are embedded in the binary and applied
 //! by [`Store::migrate`]. Every query is parameterised.
 
+mod accounts;
 mod error;
 mod migrate;
 mod postgres;

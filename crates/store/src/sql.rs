@@ -45,6 +45,10 @@ pub(crate) trait Params<'q>: Sized {
     fn maybe_time(self, value: Option<DateTime<Utc>>) -> Self;
     fn int(self, value: i64) -> Self;
     fn int32(self, value: i32) -> Self;
+    fn bytes(self, value: &'q [u8]) -> Self;
+    fn maybe_uuid(self, value: Option<uuid::Uuid>) -> Self;
+    /// A JSON document, stored as its text.
+    fn json(self, value: &serde_json::Value) -> Self;
 }
 
 impl<'q, DB> Params<'q> for Query<'q, DB>
@@ -55,6 +59,9 @@ where
     &'q str: Encode<'q, DB> + Type<DB>,
     i64: Encode<'q, DB> + Type<DB>,
     i32: Encode<'q, DB> + Type<DB>,
+    &'q [u8]: Encode<'q, DB> + Type<DB>,
+    Option<uuid::Uuid>: Encode<'q, DB>,
+    String: Encode<'q, DB> + Type<DB>,
 {
     fn uuid(self, value: uuid::Uuid) -> Self {
         self.bind(value)
@@ -79,6 +86,18 @@ where
     fn int32(self, value: i32) -> Self {
         self.bind(value)
     }
+
+    fn bytes(self, value: &'q [u8]) -> Self {
+        self.bind(value)
+    }
+
+    fn maybe_uuid(self, value: Option<uuid::Uuid>) -> Self {
+        self.bind(value)
+    }
+
+    fn json(self, value: &serde_json::Value) -> Self {
+        self.bind(value.to_string())
+    }
 }
 
 /// Reads the column types Sprout's records use from a row, by column name.
@@ -93,6 +112,7 @@ pub(crate) trait Columns {
     fn real(&self, name: &str) -> Result<f64, StoreError>;
     fn maybe_real(&self, name: &str) -> Result<Option<f64>, StoreError>;
     fn maybe_text(&self, name: &str) -> Result<Option<String>, StoreError>;
+    fn maybe_uuid(&self, name: &str) -> Result<Option<uuid::Uuid>, StoreError>;
 }
 
 impl<R> Columns for R
@@ -145,6 +165,10 @@ where
     }
 
     fn maybe_text(&self, name: &str) -> Result<Option<String>, StoreError> {
+        Ok(self.try_get(name)?)
+    }
+
+    fn maybe_uuid(&self, name: &str) -> Result<Option<uuid::Uuid>, StoreError> {
         Ok(self.try_get(name)?)
     }
 }
@@ -280,44 +304,14 @@ macro_rules! impl_store {
                 email: &sprout_domain::Email,
                 password_hash: &str,
             ) -> $crate::Result<(sprout_domain::FamilyId, sprout_domain::UserId)> {
-                let family = sprout_domain::FamilyId::new();
-                let user = sprout_domain::UserId::new();
-                let now = to_db(chrono::Utc::now());
-                let mut tx = self.write.begin().await?;
-                sqlx::query("INSERT INTO families (id, name, created_at) VALUES ($1, $2, $3)")
-                    .bind(family.0)
-                    .bind(name)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?;
-                sqlx::query(
-                    "INSERT INTO users (id, family_id, email, password_hash, role, created_at) \
-                     VALUES ($1, $2, $3, $4, 'parent', $5)",
-                )
-                .bind(user.0)
-                .bind(family.0)
-                .bind(email.as_str())
-                .bind(password_hash)
-                .bind(now)
-                .execute(&mut *tx)
-                .await
-                .map_err(|e| $crate::StoreError::from_insert(e, "email"))?;
-                tx.commit().await?;
-                Ok((family, user))
+                $crate::accounts::create_family(&self.write, name, email, password_hash).await
             }
 
             async fn family_clock(
                 &self,
                 family: sprout_domain::FamilyId,
             ) -> $crate::Result<sprout_domain::ClockFormat> {
-                let clock: Option<String> = sqlx::query_scalar("SELECT clock FROM families WHERE id = $1")
-                    .bind(family.0)
-                    .fetch_optional(&self.read)
-                    .await?;
-                let clock = clock.ok_or($crate::StoreError::NotFound { what: "family" })?;
-                clock
-                    .parse()
-                    .map_err(|e| $crate::StoreError::corrupt("family clock", e))
+                $crate::accounts::family_clock(&self.read, family).await
             }
 
             async fn set_family_clock(
@@ -325,98 +319,26 @@ macro_rules! impl_store {
                 family: sprout_domain::FamilyId,
                 clock: sprout_domain::ClockFormat,
             ) -> $crate::Result<()> {
-                let updated = sqlx::query("UPDATE families SET clock = $1 WHERE id = $2")
-                    .bind(clock.as_str())
-                    .bind(family.0)
-                    .execute(&self.write)
-                    .await?
-                    .rows_affected();
-                if updated == 0 {
-                    return Err($crate::StoreError::NotFound { what: "family" });
-                }
-                Ok(())
+                $crate::accounts::set_family_clock(&self.write, family, clock).await
             }
 
             async fn find_user_by_email(
                 &self,
                 email: &sprout_domain::Email,
             ) -> $crate::Result<Option<$crate::UserRecord>> {
-                use sqlx::Row;
-                let row = sqlx::query("SELECT id, family_id, password_hash FROM users WHERE email = $1")
-                    .bind(email.as_str())
-                    .fetch_optional(&self.read)
-                    .await?;
-                row.map(|r| {
-                    Ok($crate::UserRecord {
-                        id: sprout_domain::UserId(r.try_get("id")?),
-                        family_id: sprout_domain::FamilyId(r.try_get("family_id")?),
-                        password_hash: r.try_get("password_hash")?,
-                    })
-                })
-                .transpose()
+                $crate::accounts::find_user_by_email(&self.read, email).await
             }
 
             async fn insert_token(&self, token: &$crate::NewToken) -> $crate::Result<()> {
-                let (kind, user_id, device_id) = match token.owner {
-                    $crate::TokenOwner::Parent { user_id, .. } => ("parent", Some(user_id.0), None),
-                    $crate::TokenOwner::Device { device_id, .. } => ("device", None, Some(device_id.0)),
-                };
-                sqlx::query(
-                    "INSERT INTO tokens (token_hash, kind, user_id, device_id, created_at, expires_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6)",
-                )
-                .bind(&token.hash[..])
-                .bind(kind)
-                .bind(user_id)
-                .bind(device_id)
-                .bind(to_db(chrono::Utc::now()))
-                .bind(token.expires_at.map(to_db))
-                .execute(&self.write)
-                .await
-                .map_err(|e| $crate::StoreError::from_insert(e, "token"))?;
-                Ok(())
+                $crate::accounts::insert_token(&self.write, token).await
             }
 
             async fn find_token(&self, token_hash: &[u8; 32]) -> $crate::Result<Option<$crate::TokenRecord>> {
-                use sqlx::Row;
-                let row = sqlx::query(
-                    "SELECT t.kind, t.user_id, u.family_id, t.device_id, d.child_id, t.expires_at, \
-                            t.revoked_at, d.revoked_at AS device_revoked_at \
-                     FROM tokens t \
-                     LEFT JOIN users u ON u.id = t.user_id \
-                     LEFT JOIN devices d ON d.id = t.device_id \
-                     WHERE t.token_hash = $1",
-                )
-                .bind(&token_hash[..])
-                .fetch_optional(&self.read)
-                .await?;
-                let Some(r) = row else { return Ok(None) };
-                let kind: String = r.try_get("kind")?;
-                let owner = match kind.as_str() {
-                    "parent" => $crate::TokenOwner::Parent {
-                        user_id: sprout_domain::UserId(r.try_get("user_id")?),
-                        family_id: sprout_domain::FamilyId(r.try_get("family_id")?),
-                    },
-                    "device" => $crate::TokenOwner::Device {
-                        device_id: sprout_domain::DeviceId(r.try_get("device_id")?),
-                        child_id: sprout_domain::ChildId(r.try_get("child_id")?),
-                    },
-                    other => return Err($crate::StoreError::corrupt("token kind", other)),
-                };
-                let revoked = r.try_get::<Option<DbTime>, _>("revoked_at")?.is_some()
-                    || r.try_get::<Option<DbTime>, _>("device_revoked_at")?.is_some();
-                let expires_at = r.try_get::<Option<DbTime>, _>("expires_at")?.map(from_db).transpose()?;
-                Ok(Some($crate::TokenRecord { owner, expires_at, revoked }))
+                $crate::accounts::find_token(&self.read, token_hash).await
             }
 
             async fn revoke_token(&self, token_hash: &[u8; 32]) -> $crate::Result<bool> {
-                let revoked = sqlx::query("UPDATE tokens SET revoked_at = $1 WHERE token_hash = $2 AND revoked_at IS NULL")
-                    .bind(to_db(chrono::Utc::now()))
-                    .bind(&token_hash[..])
-                    .execute(&self.write)
-                    .await?
-                    .rows_affected();
-                Ok(revoked > 0)
+                $crate::accounts::revoke_token(&self.write, token_hash).await
             }
 
             async fn create_device(
@@ -425,27 +347,7 @@ macro_rules! impl_store {
                 name: &str,
                 token_hash: &[u8; 32],
             ) -> $crate::Result<sprout_domain::DeviceId> {
-                let device = sprout_domain::DeviceId::new();
-                let now = to_db(chrono::Utc::now());
-                let mut tx = self.write.begin().await?;
-                sqlx::query("INSERT INTO devices (id, child_id, name, created_at) VALUES ($1, $2, $3, $4)")
-                    .bind(device.0)
-                    .bind(child.0)
-                    .bind(name)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?;
-                sqlx::query(
-                    "INSERT INTO tokens (token_hash, kind, device_id, created_at) VALUES ($1, 'device', $2, $3)",
-                )
-                .bind(&token_hash[..])
-                .bind(device.0)
-                .bind(now)
-                .execute(&mut *tx)
-                .await
-                .map_err(|e| $crate::StoreError::from_insert(e, "token"))?;
-                tx.commit().await?;
-                Ok(device)
+                $crate::accounts::create_device(&self.write, child, name, token_hash).await
             }
 
             async fn revoke_device(
@@ -453,26 +355,7 @@ macro_rules! impl_store {
                 child: sprout_domain::ChildId,
                 device: sprout_domain::DeviceId,
             ) -> $crate::Result<bool> {
-                let now = to_db(chrono::Utc::now());
-                let mut tx = self.write.begin().await?;
-                let found = sqlx::query("UPDATE devices SET revoked_at = $1 WHERE id = $2 AND child_id = $3")
-                    .bind(now)
-                    .bind(device.0)
-                    .bind(child.0)
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected();
-                if found == 0 {
-                    // Not this child's device: touch nothing.
-                    return Ok(false);
-                }
-                sqlx::query("UPDATE tokens SET revoked_at = $1 WHERE device_id = $2 AND revoked_at IS NULL")
-                    .bind(now)
-                    .bind(device.0)
-                    .execute(&mut *tx)
-                    .await?;
-                tx.commit().await?;
-                Ok(true)
+                $crate::accounts::revoke_device(&self.write, child, device).await
             }
 
             async fn audit(
@@ -480,19 +363,7 @@ macro_rules! impl_store {
                 family: sprout_domain::FamilyId,
                 entry: &$crate::AuditEntry,
             ) -> $crate::Result<()> {
-                sqlx::query(
-                    "INSERT INTO audit_log (at, actor, action, child_id, detail, family_id) \
-                     VALUES ($1, $2, $3, $4, $5, $6)",
-                )
-                .bind(to_db(entry.at))
-                .bind(&entry.actor)
-                .bind(&entry.action)
-                .bind(entry.child_id.map(|c| c.0))
-                .bind(entry.detail.to_string())
-                .bind(family.0)
-                .execute(&self.write)
-                .await?;
-                Ok(())
+                $crate::accounts::audit(&self.write, family, entry).await
             }
 
             async fn audit_trail(
@@ -500,26 +371,7 @@ macro_rules! impl_store {
                 family: sprout_domain::FamilyId,
                 limit: usize,
             ) -> $crate::Result<Vec<$crate::AuditEntry>> {
-                use sqlx::Row;
-                let rows = sqlx::query(
-                    "SELECT at, actor, action, child_id, detail FROM audit_log WHERE family_id = $1 \
-                     ORDER BY at DESC, id DESC LIMIT $2",
-                )
-                .bind(family.0)
-                .bind($crate::sql::limit(limit))
-                .fetch_all(&self.read)
-                .await?;
-                rows.iter()
-                    .map(|r| {
-                        Ok($crate::AuditEntry {
-                            at: from_db(r.try_get("at")?)?,
-                            actor: r.try_get("actor")?,
-                            action: r.try_get("action")?,
-                            child_id: r.try_get::<Option<uuid::Uuid>, _>("child_id")?.map(sprout_domain::ChildId),
-                            detail: $crate::sql::details(r.try_get("detail")?)?,
-                        })
-                    })
-                    .collect()
+                $crate::accounts::audit_trail(&self.read, family, limit).await
             }
         }
 
