@@ -14,6 +14,7 @@
 //! by [`Store::migrate`]. Every query is parameterised.
 
 mod accounts;
+mod children;
 mod error;
 mod migrate;
 mod postgres;

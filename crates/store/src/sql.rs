@@ -12,7 +12,7 @@
 
 use crate::{RecordCursor, StoreError, TimeRange};
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
-use sprout_domain::{DisplayName, InterventionKind, RecordId, Timezone};
+use sprout_domain::{InterventionKind, RecordId};
 use sqlx::{Decode, Encode, Type};
 use std::str::FromStr;
 
@@ -32,6 +32,12 @@ pub(crate) trait Dialect:
 
     /// How many rows a statement changed (each backend reports it in its own type).
     fn rows_affected(result: &Self::QueryResult) -> u64;
+
+    /// `time` as it reads back once stored (SQLite keeps microseconds), for a record
+    /// returned without reading it back.
+    fn as_stored(time: DateTime<Utc>) -> Result<DateTime<Utc>, StoreError> {
+        Self::from_db(Self::to_db(time))
+    }
 }
 
 /// A statement built with `sqlx::query` on `DB`.
@@ -46,6 +52,8 @@ pub(crate) trait Params<'q>: Sized {
     fn int(self, value: i64) -> Self;
     fn int32(self, value: i32) -> Self;
     fn bytes(self, value: &'q [u8]) -> Self;
+    fn date(self, value: NaiveDate) -> Self;
+    fn maybe_text(self, value: Option<&'q str>) -> Self;
     fn maybe_uuid(self, value: Option<uuid::Uuid>) -> Self;
     /// A JSON document, stored as its text.
     fn json(self, value: &serde_json::Value) -> Self;
@@ -60,6 +68,8 @@ where
     i64: Encode<'q, DB> + Type<DB>,
     i32: Encode<'q, DB> + Type<DB>,
     &'q [u8]: Encode<'q, DB> + Type<DB>,
+    NaiveDate: Encode<'q, DB> + Type<DB>,
+    Option<&'q str>: Encode<'q, DB>,
     Option<uuid::Uuid>: Encode<'q, DB>,
     String: Encode<'q, DB> + Type<DB>,
 {
@@ -91,6 +101,14 @@ where
         self.bind(value)
     }
 
+    fn date(self, value: NaiveDate) -> Self {
+        self.bind(value)
+    }
+
+    fn maybe_text(self, value: Option<&'q str>) -> Self {
+        self.bind(value)
+    }
+
     fn maybe_uuid(self, value: Option<uuid::Uuid>) -> Self {
         self.bind(value)
     }
@@ -113,6 +131,7 @@ pub(crate) trait Columns {
     fn maybe_real(&self, name: &str) -> Result<Option<f64>, StoreError>;
     fn maybe_text(&self, name: &str) -> Result<Option<String>, StoreError>;
     fn maybe_uuid(&self, name: &str) -> Result<Option<uuid::Uuid>, StoreError>;
+    fn date(&self, name: &str) -> Result<NaiveDate, StoreError>;
 }
 
 impl<R> Columns for R
@@ -125,6 +144,7 @@ where
     i64: for<'r> Decode<'r, R::Database> + Type<R::Database>,
     i32: for<'r> Decode<'r, R::Database> + Type<R::Database>,
     f64: for<'r> Decode<'r, R::Database> + Type<R::Database>,
+    NaiveDate: for<'r> Decode<'r, R::Database> + Type<R::Database>,
 {
     fn uuid(&self, name: &str) -> Result<uuid::Uuid, StoreError> {
         Ok(self.try_get(name)?)
@@ -171,6 +191,10 @@ where
     fn maybe_uuid(&self, name: &str) -> Result<Option<uuid::Uuid>, StoreError> {
         Ok(self.try_get(name)?)
     }
+
+    fn date(&self, name: &str) -> Result<NaiveDate, StoreError> {
+        Ok(self.try_get(name)?)
+    }
 }
 
 /// Lower bound standing in for "no lower bound"; nothing stored predates 2000.
@@ -203,32 +227,12 @@ pub(crate) fn limit(n: usize) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
 
-pub(crate) fn display_name(text: String) -> Result<DisplayName, StoreError> {
-    DisplayName::parse(&text).map_err(|e| StoreError::corrupt("child name", e))
-}
-
-pub(crate) fn timezone(text: String) -> Result<Timezone, StoreError> {
-    Timezone::parse(&text).map_err(|e| StoreError::corrupt("child timezone", e))
-}
-
-/// An UPDATE of one child: `NotFound` when no row matched.
 /// A lifecycle status read back from the database (`what` names it in the error).
 pub(crate) fn status<S: std::str::FromStr>(name: String, what: &'static str) -> Result<S, StoreError>
 where
     S::Err: std::fmt::Display,
 {
     name.parse().map_err(|e| StoreError::corrupt(what, e))
-}
-
-pub(crate) fn child_updated(rows: u64) -> Result<(), StoreError> {
-    if rows == 0 {
-        return Err(StoreError::NotFound { what: "child" });
-    }
-    Ok(())
-}
-
-pub(crate) fn preferred(json: String) -> Result<Vec<InterventionKind>, StoreError> {
-    serde_json::from_str(&json).map_err(|e| StoreError::corrupt("preferred interventions", e))
 }
 
 pub(crate) fn intervention_kind(text: String) -> Result<InterventionKind, StoreError> {
@@ -263,10 +267,6 @@ pub(crate) fn child_gone(err: sqlx::Error) -> StoreError {
 
 pub(crate) fn record_id(id: uuid::Uuid) -> RecordId {
     RecordId(id)
-}
-
-pub(crate) fn birth_date(date: NaiveDate) -> NaiveDate {
-    date
 }
 
 /// A round trip that touches no table, for readiness checks.
@@ -382,71 +382,25 @@ macro_rules! impl_store {
                 family: sprout_domain::FamilyId,
                 child: &sprout_domain::NewChild,
             ) -> $crate::Result<sprout_domain::Child> {
-                let id = sprout_domain::ChildId::new();
-                let created_at = chrono::Utc::now();
-                sqlx::query(
-                    "INSERT INTO children (id, family_id, display_name, birth_date, timezone, created_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6)",
-                )
-                .bind(id.0)
-                .bind(family.0)
-                .bind(child.display_name.as_str())
-                .bind(child.birth_date)
-                .bind(child.timezone.name())
-                .bind(to_db(created_at))
-                .execute(&self.write)
-                .await
-                .map_err(|e| $crate::StoreError::from_insert(e, "child"))?;
-                Ok(sprout_domain::Child {
-                    id,
-                    family_id: family,
-                    display_name: child.display_name.clone(),
-                    birth_date: child.birth_date,
-                    timezone: child.timezone,
-                    chronotype: None,
-                    preferred_interventions: Vec::new(),
-                    avoided_interventions: Vec::new(),
-                    created_at: from_db(to_db(created_at))?,
-                })
+                $crate::children::create_child(&self.write, family, child).await
             }
 
             async fn list_children(
                 &self,
                 family: sprout_domain::FamilyId,
             ) -> $crate::Result<Vec<sprout_domain::Child>> {
-                let rows = sqlx::query(concat!(
-                    "SELECT id, family_id, display_name, birth_date, timezone, chronotype, ",
-                    "preferred_interventions, avoided_interventions, created_at FROM children WHERE family_id = $1 ",
-                    "ORDER BY created_at, id"
-                ))
-                .bind(family.0)
-                .fetch_all(&self.read)
-                .await?;
-                rows.iter().map(child_from_row).collect()
+                $crate::children::list_children(&self.read, family).await
             }
 
             async fn get_child(
                 &self,
                 child: sprout_domain::ChildId,
             ) -> $crate::Result<Option<sprout_domain::Child>> {
-                let row = sqlx::query(concat!(
-                    "SELECT id, family_id, display_name, birth_date, timezone, chronotype, ",
-                    "preferred_interventions, avoided_interventions, created_at FROM children WHERE id = $1"
-                ))
-                .bind(child.0)
-                .fetch_optional(&self.read)
-                .await?;
-                row.as_ref().map(child_from_row).transpose()
+                $crate::children::get_child(&self.read, child).await
             }
 
             async fn all_children(&self) -> $crate::Result<Vec<sprout_domain::Child>> {
-                let rows = sqlx::query(concat!(
-                    "SELECT id, family_id, display_name, birth_date, timezone, chronotype, ",
-                    "preferred_interventions, avoided_interventions, created_at FROM children ORDER BY created_at, id"
-                ))
-                .fetch_all(&self.read)
-                .await?;
-                rows.iter().map(child_from_row).collect()
+                $crate::children::all_children(&self.read).await
             }
 
             async fn set_chronotype(
@@ -454,13 +408,7 @@ macro_rules! impl_store {
                 child: sprout_domain::ChildId,
                 chronotype: Option<&str>,
             ) -> $crate::Result<()> {
-                let updated = sqlx::query("UPDATE children SET chronotype = $1 WHERE id = $2")
-                    .bind(chronotype)
-                    .bind(child.0)
-                    .execute(&self.write)
-                    .await?
-                    .rows_affected();
-                $crate::sql::child_updated(updated)
+                $crate::children::set_chronotype(&self.write, child, chronotype).await
             }
 
             async fn set_preferences(
@@ -468,54 +416,15 @@ macro_rules! impl_store {
                 child: sprout_domain::ChildId,
                 preferences: &sprout_domain::Preferences,
             ) -> $crate::Result<()> {
-                let json = |kinds: &[sprout_domain::InterventionKind]| {
-                    serde_json::to_string(kinds).unwrap_or_else(|_| "[]".to_owned())
-                };
-                let updated = sqlx::query(
-                    "UPDATE children SET preferred_interventions = $1, avoided_interventions = $2 WHERE id = $3",
-                )
-                .bind(json(&preferences.liked))
-                .bind(json(&preferences.avoided))
-                .bind(child.0)
-                .execute(&self.write)
-                .await?
-                .rows_affected();
-                $crate::sql::child_updated(updated)
+                $crate::children::set_preferences(&self.write, child, preferences).await
             }
 
             async fn insert_note(&self, note: &$crate::Note) -> $crate::Result<()> {
-                sqlx::query("INSERT INTO notes (id, child_id, author, created_at, text) VALUES ($1, $2, $3, $4, $5)")
-                    .bind(note.id.0)
-                    .bind(note.child_id.0)
-                    .bind(note.author.0)
-                    .bind(to_db(note.created_at))
-                    .bind(&note.text)
-                    .execute(&self.write)
-                    .await?;
-                Ok(())
+                $crate::children::insert_note(&self.write, note).await
             }
 
             async fn notes(&self, child: sprout_domain::ChildId, limit: usize) -> $crate::Result<Vec<$crate::Note>> {
-                use sqlx::Row;
-                let rows = sqlx::query(
-                    "SELECT id, author, created_at, text FROM notes WHERE child_id = $1 \
-                     ORDER BY created_at DESC, id LIMIT $2",
-                )
-                .bind(child.0)
-                .bind($crate::sql::limit(limit))
-                .fetch_all(&self.read)
-                .await?;
-                rows.iter()
-                    .map(|r| {
-                        Ok($crate::Note {
-                            id: $crate::sql::record_id(r.try_get("id")?),
-                            child_id: child,
-                            author: sprout_domain::UserId(r.try_get("author")?),
-                            created_at: from_db(r.try_get("created_at")?)?,
-                            text: r.try_get("text")?,
-                        })
-                    })
-                    .collect()
+                $crate::children::notes(&self.read, child, limit).await
             }
         }
 
@@ -1261,21 +1170,6 @@ macro_rules! impl_store {
                 arm: r.try_get("arm")?,
                 details: $crate::sql::details(r.try_get("details")?)?,
                 was_helpful: r.try_get("was_helpful")?,
-            })
-        }
-
-        fn child_from_row(r: &<$db as sqlx::Database>::Row) -> $crate::Result<sprout_domain::Child> {
-            use sqlx::Row;
-            Ok(sprout_domain::Child {
-                id: sprout_domain::ChildId(r.try_get("id")?),
-                family_id: sprout_domain::FamilyId(r.try_get("family_id")?),
-                display_name: $crate::sql::display_name(r.try_get("display_name")?)?,
-                birth_date: $crate::sql::birth_date(r.try_get("birth_date")?),
-                timezone: $crate::sql::timezone(r.try_get("timezone")?)?,
-                chronotype: r.try_get("chronotype")?,
-                preferred_interventions: $crate::sql::preferred(r.try_get("preferred_interventions")?)?,
-                avoided_interventions: $crate::sql::preferred(r.try_get("avoided_interventions")?)?,
-                created_at: from_db(r.try_get("created_at")?)?,
             })
         }
     };
