@@ -19,6 +19,7 @@ mod error;
 mod migrate;
 mod postgres;
 mod records;
+mod registry;
 mod samples;
 mod sql;
 mod sqlite;

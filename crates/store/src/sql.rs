@@ -51,6 +51,7 @@ pub(crate) trait Params<'q>: Sized {
     fn maybe_time(self, value: Option<DateTime<Utc>>) -> Self;
     fn int(self, value: i64) -> Self;
     fn int32(self, value: i32) -> Self;
+    fn real(self, value: f64) -> Self;
     fn bytes(self, value: &'q [u8]) -> Self;
     fn date(self, value: NaiveDate) -> Self;
     fn maybe_text(self, value: Option<&'q str>) -> Self;
@@ -67,6 +68,7 @@ where
     &'q str: Encode<'q, DB> + Type<DB>,
     i64: Encode<'q, DB> + Type<DB>,
     i32: Encode<'q, DB> + Type<DB>,
+    f64: Encode<'q, DB> + Type<DB>,
     &'q [u8]: Encode<'q, DB> + Type<DB>,
     NaiveDate: Encode<'q, DB> + Type<DB>,
     Option<&'q str>: Encode<'q, DB>,
@@ -94,6 +96,10 @@ where
     }
 
     fn int32(self, value: i32) -> Self {
+        self.bind(value)
+    }
+
+    fn real(self, value: f64) -> Self {
         self.bind(value)
     }
 
@@ -132,6 +138,11 @@ pub(crate) trait Columns {
     fn maybe_text(&self, name: &str) -> Result<Option<String>, StoreError>;
     fn maybe_uuid(&self, name: &str) -> Result<Option<uuid::Uuid>, StoreError>;
     fn date(&self, name: &str) -> Result<NaiveDate, StoreError>;
+
+    /// A stored count; SQL counts are signed, and a negative one reads as none.
+    fn count(&self, name: &str) -> Result<u64, StoreError> {
+        Ok(u64::try_from(self.int(name)?).unwrap_or_default())
+    }
 }
 
 impl<R> Columns for R
@@ -227,14 +238,6 @@ pub(crate) fn limit(n: usize) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
 
-/// A lifecycle status read back from the database (`what` names it in the error).
-pub(crate) fn status<S: std::str::FromStr>(name: String, what: &'static str) -> Result<S, StoreError>
-where
-    S::Err: std::fmt::Display,
-{
-    name.parse().map_err(|e| StoreError::corrupt(what, e))
-}
-
 pub(crate) fn intervention_kind(text: String) -> Result<InterventionKind, StoreError> {
     InterventionKind::from_str(&text).map_err(|e| StoreError::corrupt("intervention kind", e))
 }
@@ -250,10 +253,6 @@ pub(crate) fn sleep_state(text: Option<String>) -> Result<Option<sprout_domain::
 
 pub(crate) fn details(json: String) -> Result<serde_json::Value, StoreError> {
     serde_json::from_str(&json).map_err(|e| StoreError::corrupt("recommendation details", e))
-}
-
-pub(crate) fn model_metrics(json: String) -> Result<sprout_learn::ModelMetrics, StoreError> {
-    serde_json::from_str(&json).map_err(|e| StoreError::corrupt("model metrics", e))
 }
 
 /// A row naming a child that is no longer there (erased meanwhile) is
@@ -747,112 +746,19 @@ macro_rules! impl_store {
         #[async_trait::async_trait]
         impl $crate::Registry for $store {
             async fn models(&self) -> $crate::Result<Vec<$crate::StoredModel>> {
-                use sqlx::Row;
-                let rows = sqlx::query(
-                    "SELECT version, base, adapter_path, data_snapshot, metrics, status, created_at FROM models \
-                     ORDER BY created_at DESC, version",
-                )
-                .fetch_all(&self.read)
-                .await?;
-                rows.iter()
-                    .map(|r| {
-                        Ok($crate::StoredModel {
-                            version: r.try_get("version")?,
-                            base: r.try_get("base")?,
-                            adapter_path: r.try_get("adapter_path")?,
-                            data_snapshot: r.try_get("data_snapshot")?,
-                            metrics: $crate::sql::model_metrics(r.try_get("metrics")?)?,
-                            status: $crate::sql::status(r.try_get("status")?, "model status")?,
-                            created_at: from_db(r.try_get("created_at")?)?,
-                        })
-                    })
-                    .collect()
+                $crate::registry::models(&self.read).await
             }
 
             async fn register_model(&self, model: &$crate::StoredModel) -> $crate::Result<bool> {
-                let inserted = sqlx::query(
-                    "INSERT INTO models (version, base, adapter_path, data_snapshot, metrics, status, created_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (version) DO NOTHING",
-                )
-                .bind(&model.version)
-                .bind(&model.base)
-                .bind(&model.adapter_path)
-                .bind(&model.data_snapshot)
-                .bind(serde_json::Value::Object(model.metrics.clone().into()).to_string())
-                .bind(model.status.as_str())
-                .bind(to_db(model.created_at))
-                .execute(&self.write)
-                .await?
-                .rows_affected();
-                Ok(inserted == 1)
+                $crate::registry::register_model(&self.write, model).await
             }
 
             async fn experiments(&self) -> $crate::Result<Vec<$crate::StoredExperiment>> {
-                use sqlx::Row;
-                let rows = sqlx::query(
-                    "SELECT id, control_version, candidate_version, candidate_share, status, started_at, ended_at \
-                     FROM experiments ORDER BY started_at DESC",
-                )
-                .fetch_all(&self.read)
-                .await?;
-                rows.iter()
-                    .map(|r| {
-                        Ok($crate::StoredExperiment {
-                            id: r.try_get("id")?,
-                            control_version: r.try_get("control_version")?,
-                            candidate_version: r.try_get("candidate_version")?,
-                            candidate_share: r.try_get("candidate_share")?,
-                            status: $crate::sql::status(r.try_get("status")?, "experiment status")?,
-                            started_at: from_db(r.try_get("started_at")?)?,
-                            ended_at: r.try_get::<Option<DbTime>, _>("ended_at")?.map(from_db).transpose()?,
-                        })
-                    })
-                    .collect()
+                $crate::registry::experiments(&self.read).await
             }
 
             async fn arm_counts(&self, experiment: uuid::Uuid) -> $crate::Result<Vec<$crate::ArmCounts>> {
-                use sqlx::Row;
-                // Per arm and child: recommendations, and those answered with the latest
-                // answer to each (two parents, or one who changed their mind, count once).
-                let rows = sqlx::query(
-                    "WITH latest AS ( \
-                         SELECT f.recommendation_id, f.was_helpful, ROW_NUMBER() OVER ( \
-                             PARTITION BY f.recommendation_id ORDER BY f.updated_at DESC, f.user_id) AS nth \
-                         FROM recommendation_feedback f \
-                         JOIN recommendations r ON r.id = f.recommendation_id WHERE r.experiment_id = $1) \
-                     SELECT r.arm, r.child_id, COUNT(*) AS recommendations, COUNT(l.recommendation_id) AS answered, \
-                            COALESCE(SUM(CASE WHEN l.was_helpful THEN 1 ELSE 0 END), 0) AS helpful, \
-                            SUM(CASE WHEN r.reward IS NULL THEN 0 ELSE 1 END) AS rewarded, \
-                            COALESCE(SUM(r.reward), 0.0) AS reward_sum \
-                     FROM recommendations r \
-                     LEFT JOIN latest l ON l.recommendation_id = r.id AND l.nth = 1 \
-                     WHERE r.experiment_id = $1 GROUP BY r.arm, r.child_id ORDER BY r.arm",
-                )
-                .bind(experiment)
-                .fetch_all(&self.read)
-                .await?;
-                let mut arms: Vec<$crate::ArmCounts> = Vec::new();
-                for r in &rows {
-                    let count = |name: &str| -> $crate::Result<u64> {
-                        Ok(u64::try_from(r.try_get::<i64, _>(name)?).unwrap_or(0))
-                    };
-                    let arm: String = r.try_get("arm")?;
-                    if arms.last().is_none_or(|a| a.arm != arm) {
-                        arms.push($crate::ArmCounts {
-                            arm,
-                            ..Default::default()
-                        });
-                    }
-                    let Some(counts) = arms.last_mut() else { continue };
-                    let (answered, helpful) = (count("answered")?, count("helpful")?);
-                    counts.recommendations += count("recommendations")?;
-                    counts.answered += answered;
-                    counts.helpful += helpful;
-                    counts.rewarded += count("rewarded")?;
-                    counts.reward_sum += r.try_get::<f64, _>("reward_sum")?;
-                    counts.by_child.add_child(answered, helpful);
-                }
-                Ok(arms)
+                $crate::registry::arm_counts(&self.read, experiment).await
             }
 
             async fn start_experiment(
@@ -861,108 +767,15 @@ macro_rules! impl_store {
                 base: &str,
                 share: f64,
             ) -> $crate::Result<$crate::StoredExperiment> {
-                use sprout_learn::{ExperimentStatus::Running, ModelStatus::{Active, Candidate}};
-                use sqlx::Row;
-                let now = chrono::Utc::now();
-                let mut tx = self.write.begin().await?;
-                let running: i64 = sqlx::query("SELECT COUNT(*) AS n FROM experiments WHERE status = $1")
-                    .bind(Running.as_str())
-                    .fetch_one(&mut *tx)
-                    .await?
-                    .try_get("n")?;
-                if running > 0 {
-                    return Err($crate::StoreError::Conflict { what: "running experiment" });
-                }
-                let active: Option<String> =
-                    sqlx::query("SELECT version FROM models WHERE status = $1 ORDER BY created_at DESC LIMIT 1")
-                        .bind(Active.as_str())
-                        .fetch_optional(&mut *tx)
-                        .await?
-                        .map(|r| r.try_get("version"))
-                        .transpose()?;
-                let control = active.ok_or($crate::StoreError::NotFound { what: "active model" })?;
-                if control == candidate {
-                    return Err($crate::StoreError::Conflict { what: "candidate version" });
-                }
-                sqlx::query(
-                    "INSERT INTO models (version, base, status, created_at) VALUES ($1, $2, $3, $4) \
-                     ON CONFLICT (version) DO UPDATE SET status = $3",
-                )
-                .bind(candidate)
-                .bind(base)
-                .bind(Candidate.as_str())
-                .bind(to_db(now))
-                .execute(&mut *tx)
-                .await?;
-                let id = uuid::Uuid::new_v4();
-                sqlx::query(
-                    "INSERT INTO experiments (id, control_version, candidate_version, candidate_share, status, \
-                     started_at) VALUES ($1, $2, $3, $4, $5, $6)",
-                )
-                .bind(id)
-                .bind(&control)
-                .bind(candidate)
-                .bind(share)
-                .bind(Running.as_str())
-                .bind(to_db(now))
-                .execute(&mut *tx)
-                .await?;
-                tx.commit().await?;
-                Ok($crate::StoredExperiment {
-                    id,
-                    control_version: control,
-                    candidate_version: candidate.to_owned(),
-                    candidate_share: share,
-                    status: Running,
-                    started_at: from_db(to_db(now))?,
-                    ended_at: None,
-                })
+                $crate::registry::start_experiment(&self.write, candidate, base, share).await
             }
 
             async fn running_experiment(&self) -> $crate::Result<Option<$crate::StoredExperiment>> {
-                let running = sprout_learn::ExperimentStatus::Running;
-                Ok($crate::Registry::experiments(self).await?.into_iter().find(|e| e.status == running))
+                $crate::registry::running_experiment(&self.read).await
             }
 
             async fn conclude_experiment(&self, experiment: uuid::Uuid, promoted: bool) -> $crate::Result<bool> {
-                use sqlx::Row;
-                let mut tx = self.write.begin().await?;
-                let row = sqlx::query(
-                    "SELECT control_version, candidate_version FROM experiments WHERE id = $1 AND status = $2",
-                )
-                .bind(experiment)
-                .bind(sprout_learn::ExperimentStatus::Running.as_str())
-                .fetch_optional(&mut *tx)
-                .await?;
-                let Some(row) = row else { return Ok(false) };
-                let (control, candidate): (String, String) =
-                    (row.try_get("control_version")?, row.try_get("candidate_version")?);
-                use sprout_learn::{ExperimentStatus, ModelStatus};
-                let (status, retired) = if promoted {
-                    (ExperimentStatus::Promoted, &control)
-                } else {
-                    (ExperimentStatus::RolledBack, &candidate)
-                };
-                sqlx::query("UPDATE experiments SET status = $1, ended_at = $2 WHERE id = $3")
-                    .bind(status.as_str())
-                    .bind(to_db(chrono::Utc::now()))
-                    .bind(experiment)
-                    .execute(&mut *tx)
-                    .await?;
-                if promoted {
-                    sqlx::query("UPDATE models SET status = $1 WHERE version = $2")
-                        .bind(ModelStatus::Active.as_str())
-                        .bind(&candidate)
-                        .execute(&mut *tx)
-                        .await?;
-                }
-                sqlx::query("UPDATE models SET status = $1 WHERE version = $2")
-                    .bind(ModelStatus::Retired.as_str())
-                    .bind(retired)
-                    .execute(&mut *tx)
-                    .await?;
-                tx.commit().await?;
-                Ok(true)
+                $crate::registry::conclude_experiment(&self.write, experiment, promoted).await
             }
         }
 
