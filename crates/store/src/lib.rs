@@ -18,6 +18,7 @@ mod children;
 mod error;
 mod migrate;
 mod postgres;
+mod privacy;
 mod records;
 mod registry;
 mod samples;

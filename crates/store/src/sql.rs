@@ -52,6 +52,7 @@ pub(crate) trait Params<'q>: Sized {
     fn int(self, value: i64) -> Self;
     fn int32(self, value: i32) -> Self;
     fn real(self, value: f64) -> Self;
+    fn boolean(self, value: bool) -> Self;
     fn bytes(self, value: &'q [u8]) -> Self;
     fn date(self, value: NaiveDate) -> Self;
     fn maybe_text(self, value: Option<&'q str>) -> Self;
@@ -69,6 +70,7 @@ where
     i64: Encode<'q, DB> + Type<DB>,
     i32: Encode<'q, DB> + Type<DB>,
     f64: Encode<'q, DB> + Type<DB>,
+    bool: Encode<'q, DB> + Type<DB>,
     &'q [u8]: Encode<'q, DB> + Type<DB>,
     NaiveDate: Encode<'q, DB> + Type<DB>,
     Option<&'q str>: Encode<'q, DB>,
@@ -100,6 +102,10 @@ where
     }
 
     fn real(self, value: f64) -> Self {
+        self.bind(value)
+    }
+
+    fn boolean(self, value: bool) -> Self {
         self.bind(value)
     }
 
@@ -138,6 +144,7 @@ pub(crate) trait Columns {
     fn maybe_text(&self, name: &str) -> Result<Option<String>, StoreError>;
     fn maybe_uuid(&self, name: &str) -> Result<Option<uuid::Uuid>, StoreError>;
     fn date(&self, name: &str) -> Result<NaiveDate, StoreError>;
+    fn boolean(&self, name: &str) -> Result<bool, StoreError>;
 
     /// A stored count; SQL counts are signed, and a negative one reads as none.
     fn count(&self, name: &str) -> Result<u64, StoreError> {
@@ -156,6 +163,7 @@ where
     i32: for<'r> Decode<'r, R::Database> + Type<R::Database>,
     f64: for<'r> Decode<'r, R::Database> + Type<R::Database>,
     NaiveDate: for<'r> Decode<'r, R::Database> + Type<R::Database>,
+    bool: for<'r> Decode<'r, R::Database> + Type<R::Database>,
 {
     fn uuid(&self, name: &str) -> Result<uuid::Uuid, StoreError> {
         Ok(self.try_get(name)?)
@@ -204,6 +212,10 @@ where
     }
 
     fn date(&self, name: &str) -> Result<NaiveDate, StoreError> {
+        Ok(self.try_get(name)?)
+    }
+
+    fn boolean(&self, name: &str) -> Result<bool, StoreError> {
         Ok(self.try_get(name)?)
     }
 }
@@ -782,35 +794,7 @@ macro_rules! impl_store {
         #[async_trait::async_trait]
         impl $crate::Privacy for $store {
             async fn consents(&self, child: sprout_domain::ChildId) -> $crate::Result<$crate::Consents> {
-                use sqlx::Row;
-                let rows = sqlx::query("SELECT purpose, granted, by_user, at FROM consents WHERE child_id = $1")
-                    .bind(child.0)
-                    .fetch_all(&self.read)
-                    .await?;
-                let mut decided = Vec::new();
-                for r in &rows {
-                    let purpose: String = r.try_get("purpose")?;
-                    let purpose = purpose
-                        .parse::<sprout_domain::ConsentPurpose>()
-                        .map_err(|e| $crate::StoreError::corrupt("consent purpose", e))?;
-                    decided.push($crate::Consent {
-                        purpose,
-                        granted: r.try_get("granted")?,
-                        by_user: Some(sprout_domain::UserId(r.try_get("by_user")?)),
-                        at: Some(from_db(r.try_get("at")?)?),
-                    });
-                }
-                Ok($crate::Consents(sprout_domain::ConsentPurpose::ALL
-                    .into_iter()
-                    .map(|purpose| {
-                        decided.iter().find(|c| c.purpose == purpose).cloned().unwrap_or($crate::Consent {
-                            purpose,
-                            granted: purpose.default_granted(),
-                            by_user: None,
-                            at: None,
-                        })
-                    })
-                    .collect()))
+                $crate::privacy::consents(&self.read, child).await
             }
 
             async fn set_consent(
@@ -820,61 +804,11 @@ macro_rules! impl_store {
                 granted: bool,
                 by: sprout_domain::UserId,
             ) -> $crate::Result<()> {
-                sqlx::query(
-                    "INSERT INTO consents (child_id, purpose, granted, by_user, at) VALUES ($1, $2, $3, $4, $5) \
-                     ON CONFLICT (child_id, purpose) DO UPDATE SET granted = excluded.granted, \
-                     by_user = excluded.by_user, at = excluded.at",
-                )
-                .bind(child.0)
-                .bind(purpose.as_str())
-                .bind(granted)
-                .bind(by.0)
-                .bind(to_db(chrono::Utc::now()))
-                .execute(&self.write)
-                .await?;
-                Ok(())
+                $crate::privacy::set_consent(&self.write, child, purpose, granted, by).await
             }
 
             async fn erase_child(&self, child: sprout_domain::ChildId) -> $crate::Result<$crate::Erasure> {
-                let mut tx = self.write.begin().await?;
-                let mut erased = $crate::Erasure::default();
-                // Children first in what depends on them, so every count is exact.
-                for (table, counter) in [
-                    ("recommendation_feedback", &mut erased.feedback),
-                    ("recommendations", &mut erased.recommendations),
-                    ("wellness_metrics", &mut erased.samples),
-                    ("sample_hours", &mut erased.hourly_aggregates),
-                    ("notes", &mut erased.notes),
-                    ("school_events", &mut erased.events),
-                    ("interventions", &mut erased.interventions),
-                    ("sleep_episodes", &mut erased.sleep_episodes),
-                    ("effect_estimates", &mut erased.effect_estimates),
-                ] {
-                    *counter = sqlx::query(&format!("DELETE FROM {table} WHERE child_id = $1"))
-                        .bind(child.0)
-                        .execute(&mut *tx)
-                        .await?
-                        .rows_affected();
-                }
-                erased.device_tokens = sqlx::query(
-                    "DELETE FROM tokens WHERE device_id IN (SELECT id FROM devices WHERE child_id = $1)",
-                )
-                .bind(child.0)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-                erased.devices = sqlx::query("DELETE FROM devices WHERE child_id = $1")
-                    .bind(child.0)
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected();
-                erased.child = sqlx::query("DELETE FROM children WHERE id = $1")
-                    .bind(child.0)
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected();
-                tx.commit().await?;
-                Ok(erased)
+                $crate::privacy::erase_child(&self.write, child).await
             }
         }
 
