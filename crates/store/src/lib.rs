@@ -15,6 +15,7 @@
 
 mod accounts;
 mod children;
+mod effects;
 mod error;
 mod migrate;
 mod postgres;

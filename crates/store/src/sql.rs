@@ -820,54 +820,14 @@ macro_rules! impl_store {
                 computed_at: chrono::DateTime<chrono::Utc>,
                 estimates: &[$crate::EffectEstimate],
             ) -> $crate::Result<()> {
-                let mut tx = self.write.begin().await?;
-                sqlx::query("DELETE FROM effect_estimates WHERE child_id = $1")
-                    .bind(child.0)
-                    .execute(&mut *tx)
-                    .await?;
-                for estimate in estimates {
-                    sqlx::query(
-                        "INSERT INTO effect_estimates (child_id, kind, effect, std_error, computed_at) \
-                         VALUES ($1, $2, $3, $4, $5)",
-                    )
-                    .bind(child.0)
-                    .bind(estimate.kind.as_str())
-                    .bind(estimate.effect)
-                    .bind(estimate.std_error)
-                    .bind(to_db(computed_at))
-                    .execute(&mut *tx)
-                    .await
-                    .map_err($crate::sql::child_gone)?;
-                }
-                tx.commit().await?;
-                Ok(())
+                $crate::effects::replace_effect_estimates(&self.write, child, computed_at, estimates).await
             }
 
             async fn effect_estimates(
                 &self,
                 kind: Option<sprout_domain::InterventionKind>,
             ) -> $crate::Result<Vec<$crate::ChildEffectEstimate>> {
-                use sqlx::Row;
-                let rows = sqlx::query(
-                    "SELECT child_id, kind, effect, std_error, computed_at FROM effect_estimates \
-                     WHERE $1 IS NULL OR kind = $1 ORDER BY child_id, kind",
-                )
-                .bind(kind.map(|k| k.as_str()))
-                .fetch_all(&self.read)
-                .await?;
-                rows.iter()
-                    .map(|r| {
-                        Ok($crate::ChildEffectEstimate {
-                            child_id: sprout_domain::ChildId(r.try_get("child_id")?),
-                            computed_at: from_db(r.try_get("computed_at")?)?,
-                            estimate: $crate::EffectEstimate {
-                                kind: $crate::sql::intervention_kind(r.try_get("kind")?)?,
-                                effect: r.try_get("effect")?,
-                                std_error: r.try_get("std_error")?,
-                            },
-                        })
-                    })
-                    .collect()
+                $crate::effects::effect_estimates(&self.read, kind).await
             }
         }
 
