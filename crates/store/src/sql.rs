@@ -1,14 +1,23 @@
 //! What both backends share: the helpers every query uses, the plumbing for code that is
-//! generic over the database, and the queries still written once as a macro.
+//! generic over the database, and [`impl_store!`], which implements the aggregates'
+//! traits for each backend.
 //!
 //! SQLite and PostgreSQL accept the same SQL for everything here (`$N` parameters,
 //! `ON CONFLICT`, `RETURNING`); what differs is how an instant is encoded, which each
-//! backend says once by implementing [`Dialect`] for its sqlx database. Generic code
-//! (`records.rs`, `samples.rs`) binds and reads values through [`Params`] and
-//! [`Columns`], which carry sqlx's trait bounds and the encoding of instants, so a
-//! query reads as SQL and a list of values. The other aggregates' queries are still
-//! expanded per backend from [`impl_store!`], with each backend's own module-level
-//! `to_db`/`from_db`.
+//! backend says once by implementing [`Dialect`] for its sqlx database. Each aggregate's
+//! queries are plain functions generic over that database in a module of their own
+//! (`accounts.rs`, `children.rs`, `records.rs`, `samples.rs`, `registry.rs`,
+//! `privacy.rs`, `effects.rs`); they bind and read values through [`Params`] and
+//! [`Columns`], which carry sqlx's trait bounds and the encoding of instants, so a query
+//! reads as SQL and a list of values.
+//!
+//! The trait impls stay a macro, expanded once per backend, because each method must
+//! repeat its whole signature for `async_trait`: written by hand that would be every
+//! signature twice, and a blanket impl over all databases would have to prove each
+//! boxed future `Send` for every `Dialect` through sqlx's higher-ranked executor
+//! bounds, where an expansion names the concrete database. Most methods are one-line
+//! calls; the recommendations' queries are still written in the macro, with each
+//! backend's module-level `to_db`/`from_db`.
 
 use crate::{RecordCursor, StoreError, TimeRange};
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
@@ -19,8 +28,9 @@ use std::str::FromStr;
 /// How a database stores an instant and reports a statement's effect: what the shared
 /// queries cannot say once. Its bounds are sqlx's that every generic query needs
 /// (statements take their arguments, rows read back through [`Columns`]), stated here
-/// once: generic code asks for `DB: Dialect`, and for `Query<'q, DB>: Params<'q>` when
-/// it binds values (a bound Rust cannot carry on the trait).
+/// once: generic code asks for `DB: Dialect`, for `Query<'q, DB>: Params<'q>` when it
+/// binds values, and for `&mut DB::Connection: Executor` when it runs statements in a
+/// transaction (bounds Rust cannot carry on the trait).
 pub(crate) trait Dialect:
     for<'q> sqlx::Database<Arguments<'q>: sqlx::IntoArguments<'q, Self>, Row: Columns>
 {
@@ -293,7 +303,8 @@ where
 
 /// Expands to the aggregates' impls for `$store` on `$db`, all but `Samples` (whose bulk
 /// insert is each backend's own), and the benchmark's row-by-row insert as an inherent
-/// method (it is no part of the contract).
+/// method (it is no part of the contract). Reads go to `read`, writes and transactions
+/// to `write`.
 macro_rules! impl_store {
     (store = $store:ty, db = $db:ty $(,)?) => {
         /// How the shared queries below encode instants: the backend's `Dialect`.
