@@ -9,14 +9,20 @@
 //! * [`PgStore`] — PostgreSQL for many nodes; `wellness_metrics` becomes a TimescaleDB
 //!   hypertable when the extension is available.
 //!
-//! Both share their queries (see `sql.rs`): only the schema, the encoding of instants
-//! and the bulk sample insert differ. Migrations are embedded in the binary and applied
+//! Both share their queries, one module per aggregate generic over the database (see
+//! `sql.rs`): only the schema, the encoding of instants and the bulk sample insert
+//! differ. Migrations are embedded in the binary and applied
 //! by [`Store::migrate`]. Every query is parameterised.
 
+mod accounts;
+mod children;
+mod effects;
 mod error;
 mod migrate;
 mod postgres;
+mod privacy;
 mod records;
+mod registry;
 mod samples;
 mod sql;
 mod sqlite;

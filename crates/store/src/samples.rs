@@ -76,8 +76,8 @@ where
         .map(|r| {
             Ok(HourAggregate {
                 start: r.time("hour_start")?,
-                samples: count(r, "samples")?,
-                asleep_samples: count(r, "asleep")?,
+                samples: r.count("samples")?,
+                asleep_samples: r.count("asleep")?,
                 stress_level: aggregate(r, "stress")?,
                 heart_rate: aggregate(r, "heart")?,
                 hrv_ms: aggregate(r, "hrv")?,
@@ -180,16 +180,11 @@ fn hour_columns() -> String {
 /// Reads one measurement's aggregate from a `sample_hours` row.
 fn aggregate(row: &impl Columns, prefix: &str) -> Result<Aggregate> {
     Ok(Aggregate {
-        count: count(row, &format!("{prefix}_n"))?,
+        count: row.count(&format!("{prefix}_n"))?,
         sum: row.real(&format!("{prefix}_sum"))?,
         min: row.maybe_real(&format!("{prefix}_min"))?,
         max: row.maybe_real(&format!("{prefix}_max"))?,
     })
-}
-
-/// A stored count; SQL counts are signed, and a negative one reads as none.
-fn count(row: &impl Columns, name: &str) -> Result<u64> {
-    Ok(u64::try_from(row.int(name)?).unwrap_or_default())
 }
 
 /// The columns of `wellness_metrics`, in the order the bulk inserts bind them.

@@ -1,26 +1,36 @@
 //! What both backends share: the helpers every query uses, the plumbing for code that is
-//! generic over the database, and the queries still written once as a macro.
+//! generic over the database, and [`impl_store!`], which implements the aggregates'
+//! traits for each backend.
 //!
 //! SQLite and PostgreSQL accept the same SQL for everything here (`$N` parameters,
 //! `ON CONFLICT`, `RETURNING`); what differs is how an instant is encoded, which each
-//! backend says once by implementing [`Dialect`] for its sqlx database. Generic code
-//! (`records.rs`, `samples.rs`) binds and reads values through [`Params`] and
-//! [`Columns`], which carry sqlx's trait bounds and the encoding of instants, so a
-//! query reads as SQL and a list of values. The other aggregates' queries are still
-//! expanded per backend from [`impl_store!`], with each backend's own module-level
-//! `to_db`/`from_db`.
+//! backend says once by implementing [`Dialect`] for its sqlx database. Each aggregate's
+//! queries are plain functions generic over that database in a module of their own
+//! (`accounts.rs`, `children.rs`, `records.rs`, `samples.rs`, `registry.rs`,
+//! `privacy.rs`, `effects.rs`); they bind and read values through [`Params`] and
+//! [`Columns`], which carry sqlx's trait bounds and the encoding of instants, so a query
+//! reads as SQL and a list of values.
+//!
+//! The trait impls stay a macro, expanded once per backend, because each method must
+//! repeat its whole signature for `async_trait`: written by hand that would be every
+//! signature twice, and a blanket impl over all databases would have to prove each
+//! boxed future `Send` for every `Dialect` through sqlx's higher-ranked executor
+//! bounds, where an expansion names the concrete database. Most methods are one-line
+//! calls; the recommendations' queries are still written in the macro, with each
+//! backend's module-level `to_db`/`from_db`.
 
 use crate::{RecordCursor, StoreError, TimeRange};
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
-use sprout_domain::{DisplayName, InterventionKind, RecordId, Timezone};
+use sprout_domain::{InterventionKind, RecordId};
 use sqlx::{Decode, Encode, Type};
 use std::str::FromStr;
 
 /// How a database stores an instant and reports a statement's effect: what the shared
 /// queries cannot say once. Its bounds are sqlx's that every generic query needs
 /// (statements take their arguments, rows read back through [`Columns`]), stated here
-/// once: generic code asks for `DB: Dialect`, and for `Query<'q, DB>: Params<'q>` when
-/// it binds values (a bound Rust cannot carry on the trait).
+/// once: generic code asks for `DB: Dialect`, for `Query<'q, DB>: Params<'q>` when it
+/// binds values, and for `&mut DB::Connection: Executor` when it runs statements in a
+/// transaction (bounds Rust cannot carry on the trait).
 pub(crate) trait Dialect:
     for<'q> sqlx::Database<Arguments<'q>: sqlx::IntoArguments<'q, Self>, Row: Columns>
 {
@@ -32,6 +42,12 @@ pub(crate) trait Dialect:
 
     /// How many rows a statement changed (each backend reports it in its own type).
     fn rows_affected(result: &Self::QueryResult) -> u64;
+
+    /// `time` as it reads back once stored (SQLite keeps microseconds), for a record
+    /// returned without reading it back.
+    fn as_stored(time: DateTime<Utc>) -> Result<DateTime<Utc>, StoreError> {
+        Self::from_db(Self::to_db(time))
+    }
 }
 
 /// A statement built with `sqlx::query` on `DB`.
@@ -45,6 +61,14 @@ pub(crate) trait Params<'q>: Sized {
     fn maybe_time(self, value: Option<DateTime<Utc>>) -> Self;
     fn int(self, value: i64) -> Self;
     fn int32(self, value: i32) -> Self;
+    fn real(self, value: f64) -> Self;
+    fn boolean(self, value: bool) -> Self;
+    fn bytes(self, value: &'q [u8]) -> Self;
+    fn date(self, value: NaiveDate) -> Self;
+    fn maybe_text(self, value: Option<&'q str>) -> Self;
+    fn maybe_uuid(self, value: Option<uuid::Uuid>) -> Self;
+    /// A JSON document, stored as its text.
+    fn json(self, value: &serde_json::Value) -> Self;
 }
 
 impl<'q, DB> Params<'q> for Query<'q, DB>
@@ -55,6 +79,13 @@ where
     &'q str: Encode<'q, DB> + Type<DB>,
     i64: Encode<'q, DB> + Type<DB>,
     i32: Encode<'q, DB> + Type<DB>,
+    f64: Encode<'q, DB> + Type<DB>,
+    bool: Encode<'q, DB> + Type<DB>,
+    &'q [u8]: Encode<'q, DB> + Type<DB>,
+    NaiveDate: Encode<'q, DB> + Type<DB>,
+    Option<&'q str>: Encode<'q, DB>,
+    Option<uuid::Uuid>: Encode<'q, DB>,
+    String: Encode<'q, DB> + Type<DB>,
 {
     fn uuid(self, value: uuid::Uuid) -> Self {
         self.bind(value)
@@ -79,6 +110,34 @@ where
     fn int32(self, value: i32) -> Self {
         self.bind(value)
     }
+
+    fn real(self, value: f64) -> Self {
+        self.bind(value)
+    }
+
+    fn boolean(self, value: bool) -> Self {
+        self.bind(value)
+    }
+
+    fn bytes(self, value: &'q [u8]) -> Self {
+        self.bind(value)
+    }
+
+    fn date(self, value: NaiveDate) -> Self {
+        self.bind(value)
+    }
+
+    fn maybe_text(self, value: Option<&'q str>) -> Self {
+        self.bind(value)
+    }
+
+    fn maybe_uuid(self, value: Option<uuid::Uuid>) -> Self {
+        self.bind(value)
+    }
+
+    fn json(self, value: &serde_json::Value) -> Self {
+        self.bind(value.to_string())
+    }
 }
 
 /// Reads the column types Sprout's records use from a row, by column name.
@@ -93,6 +152,14 @@ pub(crate) trait Columns {
     fn real(&self, name: &str) -> Result<f64, StoreError>;
     fn maybe_real(&self, name: &str) -> Result<Option<f64>, StoreError>;
     fn maybe_text(&self, name: &str) -> Result<Option<String>, StoreError>;
+    fn maybe_uuid(&self, name: &str) -> Result<Option<uuid::Uuid>, StoreError>;
+    fn date(&self, name: &str) -> Result<NaiveDate, StoreError>;
+    fn boolean(&self, name: &str) -> Result<bool, StoreError>;
+
+    /// A stored count; SQL counts are signed, and a negative one reads as none.
+    fn count(&self, name: &str) -> Result<u64, StoreError> {
+        Ok(u64::try_from(self.int(name)?).unwrap_or_default())
+    }
 }
 
 impl<R> Columns for R
@@ -105,6 +172,8 @@ where
     i64: for<'r> Decode<'r, R::Database> + Type<R::Database>,
     i32: for<'r> Decode<'r, R::Database> + Type<R::Database>,
     f64: for<'r> Decode<'r, R::Database> + Type<R::Database>,
+    NaiveDate: for<'r> Decode<'r, R::Database> + Type<R::Database>,
+    bool: for<'r> Decode<'r, R::Database> + Type<R::Database>,
 {
     fn uuid(&self, name: &str) -> Result<uuid::Uuid, StoreError> {
         Ok(self.try_get(name)?)
@@ -147,6 +216,18 @@ where
     fn maybe_text(&self, name: &str) -> Result<Option<String>, StoreError> {
         Ok(self.try_get(name)?)
     }
+
+    fn maybe_uuid(&self, name: &str) -> Result<Option<uuid::Uuid>, StoreError> {
+        Ok(self.try_get(name)?)
+    }
+
+    fn date(&self, name: &str) -> Result<NaiveDate, StoreError> {
+        Ok(self.try_get(name)?)
+    }
+
+    fn boolean(&self, name: &str) -> Result<bool, StoreError> {
+        Ok(self.try_get(name)?)
+    }
 }
 
 /// Lower bound standing in for "no lower bound"; nothing stored predates 2000.
@@ -179,34 +260,6 @@ pub(crate) fn limit(n: usize) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
 
-pub(crate) fn display_name(text: String) -> Result<DisplayName, StoreError> {
-    DisplayName::parse(&text).map_err(|e| StoreError::corrupt("child name", e))
-}
-
-pub(crate) fn timezone(text: String) -> Result<Timezone, StoreError> {
-    Timezone::parse(&text).map_err(|e| StoreError::corrupt("child timezone", e))
-}
-
-/// An UPDATE of one child: `NotFound` when no row matched.
-/// A lifecycle status read back from the database (`what` names it in the error).
-pub(crate) fn status<S: std::str::FromStr>(name: String, what: &'static str) -> Result<S, StoreError>
-where
-    S::Err: std::fmt::Display,
-{
-    name.parse().map_err(|e| StoreError::corrupt(what, e))
-}
-
-pub(crate) fn child_updated(rows: u64) -> Result<(), StoreError> {
-    if rows == 0 {
-        return Err(StoreError::NotFound { what: "child" });
-    }
-    Ok(())
-}
-
-pub(crate) fn preferred(json: String) -> Result<Vec<InterventionKind>, StoreError> {
-    serde_json::from_str(&json).map_err(|e| StoreError::corrupt("preferred interventions", e))
-}
-
 pub(crate) fn intervention_kind(text: String) -> Result<InterventionKind, StoreError> {
     InterventionKind::from_str(&text).map_err(|e| StoreError::corrupt("intervention kind", e))
 }
@@ -224,10 +277,6 @@ pub(crate) fn details(json: String) -> Result<serde_json::Value, StoreError> {
     serde_json::from_str(&json).map_err(|e| StoreError::corrupt("recommendation details", e))
 }
 
-pub(crate) fn model_metrics(json: String) -> Result<sprout_learn::ModelMetrics, StoreError> {
-    serde_json::from_str(&json).map_err(|e| StoreError::corrupt("model metrics", e))
-}
-
 /// A row naming a child that is no longer there (erased meanwhile) is
 /// [`StoreError::NotFound`]; anything else stays a database error.
 pub(crate) fn child_gone(err: sqlx::Error) -> StoreError {
@@ -239,10 +288,6 @@ pub(crate) fn child_gone(err: sqlx::Error) -> StoreError {
 
 pub(crate) fn record_id(id: uuid::Uuid) -> RecordId {
     RecordId(id)
-}
-
-pub(crate) fn birth_date(date: NaiveDate) -> NaiveDate {
-    date
 }
 
 /// A round trip that touches no table, for readiness checks.
@@ -258,7 +303,8 @@ where
 
 /// Expands to the aggregates' impls for `$store` on `$db`, all but `Samples` (whose bulk
 /// insert is each backend's own), and the benchmark's row-by-row insert as an inherent
-/// method (it is no part of the contract).
+/// method (it is no part of the contract). Reads go to `read`, writes and transactions
+/// to `write`.
 macro_rules! impl_store {
     (store = $store:ty, db = $db:ty $(,)?) => {
         /// How the shared queries below encode instants: the backend's `Dialect`.
@@ -280,44 +326,14 @@ macro_rules! impl_store {
                 email: &sprout_domain::Email,
                 password_hash: &str,
             ) -> $crate::Result<(sprout_domain::FamilyId, sprout_domain::UserId)> {
-                let family = sprout_domain::FamilyId::new();
-                let user = sprout_domain::UserId::new();
-                let now = to_db(chrono::Utc::now());
-                let mut tx = self.write.begin().await?;
-                sqlx::query("INSERT INTO families (id, name, created_at) VALUES ($1, $2, $3)")
-                    .bind(family.0)
-                    .bind(name)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?;
-                sqlx::query(
-                    "INSERT INTO users (id, family_id, email, password_hash, role, created_at) \
-                     VALUES ($1, $2, $3, $4, 'parent', $5)",
-                )
-                .bind(user.0)
-                .bind(family.0)
-                .bind(email.as_str())
-                .bind(password_hash)
-                .bind(now)
-                .execute(&mut *tx)
-                .await
-                .map_err(|e| $crate::StoreError::from_insert(e, "email"))?;
-                tx.commit().await?;
-                Ok((family, user))
+                $crate::accounts::create_family(&self.write, name, email, password_hash).await
             }
 
             async fn family_clock(
                 &self,
                 family: sprout_domain::FamilyId,
             ) -> $crate::Result<sprout_domain::ClockFormat> {
-                let clock: Option<String> = sqlx::query_scalar("SELECT clock FROM families WHERE id = $1")
-                    .bind(family.0)
-                    .fetch_optional(&self.read)
-                    .await?;
-                let clock = clock.ok_or($crate::StoreError::NotFound { what: "family" })?;
-                clock
-                    .parse()
-                    .map_err(|e| $crate::StoreError::corrupt("family clock", e))
+                $crate::accounts::family_clock(&self.read, family).await
             }
 
             async fn set_family_clock(
@@ -325,98 +341,26 @@ macro_rules! impl_store {
                 family: sprout_domain::FamilyId,
                 clock: sprout_domain::ClockFormat,
             ) -> $crate::Result<()> {
-                let updated = sqlx::query("UPDATE families SET clock = $1 WHERE id = $2")
-                    .bind(clock.as_str())
-                    .bind(family.0)
-                    .execute(&self.write)
-                    .await?
-                    .rows_affected();
-                if updated == 0 {
-                    return Err($crate::StoreError::NotFound { what: "family" });
-                }
-                Ok(())
+                $crate::accounts::set_family_clock(&self.write, family, clock).await
             }
 
             async fn find_user_by_email(
                 &self,
                 email: &sprout_domain::Email,
             ) -> $crate::Result<Option<$crate::UserRecord>> {
-                use sqlx::Row;
-                let row = sqlx::query("SELECT id, family_id, password_hash FROM users WHERE email = $1")
-                    .bind(email.as_str())
-                    .fetch_optional(&self.read)
-                    .await?;
-                row.map(|r| {
-                    Ok($crate::UserRecord {
-                        id: sprout_domain::UserId(r.try_get("id")?),
-                        family_id: sprout_domain::FamilyId(r.try_get("family_id")?),
-                        password_hash: r.try_get("password_hash")?,
-                    })
-                })
-                .transpose()
+                $crate::accounts::find_user_by_email(&self.read, email).await
             }
 
             async fn insert_token(&self, token: &$crate::NewToken) -> $crate::Result<()> {
-                let (kind, user_id, device_id) = match token.owner {
-                    $crate::TokenOwner::Parent { user_id, .. } => ("parent", Some(user_id.0), None),
-                    $crate::TokenOwner::Device { device_id, .. } => ("device", None, Some(device_id.0)),
-                };
-                sqlx::query(
-                    "INSERT INTO tokens (token_hash, kind, user_id, device_id, created_at, expires_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6)",
-                )
-                .bind(&token.hash[..])
-                .bind(kind)
-                .bind(user_id)
-                .bind(device_id)
-                .bind(to_db(chrono::Utc::now()))
-                .bind(token.expires_at.map(to_db))
-                .execute(&self.write)
-                .await
-                .map_err(|e| $crate::StoreError::from_insert(e, "token"))?;
-                Ok(())
+                $crate::accounts::insert_token(&self.write, token).await
             }
 
             async fn find_token(&self, token_hash: &[u8; 32]) -> $crate::Result<Option<$crate::TokenRecord>> {
-                use sqlx::Row;
-                let row = sqlx::query(
-                    "SELECT t.kind, t.user_id, u.family_id, t.device_id, d.child_id, t.expires_at, \
-                            t.revoked_at, d.revoked_at AS device_revoked_at \
-                     FROM tokens t \
-                     LEFT JOIN users u ON u.id = t.user_id \
-                     LEFT JOIN devices d ON d.id = t.device_id \
-                     WHERE t.token_hash = $1",
-                )
-                .bind(&token_hash[..])
-                .fetch_optional(&self.read)
-                .await?;
-                let Some(r) = row else { return Ok(None) };
-                let kind: String = r.try_get("kind")?;
-                let owner = match kind.as_str() {
-                    "parent" => $crate::TokenOwner::Parent {
-                        user_id: sprout_domain::UserId(r.try_get("user_id")?),
-                        family_id: sprout_domain::FamilyId(r.try_get("family_id")?),
-                    },
-                    "device" => $crate::TokenOwner::Device {
-                        device_id: sprout_domain::DeviceId(r.try_get("device_id")?),
-                        child_id: sprout_domain::ChildId(r.try_get("child_id")?),
-                    },
-                    other => return Err($crate::StoreError::corrupt("token kind", other)),
-                };
-                let revoked = r.try_get::<Option<DbTime>, _>("revoked_at")?.is_some()
-                    || r.try_get::<Option<DbTime>, _>("device_revoked_at")?.is_some();
-                let expires_at = r.try_get::<Option<DbTime>, _>("expires_at")?.map(from_db).transpose()?;
-                Ok(Some($crate::TokenRecord { owner, expires_at, revoked }))
+                $crate::accounts::find_token(&self.read, token_hash).await
             }
 
             async fn revoke_token(&self, token_hash: &[u8; 32]) -> $crate::Result<bool> {
-                let revoked = sqlx::query("UPDATE tokens SET revoked_at = $1 WHERE token_hash = $2 AND revoked_at IS NULL")
-                    .bind(to_db(chrono::Utc::now()))
-                    .bind(&token_hash[..])
-                    .execute(&self.write)
-                    .await?
-                    .rows_affected();
-                Ok(revoked > 0)
+                $crate::accounts::revoke_token(&self.write, token_hash).await
             }
 
             async fn create_device(
@@ -425,27 +369,7 @@ macro_rules! impl_store {
                 name: &str,
                 token_hash: &[u8; 32],
             ) -> $crate::Result<sprout_domain::DeviceId> {
-                let device = sprout_domain::DeviceId::new();
-                let now = to_db(chrono::Utc::now());
-                let mut tx = self.write.begin().await?;
-                sqlx::query("INSERT INTO devices (id, child_id, name, created_at) VALUES ($1, $2, $3, $4)")
-                    .bind(device.0)
-                    .bind(child.0)
-                    .bind(name)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?;
-                sqlx::query(
-                    "INSERT INTO tokens (token_hash, kind, device_id, created_at) VALUES ($1, 'device', $2, $3)",
-                )
-                .bind(&token_hash[..])
-                .bind(device.0)
-                .bind(now)
-                .execute(&mut *tx)
-                .await
-                .map_err(|e| $crate::StoreError::from_insert(e, "token"))?;
-                tx.commit().await?;
-                Ok(device)
+                $crate::accounts::create_device(&self.write, child, name, token_hash).await
             }
 
             async fn revoke_device(
@@ -453,26 +377,7 @@ macro_rules! impl_store {
                 child: sprout_domain::ChildId,
                 device: sprout_domain::DeviceId,
             ) -> $crate::Result<bool> {
-                let now = to_db(chrono::Utc::now());
-                let mut tx = self.write.begin().await?;
-                let found = sqlx::query("UPDATE devices SET revoked_at = $1 WHERE id = $2 AND child_id = $3")
-                    .bind(now)
-                    .bind(device.0)
-                    .bind(child.0)
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected();
-                if found == 0 {
-                    // Not this child's device: touch nothing.
-                    return Ok(false);
-                }
-                sqlx::query("UPDATE tokens SET revoked_at = $1 WHERE device_id = $2 AND revoked_at IS NULL")
-                    .bind(now)
-                    .bind(device.0)
-                    .execute(&mut *tx)
-                    .await?;
-                tx.commit().await?;
-                Ok(true)
+                $crate::accounts::revoke_device(&self.write, child, device).await
             }
 
             async fn audit(
@@ -480,19 +385,7 @@ macro_rules! impl_store {
                 family: sprout_domain::FamilyId,
                 entry: &$crate::AuditEntry,
             ) -> $crate::Result<()> {
-                sqlx::query(
-                    "INSERT INTO audit_log (at, actor, action, child_id, detail, family_id) \
-                     VALUES ($1, $2, $3, $4, $5, $6)",
-                )
-                .bind(to_db(entry.at))
-                .bind(&entry.actor)
-                .bind(&entry.action)
-                .bind(entry.child_id.map(|c| c.0))
-                .bind(entry.detail.to_string())
-                .bind(family.0)
-                .execute(&self.write)
-                .await?;
-                Ok(())
+                $crate::accounts::audit(&self.write, family, entry).await
             }
 
             async fn audit_trail(
@@ -500,26 +393,7 @@ macro_rules! impl_store {
                 family: sprout_domain::FamilyId,
                 limit: usize,
             ) -> $crate::Result<Vec<$crate::AuditEntry>> {
-                use sqlx::Row;
-                let rows = sqlx::query(
-                    "SELECT at, actor, action, child_id, detail FROM audit_log WHERE family_id = $1 \
-                     ORDER BY at DESC, id DESC LIMIT $2",
-                )
-                .bind(family.0)
-                .bind($crate::sql::limit(limit))
-                .fetch_all(&self.read)
-                .await?;
-                rows.iter()
-                    .map(|r| {
-                        Ok($crate::AuditEntry {
-                            at: from_db(r.try_get("at")?)?,
-                            actor: r.try_get("actor")?,
-                            action: r.try_get("action")?,
-                            child_id: r.try_get::<Option<uuid::Uuid>, _>("child_id")?.map(sprout_domain::ChildId),
-                            detail: $crate::sql::details(r.try_get("detail")?)?,
-                        })
-                    })
-                    .collect()
+                $crate::accounts::audit_trail(&self.read, family, limit).await
             }
         }
 
@@ -530,71 +404,25 @@ macro_rules! impl_store {
                 family: sprout_domain::FamilyId,
                 child: &sprout_domain::NewChild,
             ) -> $crate::Result<sprout_domain::Child> {
-                let id = sprout_domain::ChildId::new();
-                let created_at = chrono::Utc::now();
-                sqlx::query(
-                    "INSERT INTO children (id, family_id, display_name, birth_date, timezone, created_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6)",
-                )
-                .bind(id.0)
-                .bind(family.0)
-                .bind(child.display_name.as_str())
-                .bind(child.birth_date)
-                .bind(child.timezone.name())
-                .bind(to_db(created_at))
-                .execute(&self.write)
-                .await
-                .map_err(|e| $crate::StoreError::from_insert(e, "child"))?;
-                Ok(sprout_domain::Child {
-                    id,
-                    family_id: family,
-                    display_name: child.display_name.clone(),
-                    birth_date: child.birth_date,
-                    timezone: child.timezone,
-                    chronotype: None,
-                    preferred_interventions: Vec::new(),
-                    avoided_interventions: Vec::new(),
-                    created_at: from_db(to_db(created_at))?,
-                })
+                $crate::children::create_child(&self.write, family, child).await
             }
 
             async fn list_children(
                 &self,
                 family: sprout_domain::FamilyId,
             ) -> $crate::Result<Vec<sprout_domain::Child>> {
-                let rows = sqlx::query(concat!(
-                    "SELECT id, family_id, display_name, birth_date, timezone, chronotype, ",
-                    "preferred_interventions, avoided_interventions, created_at FROM children WHERE family_id = $1 ",
-                    "ORDER BY created_at, id"
-                ))
-                .bind(family.0)
-                .fetch_all(&self.read)
-                .await?;
-                rows.iter().map(child_from_row).collect()
+                $crate::children::list_children(&self.read, family).await
             }
 
             async fn get_child(
                 &self,
                 child: sprout_domain::ChildId,
             ) -> $crate::Result<Option<sprout_domain::Child>> {
-                let row = sqlx::query(concat!(
-                    "SELECT id, family_id, display_name, birth_date, timezone, chronotype, ",
-                    "preferred_interventions, avoided_interventions, created_at FROM children WHERE id = $1"
-                ))
-                .bind(child.0)
-                .fetch_optional(&self.read)
-                .await?;
-                row.as_ref().map(child_from_row).transpose()
+                $crate::children::get_child(&self.read, child).await
             }
 
             async fn all_children(&self) -> $crate::Result<Vec<sprout_domain::Child>> {
-                let rows = sqlx::query(concat!(
-                    "SELECT id, family_id, display_name, birth_date, timezone, chronotype, ",
-                    "preferred_interventions, avoided_interventions, created_at FROM children ORDER BY created_at, id"
-                ))
-                .fetch_all(&self.read)
-                .await?;
-                rows.iter().map(child_from_row).collect()
+                $crate::children::all_children(&self.read).await
             }
 
             async fn set_chronotype(
@@ -602,13 +430,7 @@ macro_rules! impl_store {
                 child: sprout_domain::ChildId,
                 chronotype: Option<&str>,
             ) -> $crate::Result<()> {
-                let updated = sqlx::query("UPDATE children SET chronotype = $1 WHERE id = $2")
-                    .bind(chronotype)
-                    .bind(child.0)
-                    .execute(&self.write)
-                    .await?
-                    .rows_affected();
-                $crate::sql::child_updated(updated)
+                $crate::children::set_chronotype(&self.write, child, chronotype).await
             }
 
             async fn set_preferences(
@@ -616,54 +438,15 @@ macro_rules! impl_store {
                 child: sprout_domain::ChildId,
                 preferences: &sprout_domain::Preferences,
             ) -> $crate::Result<()> {
-                let json = |kinds: &[sprout_domain::InterventionKind]| {
-                    serde_json::to_string(kinds).unwrap_or_else(|_| "[]".to_owned())
-                };
-                let updated = sqlx::query(
-                    "UPDATE children SET preferred_interventions = $1, avoided_interventions = $2 WHERE id = $3",
-                )
-                .bind(json(&preferences.liked))
-                .bind(json(&preferences.avoided))
-                .bind(child.0)
-                .execute(&self.write)
-                .await?
-                .rows_affected();
-                $crate::sql::child_updated(updated)
+                $crate::children::set_preferences(&self.write, child, preferences).await
             }
 
             async fn insert_note(&self, note: &$crate::Note) -> $crate::Result<()> {
-                sqlx::query("INSERT INTO notes (id, child_id, author, created_at, text) VALUES ($1, $2, $3, $4, $5)")
-                    .bind(note.id.0)
-                    .bind(note.child_id.0)
-                    .bind(note.author.0)
-                    .bind(to_db(note.created_at))
-                    .bind(&note.text)
-                    .execute(&self.write)
-                    .await?;
-                Ok(())
+                $crate::children::insert_note(&self.write, note).await
             }
 
             async fn notes(&self, child: sprout_domain::ChildId, limit: usize) -> $crate::Result<Vec<$crate::Note>> {
-                use sqlx::Row;
-                let rows = sqlx::query(
-                    "SELECT id, author, created_at, text FROM notes WHERE child_id = $1 \
-                     ORDER BY created_at DESC, id LIMIT $2",
-                )
-                .bind(child.0)
-                .bind($crate::sql::limit(limit))
-                .fetch_all(&self.read)
-                .await?;
-                rows.iter()
-                    .map(|r| {
-                        Ok($crate::Note {
-                            id: $crate::sql::record_id(r.try_get("id")?),
-                            child_id: child,
-                            author: sprout_domain::UserId(r.try_get("author")?),
-                            created_at: from_db(r.try_get("created_at")?)?,
-                            text: r.try_get("text")?,
-                        })
-                    })
-                    .collect()
+                $crate::children::notes(&self.read, child, limit).await
             }
         }
 
@@ -1005,112 +788,19 @@ macro_rules! impl_store {
         #[async_trait::async_trait]
         impl $crate::Registry for $store {
             async fn models(&self) -> $crate::Result<Vec<$crate::StoredModel>> {
-                use sqlx::Row;
-                let rows = sqlx::query(
-                    "SELECT version, base, adapter_path, data_snapshot, metrics, status, created_at FROM models \
-                     ORDER BY created_at DESC, version",
-                )
-                .fetch_all(&self.read)
-                .await?;
-                rows.iter()
-                    .map(|r| {
-                        Ok($crate::StoredModel {
-                            version: r.try_get("version")?,
-                            base: r.try_get("base")?,
-                            adapter_path: r.try_get("adapter_path")?,
-                            data_snapshot: r.try_get("data_snapshot")?,
-                            metrics: $crate::sql::model_metrics(r.try_get("metrics")?)?,
-                            status: $crate::sql::status(r.try_get("status")?, "model status")?,
-                            created_at: from_db(r.try_get("created_at")?)?,
-                        })
-                    })
-                    .collect()
+                $crate::registry::models(&self.read).await
             }
 
             async fn register_model(&self, model: &$crate::StoredModel) -> $crate::Result<bool> {
-                let inserted = sqlx::query(
-                    "INSERT INTO models (version, base, adapter_path, data_snapshot, metrics, status, created_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (version) DO NOTHING",
-                )
-                .bind(&model.version)
-                .bind(&model.base)
-                .bind(&model.adapter_path)
-                .bind(&model.data_snapshot)
-                .bind(serde_json::Value::Object(model.metrics.clone().into()).to_string())
-                .bind(model.status.as_str())
-                .bind(to_db(model.created_at))
-                .execute(&self.write)
-                .await?
-                .rows_affected();
-                Ok(inserted == 1)
+                $crate::registry::register_model(&self.write, model).await
             }
 
             async fn experiments(&self) -> $crate::Result<Vec<$crate::StoredExperiment>> {
-                use sqlx::Row;
-                let rows = sqlx::query(
-                    "SELECT id, control_version, candidate_version, candidate_share, status, started_at, ended_at \
-                     FROM experiments ORDER BY started_at DESC",
-                )
-                .fetch_all(&self.read)
-                .await?;
-                rows.iter()
-                    .map(|r| {
-                        Ok($crate::StoredExperiment {
-                            id: r.try_get("id")?,
-                            control_version: r.try_get("control_version")?,
-                            candidate_version: r.try_get("candidate_version")?,
-                            candidate_share: r.try_get("candidate_share")?,
-                            status: $crate::sql::status(r.try_get("status")?, "experiment status")?,
-                            started_at: from_db(r.try_get("started_at")?)?,
-                            ended_at: r.try_get::<Option<DbTime>, _>("ended_at")?.map(from_db).transpose()?,
-                        })
-                    })
-                    .collect()
+                $crate::registry::experiments(&self.read).await
             }
 
             async fn arm_counts(&self, experiment: uuid::Uuid) -> $crate::Result<Vec<$crate::ArmCounts>> {
-                use sqlx::Row;
-                // Per arm and child: recommendations, and those answered with the latest
-                // answer to each (two parents, or one who changed their mind, count once).
-                let rows = sqlx::query(
-                    "WITH latest AS ( \
-                         SELECT f.recommendation_id, f.was_helpful, ROW_NUMBER() OVER ( \
-                             PARTITION BY f.recommendation_id ORDER BY f.updated_at DESC, f.user_id) AS nth \
-                         FROM recommendation_feedback f \
-                         JOIN recommendations r ON r.id = f.recommendation_id WHERE r.experiment_id = $1) \
-                     SELECT r.arm, r.child_id, COUNT(*) AS recommendations, COUNT(l.recommendation_id) AS answered, \
-                            COALESCE(SUM(CASE WHEN l.was_helpful THEN 1 ELSE 0 END), 0) AS helpful, \
-                            SUM(CASE WHEN r.reward IS NULL THEN 0 ELSE 1 END) AS rewarded, \
-                            COALESCE(SUM(r.reward), 0.0) AS reward_sum \
-                     FROM recommendations r \
-                     LEFT JOIN latest l ON l.recommendation_id = r.id AND l.nth = 1 \
-                     WHERE r.experiment_id = $1 GROUP BY r.arm, r.child_id ORDER BY r.arm",
-                )
-                .bind(experiment)
-                .fetch_all(&self.read)
-                .await?;
-                let mut arms: Vec<$crate::ArmCounts> = Vec::new();
-                for r in &rows {
-                    let count = |name: &str| -> $crate::Result<u64> {
-                        Ok(u64::try_from(r.try_get::<i64, _>(name)?).unwrap_or(0))
-                    };
-                    let arm: String = r.try_get("arm")?;
-                    if arms.last().is_none_or(|a| a.arm != arm) {
-                        arms.push($crate::ArmCounts {
-                            arm,
-                            ..Default::default()
-                        });
-                    }
-                    let Some(counts) = arms.last_mut() else { continue };
-                    let (answered, helpful) = (count("answered")?, count("helpful")?);
-                    counts.recommendations += count("recommendations")?;
-                    counts.answered += answered;
-                    counts.helpful += helpful;
-                    counts.rewarded += count("rewarded")?;
-                    counts.reward_sum += r.try_get::<f64, _>("reward_sum")?;
-                    counts.by_child.add_child(answered, helpful);
-                }
-                Ok(arms)
+                $crate::registry::arm_counts(&self.read, experiment).await
             }
 
             async fn start_experiment(
@@ -1119,143 +809,22 @@ macro_rules! impl_store {
                 base: &str,
                 share: f64,
             ) -> $crate::Result<$crate::StoredExperiment> {
-                use sprout_learn::{ExperimentStatus::Running, ModelStatus::{Active, Candidate}};
-                use sqlx::Row;
-                let now = chrono::Utc::now();
-                let mut tx = self.write.begin().await?;
-                let running: i64 = sqlx::query("SELECT COUNT(*) AS n FROM experiments WHERE status = $1")
-                    .bind(Running.as_str())
-                    .fetch_one(&mut *tx)
-                    .await?
-                    .try_get("n")?;
-                if running > 0 {
-                    return Err($crate::StoreError::Conflict { what: "running experiment" });
-                }
-                let active: Option<String> =
-                    sqlx::query("SELECT version FROM models WHERE status = $1 ORDER BY created_at DESC LIMIT 1")
-                        .bind(Active.as_str())
-                        .fetch_optional(&mut *tx)
-                        .await?
-                        .map(|r| r.try_get("version"))
-                        .transpose()?;
-                let control = active.ok_or($crate::StoreError::NotFound { what: "active model" })?;
-                if control == candidate {
-                    return Err($crate::StoreError::Conflict { what: "candidate version" });
-                }
-                sqlx::query(
-                    "INSERT INTO models (version, base, status, created_at) VALUES ($1, $2, $3, $4) \
-                     ON CONFLICT (version) DO UPDATE SET status = $3",
-                )
-                .bind(candidate)
-                .bind(base)
-                .bind(Candidate.as_str())
-                .bind(to_db(now))
-                .execute(&mut *tx)
-                .await?;
-                let id = uuid::Uuid::new_v4();
-                sqlx::query(
-                    "INSERT INTO experiments (id, control_version, candidate_version, candidate_share, status, \
-                     started_at) VALUES ($1, $2, $3, $4, $5, $6)",
-                )
-                .bind(id)
-                .bind(&control)
-                .bind(candidate)
-                .bind(share)
-                .bind(Running.as_str())
-                .bind(to_db(now))
-                .execute(&mut *tx)
-                .await?;
-                tx.commit().await?;
-                Ok($crate::StoredExperiment {
-                    id,
-                    control_version: control,
-                    candidate_version: candidate.to_owned(),
-                    candidate_share: share,
-                    status: Running,
-                    started_at: from_db(to_db(now))?,
-                    ended_at: None,
-                })
+                $crate::registry::start_experiment(&self.write, candidate, base, share).await
             }
 
             async fn running_experiment(&self) -> $crate::Result<Option<$crate::StoredExperiment>> {
-                let running = sprout_learn::ExperimentStatus::Running;
-                Ok($crate::Registry::experiments(self).await?.into_iter().find(|e| e.status == running))
+                $crate::registry::running_experiment(&self.read).await
             }
 
             async fn conclude_experiment(&self, experiment: uuid::Uuid, promoted: bool) -> $crate::Result<bool> {
-                use sqlx::Row;
-                let mut tx = self.write.begin().await?;
-                let row = sqlx::query(
-                    "SELECT control_version, candidate_version FROM experiments WHERE id = $1 AND status = $2",
-                )
-                .bind(experiment)
-                .bind(sprout_learn::ExperimentStatus::Running.as_str())
-                .fetch_optional(&mut *tx)
-                .await?;
-                let Some(row) = row else { return Ok(false) };
-                let (control, candidate): (String, String) =
-                    (row.try_get("control_version")?, row.try_get("candidate_version")?);
-                use sprout_learn::{ExperimentStatus, ModelStatus};
-                let (status, retired) = if promoted {
-                    (ExperimentStatus::Promoted, &control)
-                } else {
-                    (ExperimentStatus::RolledBack, &candidate)
-                };
-                sqlx::query("UPDATE experiments SET status = $1, ended_at = $2 WHERE id = $3")
-                    .bind(status.as_str())
-                    .bind(to_db(chrono::Utc::now()))
-                    .bind(experiment)
-                    .execute(&mut *tx)
-                    .await?;
-                if promoted {
-                    sqlx::query("UPDATE models SET status = $1 WHERE version = $2")
-                        .bind(ModelStatus::Active.as_str())
-                        .bind(&candidate)
-                        .execute(&mut *tx)
-                        .await?;
-                }
-                sqlx::query("UPDATE models SET status = $1 WHERE version = $2")
-                    .bind(ModelStatus::Retired.as_str())
-                    .bind(retired)
-                    .execute(&mut *tx)
-                    .await?;
-                tx.commit().await?;
-                Ok(true)
+                $crate::registry::conclude_experiment(&self.write, experiment, promoted).await
             }
         }
 
         #[async_trait::async_trait]
         impl $crate::Privacy for $store {
             async fn consents(&self, child: sprout_domain::ChildId) -> $crate::Result<$crate::Consents> {
-                use sqlx::Row;
-                let rows = sqlx::query("SELECT purpose, granted, by_user, at FROM consents WHERE child_id = $1")
-                    .bind(child.0)
-                    .fetch_all(&self.read)
-                    .await?;
-                let mut decided = Vec::new();
-                for r in &rows {
-                    let purpose: String = r.try_get("purpose")?;
-                    let purpose = purpose
-                        .parse::<sprout_domain::ConsentPurpose>()
-                        .map_err(|e| $crate::StoreError::corrupt("consent purpose", e))?;
-                    decided.push($crate::Consent {
-                        purpose,
-                        granted: r.try_get("granted")?,
-                        by_user: Some(sprout_domain::UserId(r.try_get("by_user")?)),
-                        at: Some(from_db(r.try_get("at")?)?),
-                    });
-                }
-                Ok($crate::Consents(sprout_domain::ConsentPurpose::ALL
-                    .into_iter()
-                    .map(|purpose| {
-                        decided.iter().find(|c| c.purpose == purpose).cloned().unwrap_or($crate::Consent {
-                            purpose,
-                            granted: purpose.default_granted(),
-                            by_user: None,
-                            at: None,
-                        })
-                    })
-                    .collect()))
+                $crate::privacy::consents(&self.read, child).await
             }
 
             async fn set_consent(
@@ -1265,61 +834,11 @@ macro_rules! impl_store {
                 granted: bool,
                 by: sprout_domain::UserId,
             ) -> $crate::Result<()> {
-                sqlx::query(
-                    "INSERT INTO consents (child_id, purpose, granted, by_user, at) VALUES ($1, $2, $3, $4, $5) \
-                     ON CONFLICT (child_id, purpose) DO UPDATE SET granted = excluded.granted, \
-                     by_user = excluded.by_user, at = excluded.at",
-                )
-                .bind(child.0)
-                .bind(purpose.as_str())
-                .bind(granted)
-                .bind(by.0)
-                .bind(to_db(chrono::Utc::now()))
-                .execute(&self.write)
-                .await?;
-                Ok(())
+                $crate::privacy::set_consent(&self.write, child, purpose, granted, by).await
             }
 
             async fn erase_child(&self, child: sprout_domain::ChildId) -> $crate::Result<$crate::Erasure> {
-                let mut tx = self.write.begin().await?;
-                let mut erased = $crate::Erasure::default();
-                // Children first in what depends on them, so every count is exact.
-                for (table, counter) in [
-                    ("recommendation_feedback", &mut erased.feedback),
-                    ("recommendations", &mut erased.recommendations),
-                    ("wellness_metrics", &mut erased.samples),
-                    ("sample_hours", &mut erased.hourly_aggregates),
-                    ("notes", &mut erased.notes),
-                    ("school_events", &mut erased.events),
-                    ("interventions", &mut erased.interventions),
-                    ("sleep_episodes", &mut erased.sleep_episodes),
-                    ("effect_estimates", &mut erased.effect_estimates),
-                ] {
-                    *counter = sqlx::query(&format!("DELETE FROM {table} WHERE child_id = $1"))
-                        .bind(child.0)
-                        .execute(&mut *tx)
-                        .await?
-                        .rows_affected();
-                }
-                erased.device_tokens = sqlx::query(
-                    "DELETE FROM tokens WHERE device_id IN (SELECT id FROM devices WHERE child_id = $1)",
-                )
-                .bind(child.0)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-                erased.devices = sqlx::query("DELETE FROM devices WHERE child_id = $1")
-                    .bind(child.0)
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected();
-                erased.child = sqlx::query("DELETE FROM children WHERE id = $1")
-                    .bind(child.0)
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected();
-                tx.commit().await?;
-                Ok(erased)
+                $crate::privacy::erase_child(&self.write, child).await
             }
         }
 
@@ -1331,54 +850,14 @@ macro_rules! impl_store {
                 computed_at: chrono::DateTime<chrono::Utc>,
                 estimates: &[$crate::EffectEstimate],
             ) -> $crate::Result<()> {
-                let mut tx = self.write.begin().await?;
-                sqlx::query("DELETE FROM effect_estimates WHERE child_id = $1")
-                    .bind(child.0)
-                    .execute(&mut *tx)
-                    .await?;
-                for estimate in estimates {
-                    sqlx::query(
-                        "INSERT INTO effect_estimates (child_id, kind, effect, std_error, computed_at) \
-                         VALUES ($1, $2, $3, $4, $5)",
-                    )
-                    .bind(child.0)
-                    .bind(estimate.kind.as_str())
-                    .bind(estimate.effect)
-                    .bind(estimate.std_error)
-                    .bind(to_db(computed_at))
-                    .execute(&mut *tx)
-                    .await
-                    .map_err($crate::sql::child_gone)?;
-                }
-                tx.commit().await?;
-                Ok(())
+                $crate::effects::replace_effect_estimates(&self.write, child, computed_at, estimates).await
             }
 
             async fn effect_estimates(
                 &self,
                 kind: Option<sprout_domain::InterventionKind>,
             ) -> $crate::Result<Vec<$crate::ChildEffectEstimate>> {
-                use sqlx::Row;
-                let rows = sqlx::query(
-                    "SELECT child_id, kind, effect, std_error, computed_at FROM effect_estimates \
-                     WHERE $1 IS NULL OR kind = $1 ORDER BY child_id, kind",
-                )
-                .bind(kind.map(|k| k.as_str()))
-                .fetch_all(&self.read)
-                .await?;
-                rows.iter()
-                    .map(|r| {
-                        Ok($crate::ChildEffectEstimate {
-                            child_id: sprout_domain::ChildId(r.try_get("child_id")?),
-                            computed_at: from_db(r.try_get("computed_at")?)?,
-                            estimate: $crate::EffectEstimate {
-                                kind: $crate::sql::intervention_kind(r.try_get("kind")?)?,
-                                effect: r.try_get("effect")?,
-                                std_error: r.try_get("std_error")?,
-                            },
-                        })
-                    })
-                    .collect()
+                $crate::effects::effect_estimates(&self.read, kind).await
             }
         }
 
@@ -1431,21 +910,6 @@ macro_rules! impl_store {
                     .try_get::<Option<uuid::Uuid>, _>("followed_by")?
                     .map($crate::sql::record_id),
                 was_helpful: r.try_get("was_helpful")?,
-            })
-        }
-
-        fn child_from_row(r: &<$db as sqlx::Database>::Row) -> $crate::Result<sprout_domain::Child> {
-            use sqlx::Row;
-            Ok(sprout_domain::Child {
-                id: sprout_domain::ChildId(r.try_get("id")?),
-                family_id: sprout_domain::FamilyId(r.try_get("family_id")?),
-                display_name: $crate::sql::display_name(r.try_get("display_name")?)?,
-                birth_date: $crate::sql::birth_date(r.try_get("birth_date")?),
-                timezone: $crate::sql::timezone(r.try_get("timezone")?)?,
-                chronotype: r.try_get("chronotype")?,
-                preferred_interventions: $crate::sql::preferred(r.try_get("preferred_interventions")?)?,
-                avoided_interventions: $crate::sql::preferred(r.try_get("avoided_interventions")?)?,
-                created_at: from_db(r.try_get("created_at")?)?,
             })
         }
     };
