@@ -21,6 +21,7 @@ mod error;
 mod migrate;
 mod postgres;
 mod privacy;
+mod recommendations;
 mod records;
 mod registry;
 mod samples;
