@@ -21,6 +21,7 @@ mod error;
 mod migrate;
 mod postgres;
 mod privacy;
+mod recommendations;
 mod records;
 mod registry;
 mod samples;
@@ -290,11 +291,6 @@ pub trait Recommendations: Send + Sync {
 
     /// Recommendations created since `since` whose outcome is not measured yet, oldest
     /// first, each with its latest answer (from any parent) as `was_helpful`.
-    /// Records that the family's logged `intervention` followed the suggestion `id` (they
-    /// did what it suggested); `false` when the suggestion is not the child's or already has
-    /// one.
-    async fn set_followed_by(&self, id: RecordId, child: ChildId, intervention: RecordId) -> Result<bool>;
-
     async fn awaiting_outcome(&self, since: DateTime<Utc>, limit: usize)
         -> Result<Vec<StoredRecommendation>>;
 
@@ -307,6 +303,11 @@ pub trait Recommendations: Send + Sync {
 
     /// The measured outcome of a recommendation, once there is one.
     async fn outcome(&self, id: RecordId) -> Result<Option<serde_json::Value>>;
+
+    /// Records that the family's logged `intervention` followed the suggestion `id` (they
+    /// did what it suggested); `false` when the suggestion is not the child's or already has
+    /// one.
+    async fn set_followed_by(&self, id: RecordId, child: ChildId, intervention: RecordId) -> Result<bool>;
 }
 
 /// The writer's model versions and the experiments that promote or retire them.

@@ -218,7 +218,6 @@ impl Samples for PgStore {
 
 impl_store! {
     store = PgStore,
-    db = Postgres,
 }
 
 impl PgStore {

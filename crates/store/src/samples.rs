@@ -1,7 +1,7 @@
 //! A child's wearable samples, the part both backends share: reading raw samples back,
-//! the statements that retire them into hourly aggregates, and reading those hours. The
-//! bulk insert and the retiring transaction around those statements are each backend's
-//! own.
+//! the statements that retire them into hourly aggregates, reading those hours, and the
+//! benchmark's row-by-row insert. The bulk insert and the retiring transaction around
+//! those statements are each backend's own.
 
 use crate::sql::{limit, range_end, range_start, sleep_state, Columns, Dialect, Params, Query};
 use crate::{Aggregate, HourAggregate, Result, TimeRange};
@@ -101,6 +101,40 @@ where
         .execute(db)
         .await?;
     Ok(DB::rows_affected(&deleted))
+}
+
+/// The store's own speed limit, for the ingest benchmark: one prepared single-row insert
+/// per sample, all in one transaction. Returns how many were new.
+pub(crate) async fn insert_row_by_row<DB>(
+    write: &sqlx::Pool<DB>,
+    child: ChildId,
+    samples: &[Sample],
+) -> Result<u64>
+where
+    DB: Dialect,
+    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
+    for<'q> Query<'q, DB>: Params<'q>,
+{
+    let mut tx = write.begin().await?;
+    let mut inserted = 0;
+    for s in samples {
+        let result = sqlx::query(
+            "INSERT INTO wellness_metrics (child_id, time, stress_level, heart_rate, hrv_ms, \
+             sleep_state, steps) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
+        )
+        .uuid(child.0)
+        .time(s.time)
+        .maybe_real(s.stress_level)
+        .maybe_real(s.heart_rate)
+        .maybe_real(s.hrv_ms)
+        .maybe_text(s.sleep_state.map(|st| st.as_str()))
+        .maybe_int(s.steps)
+        .execute(&mut *tx)
+        .await?;
+        inserted += DB::rows_affected(&result);
+    }
+    tx.commit().await?;
+    Ok(inserted)
 }
 
 /// Raw sample columns and the `sample_hours` prefix of their aggregates.

@@ -6,8 +6,8 @@
 //! `ON CONFLICT`, `RETURNING`); what differs is how an instant is encoded, which each
 //! backend says once by implementing [`Dialect`] for its sqlx database. Each aggregate's
 //! queries are plain functions generic over that database in a module of their own
-//! (`accounts.rs`, `children.rs`, `records.rs`, `samples.rs`, `registry.rs`,
-//! `privacy.rs`, `effects.rs`); they bind and read values through [`Params`] and
+//! (`accounts.rs`, `children.rs`, `records.rs`, `samples.rs`, `recommendations.rs`,
+//! `registry.rs`, `privacy.rs`, `effects.rs`); they bind and read values through [`Params`] and
 //! [`Columns`], which carry sqlx's trait bounds and the encoding of instants, so a query
 //! reads as SQL and a list of values.
 //!
@@ -15,9 +15,8 @@
 //! repeat its whole signature for `async_trait`: written by hand that would be every
 //! signature twice, and a blanket impl over all databases would have to prove each
 //! boxed future `Send` for every `Dialect` through sqlx's higher-ranked executor
-//! bounds, where an expansion names the concrete database. Most methods are one-line
-//! calls; the recommendations' queries are still written in the macro, with each
-//! backend's module-level `to_db`/`from_db`.
+//! bounds, where an expansion names the concrete store and so its database. Every
+//! method is a one-line call.
 
 use crate::{RecordCursor, StoreError, TimeRange};
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
@@ -62,6 +61,8 @@ pub(crate) trait Params<'q>: Sized {
     fn int(self, value: i64) -> Self;
     fn int32(self, value: i32) -> Self;
     fn real(self, value: f64) -> Self;
+    fn maybe_real(self, value: Option<f64>) -> Self;
+    fn maybe_int(self, value: Option<i64>) -> Self;
     fn boolean(self, value: bool) -> Self;
     fn bytes(self, value: &'q [u8]) -> Self;
     fn date(self, value: NaiveDate) -> Self;
@@ -85,6 +86,8 @@ where
     NaiveDate: Encode<'q, DB> + Type<DB>,
     Option<&'q str>: Encode<'q, DB>,
     Option<uuid::Uuid>: Encode<'q, DB>,
+    Option<f64>: Encode<'q, DB>,
+    Option<i64>: Encode<'q, DB>,
     String: Encode<'q, DB> + Type<DB>,
 {
     fn uuid(self, value: uuid::Uuid) -> Self {
@@ -112,6 +115,14 @@ where
     }
 
     fn real(self, value: f64) -> Self {
+        self.bind(value)
+    }
+
+    fn maybe_real(self, value: Option<f64>) -> Self {
+        self.bind(value)
+    }
+
+    fn maybe_int(self, value: Option<i64>) -> Self {
         self.bind(value)
     }
 
@@ -155,6 +166,7 @@ pub(crate) trait Columns {
     fn maybe_uuid(&self, name: &str) -> Result<Option<uuid::Uuid>, StoreError>;
     fn date(&self, name: &str) -> Result<NaiveDate, StoreError>;
     fn boolean(&self, name: &str) -> Result<bool, StoreError>;
+    fn maybe_boolean(&self, name: &str) -> Result<Option<bool>, StoreError>;
 
     /// A stored count; SQL counts are signed, and a negative one reads as none.
     fn count(&self, name: &str) -> Result<u64, StoreError> {
@@ -226,6 +238,10 @@ where
     }
 
     fn boolean(&self, name: &str) -> Result<bool, StoreError> {
+        Ok(self.try_get(name)?)
+    }
+
+    fn maybe_boolean(&self, name: &str) -> Result<Option<bool>, StoreError> {
         Ok(self.try_get(name)?)
     }
 }
@@ -301,23 +317,11 @@ where
     Ok(())
 }
 
-/// Expands to the aggregates' impls for `$store` on `$db`, all but `Samples` (whose bulk
-/// insert is each backend's own), and the benchmark's row-by-row insert as an inherent
-/// method (it is no part of the contract). Reads go to `read`, writes and transactions
-/// to `write`.
+/// Expands to the aggregates' impls for `$store`, all but `Samples` (whose bulk insert is
+/// each backend's own), and the benchmark's row-by-row insert as an inherent method (it
+/// is no part of the contract). Reads go to `read`, writes and transactions to `write`.
 macro_rules! impl_store {
-    (store = $store:ty, db = $db:ty $(,)?) => {
-        /// How the shared queries below encode instants: the backend's `Dialect`.
-        type DbTime = <$db as $crate::sql::Dialect>::Time;
-
-        fn to_db(time: chrono::DateTime<chrono::Utc>) -> DbTime {
-            <$db as $crate::sql::Dialect>::to_db(time)
-        }
-
-        fn from_db(time: DbTime) -> $crate::Result<chrono::DateTime<chrono::Utc>> {
-            <$db as $crate::sql::Dialect>::from_db(time)
-        }
-
+    (store = $store:ty $(,)?) => {
         #[async_trait::async_trait]
         impl $crate::Accounts for $store {
             async fn create_family(
@@ -445,7 +449,11 @@ macro_rules! impl_store {
                 $crate::children::insert_note(&self.write, note).await
             }
 
-            async fn notes(&self, child: sprout_domain::ChildId, limit: usize) -> $crate::Result<Vec<$crate::Note>> {
+            async fn notes(
+                &self,
+                child: sprout_domain::ChildId,
+                limit: usize,
+            ) -> $crate::Result<Vec<$crate::Note>> {
                 $crate::children::notes(&self.read, child, limit).await
             }
         }
@@ -510,37 +518,14 @@ macro_rules! impl_store {
         #[async_trait::async_trait]
         impl $crate::Recommendations for $store {
             async fn insert_recommendation(&self, r: &$crate::NewRecommendation) -> $crate::Result<()> {
-                sqlx::query(
-                    "INSERT INTO recommendations (id, child_id, created_at, text, action_kind, action_slot, \
-                     model_version, arm, details, experiment_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-                )
-                .bind(r.id.0)
-                .bind(r.child_id.0)
-                .bind(to_db(r.created_at))
-                .bind(&r.text)
-                .bind(r.action_kind.as_str())
-                .bind(&r.action_slot)
-                .bind(&r.model_version)
-                .bind(&r.arm)
-                .bind(r.details.to_string())
-                .bind(r.experiment_id)
-                .execute(&self.write)
-                .await?;
-                Ok(())
+                $crate::recommendations::insert_recommendation(&self.write, r).await
             }
 
             async fn get_recommendation(
                 &self,
                 id: sprout_domain::RecordId,
             ) -> $crate::Result<Option<$crate::StoredRecommendation>> {
-                let row = sqlx::query(
-                    "SELECT id, child_id, created_at, text, action_kind, action_slot, model_version, arm, details, \
-                            followed_by, CAST(NULL AS BOOLEAN) AS was_helpful FROM recommendations WHERE id = $1",
-                )
-                .bind(id.0)
-                .fetch_optional(&self.read)
-                .await?;
-                row.as_ref().map(recommendation_from_row).transpose()
+                $crate::recommendations::get_recommendation(&self.read, id).await
             }
 
             async fn recommendations(
@@ -550,27 +535,7 @@ macro_rules! impl_store {
                 before: Option<$crate::RecordCursor>,
                 limit: usize,
             ) -> $crate::Result<Vec<$crate::StoredRecommendation>> {
-                let range = $crate::TimeRange::default();
-                let (cursor_time, cursor_id) = match before {
-                    Some(c) => (c.time, c.id.0),
-                    None => ($crate::sql::range_end(&range), uuid::Uuid::max()),
-                };
-                let rows = sqlx::query(
-                    "SELECT r.id, r.child_id, r.created_at, r.text, r.action_kind, r.action_slot, r.model_version, \
-                            r.arm, r.details, r.followed_by, f.was_helpful \
-                     FROM recommendations r \
-                     LEFT JOIN recommendation_feedback f ON f.recommendation_id = r.id AND f.user_id = $2 \
-                     WHERE r.child_id = $1 AND (r.created_at < $3 OR (r.created_at = $3 AND r.id < $4)) \
-                     ORDER BY r.created_at DESC, r.id DESC LIMIT $5",
-                )
-                .bind(child.0)
-                .bind(viewer.0)
-                .bind(to_db(cursor_time))
-                .bind(cursor_id)
-                .bind($crate::sql::limit(limit))
-                .fetch_all(&self.read)
-                .await?;
-                rows.iter().map(recommendation_from_row).collect()
+                $crate::recommendations::recommendations(&self.read, child, viewer, before, limit).await
             }
 
             async fn remembered_recommendations(
@@ -578,36 +543,7 @@ macro_rules! impl_store {
                 child: sprout_domain::ChildId,
                 limit: usize,
             ) -> $crate::Result<Vec<$crate::RememberedRecommendation>> {
-                use sqlx::Row;
-                let rows = sqlx::query(
-                    "SELECT r.id, r.created_at, r.text, r.action_kind, f.was_helpful, f.comment \
-                     FROM (SELECT id, created_at, text, action_kind FROM recommendations WHERE child_id = $1 \
-                           ORDER BY created_at DESC, id LIMIT $2) r \
-                     LEFT JOIN recommendation_feedback f ON f.recommendation_id = r.id \
-                     ORDER BY r.created_at DESC, r.id",
-                )
-                .bind(child.0)
-                .bind($crate::sql::limit(limit))
-                .fetch_all(&self.read)
-                .await?;
-                let mut remembered: Vec<$crate::RememberedRecommendation> = Vec::new();
-                for r in &rows {
-                    let id = $crate::sql::record_id(r.try_get("id")?);
-                    if remembered.last().is_none_or(|last| last.id != id) {
-                        remembered.push($crate::RememberedRecommendation {
-                            id,
-                            created_at: from_db(r.try_get("created_at")?)?,
-                            text: r.try_get("text")?,
-                            action_kind: $crate::sql::intervention_kind(r.try_get("action_kind")?)?,
-                            answers: Vec::new(),
-                        });
-                    }
-                    let helpful: Option<bool> = r.try_get("was_helpful")?;
-                    if let (Some(helpful), Some(last)) = (helpful, remembered.last_mut()) {
-                        last.answers.push((helpful, r.try_get("comment")?));
-                    }
-                }
-                Ok(remembered)
+                $crate::recommendations::remembered_recommendations(&self.read, child, limit).await
             }
 
             async fn upsert_feedback(
@@ -618,96 +554,30 @@ macro_rules! impl_store {
                 was_helpful: bool,
                 comment: Option<&str>,
             ) -> $crate::Result<$crate::Feedback> {
-                use sqlx::Row;
-                let now = to_db(chrono::Utc::now());
-                let row = sqlx::query(
-                    "INSERT INTO recommendation_feedback (recommendation_id, user_id, child_id, was_helpful, comment, \
-                     created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6) \
-                     ON CONFLICT (recommendation_id, user_id) DO UPDATE SET was_helpful = excluded.was_helpful, \
-                     comment = excluded.comment, updated_at = excluded.updated_at \
-                     RETURNING created_at, updated_at",
-                )
-                .bind(recommendation.0)
-                .bind(user.0)
-                .bind(child.0)
-                .bind(was_helpful)
-                .bind(comment)
-                .bind(now)
-                .fetch_one(&self.write)
-                .await?;
-                Ok($crate::Feedback {
-                    recommendation_id: recommendation,
-                    user_id: user,
-                    child_id: child,
+                $crate::recommendations::upsert_feedback(
+                    &self.write,
+                    recommendation,
+                    user,
+                    child,
                     was_helpful,
-                    comment: comment.map(str::to_owned),
-                    created_at: from_db(row.try_get("created_at")?)?,
-                    updated_at: from_db(row.try_get("updated_at")?)?,
-                })
+                    comment,
+                )
+                .await
             }
 
             async fn child_feedback(
                 &self,
                 child: sprout_domain::ChildId,
             ) -> $crate::Result<Vec<$crate::ActionFeedback>> {
-                use sqlx::Row;
-                let rows = sqlx::query(
-                    "SELECT r.action_kind, r.action_slot, f.was_helpful, f.updated_at \
-                     FROM recommendation_feedback f JOIN recommendations r ON r.id = f.recommendation_id \
-                     WHERE f.child_id = $1 ORDER BY f.updated_at",
-                )
-                .bind(child.0)
-                .fetch_all(&self.read)
-                .await?;
-                rows.iter()
-                    .map(|r| {
-                        Ok($crate::ActionFeedback {
-                            action_kind: $crate::sql::intervention_kind(r.try_get("action_kind")?)?,
-                            action_slot: r.try_get("action_slot")?,
-                            was_helpful: r.try_get("was_helpful")?,
-                            at: from_db(r.try_get("updated_at")?)?,
-                        })
-                    })
-                    .collect()
+                $crate::recommendations::child_feedback(&self.read, child).await
             }
 
             async fn feedback_examples(&self) -> $crate::Result<Vec<$crate::FeedbackExample>> {
-                use sqlx::Row;
-                let rows = sqlx::query(
-                    "SELECT r.id, r.child_id, r.text, r.action_kind, r.model_version, r.details, f.was_helpful, f.comment, \
-                     f.updated_at FROM recommendation_feedback f JOIN recommendations r ON r.id = f.recommendation_id \
-                     ORDER BY f.updated_at, r.id",
-                )
-                .fetch_all(&self.read)
-                .await?;
-                rows.iter()
-                    .map(|r| {
-                        Ok($crate::FeedbackExample {
-                            recommendation_id: $crate::sql::record_id(r.try_get("id")?),
-                            child_id: sprout_domain::ChildId(r.try_get("child_id")?),
-                            text: r.try_get("text")?,
-                            action_kind: $crate::sql::intervention_kind(r.try_get("action_kind")?)?,
-                            model_version: r.try_get("model_version")?,
-                            details: $crate::sql::details(r.try_get("details")?)?,
-                            was_helpful: r.try_get("was_helpful")?,
-                            comment: r.try_get("comment")?,
-                            answered_at: from_db(r.try_get("updated_at")?)?,
-                        })
-                    })
-                    .collect()
+                $crate::recommendations::feedback_examples(&self.read).await
             }
 
             async fn feedback_count(&self, child: Option<sprout_domain::ChildId>) -> $crate::Result<u64> {
-                use sqlx::Row;
-                let query = match child {
-                    None => sqlx::query("SELECT COUNT(*) AS n FROM recommendation_feedback"),
-                    Some(child) => {
-                        sqlx::query("SELECT COUNT(*) AS n FROM recommendation_feedback WHERE child_id = $1")
-                            .bind(child.0)
-                    }
-                };
-                let n: i64 = query.fetch_one(&self.read).await?.try_get("n")?;
-                Ok(u64::try_from(n).unwrap_or(0))
+                $crate::recommendations::feedback_count(&self.read, child).await
             }
 
             async fn awaiting_outcome(
@@ -715,18 +585,7 @@ macro_rules! impl_store {
                 since: chrono::DateTime<chrono::Utc>,
                 limit: usize,
             ) -> $crate::Result<Vec<$crate::StoredRecommendation>> {
-                let rows = sqlx::query(
-                    "SELECT r.id, r.child_id, r.created_at, r.text, r.action_kind, r.action_slot, r.model_version, \
-                            r.arm, r.details, r.followed_by, (SELECT f.was_helpful FROM recommendation_feedback f \
-                            WHERE f.recommendation_id = r.id ORDER BY f.updated_at DESC LIMIT 1) AS was_helpful \
-                     FROM recommendations r WHERE r.outcome IS NULL AND r.created_at >= $1 \
-                     ORDER BY r.created_at, r.id LIMIT $2",
-                )
-                .bind(to_db(since))
-                .bind(i64::try_from(limit).unwrap_or(i64::MAX))
-                .fetch_all(&self.read)
-                .await?;
-                rows.iter().map(recommendation_from_row).collect()
+                $crate::recommendations::awaiting_outcome(&self.read, since, limit).await
             }
 
             async fn set_outcome(
@@ -735,34 +594,22 @@ macro_rules! impl_store {
                 outcome: &serde_json::Value,
                 reward: Option<f64>,
             ) -> $crate::Result<()> {
-                sqlx::query("UPDATE recommendations SET outcome = $1, reward = $2 WHERE id = $3")
-                    .bind(outcome.to_string())
-                    .bind(reward)
-                    .bind(id.0)
-                    .execute(&self.write)
-                    .await?;
-                Ok(())
+                $crate::recommendations::set_outcome(&self.write, id, outcome, reward).await
             }
 
-            async fn set_reward(&self, id: sprout_domain::RecordId, reward: Option<f64>) -> $crate::Result<()> {
-                sqlx::query("UPDATE recommendations SET reward = $1 WHERE id = $2")
-                    .bind(reward)
-                    .bind(id.0)
-                    .execute(&self.write)
-                    .await?;
-                Ok(())
+            async fn set_reward(
+                &self,
+                id: sprout_domain::RecordId,
+                reward: Option<f64>,
+            ) -> $crate::Result<()> {
+                $crate::recommendations::set_reward(&self.write, id, reward).await
             }
 
-            async fn outcome(&self, id: sprout_domain::RecordId) -> $crate::Result<Option<serde_json::Value>> {
-                use sqlx::Row;
-                let row = sqlx::query("SELECT outcome FROM recommendations WHERE id = $1")
-                    .bind(id.0)
-                    .fetch_optional(&self.read)
-                    .await?;
-                match row.map(|r| r.try_get::<Option<String>, _>("outcome")).transpose()?.flatten() {
-                    Some(text) => Ok(Some($crate::sql::details(text)?)),
-                    None => Ok(None),
-                }
+            async fn outcome(
+                &self,
+                id: sprout_domain::RecordId,
+            ) -> $crate::Result<Option<serde_json::Value>> {
+                $crate::recommendations::outcome(&self.read, id).await
             }
 
             async fn set_followed_by(
@@ -771,20 +618,9 @@ macro_rules! impl_store {
                 child: sprout_domain::ChildId,
                 intervention: sprout_domain::RecordId,
             ) -> $crate::Result<bool> {
-                let updated = sqlx::query(
-                    "UPDATE recommendations SET followed_by = $1 \
-                     WHERE id = $2 AND child_id = $3 AND followed_by IS NULL",
-                )
-                .bind(intervention.0)
-                .bind(id.0)
-                .bind(child.0)
-                .execute(&self.write)
-                .await?
-                .rows_affected();
-                Ok(updated == 1)
+                $crate::recommendations::set_followed_by(&self.write, id, child, intervention).await
             }
         }
-
         #[async_trait::async_trait]
         impl $crate::Registry for $store {
             async fn models(&self) -> $crate::Result<Vec<$crate::StoredModel>> {
@@ -816,7 +652,11 @@ macro_rules! impl_store {
                 $crate::registry::running_experiment(&self.read).await
             }
 
-            async fn conclude_experiment(&self, experiment: uuid::Uuid, promoted: bool) -> $crate::Result<bool> {
+            async fn conclude_experiment(
+                &self,
+                experiment: uuid::Uuid,
+                promoted: bool,
+            ) -> $crate::Result<bool> {
                 $crate::registry::conclude_experiment(&self.write, experiment, promoted).await
             }
         }
@@ -869,48 +709,8 @@ macro_rules! impl_store {
                 child: sprout_domain::ChildId,
                 samples: &[sprout_domain::Sample],
             ) -> $crate::Result<u64> {
-                let mut tx = self.write.begin().await?;
-                let mut inserted = 0;
-                for s in samples {
-                    inserted += sqlx::query(
-                        "INSERT INTO wellness_metrics (child_id, time, stress_level, heart_rate, hrv_ms, \
-                         sleep_state, steps) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
-                    )
-                    .bind(child.0)
-                    .bind(to_db(s.time))
-                    .bind(s.stress_level)
-                    .bind(s.heart_rate)
-                    .bind(s.hrv_ms)
-                    .bind(s.sleep_state.map(|st| st.as_str()))
-                    .bind(s.steps)
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected();
-                }
-                tx.commit().await?;
-                Ok(inserted)
+                $crate::samples::insert_row_by_row(&self.write, child, samples).await
             }
-        }
-
-        fn recommendation_from_row(
-            r: &<$db as sqlx::Database>::Row,
-        ) -> $crate::Result<$crate::StoredRecommendation> {
-            use sqlx::Row;
-            Ok($crate::StoredRecommendation {
-                id: $crate::sql::record_id(r.try_get("id")?),
-                child_id: sprout_domain::ChildId(r.try_get("child_id")?),
-                created_at: from_db(r.try_get("created_at")?)?,
-                text: r.try_get("text")?,
-                action_kind: $crate::sql::intervention_kind(r.try_get("action_kind")?)?,
-                action_slot: r.try_get("action_slot")?,
-                model_version: r.try_get("model_version")?,
-                arm: r.try_get("arm")?,
-                details: $crate::sql::details(r.try_get("details")?)?,
-                followed_by: r
-                    .try_get::<Option<uuid::Uuid>, _>("followed_by")?
-                    .map($crate::sql::record_id),
-                was_helpful: r.try_get("was_helpful")?,
-            })
         }
     };
 }

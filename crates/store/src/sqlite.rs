@@ -207,5 +207,4 @@ impl Samples for SqliteStore {
 
 impl_store! {
     store = SqliteStore,
-    db = Sqlite,
 }
