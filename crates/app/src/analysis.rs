@@ -8,6 +8,7 @@ use crate::live::{Happening, LiveEvent};
 use crate::population::Estimates;
 use crate::App;
 use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use sprout_domain::{Child, Intervention, Sample, SchoolEvent, SleepEpisode};
 use sprout_insights::effects::{intervention_effects, EffectOptions, InterventionEffect};
@@ -102,14 +103,14 @@ pub async fn cached(
 
 /// As [`cached`], for an analysis that also yields something besides its answer: that
 /// comes back too when the analysis ran now, `None` when the answer was cached.
-async fn cached_or_computed<T: Send + 'static>(
+async fn cached_or_computed<V: Entry, T: Send + 'static>(
     state: &App,
     child: Child,
     key: CacheKey,
-    analysis: impl FnOnce(&Loaded) -> (Value, T) + Send + 'static,
-) -> AppResult<(Arc<Value>, Option<T>)> {
+    analysis: impl FnOnce(&Loaded) -> (V, T) + Send + 'static,
+) -> AppResult<(Arc<V>, Option<T>)> {
     let id = child.id;
-    if let Some(Cached::Analysis(hit)) = state.insights.get(id, key).await {
+    if let Some(hit) = state.insights.get(id, key).await.and_then(V::from_cached) {
         return Ok((hit, None));
     }
     let version = state.insights.version(id, key).await;
@@ -125,28 +126,104 @@ async fn cached_or_computed<T: Send + 'static>(
     .map_err(|e| AppError::internal("an analysis", &e))?;
     state
         .insights
-        .put(id, key, version, Cached::Analysis(value.clone()))
+        .put(id, key, version, V::cached(value.clone()))
         .await;
     Ok((value, Some(computed)))
 }
 
-pub fn forecast_value(loaded: &Loaded, hours: usize) -> Value {
+/// What an analysis caches its answer as.
+trait Entry: Send + Sync + Sized + 'static {
+    fn cached(value: Arc<Self>) -> Cached;
+    fn from_cached(cached: Cached) -> Option<Arc<Self>>;
+}
+
+impl Entry for Value {
+    fn cached(value: Arc<Self>) -> Cached {
+        Cached::Analysis(value)
+    }
+
+    fn from_cached(cached: Cached) -> Option<Arc<Self>> {
+        match cached {
+            Cached::Analysis(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+impl Entry for ForecastReport {
+    fn cached(value: Arc<Self>) -> Cached {
+        Cached::Forecast(value)
+    }
+
+    fn from_cached(cached: Cached) -> Option<Arc<Self>> {
+        match cached {
+            Cached::Forecast(report) => Some(report),
+            _ => None,
+        }
+    }
+}
+
+/// An analysis, or why there is none yet, as the API shows it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Ready<T> {
+    Ready(T),
+    /// `status` is `insufficient_data`; `reason` says what is missing.
+    NotYet {
+        status: String,
+        reason: String,
+    },
+}
+
+impl<T> Ready<T> {
+    fn of<E: std::fmt::Display>(result: Result<T, E>) -> Self {
+        match result {
+            Ok(value) => Self::Ready(value),
+            Err(e) => Self::NotYet {
+                status: "insufficient_data".into(),
+                reason: e.to_string(),
+            },
+        }
+    }
+
+    /// The analysis, when there is one.
+    pub fn ready(&self) -> Option<&T> {
+        match self {
+            Self::Ready(value) => Some(value),
+            Self::NotYet { .. } => None,
+        }
+    }
+}
+
+/// The next nights' sleep and how sure the outlook is.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SleepOutlook {
+    pub level: f64,
+    pub nights: Vec<forecast::NightOutlook>,
+}
+
+/// A child's forecast as the API answers it and the recommendation reads it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ForecastReport {
+    pub child_id: sprout_domain::ChildId,
+    pub generated_at: DateTime<Utc>,
+    pub hours: usize,
+    pub stress: Ready<forecast::StressForecast>,
+    pub sleep: Ready<SleepOutlook>,
+}
+
+pub fn forecast_report(loaded: &Loaded, hours: usize) -> ForecastReport {
     let data = loaded.data();
-    let stress = match forecast::stress_forecast(&data, hours) {
-        Ok(f) => json!(f),
-        Err(e) => json!({ "status": "insufficient_data", "reason": e.to_string() }),
-    };
-    let sleep = match forecast::sleep_outlook(&data, SLEEP_NIGHTS) {
-        Ok((nights, level)) => json!({ "level": level, "nights": nights }),
-        Err(e) => json!({ "status": "insufficient_data", "reason": e.to_string() }),
-    };
-    json!({
-        "child_id": loaded.child.id,
-        "generated_at": loaded.now,
-        "hours": hours,
-        "stress": stress,
-        "sleep": sleep,
-    })
+    ForecastReport {
+        child_id: loaded.child.id,
+        generated_at: loaded.now,
+        hours,
+        stress: Ready::of(forecast::stress_forecast(&data, hours)),
+        sleep: Ready::of(
+            forecast::sleep_outlook(&data, SLEEP_NIGHTS)
+                .map(|(nights, level)| SleepOutlook { level, nights }),
+        ),
+    }
 }
 
 pub fn chronotype_value(loaded: &Loaded) -> Value {
@@ -215,12 +292,47 @@ pub fn hour_of(t: DateTime<Utc>) -> i64 {
 }
 
 /// The child's forecast for `hours`, from the cache or computed now.
-pub async fn stress_and_sleep_forecast(state: &App, child: Child, hours: usize) -> AppResult<Arc<Value>> {
-    cached(
-        state,
-        child,
-        CacheKey::forecast(hours, Utc::now()),
-        move |loaded| forecast_value(loaded, hours),
-    )
-    .await
+pub async fn stress_and_sleep_forecast(
+    state: &App,
+    child: Child,
+    hours: usize,
+) -> AppResult<Arc<ForecastReport>> {
+    let key = CacheKey::forecast(hours, Utc::now());
+    let (report, _) = cached_or_computed(state, child, key, move |loaded| {
+        (forecast_report(loaded, hours), ())
+    })
+    .await?;
+    Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What a node caches in Redis reads back as the same report, whether or not each
+    /// part was ready (the two shapes of `Ready` share no required field).
+    #[test]
+    fn a_forecast_report_reads_back_as_it_was_written() {
+        let report = ForecastReport {
+            child_id: sprout_domain::ChildId::new(),
+            generated_at: Utc::now(),
+            hours: 24,
+            stress: Ready::NotYet {
+                status: "insufficient_data".into(),
+                reason: "fewer than 48 hours of readings".into(),
+            },
+            sleep: Ready::Ready(SleepOutlook {
+                level: 0.8,
+                nights: Vec::new(),
+            }),
+        };
+        let text = serde_json::to_string(&report).expect("json");
+        let back: ForecastReport = serde_json::from_str(&text).expect("read back");
+        assert!(back.stress.ready().is_none());
+        assert_eq!(back.sleep.ready().map(|s| s.level), Some(0.8));
+        assert_eq!(serde_json::to_string(&back).expect("json"), text);
+        let value: Value = serde_json::from_str(&text).expect("value");
+        assert_eq!(value["stress"]["status"], "insufficient_data");
+        assert_eq!(value["sleep"]["level"], 0.8);
+    }
 }

@@ -71,10 +71,12 @@ impl CacheKey {
 }
 
 /// A cached result.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub enum Cached {
     /// An analysis as the API answers it.
     Analysis(Arc<Value>),
+    /// The forecast, typed: the API answers it and the recommendation reads its stress.
+    Forecast(Arc<crate::analysis::ForecastReport>),
     /// The recommendation that is current.
     Recommendation(RecordId),
 }
@@ -83,6 +85,7 @@ pub enum Cached {
 #[derive(serde::Serialize, serde::Deserialize)]
 enum StoredValue {
     Analysis(Value),
+    Forecast(Box<crate::analysis::ForecastReport>),
     Recommendation(RecordId),
 }
 
@@ -90,6 +93,7 @@ impl From<&Cached> for StoredValue {
     fn from(cached: &Cached) -> Self {
         match cached {
             Cached::Analysis(value) => Self::Analysis(value.as_ref().clone()),
+            Cached::Forecast(report) => Self::Forecast(Box::new(report.as_ref().clone())),
             Cached::Recommendation(id) => Self::Recommendation(*id),
         }
     }
@@ -99,6 +103,7 @@ impl From<StoredValue> for Cached {
     fn from(stored: StoredValue) -> Self {
         match stored {
             StoredValue::Analysis(value) => Self::Analysis(Arc::new(value)),
+            StoredValue::Forecast(report) => Self::Forecast(Arc::new(*report)),
             StoredValue::Recommendation(id) => Self::Recommendation(id),
         }
     }

@@ -93,11 +93,10 @@ async fn still_current(state: &App, latest: &StoredRecommendation) -> bool {
     if latest.details.get(OCCASION).and_then(Value::as_u64) != Some(occasion) {
         return false;
     }
-    let fresh = state
-        .insights
-        .get(latest.child_id, CacheKey::Recommendation)
-        .await
-        == Some(Cached::Recommendation(latest.id));
+    let fresh = matches!(
+        state.insights.get(latest.child_id, CacheKey::Recommendation).await,
+        Some(Cached::Recommendation(id)) if id == latest.id
+    );
     fresh || Utc::now() - latest.created_at < MIN_REUSE
 }
 
@@ -300,8 +299,8 @@ async fn gather(state: &App, child: &Child) -> AppResult<Situation> {
     // computes it.
     let warmed = CacheKey::forecast(crate::analysis::DEFAULT_FORECAST_HOURS, Utc::now());
     let stress = match state.insights.get(child.id, warmed).await {
-        Some(Cached::Analysis(cached)) if personal => {
-            sprout_coach::StressInput::Known(serde_json::from_value(cached["stress"].clone()).ok())
+        Some(Cached::Forecast(report)) if personal => {
+            sprout_coach::StressInput::Known(report.stress.ready().cloned())
         }
         _ => sprout_coach::StressInput::Compute,
     };

@@ -109,7 +109,7 @@ pub fn stress_forecast(data: &ChildData<'_>, hours: usize) -> Result<StressForec
 }
 
 /// One forecast night as the API shows it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct NightOutlook {
     /// The evening the night starts.
     pub date: NaiveDate,
@@ -120,14 +120,14 @@ pub struct NightOutlook {
     pub bedtime: ClockRange,
 }
 
-#[derive(Debug, Clone, Copy, Serialize)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 pub struct Range {
     pub mean: f64,
     pub lower: f64,
     pub upper: f64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ClockRange {
     pub mean: String,
     pub lower: String,

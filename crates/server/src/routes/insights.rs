@@ -52,7 +52,7 @@ pub async fn get_forecast(
     State(state): State<AppState>,
     Path(child_id): Path<String>,
     ApiQuery(query): ApiQuery<ForecastQuery>,
-) -> ApiResult<Json<Arc<Value>>> {
+) -> ApiResult<Json<Arc<sprout_app::analysis::ForecastReport>>> {
     let child = analysed_child(&principal, &state, &child_id).await?;
     let hours = query.hours.unwrap_or(DEFAULT_FORECAST_HOURS);
     if !(1..=MAX_FORECAST_HOURS).contains(&hours) {
