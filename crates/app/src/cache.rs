@@ -70,8 +70,8 @@ impl CacheKey {
     }
 }
 
-/// A cached result.
-#[derive(Debug, Clone)]
+/// A cached result (in Redis as its JSON, `Arc`s serialised through).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub enum Cached {
     /// An analysis as the API answers it.
     Analysis(Arc<Value>),
@@ -79,34 +79,6 @@ pub enum Cached {
     Forecast(Arc<crate::analysis::ForecastReport>),
     /// The recommendation that is current.
     Recommendation(RecordId),
-}
-
-/// A cached result as Redis holds it.
-#[derive(serde::Serialize, serde::Deserialize)]
-enum StoredValue {
-    Analysis(Value),
-    Forecast(Box<crate::analysis::ForecastReport>),
-    Recommendation(RecordId),
-}
-
-impl From<&Cached> for StoredValue {
-    fn from(cached: &Cached) -> Self {
-        match cached {
-            Cached::Analysis(value) => Self::Analysis(value.as_ref().clone()),
-            Cached::Forecast(report) => Self::Forecast(Box::new(report.as_ref().clone())),
-            Cached::Recommendation(id) => Self::Recommendation(*id),
-        }
-    }
-}
-
-impl From<StoredValue> for Cached {
-    fn from(stored: StoredValue) -> Self {
-        match stored {
-            StoredValue::Analysis(value) => Self::Analysis(Arc::new(value)),
-            StoredValue::Forecast(report) => Self::Forecast(Arc::new(*report)),
-            StoredValue::Recommendation(id) => Self::Recommendation(id),
-        }
-    }
 }
 
 struct Entry {
@@ -155,7 +127,7 @@ fn entry_key(child: ChildId, key: CacheKey) -> String {
 #[derive(serde::Serialize, serde::Deserialize)]
 struct Stored {
     version: u64,
-    value: StoredValue,
+    value: Cached,
 }
 
 fn warn(e: &redis::RedisError) {
@@ -295,7 +267,7 @@ impl InsightCache {
                 }
             };
             let stored: Stored = serde_json::from_str(&stored?).ok()?;
-            return (stored.version == version.unwrap_or(0)).then(|| stored.value.into());
+            return (stored.version == version.unwrap_or(0)).then_some(stored.value);
         }
         let version = self.version(child, key).await;
         let entries = self.local.entries.lock().ok()?;
@@ -309,10 +281,7 @@ impl InsightCache {
             return;
         }
         if let Some(redis) = &self.redis {
-            let stored = Stored {
-                version,
-                value: (&value).into(),
-            };
+            let stored = Stored { version, value };
             let Ok(text) = serde_json::to_string(&stored) else {
                 return;
             };
